@@ -1,0 +1,180 @@
+// accounts.h: the one repository of roster's data. Every piece reads and
+// writes accounts through this class and its SQL; no other file holds SQL
+// about domains, mailboxes, usage, last logins, subscriptions or the change
+// log (the schema itself lives in sql/).
+//
+// Addresses are normalised by the caller (common/address.h); lookups compare
+// with the mailbox's lookup_key, LOWER(address), so "Bob@Example.org" finds
+// "bob@example.org". Methods return NotFound when the thing does not exist,
+// Temporary when the database cannot answer now.
+//
+// Trusts: the Db it is given (and so the database's answers); the caller to
+// have checked the actor's right to make a change.
+#ifndef ROSTER_COMMON_ACCOUNTS_H
+#define ROSTER_COMMON_ACCOUNTS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/db.h"
+#include "common/result.h"
+
+namespace roster {
+
+// Everything a login needs, in one query.
+struct MailboxLogin {
+  uint64_t id = 0;
+  std::string address;  // as stored (the canonical spelling)
+  std::string password_hash;
+  bool mailbox_active = false;
+  bool domain_active = false;
+  uint64_t max_bytes = 0;     // 0 = unlimited
+  uint64_t max_messages = 0;  // 0 = unlimited
+  std::string unit;           // "" = this host
+};
+
+struct Usage {
+  int64_t bytes = 0;
+  int64_t messages = 0;
+};
+
+struct LastLogin {
+  std::string address;
+  std::string protocol;
+  std::string ip;         // text form
+  std::string logged_at;  // "YYYY-MM-DD HH:MM:SS.ffffff", UTC
+};
+
+struct Domain {
+  uint64_t id = 0;
+  std::string name;
+  std::string transport;
+  bool active = true;
+  uint64_t default_max_bytes = 0;
+  uint64_t default_max_messages = 0;
+  std::string created_at;
+  uint64_t mailboxes = 0;
+};
+
+struct Mailbox {
+  uint64_t id = 0;
+  std::string address;
+  std::string domain;
+  bool active = true;
+  bool domain_active = true;
+  std::string display_name;
+  std::string department;
+  uint64_t max_bytes = 0;
+  uint64_t max_messages = 0;
+  std::string unit;
+  std::string password_scheme;  // scheme name only; the hash never leaves this layer for display
+  std::string created_at;
+  std::string updated_at;
+  std::string password_changed_at;
+  std::optional<Usage> usage;
+};
+
+struct NewMailbox {
+  std::string address;
+  std::string password_hash;
+  std::string display_name;
+  std::string department;
+  std::optional<uint64_t> max_bytes;     // unset: the domain's default
+  std::optional<uint64_t> max_messages;  // unset: the domain's default
+  std::string unit;
+  bool active = true;
+};
+
+struct Subscription {
+  uint64_t id = 0;
+  char direction = 'I';  // 'I' incoming (alias, forward, recipient BCC), 'O' outgoing (sender BCC)
+  std::string address;   // lower-cased; "@domain" is a catch-all
+  std::string recipient;
+};
+
+struct ChangeLogEntry {
+  uint64_t id = 0;
+  std::string at;
+  std::string actor;
+  std::string origin;
+  std::string action;
+  std::string object;
+  std::string detail;
+};
+
+struct ChangeLogFilter {
+  std::string object;  // account or domain; "" = all
+  std::string actor;
+  std::string action;
+  std::string since;   // "YYYY-MM-DD[ HH:MM:SS]"; "" = all
+  uint64_t limit = 100;
+};
+
+// Who makes a change and from where: written to the change log with it.
+struct Actor {
+  std::string name;
+  std::string origin;
+};
+
+class Accounts {
+ public:
+  explicit Accounts(Db& db) : db_(db) {}
+
+  // --- login (role auth) ---
+  Result<MailboxLogin> FindMailboxForLogin(std::string_view address);
+  // Compare-and-set: stores new_hash only if the row still holds old_hash.
+  // Returns false (no error) when another change won.
+  Result<bool> ReplacePasswordHash(std::string_view address, std::string_view old_hash, std::string_view new_hash);
+
+  // --- usage (role dict) ---
+  Result<Usage> GetUsage(std::string_view address);
+  // Adds to both counters in one statement; NotFound when the mailbox has no
+  // usage row (Dovecot then recounts and sets).
+  Status IncrementUsage(std::string_view address, int64_t bytes, int64_t messages);
+  // Sets the given counters, creating the row if needed; NotFound when there is no such mailbox.
+  Status SetUsage(std::string_view address, std::optional<int64_t> bytes, std::optional<int64_t> messages);
+
+  // --- last login (role dict writes, policy and admin read) ---
+  Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip);
+  Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);
+
+  // --- administration (role admin); each change writes the change log in the same transaction ---
+  Status AddDomain(const Domain& domain, const Actor& actor);
+  // Deleting a domain that has mailboxes needs force, and then deletes them.
+  Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
+  Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
+  Result<Domain> GetDomain(std::string_view name);
+  Result<std::vector<Domain>> ListDomains();
+
+  Status AddMailbox(const NewMailbox& mailbox, const Actor& actor);
+  Status DeleteMailbox(std::string_view address, const Actor& actor);
+  Status SetMailboxActive(std::string_view address, bool active, const Actor& actor);
+  Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
+                         std::optional<uint64_t> max_messages, const Actor& actor);
+  Status SetPasswordHash(std::string_view address, std::string_view hash, const Actor& actor);
+  Result<Mailbox> GetMailbox(std::string_view address);
+  // All mailboxes, or a domain's; streamed through `each` in address order.
+  Status ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each);
+
+  Status AddSubscription(const Subscription& sub, const Actor& actor);
+  Status DeleteSubscription(const Subscription& sub, const Actor& actor);
+  Result<std::vector<Subscription>> ListSubscriptions(std::string_view address);
+
+  Result<std::vector<ChangeLogEntry>> ListChangeLog(const ChangeLogFilter& filter);
+  Status WriteChangeLog(const Actor& actor, std::string_view action, std::string_view object, std::string_view detail);
+
+  Db& db() { return db_; }
+
+ private:
+  Result<uint64_t> DomainId(std::string_view name);
+  Result<uint64_t> MailboxId(std::string_view address);
+
+  Db& db_;
+};
+
+}  // namespace roster
+
+#endif

@@ -1,0 +1,280 @@
+// config.cc: see config.h.
+#include "common/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "common/units.h"
+
+namespace roster {
+namespace {
+
+const ConfigKey* FindKey(const std::vector<ConfigKey>& keys, std::string_view name) {
+  for (const ConfigKey& k : keys)
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsKeyChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
+Status CheckValue(const ConfigKey& key, std::string_view value) {
+  switch (key.type) {
+    case ConfigType::kString:
+    case ConfigType::kList:
+      return Status::Ok();
+    case ConfigType::kInt: {
+      auto r = ParseInt(value);
+      if (!r) return r.error();
+      return Status::Ok();
+    }
+    case ConfigType::kBool: {
+      auto r = ParseBool(value);
+      if (!r) return r.error();
+      return Status::Ok();
+    }
+    case ConfigType::kSize: {
+      auto r = ParseSize(value);
+      if (!r) return r.error();
+      return Status::Ok();
+    }
+    case ConfigType::kDuration: {
+      auto r = ParseDuration(value);
+      if (!r) return r.error();
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+std::string DirName(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Result<std::string> ReadFileBounded(const std::string& path, bool* group_or_other_readable) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int e = errno;
+    std::string msg = path + ": " + std::strerror(e);
+    return e == ENOENT ? Error::NotFound(msg) : Error::Invalid(msg);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Error::Invalid(path + ": not a regular file");
+  }
+  *group_or_other_readable = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+  if (static_cast<uint64_t>(st.st_size) > Config::kMaxFileBytes) {
+    close(fd);
+    return Error::Invalid(path + ": larger than " + std::to_string(Config::kMaxFileBytes) + " bytes");
+  }
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return Error::Invalid(path + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > Config::kMaxFileBytes) {
+      close(fd);
+      return Error::Invalid(path + ": larger than " + std::to_string(Config::kMaxFileBytes) + " bytes");
+    }
+  }
+  close(fd);
+  return text;
+}
+
+struct Parser {
+  const std::vector<ConfigKey>& keys;
+  const IncludeReader& reader;
+  struct Setting {
+    std::string value, file;
+    int line;
+  };
+  std::map<std::string, Setting, std::less<>> values;
+  std::vector<std::string> include_stack;
+
+  Status Parse(std::string_view text, const std::string& name, bool file_is_private, int depth) {
+    if (text.size() > Config::kMaxFileBytes)
+      return Error::Invalid(name + ": larger than " + std::to_string(Config::kMaxFileBytes) + " bytes");
+    int line_no = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view line = text.substr(pos, end - pos);
+      pos = end + 1;
+      ++line_no;
+      std::string where = name + ":" + std::to_string(line_no) + ": ";
+      if (line.size() > Config::kMaxLineBytes)
+        return Error::Invalid(where + "line longer than " + std::to_string(Config::kMaxLineBytes) + " bytes");
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      for (char c : line) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t') || u == 0x7f) return Error::Invalid(where + "control character in line");
+      }
+      line = Trim(line);
+      if (line.empty() || line[0] == '#') continue;
+      if (line[0] == '!') {
+        ROSTER_TRY(Include(line, name, where, depth));
+        continue;
+      }
+      auto eq = line.find('=');
+      if (eq == std::string_view::npos) return Error::Invalid(where + "expected 'key = value'");
+      std::string_view key = Trim(line.substr(0, eq));
+      std::string_view value = Trim(line.substr(eq + 1));
+      if (key.empty()) return Error::Invalid(where + "missing key before '='");
+      for (char c : key)
+        if (!IsKeyChar(c)) return Error::Invalid(where + "invalid key name '" + std::string(key.substr(0, 64)) + "'");
+      const ConfigKey* k = FindKey(keys, key);
+      if (k == nullptr) return Error::Invalid(where + "unknown key '" + std::string(key) + "'");
+      if (k->secret && !file_is_private)
+        return Error::Invalid(where + "secret '" + std::string(key) +
+                              "' is in a file that group or other can read: move it to a root-only file "
+                              "(chmod 600) and !include that file");
+      auto previous = values.find(key);
+      if (previous != values.end())
+        return Error::Invalid(where + "'" + std::string(key) + "' is already set at " + previous->second.file + ":" +
+                              std::to_string(previous->second.line));
+      Status valid = CheckValue(*k, value);
+      if (!valid.ok()) return Error::Invalid(where + std::string(key) + ": " + valid.error().message);
+      values.emplace(std::string(key), Setting{std::string(value), name, line_no});
+    }
+    return Status::Ok();
+  }
+
+  Status Include(std::string_view line, const std::string& name, const std::string& where, int depth) {
+    bool optional;
+    std::string_view rest;
+    if (line.substr(0, 13) == "!include_try " || line.substr(0, 13) == "!include_try\t") {
+      optional = true;
+      rest = line.substr(13);
+    } else if (line.substr(0, 9) == "!include " || line.substr(0, 9) == "!include\t") {
+      optional = false;
+      rest = line.substr(9);
+    } else {
+      return Error::Invalid(where + "unknown directive (expected !include or !include_try)");
+    }
+    std::string path(Trim(rest));
+    if (path.empty()) return Error::Invalid(where + "!include needs a path");
+    if (path[0] != '/') path = DirName(name) + "/" + path;
+    if (depth + 1 > Config::kMaxIncludeDepth) return Error::Invalid(where + "includes nested too deeply");
+    for (const std::string& open_file : include_stack)
+      if (open_file == path) return Error::Invalid(where + "include loop through " + path);
+    bool readable_by_others = true;
+    auto text = reader(path, &readable_by_others);
+    if (!text) {
+      if (optional && text.error().is_not_found()) return Status::Ok();
+      return Error::Invalid(where + "cannot include: " + text.error().message);
+    }
+    include_stack.push_back(path);
+    Status s = Parse(*text, path, !readable_by_others, depth + 1);
+    include_stack.pop_back();
+    return s;
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> SplitConfigList(std::string_view value) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : value) {
+    if (c == ' ' || c == '\t' || c == ',') {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) out.push_back(std::move(word));
+  return out;
+}
+
+Result<Config> Config::ParseText(std::string_view text, const std::string& name, const std::vector<ConfigKey>& keys,
+                                 const IncludeReader& reader) {
+  return LoadWith(text, name, false, keys, reader);
+}
+
+Result<Config> Config::LoadFile(const std::string& path) { return LoadFile(path, RosterConfigKeys()); }
+
+Result<Config> Config::LoadFile(const std::string& path, const std::vector<ConfigKey>& keys) {
+  bool readable_by_others = true;
+  auto text = ReadFileBounded(path, &readable_by_others);
+  if (!text) return text.error();
+  return LoadWith(*text, path, !readable_by_others, keys, ReadFileBounded);
+}
+
+Result<Config> Config::LoadWith(std::string_view text, const std::string& name, bool file_is_private,
+                                const std::vector<ConfigKey>& keys, const IncludeReader& reader) {
+  Parser parser{keys, reader, {}, {name}};
+  ROSTER_TRY(parser.Parse(text, name, file_is_private, 0));
+  Config config;
+  for (const ConfigKey& k : keys) config.values_[k.name] = Entry{k.default_value ? k.default_value : "", "default", 0};
+  for (auto& [key, setting] : parser.values)
+    config.values_[key] = Entry{std::move(setting.value), std::move(setting.file), setting.line};
+  return config;
+}
+
+const Config::Entry& Config::Lookup(std::string_view key) const {
+  auto it = values_.find(key);
+  assert(it != values_.end() && "config key missing from the key table");
+  if (it == values_.end()) {
+    static const Entry kEmpty{};
+    return kEmpty;
+  }
+  return it->second;
+}
+
+const std::string& Config::GetString(std::string_view key) const { return Lookup(key).value; }
+
+int64_t Config::GetInt(std::string_view key) const {
+  auto r = ParseInt(Lookup(key).value);
+  return r ? *r : 0;
+}
+
+bool Config::GetBool(std::string_view key) const {
+  auto r = ParseBool(Lookup(key).value);
+  return r ? *r : false;
+}
+
+uint64_t Config::GetSize(std::string_view key) const {
+  auto r = ParseSize(Lookup(key).value);
+  return r ? *r : 0;
+}
+
+std::chrono::milliseconds Config::GetDuration(std::string_view key) const {
+  auto r = ParseDuration(Lookup(key).value);
+  return r ? *r : std::chrono::milliseconds(0);
+}
+
+std::vector<std::string> Config::GetList(std::string_view key) const { return SplitConfigList(Lookup(key).value); }
+
+bool Config::IsSet(std::string_view key) const { return Lookup(key).line > 0; }
+
+std::string Config::Origin(std::string_view key) const {
+  const Entry& e = Lookup(key);
+  if (e.line == 0) return "default";
+  return e.file + ":" + std::to_string(e.line);
+}
+
+}  // namespace roster

@@ -1,0 +1,47 @@
+// config_keys.cc: the table of every setting in roster.conf, with its type and
+// default. One file format and one table serve every piece; doc/roster.conf.example
+// shows them with their defaults.
+#include "common/config.h"
+
+namespace roster {
+
+const std::vector<ConfigKey>& RosterConfigKeys() {
+  using T = ConfigType;
+  static const std::vector<ConfigKey> kKeys = {
+      // --- database connection (all pieces) ---
+      {"db_hosts", T::kList, "/run/mysqld/mysqld.sock", false,
+       "servers tried in order: /path/to/socket, host, host:port or [v6addr]:port"},
+      {"db_name", T::kString, "roster", false, "database name"},
+      {"db_connect_timeout", T::kDuration, "5s", false, "connect timeout per server"},
+      {"db_read_timeout", T::kDuration, "10s", false, "read timeout of a query"},
+      {"db_write_timeout", T::kDuration, "10s", false, "write timeout of a query"},
+      {"db_idle_check", T::kDuration, "30s", false,
+       "a connection idle this long is pinged before a write, so a server restart costs no failed write"},
+      // --- one least-privilege role per piece ---
+      {"auth_db_user", T::kString, "roster_auth", false, "role of the Dovecot passdb/userdb driver"},
+      {"auth_db_password", T::kString, "", true, "its password"},
+      {"dict_db_user", T::kString, "roster_dict", false, "role of the Dovecot dict driver"},
+      {"dict_db_password", T::kString, "", true, "its password"},
+      {"policy_db_user", T::kString, "roster_policy", false, "role of roster-policyd"},
+      {"policy_db_password", T::kString, "", true, "its password"},
+      {"admin_db_user", T::kString, "roster_admin", false, "role of rosterctl"},
+      {"admin_db_password", T::kString, "", true, "its password"},
+      {"setup_db_user", T::kString, "root", false,
+       "account that may create the database and the roles (rosterctl db init|roles); "
+       "empty password means unix-socket authentication"},
+      {"setup_db_password", T::kString, "", true, "its password"},
+      {"db_role_hosts", T::kList, "localhost", false, "client hosts the roles are created for"},
+      // --- passwords ---
+      {"password_argon2_ops", T::kInt, "3", false, "argon2id iterations for new hashes"},
+      {"password_argon2_memory", T::kSize, "64M", false, "argon2id memory for new hashes"},
+      {"password_argon2_max_memory", T::kSize, "1G", false,
+       "stored hashes asking for more memory than this are refused (a bad row must not exhaust memory)"},
+      {"password_allow_plaintext", T::kBool, "no", false, "accept {PLAIN} and {CLEARTEXT} stored passwords"},
+      // --- addresses ---
+      {"recipient_delimiter", T::kString, "+", false,
+       "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},
+  };
+  return kKeys;
+}
+
+}  // namespace roster

@@ -1,0 +1,87 @@
+// result.h: errors as values across roster's layers.
+//
+// Every fallible call in common/ returns Result<T> (or Status for no value).
+// The error kind is what callers act on: NotFound means "answer no",
+// Temporary means "answer try-again-later", everything else is a hard
+// failure that is never turned into a success or a "no".
+//
+// Trusts: nothing; plain data.
+#ifndef ROSTER_COMMON_RESULT_H
+#define ROSTER_COMMON_RESULT_H
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace roster {
+
+enum class ErrorKind {
+  kNotFound,   // the thing asked for does not exist
+  kTemporary,  // database down, timeout, deadlock, read-only replica: retry later
+  kPermanent,  // a fault that retrying will not fix (bad SQL, access denied)
+  kInvalid,    // the input was refused (bad address, bad value, bad config)
+  kConflict,   // the thing to create exists already, or a compare-and-set lost
+};
+
+const char* ErrorKindName(ErrorKind kind);
+
+struct Error {
+  ErrorKind kind;
+  std::string message;
+  int db_code = 0;  // the server's error number, when the database said no
+
+  static Error NotFound(std::string m) { return {ErrorKind::kNotFound, std::move(m)}; }
+  static Error Temporary(std::string m) { return {ErrorKind::kTemporary, std::move(m)}; }
+  static Error Permanent(std::string m) { return {ErrorKind::kPermanent, std::move(m)}; }
+  static Error Invalid(std::string m) { return {ErrorKind::kInvalid, std::move(m)}; }
+  static Error Conflict(std::string m) { return {ErrorKind::kConflict, std::move(m)}; }
+
+  bool is_not_found() const { return kind == ErrorKind::kNotFound; }
+  bool is_temporary() const { return kind == ErrorKind::kTemporary; }
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}      // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { assert(ok()); return std::get<0>(v_); }
+  const T& value() const& { assert(ok()); return std::get<0>(v_); }
+  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error error) : error_(std::move(error)) {}  // NOLINT
+  static Status Ok() { return Status(); }
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { assert(!ok()); return *error_; }
+
+ private:
+  std::optional<Error> error_;
+};
+
+}  // namespace roster
+
+// Propagate an error from an expression returning Result or Status.
+#define ROSTER_TRY(expr)                                   \
+  do {                                                     \
+    auto roster_try_result_ = (expr);                      \
+    if (!roster_try_result_.ok()) return roster_try_result_.error(); \
+  } while (0)
+
+#endif

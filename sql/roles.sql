@@ -1,0 +1,33 @@
+-- roles.sql: what each roster piece may do in the database, applied by
+-- `rosterctl db roles` (and `db init`). `{db}` is the database, `{user}` each
+-- 'role'@'host' of db_role_hosts. A role's grants are revoked and granted anew
+-- every time, so this file is the whole truth about each role.
+-- Sections start with "-- role NAME"; statements end with ';' at the end of a line.
+
+-- role auth
+-- Dovecot passdb/userdb: reads credentials and limits, may rewrite only the
+-- password hash (rehash on login). Cannot see usage, logins or subscriptions.
+GRANT SELECT (id, domain_id, address, lookup_key, password_hash, active, max_bytes, max_messages, unit) ON {db}.mailbox TO {user};
+GRANT UPDATE (password_hash, password_changed_at) ON {db}.mailbox TO {user};
+GRANT SELECT (id, name, active) ON {db}.domain TO {user};
+GRANT SELECT ON {db}.unit TO {user};
+
+-- role dict
+-- Dovecot dict server: writes usage counters and last logins, nothing else.
+-- No DELETE anywhere: a quota recount can clear counters but never remove a row.
+GRANT SELECT (id, lookup_key) ON {db}.mailbox TO {user};
+GRANT SELECT, INSERT, UPDATE ON {db}.mailbox_usage TO {user};
+GRANT SELECT, INSERT, UPDATE ON {db}.last_login TO {user};
+
+-- role policy
+-- roster-policyd: reads everything Postfix needs; never a password hash.
+GRANT SELECT (id, domain_id, address, lookup_key, active, max_bytes, max_messages, unit) ON {db}.mailbox TO {user};
+GRANT SELECT ON {db}.domain TO {user};
+GRANT SELECT ON {db}.mailbox_usage TO {user};
+GRANT SELECT ON {db}.last_login TO {user};
+GRANT SELECT ON {db}.subscription TO {user};
+GRANT SELECT ON {db}.unit TO {user};
+
+-- role admin
+-- rosterctl: owns the schema (migrations) and the accounts.
+GRANT ALL PRIVILEGES ON {db}.* TO {user};

@@ -1,0 +1,261 @@
+// Tests of the accounts repository against a real MariaDB.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "common/accounts.h"
+#include "common/password.h"
+#include "tests/db/mariadb_fixture.h"
+
+namespace roster::test {
+namespace {
+
+const Actor kActor{"tester", "192.0.2.7"};
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MariaDb::Get().Truncate();
+    db_ = MariaDb::Get().Connect(DbRole::kAdmin);
+    accounts_ = std::make_unique<Accounts>(*db_);
+    Domain d;
+    d.name = "example.test";
+    d.default_max_bytes = 1000;
+    d.default_max_messages = 10;
+    ASSERT_TRUE(accounts_->AddDomain(d, kActor).ok());
+  }
+  Status AddMailbox(const std::string& address, bool active = true) {
+    NewMailbox m;
+    m.address = address;
+    m.password_hash = "{PLAIN}pw";
+    m.active = active;
+    return accounts_->AddMailbox(m, kActor);
+  }
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<Accounts> accounts_;
+};
+
+TEST_F(AccountsTest, MailboxForLoginIsCaseInsensitiveAndCarriesFlags) {
+  ASSERT_TRUE(AddMailbox("Alice@example.test").ok());
+  auto m = accounts_->FindMailboxForLogin("alice@EXAMPLE.test");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->address, "Alice@example.test");
+  EXPECT_EQ(m->password_hash, "{PLAIN}pw");
+  EXPECT_TRUE(m->mailbox_active);
+  EXPECT_TRUE(m->domain_active);
+  EXPECT_EQ(m->max_bytes, 1000u);  // the domain's defaults
+  EXPECT_EQ(m->max_messages, 10u);
+  ASSERT_TRUE(accounts_->SetMailboxActive("alice@example.test", false, kActor).ok());
+  ASSERT_TRUE(accounts_->SetDomainActive("example.test", false, kActor).ok());
+  m = accounts_->FindMailboxForLogin("alice@example.test");
+  EXPECT_FALSE(m->mailbox_active);
+  EXPECT_FALSE(m->domain_active);
+  auto none = accounts_->FindMailboxForLogin("bob@example.test");
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(none.error().is_not_found());
+}
+
+TEST_F(AccountsTest, UnicodeCaseFoldingButNotAccentFolding) {
+  ASSERT_TRUE(AddMailbox("Δοκιμή@example.test").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("δοκιμή@example.test").ok());
+  ASSERT_TRUE(AddMailbox("jose@example.test").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("josé@example.test").error().is_not_found());
+  EXPECT_EQ(AddMailbox("JOSE@example.test").error().kind, ErrorKind::kConflict);
+}
+
+TEST_F(AccountsTest, SqlMetacharactersAreStoredVerbatim) {
+  const std::string address = "o'brien%_x--y@example.test";
+  NewMailbox m;
+  m.address = address;
+  m.password_hash = "{PLAIN}x";
+  m.display_name = "Robert'); DROP TABLE mailbox;-- \\ \"";
+  ASSERT_TRUE(accounts_->AddMailbox(m, kActor).ok());
+  auto got = accounts_->GetMailbox(address);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->address, address);
+  EXPECT_EQ(got->display_name, m.display_name);
+  // '%' and '_' are not wildcards anywhere.
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("o'brien%_x--z@example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("o'brienAAx--y@example.test").error().is_not_found());
+  EXPECT_EQ(MariaDb::Get().Connect(DbRole::kAdmin)->Query("SELECT COUNT(*) FROM mailbox")->front().Uint(0), 1u);
+}
+
+TEST_F(AccountsTest, PasswordCompareAndSet) {
+  ASSERT_TRUE(AddMailbox("carol@example.test").ok());
+  auto lost = accounts_->ReplacePasswordHash("carol@example.test", "{PLAIN}other", "{PLAIN}new");
+  ASSERT_TRUE(lost.ok());
+  EXPECT_FALSE(*lost);
+  auto won = accounts_->ReplacePasswordHash("Carol@example.test", "{PLAIN}pw", "{PLAIN}new");
+  ASSERT_TRUE(won.ok());
+  EXPECT_TRUE(*won);
+  EXPECT_EQ(accounts_->FindMailboxForLogin("carol@example.test")->password_hash, "{PLAIN}new");
+}
+
+TEST_F(AccountsTest, UsageIncrementSetAndMissingRow) {
+  ASSERT_TRUE(AddMailbox("dave@example.test").ok());
+  EXPECT_EQ(accounts_->GetUsage("dave@example.test")->bytes, 0);
+  ASSERT_TRUE(accounts_->IncrementUsage("dave@example.test", 500, 2).ok());
+  ASSERT_TRUE(accounts_->IncrementUsage("dave@example.test", -100, -1).ok());
+  auto u = accounts_->GetUsage("dave@example.test");
+  EXPECT_EQ(u->bytes, 400);
+  EXPECT_EQ(u->messages, 1);
+  // Without a usage row an increment is NotFound (Dovecot recounts), and set recreates it.
+  ASSERT_TRUE(db_->Execute("DELETE FROM mailbox_usage").ok());
+  EXPECT_TRUE(accounts_->IncrementUsage("dave@example.test", 1, 1).error().is_not_found());
+  EXPECT_TRUE(accounts_->IncrementUsage("dave@example.test", 0, 0).error().is_not_found());
+  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", 7000, 3).ok());
+  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", 7000, 3).ok());  // unchanged values are not "not found"
+  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", std::nullopt, int64_t{4}).ok());
+  u = accounts_->GetUsage("dave@example.test");
+  EXPECT_EQ(u->bytes, 7000);
+  EXPECT_EQ(u->messages, 4);
+  EXPECT_TRUE(accounts_->SetUsage("nobody@example.test", 1, 1).error().is_not_found());
+  EXPECT_TRUE(accounts_->IncrementUsage("nobody@example.test", 1, 1).error().is_not_found());
+}
+
+TEST_F(AccountsTest, ConcurrentIncrementsAreNeverLost) {
+  ASSERT_TRUE(AddMailbox("busy@example.test").ok());
+  constexpr int kThreads = 8, kEach = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&failures] {
+      auto db = MariaDb::Get().Connect(DbRole::kDict);
+      Accounts a(*db);
+      for (int i = 0; i < kEach; ++i)
+        if (!a.IncrementUsage("busy@example.test", 10, 1).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto u = accounts_->GetUsage("busy@example.test");
+  EXPECT_EQ(u->bytes, kThreads * kEach * 10);
+  EXPECT_EQ(u->messages, kThreads * kEach);
+}
+
+TEST_F(AccountsTest, LastLoginPerProtocol) {
+  ASSERT_TRUE(AddMailbox("erin@example.test").ok());
+  ASSERT_TRUE(accounts_->RecordLastLogin("erin@example.test", "imap", "127.0.0.2").ok());
+  ASSERT_TRUE(accounts_->RecordLastLogin("erin@example.test", "pop3", "::1").ok());
+  ASSERT_TRUE(accounts_->RecordLastLogin("erin@example.test", "imap", "2001:db8::7").ok());
+  auto list = accounts_->LastLogins("erin@example.test", 10);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  std::map<std::string, std::string> by_protocol;
+  for (const LastLogin& l : *list) by_protocol[l.protocol] = l.ip;
+  EXPECT_EQ(by_protocol["imap"], "2001:db8::7");
+  EXPECT_EQ(by_protocol["pop3"], "::1");
+  EXPECT_TRUE(accounts_->RecordLastLogin("nobody@example.test", "imap", "127.0.0.1").error().is_not_found());
+  EXPECT_EQ(accounts_->RecordLastLogin("erin@example.test", "imap", "not-an-ip").error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(accounts_->RecordLastLogin("erin@example.test", "IMAP;", "127.0.0.1").error().kind, ErrorKind::kInvalid);
+}
+
+TEST_F(AccountsTest, DomainDeleteNeedsForceWhenItHasMailboxes) {
+  ASSERT_TRUE(AddMailbox("frank@example.test").ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "@example.test", "frank@example.test"}, kActor).ok());
+  Status refused = accounts_->DeleteDomain("example.test", false, kActor);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kConflict);
+  EXPECT_TRUE(accounts_->GetMailbox("frank@example.test").ok());
+  ASSERT_TRUE(accounts_->DeleteDomain("example.test", true, kActor).ok());
+  EXPECT_TRUE(accounts_->GetMailbox("frank@example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->GetDomain("example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->ListSubscriptions("")->empty());
+  EXPECT_TRUE(accounts_->DeleteDomain("example.test", true, kActor).error().is_not_found());
+}
+
+TEST_F(AccountsTest, MailboxNeedsItsDomain) {
+  NewMailbox m;
+  m.address = "x@elsewhere.test";
+  m.password_hash = "{PLAIN}x";
+  EXPECT_TRUE(accounts_->AddMailbox(m, kActor).error().is_not_found());
+}
+
+TEST_F(AccountsTest, SubscriptionsAndChangeLog) {
+  ASSERT_TRUE(AddMailbox("grace@example.test").ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "Sales@example.test", "grace@example.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'O', "grace@example.test", "archive@example.test"}, kActor).ok());
+  EXPECT_EQ(accounts_->AddSubscription({0, 'I', "sales@example.test", "grace@example.test"}, kActor).error().kind,
+            ErrorKind::kConflict);
+  auto subs = accounts_->ListSubscriptions("SALES@example.test");
+  ASSERT_EQ(subs->size(), 1u);
+  EXPECT_EQ((*subs)[0].address, "sales@example.test");
+  EXPECT_EQ((*subs)[0].recipient, "grace@example.test");
+  ASSERT_TRUE(accounts_->DeleteSubscription({0, 'I', "sales@example.test", "grace@example.test"}, kActor).ok());
+  EXPECT_TRUE(accounts_->DeleteSubscription({0, 'I', "sales@example.test", "grace@example.test"}, kActor)
+                  .error()
+                  .is_not_found());
+  auto log = accounts_->ListChangeLog(ChangeLogFilter{});
+  ASSERT_TRUE(log.ok());
+  ASSERT_GE(log->size(), 5u);
+  EXPECT_EQ((*log)[0].action, "sub-del");
+  EXPECT_EQ((*log)[0].actor, "tester");
+  EXPECT_EQ((*log)[0].origin, "192.0.2.7");
+  ChangeLogFilter only;
+  only.object = "grace@example.test";
+  only.action = "mailbox-add";
+  EXPECT_EQ(accounts_->ListChangeLog(only)->size(), 1u);
+}
+
+TEST_F(AccountsTest, QuotaChangesOnlyWhatIsGiven) {
+  ASSERT_TRUE(AddMailbox("heidi@example.test").ok());
+  ASSERT_TRUE(accounts_->SetMailboxQuota("heidi@example.test", 2ull << 30, std::nullopt, kActor).ok());
+  auto m = accounts_->GetMailbox("heidi@example.test");
+  EXPECT_EQ(m->max_bytes, 2ull << 30);
+  EXPECT_EQ(m->max_messages, 10u);
+  EXPECT_EQ(accounts_->SetMailboxQuota("heidi@example.test", std::nullopt, std::nullopt, kActor).error().kind,
+            ErrorKind::kInvalid);
+  EXPECT_TRUE(accounts_->SetMailboxQuota("nobody@example.test", 1, 1, kActor).error().is_not_found());
+}
+
+TEST_F(AccountsTest, ListMailboxesStreamsInOrder) {
+  for (const char* a : {"zed@example.test", "amy@example.test", "Bob@example.test"}) ASSERT_TRUE(AddMailbox(a).ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(accounts_->ListMailboxes("example.test", [&](const Mailbox& m) {
+    seen.push_back(m.address);
+    return true;
+  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"amy@example.test", "Bob@example.test", "zed@example.test"}));
+}
+
+TEST_F(AccountsTest, ListMailboxesPagesThroughThousands) {
+  // More than two pages of the keyset pagination, each row seen exactly once.
+  auto domain_id = db_->Query("SELECT id FROM domain WHERE name = 'example.test'")->front().Uint(0);
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+    for (int i = 0; i < 1203; ++i) {
+      auto r = db_->Execute("INSERT INTO mailbox (domain_id, address) VALUES (?, ?)",
+                            {domain_id, "u" + std::to_string(i) + "@example.test"});
+      if (!r) return r.error();
+    }
+    return Status::Ok();
+  }).ok());
+  std::set<std::string> seen;
+  int calls = 0;
+  ASSERT_TRUE(accounts_->ListMailboxes("", [&](const Mailbox& m) {
+    ++calls;
+    seen.insert(m.address);
+    return true;
+  }).ok());
+  EXPECT_EQ(calls, 1203);
+  EXPECT_EQ(seen.size(), 1203u);
+  int stop_after = 0;
+  ASSERT_TRUE(accounts_->ListMailboxes("example.test", [&](const Mailbox&) { return ++stop_after < 700; }).ok());
+  EXPECT_EQ(stop_after, 700);
+}
+
+TEST_F(AccountsTest, DatabaseDownIsTemporaryNotNotFound) {
+  ASSERT_TRUE(AddMailbox("ivan@example.test").ok());
+  MariaDb::Get().Stop();
+  auto m = accounts_->FindMailboxForLogin("ivan@example.test");
+  Status inc = accounts_->IncrementUsage("ivan@example.test", 1, 1);
+  MariaDb::Get().Start();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::kTemporary) << m.error().message;
+  ASSERT_FALSE(inc.ok());
+  EXPECT_EQ(inc.error().kind, ErrorKind::kTemporary);
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("ivan@example.test").ok());
+}
+
+}  // namespace
+}  // namespace roster::test

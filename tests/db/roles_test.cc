@@ -1,0 +1,107 @@
+// Tests that each role can do what its piece needs and nothing more, on a
+// real server with the grants of sql/roles.sql as `rosterctl db init` made them.
+#include <gtest/gtest.h>
+
+#include "common/accounts.h"
+#include "tests/db/mariadb_fixture.h"
+
+namespace roster::test {
+namespace {
+
+class RolesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MariaDb::Get().Truncate();
+    auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+    Accounts a(*admin);
+    Domain d;
+    d.name = "roles.test";
+    ASSERT_TRUE(a.AddDomain(d, Actor{"t", "local"}).ok());
+    NewMailbox m;
+    m.address = "user@roles.test";
+    m.password_hash = "{PLAIN}secret";
+    ASSERT_TRUE(a.AddMailbox(m, Actor{"t", "local"}).ok());
+  }
+  static void ExpectDenied(Db& db, const std::string& sql) {
+    auto r = db.Query(sql);
+    ASSERT_FALSE(r.ok()) << "allowed: " << sql;
+    EXPECT_TRUE(r.error().db_code == 1142 || r.error().db_code == 1143 || r.error().db_code == 1044 ||
+                r.error().db_code == 1227)
+        << sql << ": " << r.error().message;
+  }
+  static void ExpectDeniedWrite(Db& db, const std::string& sql) {
+    auto r = db.Execute(sql);
+    ASSERT_FALSE(r.ok()) << "allowed: " << sql;
+    EXPECT_TRUE(r.error().db_code == 1142 || r.error().db_code == 1143 || r.error().db_code == 1044 ||
+                r.error().db_code == 1227)
+        << sql << ": " << r.error().message;
+  }
+};
+
+TEST_F(RolesTest, PolicyCannotReadPasswordHashes) {
+  auto db = MariaDb::Get().Connect(DbRole::kPolicy);
+  auto ok = db->Query("SELECT address, active, max_bytes, max_messages, unit FROM mailbox");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->size(), 1u);
+  ExpectDenied(*db, "SELECT password_hash FROM mailbox");
+  ExpectDenied(*db, "SELECT * FROM mailbox");
+  ExpectDeniedWrite(*db, "UPDATE mailbox_usage SET bytes = 0");
+  ExpectDeniedWrite(*db, "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) VALUES (1, 'x', 'x', NOW())");
+  ExpectDenied(*db, "SELECT user, password FROM mysql.user");
+  EXPECT_TRUE(db->Query("SELECT * FROM subscription").ok());
+  EXPECT_TRUE(db->Query("SELECT * FROM last_login").ok());
+}
+
+TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
+  auto db = MariaDb::Get().Connect(DbRole::kDict);
+  Accounts a(*db);
+  EXPECT_TRUE(a.IncrementUsage("user@roles.test", 10, 1).ok());
+  EXPECT_TRUE(a.SetUsage("user@roles.test", 5, 5).ok());
+  EXPECT_TRUE(a.RecordLastLogin("user@roles.test", "imap", "127.0.0.2").ok());
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET password_hash = '{PLAIN}x'");
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET active = 0");
+  ExpectDeniedWrite(*db, "DELETE FROM mailbox");
+  ExpectDeniedWrite(*db, "DELETE FROM mailbox_usage");
+  ExpectDenied(*db, "SELECT password_hash FROM mailbox");
+  ExpectDenied(*db, "SELECT * FROM subscription");
+  ExpectDeniedWrite(*db, "INSERT INTO domain (name) VALUES ('evil.test')");
+}
+
+TEST_F(RolesTest, AuthChangesOnlyTheHash) {
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("user@roles.test");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  auto replaced = a.ReplacePasswordHash("user@roles.test", "{PLAIN}secret", "{PLAIN}rehashed");
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_TRUE(*replaced);
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET active = 1");
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET max_bytes = 0");
+  ExpectDeniedWrite(*db, "UPDATE domain SET active = 1");
+  ExpectDeniedWrite(*db, "DELETE FROM mailbox");
+  ExpectDenied(*db, "SELECT * FROM mailbox_usage");
+  ExpectDenied(*db, "SELECT * FROM last_login");
+  ExpectDenied(*db, "SELECT * FROM change_log");
+}
+
+TEST_F(RolesTest, AdminOwnsTheSchemaButNotTheServer) {
+  auto db = MariaDb::Get().Connect(DbRole::kAdmin);
+  EXPECT_TRUE(db->Execute("CREATE TABLE IF NOT EXISTS scratch (x INT)").ok());
+  EXPECT_TRUE(db->Execute("DROP TABLE scratch").ok());
+  ExpectDeniedWrite(*db, "CREATE USER 'intruder'@'localhost'");
+  ExpectDenied(*db, "SELECT user FROM mysql.user");
+}
+
+TEST_F(RolesTest, RolesAreIdempotentAndRevokeStrayGrants) {
+  auto root = DbSettings::FromConfig(MariaDb::Get().config(), DbRole::kSetup);
+  Db setup(*root);
+  ASSERT_TRUE(setup.Execute("GRANT SELECT ON roster.change_log TO 'roster_policy'@'localhost'").ok());
+  auto again = MariaDb::Get().Rosterctl({"db", "roles"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto db = MariaDb::Get().Connect(DbRole::kPolicy);
+  ExpectDenied(*db, "SELECT * FROM change_log");
+  EXPECT_TRUE(db->Query("SELECT address FROM mailbox").ok());
+}
+
+}  // namespace
+}  // namespace roster::test

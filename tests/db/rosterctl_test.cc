@@ -1,0 +1,241 @@
+// Tests of the real rosterctl binary against a real MariaDB: every command,
+// its output, its exit status, and the refusals.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "common/accounts.h"
+#include "common/password.h"
+#include "tests/db/mariadb_fixture.h"
+
+namespace roster::test {
+namespace {
+
+class RosterctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MariaDb::Get().Truncate(); }
+  CommandResult Run(const std::vector<std::string>& args, const std::string& input = "",
+                    const std::vector<std::string>& env = {}) {
+    return MariaDb::Get().Rosterctl(args, input, env);
+  }
+  void MustRun(const std::vector<std::string>& args, const std::string& input = "") {
+    auto r = Run(args, input);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  void AddDomainAndMailbox() {
+    MustRun({"domain", "add", "Example.TEST", "--quota", "1G", "--messages", "5000"});
+    MustRun({"mailbox", "add", "alice@example.test", "--password-stdin", "--name", "Alice A."}, "s3cret pass\n");
+  }
+};
+
+TEST_F(RosterctlTest, DomainLifecycle) {
+  AddDomainAndMailbox();
+  auto list = Run({"--json", "domain", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"name\":\"example.test\""), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\"mailboxes\":1"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\"default_max_bytes\":1073741824"), std::string::npos) << list.out;
+  auto show = Run({"domain", "show", "example.test"});
+  EXPECT_NE(show.out.find("default quota:   1G"), std::string::npos) << show.out;
+  EXPECT_EQ(Run({"domain", "add", "example.test"}).exit_code, 65);  // exists
+  auto del = Run({"domain", "del", "example.test"});
+  EXPECT_EQ(del.exit_code, 65);
+  EXPECT_NE(del.err.find("--force"), std::string::npos) << del.err;
+  MustRun({"domain", "disable", "example.test"});
+  EXPECT_NE(Run({"--json", "domain", "show", "example.test"}).out.find("\"active\":false"), std::string::npos);
+  MustRun({"domain", "del", "example.test", "--force"});
+  EXPECT_EQ(Run({"domain", "show", "example.test"}).exit_code, 67);
+}
+
+TEST_F(RosterctlTest, MailboxAddStoresArgon2idThatVerifies) {
+  AddDomainAndMailbox();
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("alice@example.test");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->password_hash.rfind("{ARGON2ID}$argon2id$", 0), 0u);
+  PasswordHasher h{PasswordPolicy{}};
+  EXPECT_TRUE(h.Verify("s3cret pass", m->password_hash).matched());
+  EXPECT_EQ(m->max_bytes, 1ull << 30);  // from the domain default
+  EXPECT_EQ(m->max_messages, 5000u);
+  auto show = Run({"--json", "mailbox", "show", "ALICE@example.test"});
+  ASSERT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("\"password_scheme\":\"ARGON2ID\""), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("\"name\":\"Alice A.\""), std::string::npos);
+  EXPECT_NE(show.out.find("\"usage\":{\"bytes\":0,\"messages\":0}"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("argon2id$"), std::string::npos);  // the hash itself is never shown
+}
+
+TEST_F(RosterctlTest, PasswdQuotaEnableDisable) {
+  AddDomainAndMailbox();
+  MustRun({"mailbox", "passwd", "alice@example.test", "--password-stdin"}, "new one\n");
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  PasswordHasher h{PasswordPolicy{}};
+  EXPECT_TRUE(h.Verify("new one", a.FindMailboxForLogin("alice@example.test")->password_hash).matched());
+  auto quota = Run({"mailbox", "quota", "alice@example.test", "--quota", "2G", "--messages", "0"});
+  ASSERT_EQ(quota.exit_code, 0) << quota.err;
+  EXPECT_NE(quota.out.find("2G"), std::string::npos);
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->max_bytes, 2ull << 30);
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->max_messages, 0u);
+  EXPECT_EQ(Run({"mailbox", "quota", "alice@example.test"}).exit_code, 64);
+  EXPECT_EQ(Run({"mailbox", "quota", "alice@example.test", "--quota", "lots"}).exit_code, 65);
+  MustRun({"mailbox", "disable", "alice@example.test"});
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->mailbox_active);
+  MustRun({"mailbox", "enable", "alice@example.test"});
+  EXPECT_TRUE(a.FindMailboxForLogin("alice@example.test")->mailbox_active);
+  auto list = Run({"mailbox", "list", "example.test"});
+  EXPECT_NE(list.out.find("alice@example.test"), std::string::npos) << list.out;
+  auto json = Run({"--json", "mailbox", "list"});
+  EXPECT_EQ(json.out.front(), '[');
+  MustRun({"mailbox", "del", "alice@example.test"});
+  EXPECT_EQ(Run({"mailbox", "show", "alice@example.test"}).exit_code, 67);
+  EXPECT_EQ(Run({"mailbox", "del", "alice@example.test"}).exit_code, 67);
+}
+
+TEST_F(RosterctlTest, PasswordsOnTheCommandLineAreRefused) {
+  MustRun({"domain", "add", "example.test"});
+  for (const char* opt : {"--password=hunter2", "--password", "-p"}) {
+    auto r = Run({"mailbox", "add", "bob@example.test", opt, "hunter2"});
+    EXPECT_EQ(r.exit_code, 64) << opt;
+    EXPECT_NE(r.err.find("not accepted on the command line"), std::string::npos) << r.err;
+  }
+  // No terminal and no --password-stdin: refused, nothing created.
+  auto no_tty = Run({"mailbox", "add", "bob@example.test"});
+  EXPECT_EQ(no_tty.exit_code, 65);
+  EXPECT_NE(no_tty.err.find("--password-stdin"), std::string::npos);
+  EXPECT_EQ(Run({"mailbox", "add", "bob@example.test", "--password-stdin"}, "\n").exit_code, 65);
+  EXPECT_EQ(Run({"mailbox", "add", "bob@example.test", "--password-stdin"}, std::string(2000, 'x') + "\n").exit_code,
+            65);
+  EXPECT_EQ(Run({"mailbox", "show", "bob@example.test"}).exit_code, 67);
+}
+
+TEST_F(RosterctlTest, BadAddressesAreRefused) {
+  MustRun({"domain", "add", "example.test"});
+  for (const std::string& bad : {std::string("a\r\nb@example.test"), std::string(10240, 'x') + "@example.test",
+                                 std::string("no-at-sign"), std::string("x';DROP TABLE mailbox;--@example.test")}) {
+    auto r = Run({"mailbox", "add", bad, "--password-stdin"}, "pw\n");
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_LT(r.err.size(), 400u);  // a bounded message, not the input echoed back
+  }
+  EXPECT_EQ(Run({"mailbox", "add", "x@nodomain.test", "--password-stdin"}, "pw\n").exit_code, 67);
+  EXPECT_EQ(Run({"domain", "add", "bad_domain.test"}).exit_code, 65);
+}
+
+TEST_F(RosterctlTest, SubscriptionsAliasesAndCatchAll) {
+  AddDomainAndMailbox();
+  MustRun({"sub", "add", "sales@example.test", "alice@example.test"});
+  MustRun({"sub", "add", "@example.test", "alice@example.test"});
+  MustRun({"sub", "add", "alice@example.test", "archive@example.test", "--outgoing"});
+  EXPECT_EQ(Run({"sub", "add", "sales@example.test", "alice@example.test"}).exit_code, 65);
+  EXPECT_EQ(Run({"sub", "add", "@example.test", "x@example.test", "--outgoing"}).exit_code, 64);
+  auto list = Run({"--json", "sub", "list"});
+  EXPECT_NE(list.out.find("{\"address\":\"@example.test\",\"direction\":\"incoming\",\"recipient\":\"alice@example.test\"}"),
+            std::string::npos)
+      << list.out;
+  EXPECT_NE(list.out.find("\"direction\":\"outgoing\""), std::string::npos);
+  MustRun({"sub", "del", "sales@example.test", "alice@example.test"});
+  EXPECT_EQ(Run({"sub", "del", "sales@example.test", "alice@example.test"}).exit_code, 67);
+  EXPECT_EQ(Run({"sub", "list", "sales@example.test"}).out, "");
+}
+
+TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
+  AddDomainAndMailbox();
+  auto db = MariaDb::Get().Connect(DbRole::kDict);
+  Accounts a(*db);
+  ASSERT_TRUE(a.RecordLastLogin("alice@example.test", "imap", "127.0.0.2").ok());
+  ASSERT_TRUE(a.RecordLastLogin("alice@example.test", "pop3", "::1").ok());
+  auto r = Run({"lastlogin", "alice@example.test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("imap"), std::string::npos);
+  EXPECT_NE(r.out.find("127.0.0.2"), std::string::npos);
+  EXPECT_NE(r.out.find("::1"), std::string::npos);
+  auto json = Run({"--json", "lastlogin"});
+  EXPECT_NE(json.out.find("\"protocol\":\"pop3\",\"ip\":\"::1\""), std::string::npos) << json.out;
+  EXPECT_EQ(Run({"lastlogin", "nobody@example.test"}).exit_code, 67);
+}
+
+TEST_F(RosterctlTest, ChangeLogRecordsWhoAndFromWhere) {
+  auto r = Run({"domain", "add", "example.test"}, "", {"SSH_CLIENT=198.51.100.9 50000 22", "SUDO_USER=operator"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  MustRun({"--actor", "helpdesk", "mailbox", "add", "carol@example.test", "--password-stdin"}, "pw\n");
+  auto log = Run({"--json", "log"});
+  ASSERT_EQ(log.exit_code, 0);
+  EXPECT_NE(log.out.find("\"actor\":\"operator\",\"origin\":\"198.51.100.9\",\"action\":\"domain-add\""),
+            std::string::npos)
+      << log.out;
+  EXPECT_NE(log.out.find("\"actor\":\"helpdesk\",\"origin\":\"local\",\"action\":\"mailbox-add\","
+                         "\"object\":\"carol@example.test\""),
+            std::string::npos)
+      << log.out;
+  auto filtered = Run({"log", "--account", "carol@example.test"});
+  EXPECT_NE(filtered.out.find("mailbox-add"), std::string::npos);
+  EXPECT_EQ(filtered.out.find("domain-add"), std::string::npos) << filtered.out;
+  EXPECT_EQ(Run({"log", "--since", "yesterday"}).exit_code, 65);
+  EXPECT_EQ(Run({"log", "--since", "2020-01-01"}).exit_code, 0);
+  // Passwords never reach the change log.
+  EXPECT_EQ(Run({"log"}).out.find("pw"), std::string::npos);
+}
+
+TEST_F(RosterctlTest, MigrateIsIdempotentAndRefusesANewerDatabase) {
+  auto again = Run({"db", "migrate"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("up to date"), std::string::npos);
+  auto status = Run({"--json", "db", "status"});
+  EXPECT_NE(status.out.find("\"state\":\"up to date\""), std::string::npos) << status.out;
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin->Execute("INSERT INTO schema_version VALUES (999, 'future', NOW())").ok());
+  auto newer = Run({"db", "migrate"});
+  auto newer_status = Run({"db", "status"});
+  ASSERT_TRUE(admin->Execute("DELETE FROM schema_version WHERE version = 999").ok());
+  EXPECT_EQ(newer.exit_code, 69);
+  EXPECT_NE(newer.err.find("newer than this rosterctl"), std::string::npos) << newer.err;
+  EXPECT_EQ(newer_status.exit_code, 69);
+}
+
+TEST_F(RosterctlTest, DatabaseDownIsTempfail) {
+  MariaDb::Get().Stop();
+  auto r = Run({"domain", "list"});
+  MariaDb::Get().Start();
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+}
+
+TEST_F(RosterctlTest, ConfigErrorsNameFileAndLine) {
+  std::string path = MariaDb::Get().dir() + "/bad.conf";
+  std::ofstream(path) << "db_name = roster\ndb_hots = x\n";
+  auto r = RunCommand({ROSTERCTL_PATH, "--config", path, "domain", "list"});
+  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_NE(r.err.find(path + ":2: unknown key 'db_hots'"), std::string::npos) << r.err;
+  auto missing = RunCommand({ROSTERCTL_PATH, "--config", path + ".absent", "domain", "list"});
+  EXPECT_EQ(missing.exit_code, 66);
+  std::ofstream(path) << "admin_db_password = x\n";
+  chmod(path.c_str(), 0644);
+  auto leaky = RunCommand({ROSTERCTL_PATH, "--config", path, "domain", "list"});
+  EXPECT_EQ(leaky.exit_code, 78);
+  EXPECT_NE(leaky.err.find("group or other can read"), std::string::npos) << leaky.err;
+}
+
+TEST_F(RosterctlTest, UsageErrors) {
+  EXPECT_EQ(Run({}).exit_code, 64);
+  EXPECT_EQ(Run({"frobnicate"}).exit_code, 64);
+  EXPECT_EQ(Run({"domain", "add"}).exit_code, 64);
+  EXPECT_EQ(Run({"domain", "add", "a.test", "b.test"}).exit_code, 64);
+  EXPECT_EQ(Run({"domain", "list", "--force"}).exit_code, 64);
+  EXPECT_EQ(Run({"--bogus", "domain", "list"}).exit_code, 64);
+  EXPECT_EQ(Run({"--help"}).exit_code, 0);
+}
+
+TEST_F(RosterctlTest, WrongRolePasswordIsNoPerm) {
+  std::string dir = MariaDb::Get().dir();
+  std::ofstream(dir + "/wrong.conf") << "db_hosts = " << MariaDb::Get().socket()
+                                     << "\n!include wrong-secrets.conf\n";
+  std::ofstream(dir + "/wrong-secrets.conf") << "admin_db_password = nope\n";
+  chmod((dir + "/wrong-secrets.conf").c_str(), 0600);
+  auto r = RunCommand({ROSTERCTL_PATH, "--config", dir + "/wrong.conf", "domain", "list"});
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+}
+
+}  // namespace
+}  // namespace roster::test
