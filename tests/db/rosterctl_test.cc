@@ -239,3 +239,73 @@ TEST_F(RosterctlTest, WrongRolePasswordIsNoPerm) {
 
 }  // namespace
 }  // namespace roster::test
+
+#include <pty.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace roster::test {
+namespace {
+
+// Runs rosterctl on a pseudo-terminal (its /dev/tty) and answers its prompts.
+struct PtyRun {
+  int exit_code = -1;
+  std::string screen;
+};
+
+PtyRun RunOnTerminal(const std::vector<std::string>& args, const std::vector<std::string>& answers) {
+  std::vector<std::string> argv = {ROSTERCTL_PATH, "--config", MariaDb::Get().config_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    std::vector<char*> cargs;
+    for (auto& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  PtyRun run;
+  size_t answered = 0;
+  for (;;) {
+    struct pollfd p = {master, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) break;
+    char buf[512];
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    run.screen.append(buf, static_cast<size_t>(n));
+    // Answer each prompt once, in order.
+    size_t prompts = 0;
+    for (size_t pos = 0; (pos = run.screen.find(": ", pos)) != std::string::npos; pos += 2) ++prompts;
+    while (answered < answers.size() && answered < prompts) {
+      std::string line = answers[answered++] + "\n";
+      if (write(master, line.data(), line.size()) < 0) break;
+    }
+  }
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST_F(RosterctlTest, PasswordPromptAsksTwiceWithoutEcho) {
+  MustRun({"domain", "add", "example.test"});
+  auto mismatch = RunOnTerminal({"mailbox", "add", "tty@example.test"}, {"first try", "second try"});
+  EXPECT_EQ(mismatch.exit_code, 65) << mismatch.screen;
+  EXPECT_NE(mismatch.screen.find("do not match"), std::string::npos) << mismatch.screen;
+  auto ok = RunOnTerminal({"mailbox", "add", "tty@example.test"}, {"typed secret", "typed secret"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.screen;
+  EXPECT_NE(ok.screen.find("New password: "), std::string::npos);
+  EXPECT_NE(ok.screen.find("Again: "), std::string::npos);
+  EXPECT_EQ(ok.screen.find("typed secret"), std::string::npos) << "the password was echoed: " << ok.screen;
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  EXPECT_TRUE(PasswordHasher{PasswordPolicy{}}
+                  .Verify("typed secret", a.FindMailboxForLogin("tty@example.test")->password_hash)
+                  .matched());
+}
+
+}  // namespace
+}  // namespace roster::test

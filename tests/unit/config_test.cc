@@ -204,3 +204,23 @@ TEST_F(ConfigFileTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace roster
+
+namespace roster {
+namespace {
+
+// doc/roster.conf.example is what administrators copy: it must load as it is.
+TEST(Config, ShippedExampleLoads) {
+  const char* srcdir = getenv("srcdir");
+  std::string path = std::string(srcdir ? srcdir : ".") + "/doc/roster.conf.example";
+  auto c = Config::LoadFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  // Every key the example sets holds the built-in default: the example documents defaults.
+  for (const ConfigKey& k : RosterConfigKeys()) {
+    if (c->IsSet(k.name)) {
+      EXPECT_EQ(c->GetString(k.name), k.default_value) << k.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roster
