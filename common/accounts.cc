@@ -54,6 +54,14 @@ constexpr char kMailboxColumns[] =
     "u.bytes, u.messages, m.lookup_key "
     "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id ";
 
+constexpr char kDomainColumns[] =
+    "SELECT d.id, d.name, d.transport, d.active, d.default_max_bytes, d.default_max_messages, d.created_at, "
+    "(SELECT COUNT(*) FROM mailbox m WHERE m.domain_id = d.id) FROM domain d ";
+
+Domain DomainFromRow(const DbRow& r) {
+  return Domain{r.Uint(0), r.String(1), r.String(2), r.Bool(3), r.Uint(4), r.Uint(5), r.String(6), r.Uint(7)};
+}
+
 Mailbox MailboxFromRow(const DbRow& r) {
   Mailbox m;
   m.id = r.Uint(0);
@@ -248,24 +256,17 @@ Status Accounts::SetDomainActive(std::string_view name, bool active, const Actor
 }
 
 Result<Domain> Accounts::GetDomain(std::string_view name) {
-  auto rows = db_.Query(
-      "SELECT d.id, d.name, d.transport, d.active, d.default_max_bytes, d.default_max_messages, d.created_at, "
-      "(SELECT COUNT(*) FROM mailbox m WHERE m.domain_id = d.id) FROM domain d WHERE d.name = ?",
-      {std::string(name)});
+  auto rows = db_.Query(std::string(kDomainColumns) + "WHERE d.name = ?", {std::string(name)});
   if (!rows) return rows.error();
   if (rows->empty()) return Error::NotFound("no such domain: " + std::string(name));
-  const DbRow& r = rows->front();
-  return Domain{r.Uint(0), r.String(1), r.String(2), r.Bool(3), r.Uint(4), r.Uint(5), r.String(6), r.Uint(7)};
+  return DomainFromRow(rows->front());
 }
 
 Result<std::vector<Domain>> Accounts::ListDomains() {
-  auto rows = db_.Query(
-      "SELECT d.id, d.name, d.transport, d.active, d.default_max_bytes, d.default_max_messages, d.created_at, "
-      "(SELECT COUNT(*) FROM mailbox m WHERE m.domain_id = d.id) FROM domain d ORDER BY d.name");
+  auto rows = db_.Query(std::string(kDomainColumns) + "ORDER BY d.name");
   if (!rows) return rows.error();
   std::vector<Domain> out;
-  for (const DbRow& r : *rows)
-    out.push_back(Domain{r.Uint(0), r.String(1), r.String(2), r.Bool(3), r.Uint(4), r.Uint(5), r.String(6), r.Uint(7)});
+  for (const DbRow& r : *rows) out.push_back(DomainFromRow(r));
   return out;
 }
 

@@ -32,28 +32,11 @@ bool IsKeyChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
 Status CheckValue(const ConfigKey& key, std::string_view value) {
   switch (key.type) {
     case ConfigType::kString:
-    case ConfigType::kList:
-      return Status::Ok();
-    case ConfigType::kInt: {
-      auto r = ParseInt(value);
-      if (!r) return r.error();
-      return Status::Ok();
-    }
-    case ConfigType::kBool: {
-      auto r = ParseBool(value);
-      if (!r) return r.error();
-      return Status::Ok();
-    }
-    case ConfigType::kSize: {
-      auto r = ParseSize(value);
-      if (!r) return r.error();
-      return Status::Ok();
-    }
-    case ConfigType::kDuration: {
-      auto r = ParseDuration(value);
-      if (!r) return r.error();
-      return Status::Ok();
-    }
+    case ConfigType::kList: return Status::Ok();
+    case ConfigType::kInt: return ParseInt(value).status();
+    case ConfigType::kBool: return ParseBool(value).status();
+    case ConfigType::kSize: return ParseSize(value).status();
+    case ConfigType::kDuration: return ParseDuration(value).status();
   }
   return Status::Ok();
 }

@@ -9,22 +9,11 @@
 #include <mutex>
 
 #include "common/config.h"
+#include "common/text.h"
 
 namespace roster {
 namespace {
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 bool IsCryptChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
@@ -171,14 +160,14 @@ ParsedHash ParseStoredHash(std::string_view stored) {
     if (close == std::string_view::npos || close > 32) return parsed;
     std::string_view name = stored.substr(1, close - 1);
     parsed.body = stored.substr(close + 1);
-    if (EqualsNoCase(name, "ARGON2ID")) parsed.scheme = Scheme::kArgon2id;
-    else if (EqualsNoCase(name, "ARGON2I")) parsed.scheme = Scheme::kArgon2i;
-    else if (EqualsNoCase(name, "SHA512-CRYPT")) parsed.scheme = Scheme::kSha512Crypt;
-    else if (EqualsNoCase(name, "SHA256-CRYPT")) parsed.scheme = Scheme::kSha256Crypt;
-    else if (EqualsNoCase(name, "MD5-CRYPT")) parsed.scheme = Scheme::kMd5Crypt;
-    else if (EqualsNoCase(name, "BLF-CRYPT")) parsed.scheme = Scheme::kBlfCrypt;
-    else if (EqualsNoCase(name, "CRYPT")) parsed.scheme = SchemeFromBareHash(parsed.body);
-    else if (EqualsNoCase(name, "PLAIN") || EqualsNoCase(name, "CLEARTEXT")) parsed.scheme = Scheme::kPlain;
+    if (EqualsIgnoreCase(name, "ARGON2ID")) parsed.scheme = Scheme::kArgon2id;
+    else if (EqualsIgnoreCase(name, "ARGON2I")) parsed.scheme = Scheme::kArgon2i;
+    else if (EqualsIgnoreCase(name, "SHA512-CRYPT")) parsed.scheme = Scheme::kSha512Crypt;
+    else if (EqualsIgnoreCase(name, "SHA256-CRYPT")) parsed.scheme = Scheme::kSha256Crypt;
+    else if (EqualsIgnoreCase(name, "MD5-CRYPT")) parsed.scheme = Scheme::kMd5Crypt;
+    else if (EqualsIgnoreCase(name, "BLF-CRYPT")) parsed.scheme = Scheme::kBlfCrypt;
+    else if (EqualsIgnoreCase(name, "CRYPT")) parsed.scheme = SchemeFromBareHash(parsed.body);
+    else if (EqualsIgnoreCase(name, "PLAIN") || EqualsIgnoreCase(name, "CLEARTEXT")) parsed.scheme = Scheme::kPlain;
     // A prefix must agree with the hash it names, or the row is malformed.
     if (parsed.scheme != Scheme::kPlain && parsed.scheme != Scheme::kUnknown &&
         SchemeFromBareHash(parsed.body) != parsed.scheme)

@@ -42,6 +42,8 @@ struct Error {
   bool is_temporary() const { return kind == ErrorKind::kTemporary; }
 };
 
+class Status;
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -57,6 +59,8 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+  // Drops the value: the outcome alone.
+  Status status() const;
 
  private:
   std::variant<T, Error> v_;
@@ -74,6 +78,11 @@ class [[nodiscard]] Status {
  private:
   std::optional<Error> error_;
 };
+
+template <typename T>
+Status Result<T>::status() const {
+  return ok() ? Status::Ok() : Status(error());
+}
 
 }  // namespace roster
 

@@ -1,6 +1,8 @@
 // units.cc: see units.h.
 #include "common/units.h"
 
+#include "common/text.h"
+
 #include <cctype>
 #include <cstdio>
 #include <limits>
@@ -34,14 +36,6 @@ bool ParseDigits(std::string_view text, uint64_t* value, size_t* used) {
   return true;
 }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -84,7 +78,7 @@ Result<uint64_t> ParseSize(std::string_view text) {
     std::string_view rest = suffix.substr(1);
     bool unit_ok = (std::tolower(static_cast<unsigned char>(suffix[0])) == 'b')
                        ? rest.empty()
-                       : (rest.empty() || EqualsNoCase(rest, "b") || EqualsNoCase(rest, "ib"));
+                       : (rest.empty() || EqualsIgnoreCase(rest, "b") || EqualsIgnoreCase(rest, "ib"));
     if (!unit_ok) return Error::Invalid("invalid size " + Quote(text) + " (examples: 0, 1024, 500M, 2G)");
   }
   if (shift > 0 && v > (std::numeric_limits<uint64_t>::max() >> shift))
@@ -113,9 +107,9 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
 
 Result<bool> ParseBool(std::string_view text) {
   for (const char* yes : {"yes", "true", "on", "1"})
-    if (EqualsNoCase(text, yes)) return true;
+    if (EqualsIgnoreCase(text, yes)) return true;
   for (const char* no : {"no", "false", "off", "0"})
-    if (EqualsNoCase(text, no)) return false;
+    if (EqualsIgnoreCase(text, no)) return false;
   return Error::Invalid("invalid boolean " + Quote(text) + " (use yes or no)");
 }
 
