@@ -88,8 +88,9 @@ Mailbox MailboxFromRow(const DbRow& r) {
 
 Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
   auto rows = db_.Query(
-      "SELECT m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit "
-      "FROM mailbox m JOIN domain d ON d.id = m.domain_id WHERE m.lookup_key = LOWER(?)",
+      "SELECT m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host "
+      "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN unit u ON u.name = m.unit "
+      "WHERE m.lookup_key = LOWER(?)",
       {std::string(address)});
   if (!rows) return rows.error();
   if (rows->empty()) return Error::NotFound("no such mailbox");
@@ -103,7 +104,20 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
   m.max_bytes = r.Uint(5);
   m.max_messages = r.Uint(6);
   m.unit = r.String(7);
+  m.unit_host = r.String(8);
   return m;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Accounts::ActiveAddressPage(std::string_view after_key,
+                                                                                    uint64_t limit) {
+  auto rows = db_.Query(
+      "SELECT m.address, m.lookup_key FROM mailbox m JOIN domain d ON d.id = m.domain_id "
+      "WHERE m.active = 1 AND d.active = 1 AND m.lookup_key > ? ORDER BY m.lookup_key LIMIT ?",
+      {std::string(after_key), limit});
+  if (!rows) return rows.error();
+  std::vector<std::pair<std::string, std::string>> page;
+  for (const DbRow& r : *rows) page.emplace_back(r.String(0), r.String(1));
+  return page;
 }
 
 Result<bool> Accounts::ReplacePasswordHash(std::string_view address, std::string_view old_hash,

@@ -34,6 +34,7 @@ struct MailboxLogin {
   uint64_t max_bytes = 0;     // 0 = unlimited
   uint64_t max_messages = 0;  // 0 = unlimited
   std::string unit;           // "" = this host
+  std::string unit_host;      // the unit's host from the unit table, "" if none
 };
 
 struct Usage {
@@ -128,6 +129,11 @@ class Accounts {
   // Compare-and-set: stores new_hash only if the row still holds old_hash.
   // Returns false (no error) when another change won.
   Result<bool> ReplacePasswordHash(std::string_view address, std::string_view old_hash, std::string_view new_hash);
+  // One page of the active mailboxes of active domains, in lookup-key order,
+  // after `after_key` ("" = from the start): pairs of (address, lookup key).
+  // Userdb iteration pulls page after page, so no listing is held whole.
+  Result<std::vector<std::pair<std::string, std::string>>> ActiveAddressPage(std::string_view after_key,
+                                                                            uint64_t limit);
 
   // --- usage (role dict) ---
   Result<Usage> GetUsage(std::string_view address);

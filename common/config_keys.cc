@@ -37,6 +37,18 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"password_argon2_max_memory", T::kSize, "1G", false,
        "stored hashes asking for more memory than this are refused (a bad row must not exhaust memory)"},
       {"password_allow_plaintext", T::kBool, "no", false, "accept {PLAIN} and {CLEARTEXT} stored passwords"},
+      // --- Dovecot passdb/userdb (auth/) ---
+      {"auth_uid", T::kString, "vmail", false, "userdb uid: a user name or number"},
+      {"auth_gid", T::kString, "vmail", false, "userdb gid: a group name or number"},
+      {"auth_home", T::kString, "/var/vmail/%d/%n", false,
+       "userdb home template: %u address, %n local part, %d domain, %% a percent sign"},
+      {"auth_mail", T::kString, "", false, "userdb mail location template; empty: Dovecot's mail_location"},
+      {"auth_userdb_fields", T::kString, "", false,
+       "extra userdb fields, space-separated name=value (templates allowed)"},
+      {"auth_rehash", T::kBool, "yes", false,
+       "after a successful login against a weaker hash, store a fresh argon2id hash"},
+      {"unit", T::kString, "", false,
+       "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- addresses ---
       {"recipient_delimiter", T::kString, "+", false,
        "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},

@@ -1,0 +1,262 @@
+/* authdb-roster.c: Dovecot glue of the passdb/userdb driver "roster"
+ * (libauthdb_roster.so in $moduledir/auth). It owns every Dovecot struct and
+ * call, converts requests to plain C strings for roster's core
+ * (roster_auth.h) and its answers back to auth_request fields.
+ *
+ *   passdb { driver = roster  args = /etc/roster/roster.conf }
+ *   userdb { driver = roster  args = /etc/roster/roster.conf }
+ *
+ * The driver is blocking: Dovecot runs it in auth-worker processes, one
+ * request at a time per process, each with its own database connection.
+ *
+ * Trusts: Dovecot (same process); the core for everything about accounts. */
+#include "auth-common.h"
+#include "auth-request.h"
+#include "passdb.h"
+#include "password-scheme.h"
+#include "userdb.h"
+#include "module-dir.h"
+
+#include "roster_auth.h"
+
+#define ROSTER_CACHE_KEY "%u"
+#define ROSTER_DEFAULT_SCHEME "CRYPT"
+
+struct roster_passdb_module {
+	struct passdb_module module;
+	struct roster_auth *core;
+};
+
+struct roster_userdb_module {
+	struct userdb_module module;
+	struct roster_auth *core;
+};
+
+struct roster_userdb_iterate_context {
+	struct userdb_iterate_context ctx;
+	struct roster_user_iter *iter;
+};
+
+/* Exported symbols: only these three (the build hides everything else). */
+#define ROSTER_EXPORT __attribute__((visibility("default")))
+ROSTER_EXPORT extern const char *authdb_roster_version;
+ROSTER_EXPORT void authdb_roster_init(struct module *module);
+ROSTER_EXPORT void authdb_roster_deinit(void);
+const char *authdb_roster_version = DOVECOT_ABI_VERSION;
+
+static void roster_log(void *context, enum roster_log_level level, const char *message)
+{
+	struct auth_request *request = context;
+	struct event *event = request != NULL ? authdb_event(request) : auth_event;
+
+	switch (level) {
+	case ROSTER_LOG_DEBUG: e_debug(event, "roster: %s", message); break;
+	case ROSTER_LOG_INFO: e_info(event, "roster: %s", message); break;
+	case ROSTER_LOG_WARNING: e_warning(event, "roster: %s", message); break;
+	case ROSTER_LOG_ERROR: e_error(event, "roster: %s", message); break;
+	}
+}
+
+static void roster_set_passdb_field(void *context, const char *name, const char *value)
+{
+	auth_request_set_field(context, name, value, ROSTER_DEFAULT_SCHEME);
+}
+
+static void roster_set_userdb_field(void *context, const char *name, const char *value)
+{
+	auth_request_set_userdb_field(context, name, value);
+}
+
+static enum passdb_result roster_passdb_result(enum roster_auth_result r)
+{
+	switch (r) {
+	case ROSTER_AUTH_OK: return PASSDB_RESULT_OK;
+	case ROSTER_AUTH_MISMATCH: return PASSDB_RESULT_PASSWORD_MISMATCH;
+	case ROSTER_AUTH_UNKNOWN: return PASSDB_RESULT_USER_UNKNOWN;
+	case ROSTER_AUTH_DISABLED: return PASSDB_RESULT_USER_DISABLED;
+	case ROSTER_AUTH_NO_SCHEME: return PASSDB_RESULT_SCHEME_NOT_AVAILABLE;
+	case ROSTER_AUTH_TEMPFAIL: break;
+	}
+	return PASSDB_RESULT_INTERNAL_FAILURE;
+}
+
+static struct roster_auth *roster_core_create(const char *what, const char *args)
+{
+	char error[1024];
+	struct roster_auth *core;
+
+	if (*args == '\0')
+		i_fatal("%s roster: args must name the configuration file (args = /etc/roster/roster.conf)", what);
+	core = roster_auth_create(args, error, sizeof(error));
+	if (core == NULL)
+		i_fatal("%s roster: %s", what, error);
+	return core;
+}
+
+/* ---------------------------------------------------------------- passdb */
+
+static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args)
+{
+	struct roster_passdb_module *module = p_new(pool, struct roster_passdb_module, 1);
+
+	module->core = roster_core_create("passdb", args);
+	module->module.blocking = TRUE;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
+	return &module->module;
+}
+
+static void roster_passdb_deinit(struct passdb_module *_module)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
+
+	roster_auth_destroy(module->core);
+	module->core = NULL;
+}
+
+static void roster_verify_plain(struct auth_request *request, const char *password,
+				verify_plain_callback_t *callback)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)request->passdb->passdb;
+	const char *user = t_strdup(request->fields.user);
+	enum roster_auth_result r;
+
+	r = roster_auth_verify(module->core, user, password, roster_set_passdb_field, roster_log, request);
+	if (r == ROSTER_AUTH_UNKNOWN)
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+	else if (r == ROSTER_AUTH_MISMATCH)
+		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+	callback(roster_passdb_result(r), request);
+	/* The answer is on its way; only now spend time on a rehash. The request
+	   may be gone, so log without it. */
+	if (r == ROSTER_AUTH_OK)
+		roster_auth_rehash(module->core, user, password, roster_log, NULL);
+}
+
+static void roster_lookup_credentials(struct auth_request *request,
+				      lookup_credentials_callback_t *callback)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)request->passdb->passdb;
+	enum roster_auth_result r;
+	const char *password = NULL, *scheme = NULL;
+
+	r = roster_auth_lookup(module->core, request->fields.user, roster_set_passdb_field, roster_log, request);
+	if (r == ROSTER_AUTH_UNKNOWN)
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+	if (r == ROSTER_AUTH_OK) {
+		password = t_strdup(request->passdb_password);
+		scheme = password_get_scheme(&password);
+	}
+	passdb_handle_credentials(roster_passdb_result(r), password, scheme, callback, request);
+}
+
+static struct passdb_module_interface roster_passdb = {
+	.name = "roster",
+	.preinit = roster_passdb_preinit,
+	.deinit = roster_passdb_deinit,
+	.verify_plain = roster_verify_plain,
+	.lookup_credentials = roster_lookup_credentials,
+};
+
+/* ---------------------------------------------------------------- userdb */
+
+static struct userdb_module *roster_userdb_preinit(pool_t pool, const char *args)
+{
+	struct roster_userdb_module *module = p_new(pool, struct roster_userdb_module, 1);
+
+	module->core = roster_core_create("userdb", args);
+	module->module.blocking = TRUE;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	return &module->module;
+}
+
+static void roster_userdb_deinit(struct userdb_module *_module)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
+
+	roster_auth_destroy(module->core);
+	module->core = NULL;
+}
+
+static void roster_userdb_lookup_glue(struct auth_request *request, userdb_callback_t *callback)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)request->userdb->userdb;
+	enum roster_auth_result r;
+
+	r = roster_userdb_lookup(module->core, request->fields.user, roster_set_userdb_field, roster_log, request);
+	switch (r) {
+	case ROSTER_AUTH_OK:
+		callback(USERDB_RESULT_OK, request);
+		break;
+	case ROSTER_AUTH_UNKNOWN:
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		callback(USERDB_RESULT_USER_UNKNOWN, request);
+		break;
+	default:
+		callback(USERDB_RESULT_INTERNAL_FAILURE, request);
+		break;
+	}
+}
+
+static struct userdb_iterate_context *
+roster_iterate_init(struct auth_request *request, userdb_iter_callback_t *callback, void *context)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)request->userdb->userdb;
+	struct roster_userdb_iterate_context *ctx = i_new(struct roster_userdb_iterate_context, 1);
+
+	ctx->ctx.auth_request = request;
+	ctx->ctx.callback = callback;
+	ctx->ctx.context = context;
+	ctx->iter = roster_userdb_iter_init(module->core);
+	if (ctx->iter == NULL)
+		ctx->ctx.failed = TRUE;
+	return &ctx->ctx;
+}
+
+static void roster_iterate_next(struct userdb_iterate_context *_ctx)
+{
+	struct roster_userdb_iterate_context *ctx = (struct roster_userdb_iterate_context *)_ctx;
+	const char *user = NULL;
+	int failed = 0;
+
+	if (!_ctx->failed) {
+		user = roster_userdb_iter_next(ctx->iter, &failed, roster_log, _ctx->auth_request);
+		if (failed != 0)
+			_ctx->failed = TRUE;
+	}
+	_ctx->callback(user, _ctx->context);
+}
+
+static int roster_iterate_deinit(struct userdb_iterate_context *_ctx)
+{
+	struct roster_userdb_iterate_context *ctx = (struct roster_userdb_iterate_context *)_ctx;
+	int ret = _ctx->failed ? -1 : 0;
+
+	roster_userdb_iter_deinit(ctx->iter);
+	i_free(ctx);
+	return ret;
+}
+
+static struct userdb_module_interface roster_userdb = {
+	.name = "roster",
+	.preinit = roster_userdb_preinit,
+	.deinit = roster_userdb_deinit,
+	.lookup = roster_userdb_lookup_glue,
+	.iterate_init = roster_iterate_init,
+	.iterate_next = roster_iterate_next,
+	.iterate_deinit = roster_iterate_deinit,
+};
+
+/* ---------------------------------------------------------------- module */
+
+void authdb_roster_init(struct module *module ATTR_UNUSED)
+{
+	passdb_register_module(&roster_passdb);
+	userdb_register_module(&roster_userdb);
+}
+
+void authdb_roster_deinit(void)
+{
+	passdb_unregister_module(&roster_passdb);
+	userdb_unregister_module(&roster_userdb);
+}

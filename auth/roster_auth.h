@@ -1,0 +1,65 @@
+/* roster_auth.h: the plain C API between Dovecot's auth process (the glue,
+ * authdb-roster.c) and roster's C++ core (roster_auth.cc). Only C types and an
+ * opaque handle cross it; no exception does.
+ *
+ * Trusts: the glue to pass NUL-terminated strings; everything else (user
+ * names, passwords) is treated as hostile and bounded by the core. */
+#ifndef ROSTER_AUTH_H
+#define ROSTER_AUTH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct roster_auth;
+
+enum roster_auth_result {
+  ROSTER_AUTH_OK = 0,
+  ROSTER_AUTH_MISMATCH,       /* wrong password */
+  ROSTER_AUTH_UNKNOWN,        /* no such mailbox (or an unusable user name) */
+  ROSTER_AUTH_DISABLED,       /* mailbox or its domain disabled */
+  ROSTER_AUTH_TEMPFAIL,       /* database down, timeout, internal error: try again later */
+  ROSTER_AUTH_NO_SCHEME       /* stored hash unusable (malformed, unknown or refused scheme) */
+};
+
+enum roster_log_level { ROSTER_LOG_DEBUG, ROSTER_LOG_INFO, ROSTER_LOG_WARNING, ROSTER_LOG_ERROR };
+
+/* Receives the fields of an answer, one name/value pair at a time. */
+typedef void roster_field_fn(void *context, const char *name, const char *value);
+/* Receives log lines (never holding a password). */
+typedef void roster_log_fn(void *context, enum roster_log_level level, const char *message);
+
+/* Loads the configuration; connects lazily. NULL on error, with the reason
+ * written to error (size bytes). */
+struct roster_auth *roster_auth_create(const char *config_path, char *error, unsigned int size);
+void roster_auth_destroy(struct roster_auth *auth);
+
+/* passdb verify_plain: on OK, fields "user" (the stored spelling), "password"
+ * (the stored hash with its {SCHEME}, for the auth cache) and the userdb_*
+ * prefetch fields, or proxy fields for another unit. */
+enum roster_auth_result roster_auth_verify(struct roster_auth *auth, const char *user, const char *password,
+                                           roster_field_fn *field, roster_log_fn *log, void *context);
+/* passdb lookup_credentials: on OK, the same fields; "password" is what
+ * Dovecot's mechanisms verify against. */
+enum roster_auth_result roster_auth_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
+                                           roster_log_fn *log, void *context);
+/* Stores a fresh argon2id hash if the verified one is weaker (rehash on
+ * login). Call after the login was answered. */
+void roster_auth_rehash(struct roster_auth *auth, const char *user, const char *password, roster_log_fn *log,
+                        void *context);
+/* userdb lookup: fields uid, gid, home, [mail], quota_rule, extra fields. */
+enum roster_auth_result roster_userdb_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
+                                             roster_log_fn *log, void *context);
+/* userdb iterate: every active mailbox of an active domain, one per call,
+ * fetched from the database a page at a time. */
+struct roster_user_iter;
+struct roster_user_iter *roster_userdb_iter_init(struct roster_auth *auth);
+/* The next user, or NULL at the end; *failed is set to 1 if the listing broke off. */
+const char *roster_userdb_iter_next(struct roster_user_iter *iter, int *failed, roster_log_fn *log, void *context);
+void roster_userdb_iter_deinit(struct roster_user_iter *iter);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

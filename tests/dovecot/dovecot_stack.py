@@ -1,0 +1,203 @@
+"""dovecot_stack: a private MariaDB + Dovecot 2.3 with roster's freshly built
+auth module, for tests and benchmarks. Nothing touches the system's Dovecot:
+Dovecot runs with its own base_dir and config under a temporary directory, in
+a private mount namespace where a copy of Debian's module directory holding
+our module is bind-mounted over /usr/lib/dovecot/modules."""
+import imaplib
+import os
+import poplib
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+SRCDIR = os.path.abspath(os.environ.get("srcdir", os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILDDIR = os.path.abspath(os.environ.get("top_builddir", "."))
+MARIADB_PRIVATE = os.path.join(SRCDIR, "tests", "db", "mariadb-private")
+ROSTERCTL = os.path.join(BUILDDIR, "admin", "rosterctl")
+AUTH_MODULE = os.path.join(BUILDDIR, "auth", ".libs", "libauthdb_roster.so")
+SYSTEM_MODULES = "/usr/lib/dovecot/modules"
+
+
+_next_client_ip = [0]
+_client_ip_lock = threading.Lock()
+
+
+def client_ip():
+    """A fresh loopback source address per connection: Dovecot's auth penalty
+    delays an address after failed logins (up to 15 s), and tests fail logins
+    on purpose."""
+    with _client_ip_lock:
+        _next_client_ip[0] += 1
+        n = _next_client_ip[0]
+    return f"127.{(n >> 16) & 255}.{(n >> 8) & 255}.{(n & 255) or 1}" if n < 2 ** 24 else "127.0.0.1"
+
+
+class IMAP4(imaplib.IMAP4):
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(client_ip(), 0))
+
+
+class POP3(poplib.POP3):
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(client_ip(), 0))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(args, input=None, check=True):
+    return subprocess.run(args, input=input, capture_output=True, text=True, check=check)
+
+
+class Stack:
+    def __init__(self, extra_conf="", auth_conf=""):
+        self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
+        os.chmod(self.dir, 0o755)
+        self.extra_conf = extra_conf
+        self.auth_conf = auth_conf
+        self.dovecot = None
+        self.imap_port = free_port()
+        self.pop3_port = free_port()
+
+    # --- MariaDB and roster ---
+    def start_db(self):
+        self.socket = run(["bash", MARIADB_PRIVATE, "start", os.path.join(self.dir, "mariadb")]).stdout.strip()
+        self.conf = os.path.join(self.dir, "roster.conf")
+        mail = os.path.join(self.dir, "mail")
+        os.makedirs(mail)
+        shutil.chown(mail, "mail", "mail")
+        with open(self.conf, "w") as f:
+            f.write(f"db_hosts = {self.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
+                    f"db_write_timeout = 3s\nauth_uid = mail\nauth_gid = mail\n"
+                    f"auth_home = {mail}/%d/%n\n"
+                    f"password_argon2_memory = 8M\npassword_argon2_ops = 1\n{self.auth_conf}"
+                    f"!include secrets.conf\n")
+        secrets = os.path.join(self.dir, "secrets.conf")
+        with open(secrets, "w") as f:
+            for role in ("auth", "dict", "policy", "admin"):
+                f.write(f"{role}_db_password = test-{role}-{os.getpid()}\n")
+        os.chmod(secrets, 0o600)
+        self.rosterctl("db", "init")
+
+    def rosterctl(self, *args, input=None, check=True):
+        return run([ROSTERCTL, "--config", self.conf, *args], input=input, check=check)
+
+    def sql(self, statement):
+        return run(["mariadb", "-uroot", "-S", self.socket, "--batch", "--skip-column-names", "roster",
+                    "-e", statement]).stdout
+
+    def stop_db(self):
+        run(["bash", MARIADB_PRIVATE, "stop", os.path.join(self.dir, "mariadb")])
+
+    def restart_db(self):
+        run(["bash", MARIADB_PRIVATE, "start", os.path.join(self.dir, "mariadb")])
+
+    # --- Dovecot ---
+    def start_dovecot(self):
+        modules = os.path.join(self.dir, "modules")
+        shutil.copytree(SYSTEM_MODULES, modules, symlinks=True)
+        shutil.copy(AUTH_MODULE, os.path.join(modules, "auth", "libauthdb_roster.so"))
+        for d in ("run", "state"):
+            os.makedirs(os.path.join(self.dir, d))
+        self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.dovecot_conf, "w") as f:
+            f.write(f"""
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+instance_name = roster-test-{os.getpid()}-{self.imap_port}
+log_path = {self.dir}/dovecot.log
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+protocols = imap pop3
+auth_mechanisms = plain login
+# roster's address normaliser bounds and checks user names itself, so every
+# character of an address (o'brien%x@...) may reach it; no tarpit in tests.
+auth_username_chars =
+auth_failure_delay = 0
+first_valid_uid = 8
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = roster
+  args = {self.conf}
+}}
+userdb {{
+  driver = roster
+  args = {self.conf}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service auth {{
+  unix_listener auth-userdb {{
+    mode = 0666
+  }}
+}}
+{self.extra_conf}
+""")
+        self.dovecot = subprocess.Popen(
+            ["unshare", "-m", "sh", "-c",
+             f"mount --bind {modules} {SYSTEM_MODULES} && exec dovecot -F -c {self.dovecot_conf}"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "dovecot.stderr"), "w"),
+            start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.imap_port), timeout=1):
+                    break
+            except OSError:
+                if self.dovecot.poll() is not None:
+                    raise RuntimeError("dovecot did not start:\n" + self.log())
+                time.sleep(0.1)
+        # The auth process loads our module only now: fail fast if it cannot.
+        try:
+            subprocess.run(["doveadm", "-c", self.dovecot_conf, "auth", "test", "probe@invalid.test", "x"],
+                           capture_output=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        if "Fatal:" in self.log():
+            raise RuntimeError("dovecot failed:\n" + self.log()[-3000:])
+
+    def doveadm(self, *args, check=True):
+        return run(["doveadm", "-c", self.dovecot_conf, *args], check=check)
+
+    def log(self):
+        out = ""
+        for name in ("dovecot.stderr", "dovecot.log"):
+            path = os.path.join(self.dir, name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    out += f.read()
+        return out
+
+    def stop(self):
+        if self.dovecot is not None and self.dovecot.poll() is None:
+            try:
+                os.killpg(self.dovecot.pid, 15)
+                self.dovecot.wait(timeout=20)
+            except Exception:
+                os.killpg(self.dovecot.pid, 9)
+        self.stop_db()
+        if not os.environ.get("ROSTER_KEEP_TEST_DIR"):
+            shutil.rmtree(self.dir, ignore_errors=True)
