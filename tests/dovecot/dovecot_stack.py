@@ -56,11 +56,15 @@ def run(args, input=None, check=True):
 
 
 class Stack:
-    def __init__(self, extra_conf="", auth_conf=""):
+    def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None):
         self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
         os.chmod(self.dir, 0o755)
         self.extra_conf = extra_conf
         self.auth_conf = auth_conf
+        self.auth_blocks = auth_blocks  # passdb/userdb config instead of roster's
+        self.owns_db = db_from is None  # a second Dovecot may share another stack's MariaDB
+        if db_from is not None:
+            self.socket, self.conf = db_from.socket, db_from.conf
         self.dovecot = None
         self.imap_port = free_port()
         self.pop3_port = free_port()
@@ -76,7 +80,7 @@ class Stack:
             f.write(f"db_hosts = {self.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"db_write_timeout = 3s\nauth_uid = mail\nauth_gid = mail\n"
                     f"auth_home = {mail}/%d/%n\n"
-                    f"password_argon2_memory = 8M\npassword_argon2_ops = 1\n{self.auth_conf}"
+                    f"{self.test_defaults()}{self.auth_conf}"
                     f"!include secrets.conf\n")
         secrets = os.path.join(self.dir, "secrets.conf")
         with open(secrets, "w") as f:
@@ -84,6 +88,12 @@ class Stack:
                 f.write(f"{role}_db_password = test-{role}-{os.getpid()}\n")
         os.chmod(secrets, 0o600)
         self.rosterctl("db", "init")
+
+    def test_defaults(self):
+        """Cheap argon2 for new hashes in tests, unless the caller sets its own."""
+        if "password_argon2" in self.auth_conf:
+            return ""
+        return "password_argon2_memory = 8M\npassword_argon2_ops = 1\n"
 
     def rosterctl(self, *args, input=None, check=True):
         return run([ROSTERCTL, "--config", self.conf, *args], input=input, check=check)
@@ -106,6 +116,8 @@ class Stack:
         for d in ("run", "state"):
             os.makedirs(os.path.join(self.dir, d))
         self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
+        auth_blocks = self.auth_blocks or (f"passdb {{\n  driver = roster\n  args = {self.conf}\n}}\n"
+                                           f"userdb {{\n  driver = roster\n  args = {self.conf}\n}}\n")
         with open(self.dovecot_conf, "w") as f:
             f.write(f"""
 base_dir = {self.dir}/run
@@ -123,14 +135,7 @@ auth_username_chars =
 auth_failure_delay = 0
 first_valid_uid = 8
 mail_location = maildir:~/Maildir
-passdb {{
-  driver = roster
-  args = {self.conf}
-}}
-userdb {{
-  driver = roster
-  args = {self.conf}
-}}
+{auth_blocks}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -198,6 +203,7 @@ service auth {{
                 self.dovecot.wait(timeout=20)
             except Exception:
                 os.killpg(self.dovecot.pid, 9)
-        self.stop_db()
+        if self.owns_db:
+            self.stop_db()
         if not os.environ.get("ROSTER_KEEP_TEST_DIR"):
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""auth-bench: Dovecot authentication through roster's driver vs Dovecot's own
+`driver = sql` set up as in ../shared/notes/anchors.md (seed 003's table and
+password_query, auth cache off), in the same run, on the same MariaDB, with the
+same 1000 mailboxes and the same client (tests/bench/auth_bench: 8 auth-client
+connections, PLAIN SASL, random users). Per scheme it prints auths/s, p50/p99
+latency and the peak memory (sum of VmHWM) of each instance's auth processes.
+Figures only: nothing is asserted."""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+import dovecot_stack  # noqa: E402
+
+BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
+CLIENT = os.path.join(BUILD, "tests", "bench", "auth_bench")
+MAILBOXES = 1000
+CONNECTIONS = int(os.environ.get("BENCH_AUTH_CONNECTIONS", "8"))
+
+
+def doveadm_pw(scheme):
+    return subprocess.run(["doveadm", "pw", "-s", scheme, "-p", "secret"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+SCHEMES = [  # name, stored hash, requests
+    ("PLAIN", "{PLAIN}secret", int(os.environ.get("BENCH_AUTH_PLAIN", "20000"))),
+    ("SHA512-CRYPT", doveadm_pw("SHA512-CRYPT"), int(os.environ.get("BENCH_AUTH_SHA512", "3000"))),
+    ("ARGON2ID m=64M t=3", doveadm_pw("ARGON2ID"), int(os.environ.get("BENCH_AUTH_ARGON2", "100"))),
+]
+
+
+def auth_memory_kib(instance):
+    """Sum of peak RSS (VmHWM) of the instance's auth and auth-worker processes."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            if instance not in cmd or "/auth" not in cmd:
+                continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def instance_name(stack):
+    with open(stack.dovecot_conf) as f:
+        for line in f:
+            if line.startswith("instance_name"):
+                return line.split("=", 1)[1].strip()
+    return ""
+
+
+def run_client(stack, domain, requests):
+    out = subprocess.run([CLIENT, os.path.join(stack.dir, "run", "auth-client"), str(CONNECTIONS), str(requests),
+                          str(MAILBOXES), domain, "secret"], capture_output=True, text=True)
+    rate, p50, p99, failures = out.stdout.split()
+    return float(rate), float(p50), float(p99), int(failures)
+
+
+def main():
+    roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
+                                           "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
+                                 extra_conf="auth_cache_size = 0\n")
+    anchor = None
+    try:
+        roster.start_db()
+        roster.rosterctl("domain", "add", "bench.test")
+        roster.sql(f"INSERT INTO mailbox (domain_id, address, max_bytes, max_messages) "
+                   f"SELECT d.id, CONCAT('user', seq, '@bench.test'), 1073741824, 1000 "
+                   f"FROM domain d JOIN seq_0_to_{MAILBOXES - 1} WHERE d.name = 'bench.test'")
+        # The anchor: seed 003's tables and its dovecot-mysql.conf, as anchors.md describes.
+        roster.sql("CREATE DATABASE mail; CREATE TABLE mail.user (id INT UNSIGNED NOT NULL AUTO_INCREMENT, "
+                   "active VARCHAR(1) DEFAULT 'Y', email VARCHAR(255) CHARACTER SET latin1 NOT NULL, "
+                   "password VARCHAR(255) CHARACTER SET latin1 NOT NULL DEFAULT '', "
+                   "max_bytes BIGINT UNSIGNED NOT NULL DEFAULT 1073741824, "
+                   "max_messages INT UNSIGNED NOT NULL DEFAULT 1000, PRIMARY KEY (id), UNIQUE KEY email (email)) "
+                   "ENGINE=InnoDB DEFAULT CHARSET=utf8; "
+                   f"INSERT INTO mail.user (email) SELECT CONCAT('user', seq, '@anchor.test') "
+                   f"FROM seq_0_to_{MAILBOXES - 1}; "
+                   "CREATE USER anchor@localhost IDENTIFIED BY 'anchor-pw'; GRANT SELECT ON mail.* TO anchor@localhost")
+        sql_conf = os.path.join(roster.dir, "dovecot-sql.conf.ext")
+        with open(sql_conf, "w") as f:
+            f.write(f"driver = mysql\nconnect = host={roster.socket} dbname=mail user=anchor password=anchor-pw\n"
+                    "default_pass_scheme = CRYPT\n"
+                    "password_query = SELECT email AS user, password FROM user WHERE email='%u' AND active='Y'\n"
+                    "user_query = SELECT CONCAT('/var/vmail/', SUBSTRING_INDEX(email, '@', -1), '/', "
+                    "SUBSTRING_INDEX(email, '@', 1)) AS home, 8 AS uid, 8 AS gid, "
+                    "CONCAT('*:bytes=', max_bytes, ':messages=', max_messages) AS quota_rule "
+                    "FROM user WHERE email = '%u'\n")
+        anchor = dovecot_stack.Stack(db_from=roster, extra_conf="auth_cache_size = 0\n",
+                                     auth_blocks=f"passdb {{\n driver = sql\n args = {sql_conf}\n}}\n"
+                                                 f"userdb {{\n driver = sql\n args = {sql_conf}\n}}\n")
+        roster.start_dovecot()
+        anchor.start_dovecot()
+        print(f"-- 3. Dovecot auth: roster driver vs driver = sql (anchor), {CONNECTIONS} auth-client connections, "
+              f"{MAILBOXES} mailboxes, auth cache off")
+        print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}")
+        for name, stored, requests in SCHEMES:
+            escaped = stored.replace("'", "''")
+            roster.sql(f"UPDATE mailbox SET password_hash = '{escaped}'")
+            roster.sql(f"UPDATE mail.user SET password = '{escaped}'")
+            results = {}
+            for side, stack, domain in (("anchor", anchor, "anchor.test"), ("roster", roster, "bench.test")):
+                run_client(stack, domain, max(8, requests // 10))  # warm up: workers started, connections open
+                rate, p50, p99, failures = run_client(stack, domain, requests)
+                mem = auth_memory_kib(instance_name(stack))
+                results[side] = rate
+                print(f"{name:20} {side:7} {rate:9.1f} {p50:8.2f} {p99:8.2f} {failures:5d} {mem / 1024:11.1f} MiB")
+            print(f"{name:20} ratio roster/anchor: {results['roster'] / results['anchor']:.2f}")
+    finally:
+        if anchor is not None:
+            anchor.stop()
+        roster.stop()
+
+
+if __name__ == "__main__":
+    main()
