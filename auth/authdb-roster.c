@@ -6,12 +6,16 @@
  *   passdb { driver = roster  args = /etc/roster/roster.conf }
  *   userdb { driver = roster  args = /etc/roster/roster.conf }
  *
- * The driver is blocking: Dovecot runs it in auth-worker processes, one
- * request at a time per process, each with its own database connection.
+ * With auth_threads = 0 the driver is blocking: Dovecot runs it in auth-worker
+ * processes, one request at a time per process. With auth_threads = N it runs
+ * in the auth process: the core's N threads do the work and their results come
+ * back through a descriptor watched here, so every Dovecot call stays on the
+ * ioloop thread.
  *
  * Trusts: Dovecot (same process); the core for everything about accounts. */
 #include "auth-common.h"
 #include "auth-request.h"
+#include "ioloop.h"
 #include "passdb.h"
 #include "password-scheme.h"
 #include "userdb.h"
@@ -25,11 +29,21 @@
 struct roster_passdb_module {
 	struct passdb_module module;
 	struct roster_auth *core;
+	struct io *io; /* threaded mode: results ready */
 };
 
 struct roster_userdb_module {
 	struct userdb_module module;
 	struct roster_auth *core;
+	struct io *io;
+};
+
+/* A request waiting for the core's threads (threaded mode). */
+struct roster_job {
+	struct auth_request *request;
+	verify_plain_callback_t *verify_callback;
+	lookup_credentials_callback_t *credentials_callback;
+	userdb_callback_t *userdb_callback;
 };
 
 struct roster_userdb_iterate_context {
@@ -93,6 +107,97 @@ static struct roster_auth *roster_core_create(const char *what, const char *args
 	return core;
 }
 
+static void roster_drain(struct roster_auth *core)
+{
+	roster_auth_drain(core);
+}
+
+static struct io *roster_core_start(const char *what, struct roster_auth *core)
+{
+	char error[1024];
+	int fd = roster_auth_start(core, roster_log, error, sizeof(error));
+
+	if (fd < 0)
+		i_fatal("%s roster: %s", what, error);
+	return io_add(fd, IO_READ, roster_drain, core);
+}
+
+/* Applies a finished job's fields and log lines to its request. */
+static void roster_job_apply(struct auth_request *request, const struct roster_job_result *result, bool userdb)
+{
+	unsigned int i;
+
+	for (i = 0; i < result->log_count; i++)
+		roster_log(request, result->logs[i].level, result->logs[i].message);
+	for (i = 0; result->fields[i] != NULL && result->fields[i + 1] != NULL; i += 2) {
+		if (userdb)
+			roster_set_userdb_field(request, result->fields[i], result->fields[i + 1]);
+		else
+			roster_set_passdb_field(request, result->fields[i], result->fields[i + 1]);
+	}
+	if (result->result == ROSTER_AUTH_UNKNOWN)
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+	else if (result->result == ROSTER_AUTH_MISMATCH)
+		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+}
+
+static void roster_verify_done(void *context, const struct roster_job_result *result)
+{
+	struct roster_job *job = context;
+	struct auth_request *request = job->request;
+
+	roster_job_apply(request, result, FALSE);
+	job->verify_callback(roster_passdb_result(result->result), request);
+	auth_request_unref(&request);
+	i_free(job);
+}
+
+static void roster_credentials_done(void *context, const struct roster_job_result *result)
+{
+	struct roster_job *job = context;
+	struct auth_request *request = job->request;
+	const char *password = NULL, *scheme = NULL;
+
+	roster_job_apply(request, result, FALSE);
+	if (result->result == ROSTER_AUTH_OK) {
+		password = t_strdup(request->passdb_password);
+		scheme = password_get_scheme(&password);
+	}
+	passdb_handle_credentials(roster_passdb_result(result->result), password, scheme,
+				  job->credentials_callback, request);
+	auth_request_unref(&request);
+	i_free(job);
+}
+
+static enum userdb_result roster_userdb_result(enum roster_auth_result r)
+{
+	switch (r) {
+	case ROSTER_AUTH_OK: return USERDB_RESULT_OK;
+	case ROSTER_AUTH_UNKNOWN: return USERDB_RESULT_USER_UNKNOWN;
+	default: return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+}
+
+static void roster_userdb_done(void *context, const struct roster_job_result *result)
+{
+	struct roster_job *job = context;
+	struct auth_request *request = job->request;
+
+	roster_job_apply(request, result, TRUE);
+	job->userdb_callback(roster_userdb_result(result->result), request);
+	auth_request_unref(&request);
+	i_free(job);
+}
+
+static struct roster_job *roster_job_new(struct auth_request *request)
+{
+	struct roster_job *job = i_new(struct roster_job, 1);
+
+	auth_request_ref(request);
+	job->request = request;
+	return job;
+}
+
 /* ---------------------------------------------------------------- passdb */
 
 static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args)
@@ -100,16 +205,26 @@ static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args
 	struct roster_passdb_module *module = p_new(pool, struct roster_passdb_module, 1);
 
 	module->core = roster_core_create("passdb", args);
-	module->module.blocking = TRUE;
+	module->module.blocking = roster_auth_threads(module->core) == 0;
 	module->module.default_cache_key = ROSTER_CACHE_KEY;
 	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
 	return &module->module;
+}
+
+static void roster_passdb_init(struct passdb_module *_module)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
+
+	/* Threads only where requests are answered: not in auth-worker processes. */
+	if (!module->module.blocking && !worker)
+		module->io = roster_core_start("passdb", module->core);
 }
 
 static void roster_passdb_deinit(struct passdb_module *_module)
 {
 	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
 
+	io_remove(&module->io);
 	roster_auth_destroy(module->core);
 	module->core = NULL;
 }
@@ -120,6 +235,14 @@ static void roster_verify_plain(struct auth_request *request, const char *passwo
 	struct roster_passdb_module *module = (struct roster_passdb_module *)request->passdb->passdb;
 	const char *user = t_strdup(request->fields.user);
 	enum roster_auth_result r;
+
+	if (module->io != NULL) {
+		struct roster_job *job = roster_job_new(request);
+
+		job->verify_callback = callback;
+		roster_auth_verify_async(module->core, user, password, roster_verify_done, job);
+		return;
+	}
 
 	r = roster_auth_verify(module->core, user, password, roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
@@ -140,6 +263,14 @@ static void roster_lookup_credentials(struct auth_request *request,
 	enum roster_auth_result r;
 	const char *password = NULL, *scheme = NULL;
 
+	if (module->io != NULL) {
+		struct roster_job *job = roster_job_new(request);
+
+		job->credentials_callback = callback;
+		roster_auth_lookup_async(module->core, request->fields.user, roster_credentials_done, job);
+		return;
+	}
+
 	r = roster_auth_lookup(module->core, request->fields.user, roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
@@ -153,6 +284,7 @@ static void roster_lookup_credentials(struct auth_request *request,
 static struct passdb_module_interface roster_passdb = {
 	.name = "roster",
 	.preinit = roster_passdb_preinit,
+	.init = roster_passdb_init,
 	.deinit = roster_passdb_deinit,
 	.verify_plain = roster_verify_plain,
 	.lookup_credentials = roster_lookup_credentials,
@@ -165,15 +297,24 @@ static struct userdb_module *roster_userdb_preinit(pool_t pool, const char *args
 	struct roster_userdb_module *module = p_new(pool, struct roster_userdb_module, 1);
 
 	module->core = roster_core_create("userdb", args);
-	module->module.blocking = TRUE;
+	module->module.blocking = roster_auth_threads(module->core) == 0;
 	module->module.default_cache_key = ROSTER_CACHE_KEY;
 	return &module->module;
+}
+
+static void roster_userdb_init(struct userdb_module *_module)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
+
+	if (!module->module.blocking && !worker)
+		module->io = roster_core_start("userdb", module->core);
 }
 
 static void roster_userdb_deinit(struct userdb_module *_module)
 {
 	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
 
+	io_remove(&module->io);
 	roster_auth_destroy(module->core);
 	module->core = NULL;
 }
@@ -183,6 +324,13 @@ static void roster_userdb_lookup_glue(struct auth_request *request, userdb_callb
 	struct roster_userdb_module *module = (struct roster_userdb_module *)request->userdb->userdb;
 	enum roster_auth_result r;
 
+	if (module->io != NULL) {
+		struct roster_job *job = roster_job_new(request);
+
+		job->userdb_callback = callback;
+		roster_userdb_lookup_async(module->core, request->fields.user, roster_userdb_done, job);
+		return;
+	}
 	r = roster_userdb_lookup(module->core, request->fields.user, roster_set_userdb_field, roster_log, request);
 	switch (r) {
 	case ROSTER_AUTH_OK:
@@ -240,6 +388,7 @@ static int roster_iterate_deinit(struct userdb_iterate_context *_ctx)
 static struct userdb_module_interface roster_userdb = {
 	.name = "roster",
 	.preinit = roster_userdb_preinit,
+	.init = roster_userdb_init,
 	.deinit = roster_userdb_deinit,
 	.lookup = roster_userdb_lookup_glue,
 	.iterate_init = roster_iterate_init,

@@ -50,6 +50,42 @@ void roster_auth_rehash(struct roster_auth *auth, const char *user, const char *
 /* userdb lookup: fields uid, gid, home, [mail], quota_rule, extra fields. */
 enum roster_auth_result roster_userdb_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
                                              roster_log_fn *log, void *context);
+/* ---- threaded mode (auth_threads > 0): the driver runs in Dovecot's auth
+ * process itself; lookups and hashing run on roster's own threads, each with
+ * its own database connection, and their results come back through a file
+ * descriptor that the glue watches on Dovecot's ioloop. Dovecot is only ever
+ * called from the ioloop thread: the threads touch no Dovecot data. */
+
+/* 0 = blocking mode (auth-worker processes); N = threads to start. */
+unsigned int roster_auth_threads(const struct roster_auth *auth);
+/* Starts the threads; returns the descriptor to watch, or -1 (error filled in).
+ * `log` receives, on the ioloop thread, log lines that belong to no request
+ * (a rehash done after its login was answered). */
+int roster_auth_start(struct roster_auth *auth, roster_log_fn *log, char *error, unsigned int size);
+
+/* What a finished job hands back on the ioloop thread: its result, its
+ * fields as name/value pairs, and its log lines. */
+struct roster_job_result {
+  enum roster_auth_result result;
+  const char *const *fields; /* name, value, name, value, ..., NULL */
+  const struct roster_log_line *logs;
+  unsigned int log_count;
+};
+struct roster_log_line {
+  enum roster_log_level level;
+  const char *message;
+};
+typedef void roster_done_fn(void *context, const struct roster_job_result *result);
+
+/* Queue a job; `done` runs later from roster_auth_drain(). The password is
+ * copied and wiped after use. */
+void roster_auth_verify_async(struct roster_auth *auth, const char *user, const char *password, roster_done_fn *done,
+                              void *context);
+void roster_auth_lookup_async(struct roster_auth *auth, const char *user, roster_done_fn *done, void *context);
+void roster_userdb_lookup_async(struct roster_auth *auth, const char *user, roster_done_fn *done, void *context);
+/* On the ioloop thread, when the descriptor is readable: runs the finished jobs' callbacks. */
+void roster_auth_drain(struct roster_auth *auth);
+
 /* userdb iterate: every active mailbox of an active domain, one per call,
  * fetched from the database a page at a time. */
 struct roster_user_iter;

@@ -47,6 +47,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "extra userdb fields, space-separated name=value (templates allowed)"},
       {"auth_rehash", T::kBool, "yes", false,
        "after a successful login against a weaker hash, store a fresh argon2id hash"},
+      {"auth_threads", T::kInt, "0", false,
+       "0: the driver is blocking and Dovecot runs it in auth-worker processes; N: it runs in the auth process "
+       "with N threads of its own (N database connections, at most N argon2 hashes at once)"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- addresses ---

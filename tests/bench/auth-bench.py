@@ -17,6 +17,7 @@ BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
 CLIENT = os.path.join(BUILD, "tests", "bench", "auth_bench")
 MAILBOXES = 1000
 CONNECTIONS = int(os.environ.get("BENCH_AUTH_CONNECTIONS", "8"))
+THREADS = int(os.environ.get("BENCH_AUTH_THREADS", "8"))
 
 
 def doveadm_pw(scheme):
@@ -68,7 +69,7 @@ def main():
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
                                  extra_conf="auth_cache_size = 0\n")
-    anchor = None
+    anchor = threaded = None
     try:
         roster.start_db()
         roster.rosterctl("domain", "add", "bench.test")
@@ -94,29 +95,41 @@ def main():
                     "SUBSTRING_INDEX(email, '@', 1)) AS home, 8 AS uid, 8 AS gid, "
                     "CONCAT('*:bytes=', max_bytes, ':messages=', max_messages) AS quota_rule "
                     "FROM user WHERE email = '%u'\n")
+        # The same driver in threaded mode (auth_threads): a second Dovecot on the same database.
+        threaded_conf = os.path.join(roster.dir, "roster-threads.conf")
+        with open(roster.conf) as src, open(threaded_conf, "w") as dst:
+            dst.write(src.read().replace("!include secrets.conf", f"auth_threads = {THREADS}\n!include secrets.conf"))
+        threaded = dovecot_stack.Stack(db_from=roster, extra_conf="auth_cache_size = 0\nservice auth {\n"
+                                                                  "  vsz_limit = 2G\n}\n")
+        threaded.conf = threaded_conf
         anchor = dovecot_stack.Stack(db_from=roster, extra_conf="auth_cache_size = 0\n",
                                      auth_blocks=f"passdb {{\n driver = sql\n args = {sql_conf}\n}}\n"
                                                  f"userdb {{\n driver = sql\n args = {sql_conf}\n}}\n")
         roster.start_dovecot()
+        threaded.start_dovecot()
         anchor.start_dovecot()
-        print(f"-- 3. Dovecot auth: roster driver vs driver = sql (anchor), {CONNECTIONS} auth-client connections, "
-              f"{MAILBOXES} mailboxes, auth cache off")
+        print(f"-- 3. Dovecot auth: driver = sql (anchor) vs roster blocking (auth-workers) vs roster threaded "
+              f"(auth_threads = {THREADS}), {CONNECTIONS} auth-client connections, {MAILBOXES} mailboxes, "
+              "auth cache off")
         print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}")
         for name, stored, requests in SCHEMES:
             escaped = stored.replace("'", "''")
             roster.sql(f"UPDATE mailbox SET password_hash = '{escaped}'")
             roster.sql(f"UPDATE mail.user SET password = '{escaped}'")
             results = {}
-            for side, stack, domain in (("anchor", anchor, "anchor.test"), ("roster", roster, "bench.test")):
+            for side, stack, domain in (("anchor", anchor, "anchor.test"), ("roster", roster, "bench.test"),
+                                        ("threads", threaded, "bench.test")):
                 run_client(stack, domain, max(8, requests // 10))  # warm up: workers started, connections open
                 rate, p50, p99, failures = run_client(stack, domain, requests)
                 mem = auth_memory_kib(instance_name(stack))
                 results[side] = rate
                 print(f"{name:20} {side:7} {rate:9.1f} {p50:8.2f} {p99:8.2f} {failures:5d} {mem / 1024:11.1f} MiB")
-            print(f"{name:20} ratio roster/anchor: {results['roster'] / results['anchor']:.2f}")
+            print(f"{name:20} ratio to anchor: blocking {results['roster'] / results['anchor']:.2f}, "
+                  f"threads {results['threads'] / results['anchor']:.2f}")
     finally:
-        if anchor is not None:
-            anchor.stop()
+        for other in (anchor, threaded):
+            if other is not None:
+                other.stop()
         roster.stop()
 
 
