@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/dovecot_flush.h"
 #include "admin/json.h"
 #include "admin/password_input.h"
 #include "admin/schema.h"
@@ -171,6 +172,9 @@ class Rosterctl {
   bool ExpectWords(size_t min, size_t max);
   void AllowOnly(std::initializer_list<const char*> names);
 
+  // After a change that must stop old credentials at once: tells a running
+  // Dovecot to drop them from its auth cache (all entries when `users` is empty).
+  void FlushAuthCache(const std::vector<std::string>& users) const;
   Result<Address> MailboxAddress(const std::string& text) const;
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
@@ -266,6 +270,24 @@ int Rosterctl::WithAccounts(const std::function<Status(Accounts&)>& body) {
   Status s = body(accounts);
   if (!s) return Fail(s.error());
   return EX_OK;
+}
+
+void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const {
+  std::vector<std::string> keys;
+  for (const std::string& u : users) {
+    std::string lower = u;  // the driver's cache key is the lower-cased address (%Lu)
+    for (char& c : lower)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    keys.push_back(lower);
+  }
+  auto flushed = FlushDovecotAuthCache(config_.GetString("dovecot_auth_master"), keys);
+  if (flushed) {
+    std::cerr << "rosterctl: Dovecot's auth cache: " << *flushed << " entr" << (*flushed == 1 ? "y" : "ies")
+              << " flushed\n";
+  } else if (!flushed.error().is_not_found()) {
+    std::cerr << "rosterctl: warning: could not flush Dovecot's auth cache (" << flushed.error().message
+              << "): old credentials may work until auth_cache_ttl expires\n";
+  }
 }
 
 Result<Address> Rosterctl::MailboxAddress(const std::string& text) const {
@@ -485,6 +507,7 @@ int Rosterctl::Domain_() {
   if (sub == "del") {
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.DeleteDomain(*name, args_.Has("force"), actor_));
+      FlushAuthCache({});
       JsonWriter j;
       j.BeginObject().Field("deleted", *name).EndObject();
       Emit(j, "deleted domain " + *name + "\n");
@@ -495,6 +518,7 @@ int Rosterctl::Domain_() {
     bool active = sub == "enable";
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.SetDomainActive(*name, active, actor_));
+      if (!active) FlushAuthCache({});  // every cached mailbox of the domain
       JsonWriter j;
       j.BeginObject().Field("domain", *name).Field("active", active).EndObject();
       Emit(j, std::string(active ? "enabled" : "disabled") + " domain " + *name + "\n");
@@ -620,8 +644,12 @@ int Rosterctl::Mailbox_() {
     if (!hash) return Fail(hash.error());
     nm.password_hash = *hash;
     return WithAccounts([&](Accounts& a) -> Status {
-      if (sub == "add") ROSTER_TRY(a.AddMailbox(nm, actor_));
-      else ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
+      if (sub == "add") {
+        ROSTER_TRY(a.AddMailbox(nm, actor_));
+      } else {
+        ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
+        FlushAuthCache({mailbox});
+      }
       JsonWriter j;
       j.BeginObject().Field(sub == "add" ? "added" : "password_changed", mailbox).EndObject();
       Emit(j, sub == "add" ? "added mailbox " + mailbox + "\n" : "changed the password of " + mailbox + "\n");
@@ -631,6 +659,7 @@ int Rosterctl::Mailbox_() {
   if (sub == "del") {
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.DeleteMailbox(mailbox, actor_));
+      FlushAuthCache({mailbox});
       JsonWriter j;
       j.BeginObject().Field("deleted", mailbox).EndObject();
       Emit(j, "deleted mailbox " + mailbox + "\n");
@@ -641,6 +670,7 @@ int Rosterctl::Mailbox_() {
     bool active = sub == "enable";
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.SetMailboxActive(mailbox, active, actor_));
+      if (!active) FlushAuthCache({mailbox});
       JsonWriter j;
       j.BeginObject().Field("mailbox", mailbox).Field("active", active).EndObject();
       Emit(j, std::string(active ? "enabled" : "disabled") + " mailbox " + mailbox + "\n");

@@ -23,7 +23,8 @@
 
 #include "roster_auth.h"
 
-#define ROSTER_CACHE_KEY "%u"
+/* Lower-cased, so one flush by address clears every spelling a client used. */
+#define ROSTER_CACHE_KEY "%Lu"
 #define ROSTER_DEFAULT_SCHEME "CRYPT"
 
 struct roster_passdb_module {

@@ -52,6 +52,10 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "with N threads of its own (N database connections, at most N argon2 hashes at once)"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
+      // --- rosterctl ---
+      {"dovecot_auth_master", T::kString, "/run/dovecot/auth-master", false,
+       "Dovecot's auth-master socket: rosterctl flushes a changed account from Dovecot's auth cache there; "
+       "empty = never"},
       // --- addresses ---
       {"recipient_delimiter", T::kString, "+", false,
        "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},

@@ -68,7 +68,7 @@ def run_client(stack, domain, requests):
 def main():
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
-                                 extra_conf="auth_cache_size = 0\n")
+                                 auth_cache_size="0")
     anchor = threaded = None
     try:
         roster.start_db()
@@ -99,10 +99,10 @@ def main():
         threaded_conf = os.path.join(roster.dir, "roster-threads.conf")
         with open(roster.conf) as src, open(threaded_conf, "w") as dst:
             dst.write(src.read().replace("!include secrets.conf", f"auth_threads = {THREADS}\n!include secrets.conf"))
-        threaded = dovecot_stack.Stack(db_from=roster, extra_conf="auth_cache_size = 0\nservice auth {\n"
-                                                                  "  vsz_limit = 2G\n}\n")
+        threaded = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
+                                       extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
         threaded.conf = threaded_conf
-        anchor = dovecot_stack.Stack(db_from=roster, extra_conf="auth_cache_size = 0\n",
+        anchor = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
                                      auth_blocks=f"passdb {{\n driver = sql\n args = {sql_conf}\n}}\n"
                                                  f"userdb {{\n driver = sql\n args = {sql_conf}\n}}\n")
         roster.start_dovecot()

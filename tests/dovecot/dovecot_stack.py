@@ -56,12 +56,13 @@ def run(args, input=None, check=True):
 
 
 class Stack:
-    def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None):
+    def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M"):
         self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
         os.chmod(self.dir, 0o755)
         self.extra_conf = extra_conf
         self.auth_conf = auth_conf
         self.auth_blocks = auth_blocks  # passdb/userdb config instead of roster's
+        self.auth_cache_size = auth_cache_size
         self.owns_db = db_from is None  # a second Dovecot may share another stack's MariaDB
         if db_from is not None:
             self.socket, self.conf = db_from.socket, db_from.conf
@@ -79,7 +80,7 @@ class Stack:
         with open(self.conf, "w") as f:
             f.write(f"db_hosts = {self.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"db_write_timeout = 3s\nauth_uid = mail\nauth_gid = mail\n"
-                    f"auth_home = {mail}/%d/%n\n"
+                    f"auth_home = {mail}/%d/%n\ndovecot_auth_master = {self.dir}/run/auth-master\n"
                     f"{self.test_defaults()}{self.auth_conf}"
                     f"!include secrets.conf\n")
         secrets = os.path.join(self.dir, "secrets.conf")
@@ -133,6 +134,7 @@ auth_mechanisms = plain login
 # character of an address (o'brien%x@...) may reach it; no tarpit in tests.
 auth_username_chars =
 auth_failure_delay = 0
+auth_cache_size = {self.auth_cache_size}
 first_valid_uid = 8
 mail_location = maildir:~/Maildir
 {auth_blocks}
