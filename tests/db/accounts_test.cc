@@ -244,6 +244,38 @@ TEST_F(AccountsTest, ListMailboxesPagesThroughThousands) {
   EXPECT_EQ(stop_after, 700);
 }
 
+TEST_F(AccountsTest, ActiveAddressPagesSkipDisabled) {
+  ASSERT_TRUE(AddMailbox("b@example.test").ok());
+  ASSERT_TRUE(AddMailbox("A@example.test").ok());
+  ASSERT_TRUE(AddMailbox("c@example.test", false).ok());
+  Domain off;
+  off.name = "off.test";
+  off.active = false;
+  ASSERT_TRUE(accounts_->AddDomain(off, kActor).ok());
+  ASSERT_TRUE(AddMailbox("d@off.test").ok());
+  auto first = accounts_->ActiveAddressPage("", 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].first, "A@example.test");
+  auto rest = accounts_->ActiveAddressPage((*first)[0].second, 10);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].first, "b@example.test");
+  EXPECT_TRUE(accounts_->ActiveAddressPage((*rest)[0].second, 10)->empty());
+}
+
+TEST_F(AccountsTest, LoginLookupCarriesTheUnitHost) {
+  NewMailbox m;
+  m.address = "far@example.test";
+  m.password_hash = "{PLAIN}x";
+  m.unit = "unit2";
+  ASSERT_TRUE(accounts_->AddMailbox(m, kActor).ok());
+  EXPECT_EQ(accounts_->FindMailboxForLogin("far@example.test")->unit_host, "");
+  ASSERT_TRUE(db_->Execute("INSERT INTO unit (name, host) VALUES ('unit2', '192.0.2.20')").ok());
+  auto found = accounts_->FindMailboxForLogin("far@example.test");
+  EXPECT_EQ(found->unit, "unit2");
+  EXPECT_EQ(found->unit_host, "192.0.2.20");
+}
+
 TEST_F(AccountsTest, DatabaseDownIsTemporaryNotNotFound) {
   ASSERT_TRUE(AddMailbox("ivan@example.test").ok());
   MariaDb::Get().Stop();
