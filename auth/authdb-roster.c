@@ -23,8 +23,10 @@
 
 #include "roster_auth.h"
 
-/* Lower-cased, so one flush by address clears every spelling a client used. */
-#define ROSTER_CACHE_KEY "%Lu"
+/* Lower-cased, so one flush by address clears every spelling a client used;
+   then the service, because a proxied login's port differs between IMAP and
+   POP3. Dovecot's CACHE-FLUSH matches the user up to the tab. */
+#define ROSTER_CACHE_KEY "%Lu\t%s"
 #define ROSTER_DEFAULT_SCHEME "CRYPT"
 
 struct roster_passdb_module {
@@ -241,11 +243,13 @@ static void roster_verify_plain(struct auth_request *request, const char *passwo
 		struct roster_job *job = roster_job_new(request);
 
 		job->verify_callback = callback;
-		roster_auth_verify_async(module->core, user, password, roster_verify_done, job);
+		roster_auth_verify_async(module->core, user, password, request->fields.service,
+					 roster_verify_done, job);
 		return;
 	}
 
-	r = roster_auth_verify(module->core, user, password, roster_set_passdb_field, roster_log, request);
+	r = roster_auth_verify(module->core, user, password, request->fields.service,
+			       roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
 	else if (r == ROSTER_AUTH_MISMATCH)
@@ -268,11 +272,13 @@ static void roster_lookup_credentials(struct auth_request *request,
 		struct roster_job *job = roster_job_new(request);
 
 		job->credentials_callback = callback;
-		roster_auth_lookup_async(module->core, request->fields.user, roster_credentials_done, job);
+		roster_auth_lookup_async(module->core, request->fields.user, request->fields.service,
+					 roster_credentials_done, job);
 		return;
 	}
 
-	r = roster_auth_lookup(module->core, request->fields.user, roster_set_passdb_field, roster_log, request);
+	r = roster_auth_lookup(module->core, request->fields.user, request->fields.service,
+			       roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
 	if (r == ROSTER_AUTH_OK) {

@@ -135,8 +135,8 @@ class AuthCore {
   unsigned threads() const { return threads_; }
 
   // On OK, *rehash says whether a fresh hash should replace the verified one.
-  roster_auth_result Verify(Db& db, const char* user, const char* password, const Reply& reply,
-                            std::optional<PendingRehash>* rehash) const {
+  roster_auth_result Verify(Db& db, const char* user, const char* password, const char* service,
+                            const Reply& reply, std::optional<PendingRehash>* rehash) const {
     rehash->reset();
     MailboxLogin m;
     roster_auth_result r = Load(db, user, reply, &m);
@@ -151,11 +151,11 @@ class AuthCore {
         return ROSTER_AUTH_NO_SCHEME;
     }
     if (rehash_ && hasher_.NeedsRehash(m.password_hash)) *rehash = PendingRehash{m.address, m.password_hash};
-    Answer(m, reply);
+    Answer(m, service, reply);
     return ROSTER_AUTH_OK;
   }
 
-  roster_auth_result Lookup(Db& db, const char* user, const Reply& reply) const {
+  roster_auth_result Lookup(Db& db, const char* user, const char* service, const Reply& reply) const {
     MailboxLogin m;
     roster_auth_result r = Load(db, user, reply, &m);
     if (r != ROSTER_AUTH_OK) return r;
@@ -164,7 +164,7 @@ class AuthCore {
       reply.Log(ROSTER_LOG_ERROR, "stored password of " + m.address + " has no usable scheme");
       return ROSTER_AUTH_NO_SCHEME;
     }
-    Answer(m, reply);
+    Answer(m, service, reply);
     return ROSTER_AUTH_OK;
   }
 
@@ -235,13 +235,16 @@ class AuthCore {
     return f;
   }
 
-  void Answer(const MailboxLogin& m, const Reply& reply) const {
+  void Answer(const MailboxLogin& m, const char* service, const Reply& reply) const {
     reply.Set("user", m.address);
     reply.Set("password", m.password_hash);
     if (!m.unit.empty() && m.unit != unit_) {
       // Another unit holds this mailbox: the login process proxies there.
       reply.Set("proxy", "y");
       reply.Set("host", m.unit_host.empty() ? m.unit : m.unit_host);
+      std::string svc = service ? service : "";
+      unsigned port = svc == "imap" ? m.unit_imap_port : svc == "pop3" ? m.unit_pop3_port : 0;
+      if (port != 0) reply.Set("port", std::to_string(port));
       return;
     }
     for (const auto& [name, value] : UserdbFields(m)) reply.Set("userdb_" + name, value);
@@ -260,7 +263,7 @@ class AuthCore {
 // One queued request of the threaded mode and, once run, its answer.
 struct Job {
   enum Kind { kVerify, kLookup, kUserdb, kLogOnly } kind;
-  std::string user, password;
+  std::string user, password, service;
   roster_done_fn* done = nullptr;
   void* context = nullptr;
   roster_auth_result result = ROSTER_AUTH_TEMPFAIL;
@@ -369,8 +372,10 @@ class JobPool {
       std::string password;
       try {
         switch (job->kind) {
-          case Job::kVerify: job->result = core_.Verify(db, job->user.c_str(), job->password.c_str(), reply, &rehash); break;
-          case Job::kLookup: job->result = core_.Lookup(db, job->user.c_str(), reply); break;
+          case Job::kVerify:
+            job->result = core_.Verify(db, job->user.c_str(), job->password.c_str(), job->service.c_str(), reply, &rehash);
+            break;
+          case Job::kLookup: job->result = core_.Lookup(db, job->user.c_str(), job->service.c_str(), reply); break;
           case Job::kUserdb: job->result = core_.UserdbLookup(db, job->user.c_str(), reply); break;
           case Job::kLogOnly: break;
         }
@@ -439,13 +444,14 @@ auto Guard(roster_log_fn* log, void* context, F body, decltype(body()) on_except
   return on_exception;
 }
 
-void Submit(roster_auth* auth, roster::Job::Kind kind, const char* user, const char* password, roster_done_fn* done,
-            void* context) {
+void Submit(roster_auth* auth, roster::Job::Kind kind, const char* user, const char* password, const char* service,
+            roster_done_fn* done, void* context) {
   try {
     auto job = std::make_unique<roster::Job>();
     job->kind = kind;
     job->user = user;
     if (password) job->password = password;
+    if (service) job->service = service;
     job->done = done;
     job->context = context;
     auth->pool->Submit(std::move(job));
@@ -506,17 +512,18 @@ int roster_auth_start(struct roster_auth* auth, roster_log_fn* log, char* error,
   return -1;
 }
 
-void roster_auth_verify_async(struct roster_auth* auth, const char* user, const char* password, roster_done_fn* done,
-                              void* context) {
-  Submit(auth, roster::Job::kVerify, user, password, done, context);
+void roster_auth_verify_async(struct roster_auth* auth, const char* user, const char* password, const char* service,
+                              roster_done_fn* done, void* context) {
+  Submit(auth, roster::Job::kVerify, user, password, service, done, context);
 }
 
-void roster_auth_lookup_async(struct roster_auth* auth, const char* user, roster_done_fn* done, void* context) {
-  Submit(auth, roster::Job::kLookup, user, nullptr, done, context);
+void roster_auth_lookup_async(struct roster_auth* auth, const char* user, const char* service, roster_done_fn* done,
+                              void* context) {
+  Submit(auth, roster::Job::kLookup, user, nullptr, service, done, context);
 }
 
 void roster_userdb_lookup_async(struct roster_auth* auth, const char* user, roster_done_fn* done, void* context) {
-  Submit(auth, roster::Job::kUserdb, user, nullptr, done, context);
+  Submit(auth, roster::Job::kUserdb, user, nullptr, nullptr, done, context);
 }
 
 void roster_auth_drain(struct roster_auth* auth) {
@@ -527,18 +534,20 @@ void roster_auth_drain(struct roster_auth* auth) {
 }
 
 enum roster_auth_result roster_auth_verify(struct roster_auth* auth, const char* user, const char* password,
-                                           roster_field_fn* field, roster_log_fn* log, void* context) {
+                                           const char* service, roster_field_fn* field, roster_log_fn* log,
+                                           void* context) {
   return Guard(log, context,
                [&] {
-                 return auth->core->Verify(*auth->db, user, password, roster::Reply{field, log, context},
+                 return auth->core->Verify(*auth->db, user, password, service, roster::Reply{field, log, context},
                                            &auth->pending_rehash);
                },
                ROSTER_AUTH_TEMPFAIL);
 }
 
-enum roster_auth_result roster_auth_lookup(struct roster_auth* auth, const char* user, roster_field_fn* field,
-                                           roster_log_fn* log, void* context) {
-  return Guard(log, context, [&] { return auth->core->Lookup(*auth->db, user, roster::Reply{field, log, context}); },
+enum roster_auth_result roster_auth_lookup(struct roster_auth* auth, const char* user, const char* service,
+                                           roster_field_fn* field, roster_log_fn* log, void* context) {
+  return Guard(log, context,
+               [&] { return auth->core->Lookup(*auth->db, user, service, roster::Reply{field, log, context}); },
                ROSTER_AUTH_TEMPFAIL);
 }
 

@@ -36,13 +36,15 @@ void roster_auth_destroy(struct roster_auth *auth);
 
 /* passdb verify_plain: on OK, fields "user" (the stored spelling), "password"
  * (the stored hash with its {SCHEME}, for the auth cache) and the userdb_*
- * prefetch fields, or proxy fields for another unit. */
+ * prefetch fields, or proxy fields for another unit ("host", and "port" from
+ * the unit's port for `service`, imap or pop3). */
 enum roster_auth_result roster_auth_verify(struct roster_auth *auth, const char *user, const char *password,
-                                           roster_field_fn *field, roster_log_fn *log, void *context);
+                                           const char *service, roster_field_fn *field, roster_log_fn *log,
+                                           void *context);
 /* passdb lookup_credentials: on OK, the same fields; "password" is what
  * Dovecot's mechanisms verify against. */
-enum roster_auth_result roster_auth_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
-                                           roster_log_fn *log, void *context);
+enum roster_auth_result roster_auth_lookup(struct roster_auth *auth, const char *user, const char *service,
+                                           roster_field_fn *field, roster_log_fn *log, void *context);
 /* Stores a fresh argon2id hash if the verified one is weaker (rehash on
  * login). Call after the login was answered. */
 void roster_auth_rehash(struct roster_auth *auth, const char *user, const char *password, roster_log_fn *log,
@@ -79,9 +81,10 @@ typedef void roster_done_fn(void *context, const struct roster_job_result *resul
 
 /* Queue a job; `done` runs later from roster_auth_drain(). The password is
  * copied and wiped after use. */
-void roster_auth_verify_async(struct roster_auth *auth, const char *user, const char *password, roster_done_fn *done,
+void roster_auth_verify_async(struct roster_auth *auth, const char *user, const char *password, const char *service,
+                              roster_done_fn *done, void *context);
+void roster_auth_lookup_async(struct roster_auth *auth, const char *user, const char *service, roster_done_fn *done,
                               void *context);
-void roster_auth_lookup_async(struct roster_auth *auth, const char *user, roster_done_fn *done, void *context);
 void roster_userdb_lookup_async(struct roster_auth *auth, const char *user, roster_done_fn *done, void *context);
 /* On the ioloop thread, when the descriptor is readable: runs the finished jobs' callbacks. */
 void roster_auth_drain(struct roster_auth *auth);

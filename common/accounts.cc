@@ -88,7 +88,8 @@ Mailbox MailboxFromRow(const DbRow& r) {
 
 Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
   auto rows = db_.Query(
-      "SELECT m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host "
+      "SELECT m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host, "
+      "u.imap_port, u.pop3_port "
       "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN unit u ON u.name = m.unit "
       "WHERE m.lookup_key = LOWER(?)",
       {std::string(address)});
@@ -105,6 +106,8 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
   m.max_messages = r.Uint(6);
   m.unit = r.String(7);
   m.unit_host = r.String(8);
+  m.unit_imap_port = static_cast<unsigned>(r.Uint(9));
+  m.unit_pop3_port = static_cast<unsigned>(r.Uint(10));
   return m;
 }
 

@@ -35,6 +35,8 @@ struct MailboxLogin {
   uint64_t max_messages = 0;  // 0 = unlimited
   std::string unit;           // "" = this host
   std::string unit_host;      // the unit's host from the unit table, "" if none
+  unsigned unit_imap_port = 0;  // 0 = the standard port
+  unsigned unit_pop3_port = 0;
 };
 
 struct Usage {
