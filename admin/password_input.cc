@@ -42,7 +42,8 @@ Result<SecretString> ReadLine(int fd) {
 }
 
 Result<SecretString> Prompt(int tty, const char* question) {
-  if (write(tty, question, strlen(question)) < 0) return Error::Invalid("cannot write to the terminal");
+  // Echo goes off before the prompt is shown: an answer typed (or pasted) as
+  // soon as the prompt appears is then neither echoed nor thrown away.
   struct termios saved, quiet;
   bool restore = tcgetattr(tty, &saved) == 0;
   if (restore) {
@@ -50,8 +51,12 @@ Result<SecretString> Prompt(int tty, const char* question) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(tty, TCSAFLUSH, &quiet);
   }
+  if (write(tty, question, strlen(question)) < 0) {
+    if (restore) tcsetattr(tty, TCSADRAIN, &saved);
+    return Error::Invalid("cannot write to the terminal");
+  }
   auto line = ReadLine(tty);
-  if (restore) tcsetattr(tty, TCSAFLUSH, &saved);
+  if (restore) tcsetattr(tty, TCSADRAIN, &saved);
   if (write(tty, "\n", 1) < 0) {
   }
   return line;
