@@ -96,10 +96,6 @@ const std::set<std::string> kValueOptions = {"config", "actor", "transport", "qu
 const std::set<std::string> kFlagOptions = {"json", "force", "disabled", "outgoing", "password-stdin", "help",
                                             "version"};
 
-struct UsageError {
-  std::string message;
-};
-
 Result<Args> ParseArgs(int argc, char** argv) {
   Args args;
   bool only_words = false;

@@ -104,6 +104,7 @@ class AuthCore {
   AuthCore(Config config, DbSettings settings, PasswordPolicy policy)
       : config_(std::move(config)), settings_(std::move(settings)), hasher_(policy),
         rehash_(config_.GetBool("auth_rehash")), unit_(config_.GetString("unit")),
+        home_template_(config_.GetString("auth_home")), mail_template_(config_.GetString("auth_mail")),
         threads_(static_cast<unsigned>(config_.GetInt("auth_threads"))) {}
 
   static Result<std::unique_ptr<AuthCore>> Create(const std::string& path) {
@@ -228,8 +229,8 @@ class AuthCore {
 
   std::vector<std::pair<std::string, std::string>> UserdbFields(const MailboxLogin& m) const {
     std::vector<std::pair<std::string, std::string>> f = {
-        {"uid", uid_}, {"gid", gid_}, {"home", Expand(config_.GetString("auth_home"), m.address)}};
-    if (!config_.GetString("auth_mail").empty()) f.emplace_back("mail", Expand(config_.GetString("auth_mail"), m.address));
+        {"uid", uid_}, {"gid", gid_}, {"home", Expand(home_template_, m.address)}};
+    if (!mail_template_.empty()) f.emplace_back("mail", Expand(mail_template_, m.address));
     f.emplace_back("quota_rule", QuotaRule(m.max_bytes, m.max_messages));
     for (const auto& [name, value] : extra_fields_) f.emplace_back(name, Expand(value, m.address));
     return f;
@@ -255,6 +256,7 @@ class AuthCore {
   PasswordHasher hasher_;
   bool rehash_;
   std::string unit_;
+  std::string home_template_, mail_template_;  // read once, not per login
   unsigned threads_;
   std::string uid_, gid_;
   std::vector<std::pair<std::string, std::string>> extra_fields_;
