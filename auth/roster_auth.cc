@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -105,7 +106,8 @@ class AuthCore {
       : config_(std::move(config)), settings_(std::move(settings)), hasher_(policy),
         rehash_(config_.GetBool("auth_rehash")), unit_(config_.GetString("unit")),
         home_template_(config_.GetString("auth_home")), mail_template_(config_.GetString("auth_mail")),
-        threads_(static_cast<unsigned>(config_.GetInt("auth_threads"))) {}
+        threads_(static_cast<unsigned>(config_.GetInt("auth_threads"))),
+        lookup_threads_(static_cast<unsigned>(config_.GetInt("auth_lookup_threads"))) {}
 
   static Result<std::unique_ptr<AuthCore>> Create(const std::string& path) {
     auto config = Config::LoadFile(path);
@@ -120,6 +122,9 @@ class AuthCore {
     if (!gid) return gid.error();
     int64_t threads = config->GetInt("auth_threads");
     if (threads < 0 || threads > 256) return Error::Invalid(config->Origin("auth_threads") + ": 0 to 256");
+    int64_t lookup_threads = config->GetInt("auth_lookup_threads");
+    if (lookup_threads < 1 || lookup_threads > 256)
+      return Error::Invalid(config->Origin("auth_lookup_threads") + ": 1 to 256");
     auto core = std::make_unique<AuthCore>(std::move(*config), std::move(*settings), *policy);
     core->uid_ = *uid;
     core->gid_ = *gid;
@@ -134,14 +139,46 @@ class AuthCore {
 
   const DbSettings& settings() const { return settings_; }
   unsigned threads() const { return threads_; }
+  unsigned lookup_threads() const { return lookup_threads_; }
 
-  // On OK, *rehash says whether a fresh hash should replace the verified one.
-  roster_auth_result Verify(Db& db, const char* user, const char* password, const char* service,
-                            const Reply& reply, std::optional<PendingRehash>* rehash) const {
+  // --- The steps of a request, so that the threaded mode can look up many
+  // logins in one query and hash on other threads. Each single-request call
+  // below (Verify, Lookup, UserdbLookup) is these steps in a row.
+
+  // The mailbox key of a user name, or nothing (logged) if the name cannot be
+  // a mailbox: such a name is an unknown user, never a query.
+  std::optional<std::string> MailboxKey(const char* user, const Reply& reply) const {
+    auto address = ParseAddress(user, NoSplit());
+    if (!address) {
+      reply.Log(ROSTER_LOG_INFO, "refused user name: " + address.error().message);
+      return std::nullopt;
+    }
+    return address->Mailbox();
+  }
+
+  // Turns the database's answer into OK (mailbox usable), UNKNOWN, DISABLED or TEMPFAIL.
+  roster_auth_result Judge(const Result<MailboxLogin>& found, const Reply& reply) const {
+    if (!found) {
+      if (found.error().is_not_found()) return ROSTER_AUTH_UNKNOWN;
+      reply.Log(ROSTER_LOG_ERROR, "database: " + found.error().message);
+      return ROSTER_AUTH_TEMPFAIL;
+    }
+    if (!found->mailbox_active || !found->domain_active) return ROSTER_AUTH_DISABLED;
+    return ROSTER_AUTH_OK;
+  }
+
+  // The stored hash costs next to nothing to check ({PLAIN}, or unusable):
+  // the thread that looked it up checks it at once instead of handing it on.
+  static bool CheapToVerify(const MailboxLogin& m) {
+    Scheme scheme = ParseStoredHash(m.password_hash).scheme;
+    return scheme == Scheme::kPlain || scheme == Scheme::kUnknown;
+  }
+
+  // passdb verify of a usable mailbox. On OK, *rehash says whether a fresh
+  // hash should replace the verified one.
+  roster_auth_result CheckPassword(const MailboxLogin& m, const char* password, const char* service,
+                                   const Reply& reply, std::optional<PendingRehash>* rehash) const {
     rehash->reset();
-    MailboxLogin m;
-    roster_auth_result r = Load(db, user, reply, &m);
-    if (r != ROSTER_AUTH_OK) return r;
     Verification v = hasher_.Verify(password, m.password_hash);
     switch (v.outcome) {
       case VerifyOutcome::kMatch: break;
@@ -156,10 +193,8 @@ class AuthCore {
     return ROSTER_AUTH_OK;
   }
 
-  roster_auth_result Lookup(Db& db, const char* user, const char* service, const Reply& reply) const {
-    MailboxLogin m;
-    roster_auth_result r = Load(db, user, reply, &m);
-    if (r != ROSTER_AUTH_OK) return r;
+  // passdb lookup_credentials of a usable mailbox.
+  roster_auth_result Credentials(const MailboxLogin& m, const char* service, const Reply& reply) const {
     ParsedHash parsed = ParseStoredHash(m.password_hash);
     if (parsed.scheme == Scheme::kUnknown || (parsed.scheme == Scheme::kPlain && !hasher_.policy().allow_plaintext)) {
       reply.Log(ROSTER_LOG_ERROR, "stored password of " + m.address + " has no usable scheme");
@@ -167,6 +202,29 @@ class AuthCore {
     }
     Answer(m, service, reply);
     return ROSTER_AUTH_OK;
+  }
+
+  // userdb answer for a usable mailbox.
+  roster_auth_result UserdbAnswer(const MailboxLogin& m, const Reply& reply) const {
+    reply.Set("user", m.address);
+    for (const auto& [name, value] : UserdbFields(m)) reply.Set(name, value);
+    return ROSTER_AUTH_OK;
+  }
+
+  // --- Single requests (blocking mode).
+
+  roster_auth_result Verify(Db& db, const char* user, const char* password, const char* service,
+                            const Reply& reply, std::optional<PendingRehash>* rehash) const {
+    rehash->reset();
+    MailboxLogin m;
+    roster_auth_result r = Load(db, user, reply, &m);
+    return r != ROSTER_AUTH_OK ? r : CheckPassword(m, password, service, reply, rehash);
+  }
+
+  roster_auth_result Lookup(Db& db, const char* user, const char* service, const Reply& reply) const {
+    MailboxLogin m;
+    roster_auth_result r = Load(db, user, reply, &m);
+    return r != ROSTER_AUTH_OK ? r : Credentials(m, service, reply);
   }
 
   void Rehash(Db& db, const PendingRehash& pending, const char* password, const Reply& reply) const {
@@ -189,10 +247,7 @@ class AuthCore {
     MailboxLogin m;
     roster_auth_result r = Load(db, user, reply, &m);
     if (r == ROSTER_AUTH_DISABLED) return ROSTER_AUTH_UNKNOWN;  // userdb knows only usable mailboxes
-    if (r != ROSTER_AUTH_OK) return r;
-    reply.Set("user", m.address);
-    for (const auto& [name, value] : UserdbFields(m)) reply.Set(name, value);
-    return ROSTER_AUTH_OK;
+    return r != ROSTER_AUTH_OK ? r : UserdbAnswer(m, reply);
   }
 
   // A page of the user iteration; empty at the end.
@@ -209,22 +264,13 @@ class AuthCore {
   }
 
   roster_auth_result Load(Db& db, const char* user, const Reply& reply, MailboxLogin* m) const {
-    auto address = ParseAddress(user, NoSplit());
-    if (!address) {
-      // A name that cannot be a mailbox is an unknown user, never a query.
-      reply.Log(ROSTER_LOG_INFO, "refused user name: " + address.error().message);
-      return ROSTER_AUTH_UNKNOWN;
-    }
+    auto key = MailboxKey(user, reply);
+    if (!key) return ROSTER_AUTH_UNKNOWN;
     Accounts accounts(db);
-    auto found = accounts.FindMailboxForLogin(address->Mailbox());
-    if (!found) {
-      if (found.error().is_not_found()) return ROSTER_AUTH_UNKNOWN;
-      reply.Log(ROSTER_LOG_ERROR, "database: " + found.error().message);
-      return ROSTER_AUTH_TEMPFAIL;
-    }
-    *m = std::move(*found);
-    if (!m->mailbox_active || !m->domain_active) return ROSTER_AUTH_DISABLED;
-    return ROSTER_AUTH_OK;
+    auto found = accounts.FindMailboxForLogin(*key);
+    roster_auth_result r = Judge(found, reply);
+    if (found) *m = std::move(*found);
+    return r;
   }
 
   std::vector<std::pair<std::string, std::string>> UserdbFields(const MailboxLogin& m) const {
@@ -257,34 +303,65 @@ class AuthCore {
   bool rehash_;
   std::string unit_;
   std::string home_template_, mail_template_;  // read once, not per login
-  unsigned threads_;
+  unsigned threads_, lookup_threads_;
   std::string uid_, gid_;
   std::vector<std::pair<std::string, std::string>> extra_fields_;
 };
 
-// One queued request of the threaded mode and, once run, its answer.
+// One request of the threaded mode and, once run, its answer. A verify whose
+// hash is costly goes through two steps: the lookup (batched with others) and
+// the hashing (on any free thread). A rehash is a job of its own, queued after
+// its login was answered; it answers nobody, only logs.
 struct Job {
-  enum Kind { kVerify, kLookup, kUserdb, kLogOnly } kind;
+  enum Kind { kVerify, kLookup, kUserdb, kRehash } kind;
   std::string user, password, service;
   roster_done_fn* done = nullptr;
   void* context = nullptr;
   roster_auth_result result = ROSTER_AUTH_TEMPFAIL;
   std::vector<std::string> fields;
   std::vector<std::pair<roster_log_level, std::string>> logs;
+  std::optional<MailboxLogin> mailbox;  // looked up, waiting for its hashing
+  std::optional<PendingRehash> rehash;  // kRehash: what to replace
+  bool needs_hashing = false;           // looked up; its password check is still to run
 
   ~Job() {
     if (!password.empty()) sodium_memzero(password.data(), password.size());
   }
+  Reply Collector() {
+    auto field = [](void* ctx, const char* name, const char* value) {
+      auto* j = static_cast<Job*>(ctx);
+      j->fields.emplace_back(name);
+      j->fields.emplace_back(value);
+    };
+    auto log = [](void* ctx, roster_log_level level, const char* message) {
+      static_cast<Job*>(ctx)->logs.emplace_back(level, message);
+    };
+    return Reply{field, log, this};
+  }
+  void Fail(const std::exception& e) {
+    fields.clear();
+    result = ROSTER_AUTH_TEMPFAIL;
+    logs.emplace_back(ROSTER_LOG_ERROR, std::string("internal error: ") + e.what());
+  }
 };
+using JobList = std::vector<std::unique_ptr<Job>>;
 
 // The threads of the threaded mode. Jobs go in on the ioloop thread; results
 // come out there too, through Drain(), when the eventfd says some are ready.
+//
+// Why batches: on a small machine a login's cost is mostly wakeups and round
+// trips (ioloop -> thread -> database -> thread -> ioloop), not work. A thread
+// takes every waiting job (up to Accounts::kMaxLoginBatch), looks them all up
+// in one query and hands all answers back with one wakeup. At most
+// `max_lookups` threads query at once, so that under load jobs gather into
+// batches instead of each waking a thread of its own; the other threads hash.
 class JobPool {
  public:
   JobPool(const AuthCore& core, roster_log_fn* log) : core_(core), log_(log) {}
   ~JobPool() { Stop(); }
 
-  Result<int> Start(unsigned threads) {
+  Result<int> Start(unsigned threads, unsigned max_lookups) {
+    max_lookups_ = std::max(1u, std::min(threads, max_lookups));
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) return Error::Permanent("eventfd failed");
     for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
@@ -292,18 +369,22 @@ class JobPool {
   }
 
   void Submit(std::unique_ptr<Job> job) {
+    bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
+      lookups_.push_back(std::move(job));
+      // With every lookup slot busy, a woken thread could not take the job:
+      // a thread that ends its lookup takes the queue with it.
+      wake = lookups_running_ < max_lookups_;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   void Drain() {
     uint64_t count;
     while (read(event_fd_, &count, sizeof count) > 0) {
     }
-    std::deque<std::unique_ptr<Job>> finished;
+    JobList finished;
     {
       std::lock_guard<std::mutex> lock(mu_);
       finished.swap(done_);
@@ -325,7 +406,7 @@ class JobPool {
 
  private:
   void Deliver(Job& job) {
-    if (job.kind == Job::kLogOnly) {
+    if (job.kind == Job::kRehash) {
       for (auto& [level, message] : job.logs)
         if (log_) log_(nullptr, level, message.c_str());
       return;
@@ -339,78 +420,169 @@ class JobPool {
     job.done(job.context, &r);
   }
 
-  void Finish(std::unique_ptr<Job> job) {
+  // Hands answered jobs to the ioloop (one wakeup for all) and queues the
+  // ones still to hash, and the rehashes, for any thread.
+  void Hand(JobList jobs, JobList rehashes) {
+    bool wake_ioloop = false;
+    size_t queued = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      done_.push_back(std::move(job));
+      for (auto& job : jobs) {
+        if (job->needs_hashing) {
+          cpu_.push_back(std::move(job));
+          ++queued;
+        } else if (job->kind != Job::kRehash || !job->logs.empty()) {  // a silent rehash needs no delivery
+          done_.push_back(std::move(job));
+          wake_ioloop = true;
+        }
+      }
+      for (auto& job : rehashes) cpu_.push_back(std::move(job));
+      queued += rehashes.size();
     }
+    for (size_t i = 0; i < queued; ++i) cv_.notify_one();
     uint64_t one = 1;
-    if (write(event_fd_, &one, sizeof one) < 0) {
+    if (wake_ioloop && write(event_fd_, &one, sizeof one) < 0) {
       // The counter is saturated: the ioloop has wakeups pending anyway.
     }
   }
 
+  // A job that has found its mailbox: answered at once, or marked for hashing.
+  void Continue(Job& job, const Result<MailboxLogin>& found, JobList* rehashes) {
+    Reply reply = job.Collector();
+    roster_auth_result judged = core_.Judge(found, reply);
+    if (judged != ROSTER_AUTH_OK) {
+      job.result = job.kind == Job::kUserdb && judged == ROSTER_AUTH_DISABLED ? ROSTER_AUTH_UNKNOWN : judged;
+      return;
+    }
+    switch (job.kind) {
+      case Job::kLookup: job.result = core_.Credentials(*found, job.service.c_str(), reply); break;
+      case Job::kUserdb: job.result = core_.UserdbAnswer(*found, reply); break;
+      case Job::kVerify:
+        job.mailbox = *found;
+        if (AuthCore::CheapToVerify(*found))
+          Hash(job, rehashes);
+        else
+          job.needs_hashing = true;
+        break;
+      case Job::kRehash: break;
+    }
+  }
+
+  // The password check of a looked-up verify; queues its rehash if one is due.
+  void Hash(Job& job, JobList* rehashes) {
+    job.needs_hashing = false;
+    std::optional<PendingRehash> rehash;
+    job.result = core_.CheckPassword(*job.mailbox, job.password.c_str(), job.service.c_str(), job.Collector(),
+                                     &rehash);
+    if (!rehash) return;
+    auto note = std::make_unique<Job>();
+    note->kind = Job::kRehash;
+    note->rehash = std::move(rehash);
+    note->password.swap(job.password);
+    rehashes->push_back(std::move(note));
+  }
+
+  // Looks up every job of the batch with one query (or one per
+  // kMaxLoginBatch); each ends answered or marked for hashing.
+  void LookUp(Db& db, JobList& batch, JobList* rehashes) {
+    std::vector<Job*> asked;
+    std::vector<std::string> keys;
+    for (auto& job : batch) {
+      auto key = core_.MailboxKey(job->user.c_str(), job->Collector());
+      if (!key) {
+        job->result = ROSTER_AUTH_UNKNOWN;
+        continue;
+      }
+      keys.push_back(std::move(*key));
+      asked.push_back(job.get());
+    }
+    if (asked.empty()) return;
+    Accounts accounts(db);
+    if (asked.size() == 1) {
+      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front()), rehashes);
+      return;
+    }
+    auto found = accounts.FindMailboxesForLogin(keys);
+    for (size_t i = 0; i < asked.size(); ++i) {
+      if (!found)
+        Continue(*asked[i], found.error(), rehashes);
+      else if (!(*found)[i])
+        Continue(*asked[i], Error::NotFound("no such mailbox"), rehashes);
+      else
+        Continue(*asked[i], std::move(*(*found)[i]), rehashes);
+    }
+  }
+
+  // Runs a job from the hashing queue: a verify's hashing, or a rehash.
+  void RunCpuJob(Db& db, Job& job, JobList* rehashes) {
+    if (job.kind != Job::kRehash) {
+      Hash(job, rehashes);
+      return;
+    }
+    core_.Rehash(db, *job.rehash, job.password.c_str(), job.Collector());
+    sodium_memzero(job.password.data(), job.password.size());
+  }
+
   void Run() {
-    Db db(core_.settings());  // this thread's own connection
+    Db db(core_.settings());  // this thread's own connection, opened at first use
+    bool lookup = false;
     for (;;) {
-      std::unique_ptr<Job> job;
+      JobList jobs;  // owns what this thread works on until it is handed on
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and nothing left to answer
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        if (lookup) --lookups_running_;
+        cv_.wait(lock, [this] {
+          return stopping_ || !cpu_.empty() || (!lookups_.empty() && lookups_running_ < max_lookups_);
+        });
+        bool can_look_up = !lookups_.empty() && lookups_running_ < max_lookups_;
+        // A thread that just looked up goes on with the requests that queued
+        // meanwhile (nobody was woken for them); the others hash first, as
+        // those requests have waited for their lookup already.
+        if (can_look_up && (lookup || cpu_.empty())) {
+          while (!lookups_.empty() && jobs.size() < Accounts::kMaxLoginBatch) {
+            jobs.push_back(std::move(lookups_.front()));
+            lookups_.pop_front();
+          }
+          ++lookups_running_;
+          lookup = true;
+        } else if (!cpu_.empty()) {
+          jobs.push_back(std::move(cpu_.front()));
+          cpu_.pop_front();
+          lookup = false;
+        } else if (lookups_.empty()) {
+          return;  // stopping, and nothing left to answer
+        } else {
+          lookup = false;
+          continue;  // stopping: the threads that are looking up drain the queue
+        }
       }
-      auto collect_field = [](void* ctx, const char* name, const char* value) {
-        auto* j = static_cast<Job*>(ctx);
-        j->fields.emplace_back(name);
-        j->fields.emplace_back(value);
-      };
-      auto collect_log = [](void* ctx, roster_log_level level, const char* message) {
-        static_cast<Job*>(ctx)->logs.emplace_back(level, message);
-      };
-      Reply reply{collect_field, collect_log, job.get()};
-      std::optional<PendingRehash> rehash;
-      std::string password;
+      JobList rehashes;
       try {
-        switch (job->kind) {
-          case Job::kVerify:
-            job->result = core_.Verify(db, job->user.c_str(), job->password.c_str(), job->service.c_str(), reply, &rehash);
-            break;
-          case Job::kLookup: job->result = core_.Lookup(db, job->user.c_str(), job->service.c_str(), reply); break;
-          case Job::kUserdb: job->result = core_.UserdbLookup(db, job->user.c_str(), reply); break;
-          case Job::kLogOnly: break;
-        }
+        if (lookup)
+          LookUp(db, jobs, &rehashes);
+        else
+          RunCpuJob(db, *jobs.front(), &rehashes);
       } catch (const std::exception& e) {
-        job->fields.clear();
-        job->result = ROSTER_AUTH_TEMPFAIL;
-        job->logs.emplace_back(ROSTER_LOG_ERROR, std::string("internal error: ") + e.what());
-      }
-      if (rehash) password.swap(job->password);
-      Finish(std::move(job));
-      // The answer is on its way; only now spend time on a rehash.
-      if (rehash) {
-        auto note = std::make_unique<Job>();
-        note->kind = Job::kLogOnly;
-        Reply log_reply{collect_field, collect_log, note.get()};
-        try {
-          core_.Rehash(db, *rehash, password.c_str(), log_reply);
-        } catch (const std::exception& e) {
-          note->logs.emplace_back(ROSTER_LOG_WARNING, std::string("rehash failed: ") + e.what());
+        // Out of memory, most likely: every job taken is answered anyway.
+        for (auto& job : jobs) {
+          job->needs_hashing = false;
+          job->Fail(e);
         }
-        sodium_memzero(password.data(), password.size());
-        if (!note->logs.empty()) Finish(std::move(note));
       }
+      Hand(std::move(jobs), std::move(rehashes));
     }
   }
 
   const AuthCore& core_;
   roster_log_fn* log_;
+  unsigned max_lookups_ = 1;
   int event_fd_ = -1;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Job>> queue_, done_;
+  std::deque<std::unique_ptr<Job>> lookups_, cpu_;  // waiting for a lookup / for hashing
+  JobList done_;                                    // answered, for the ioloop
+  unsigned lookups_running_ = 0;
   bool stopping_ = false;
 };
 
@@ -502,7 +674,7 @@ unsigned int roster_auth_threads(const struct roster_auth* auth) { return auth->
 int roster_auth_start(struct roster_auth* auth, roster_log_fn* log, char* error, unsigned int size) {
   try {
     auth->pool = std::make_unique<roster::JobPool>(*auth->core, log);
-    auto fd = auth->pool->Start(auth->core->threads());
+    auto fd = auth->pool->Start(auth->core->threads(), auth->core->lookup_threads());
     if (!fd) {
       std::snprintf(error, size, "%s", fd.error().message.c_str());
       return -1;

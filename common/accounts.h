@@ -128,6 +128,11 @@ class Accounts {
 
   // --- login (role auth) ---
   Result<MailboxLogin> FindMailboxForLogin(std::string_view address);
+  // The same for several addresses in one round trip (per kMaxLoginBatch):
+  // element i answers addresses[i], empty if there is no such mailbox. An
+  // address may appear more than once.
+  static constexpr size_t kMaxLoginBatch = 32;
+  Result<std::vector<std::optional<MailboxLogin>>> FindMailboxesForLogin(const std::vector<std::string>& addresses);
   // Compare-and-set: stores new_hash only if the row still holds old_hash.
   // Returns false (no error) when another change won.
   Result<bool> ReplacePasswordHash(std::string_view address, std::string_view old_hash, std::string_view new_hash);

@@ -50,6 +50,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"auth_threads", T::kInt, "0", false,
        "0: the driver is blocking and Dovecot runs it in auth-worker processes; N: it runs in the auth process "
        "with N threads of its own (N database connections, at most N argon2 hashes at once)"},
+      {"auth_lookup_threads", T::kInt, "1", false,
+       "threaded mode: how many of the auth_threads may query the database at once; requests waiting meanwhile "
+       "are looked up together, in one query"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- rosterctl ---

@@ -18,8 +18,8 @@
 #include "common/db.h"
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: db_bench CONFIG THREADS LOOKUPS MAILBOXES\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: db_bench CONFIG THREADS LOOKUPS MAILBOXES [BATCH]\n");
     return 64;
   }
   auto config = roster::Config::LoadFile(argv[1]);
@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   int threads = std::atoi(argv[2]);
   long lookups = std::atol(argv[3]);
   int mailboxes = std::atoi(argv[4]);
+  size_t batch = argc == 6 ? static_cast<size_t>(std::atol(argv[5])) : 1;
   auto settings = roster::DbSettings::FromConfig(*config, roster::DbRole::kAuth);
   if (!settings) return 78;
   std::atomic<long> next{0}, found{0}, failed{0};
@@ -44,6 +45,18 @@ int main(int argc, char** argv) {
     pool.emplace_back([&, t] {
       roster::Accounts accounts(*dbs[t]);
       std::mt19937 rng(static_cast<unsigned>(t));
+      if (batch > 1) {
+        // As the threaded auth driver does under load: several logins in one query.
+        while (next.fetch_add(static_cast<long>(batch)) < lookups) {
+          std::vector<std::string> users;
+          for (size_t i = 0; i < batch; ++i) users.push_back("user" + std::to_string(rng() % mailboxes) + "@bench.test");
+          auto m = accounts.FindMailboxesForLogin(users);
+          for (size_t i = 0; i < batch; ++i)
+            if (m && (*m)[i]) ++found;
+            else ++failed;
+        }
+        return;
+      }
       while (next.fetch_add(1) < lookups) {
         std::string user = "user" + std::to_string(rng() % mailboxes) + "@bench.test";
         auto m = accounts.FindMailboxForLogin(user);

@@ -81,6 +81,51 @@ TEST_F(AccountsTest, SqlMetacharactersAreStoredVerbatim) {
   EXPECT_EQ(MariaDb::Get().Connect(DbRole::kAdmin)->Query("SELECT COUNT(*) FROM mailbox")->front().Uint(0), 1u);
 }
 
+TEST_F(AccountsTest, BatchedLoginLookupAnswersEachAddressInPlace) {
+  ASSERT_TRUE(AddMailbox("Alice@example.test").ok());
+  ASSERT_TRUE(AddMailbox("Δοκιμή@example.test").ok());
+  ASSERT_TRUE(AddMailbox("off@example.test", false).ok());
+  const std::string long_local(64, 'l');
+  ASSERT_TRUE(AddMailbox(long_local + "@example.test").ok());
+  std::vector<std::string> asked = {"alice@example.test", "nobody@example.test", "ALICE@example.test",
+                                    "δοκιμή@example.test", "off@example.test", "o'brien%@example.test",
+                                    "alice@example.test", long_local + "@example.test", "josé@example.test"};
+  auto found = accounts_->FindMailboxesForLogin(asked);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_EQ(found->size(), asked.size());
+  for (size_t i : {0, 2, 6}) {
+    ASSERT_TRUE((*found)[i]) << i;
+    EXPECT_EQ((*found)[i]->address, "Alice@example.test");
+    EXPECT_EQ((*found)[i]->password_hash, "{PLAIN}pw");
+  }
+  EXPECT_FALSE((*found)[1]);
+  ASSERT_TRUE((*found)[3]);
+  EXPECT_EQ((*found)[3]->address, "Δοκιμή@example.test");
+  ASSERT_TRUE((*found)[4]);
+  EXPECT_FALSE((*found)[4]->mailbox_active);
+  EXPECT_FALSE((*found)[5]);
+  ASSERT_TRUE((*found)[7]);
+  EXPECT_EQ((*found)[7]->address, long_local + "@example.test");
+  EXPECT_FALSE((*found)[8]);  // never accent-insensitive
+}
+
+TEST_F(AccountsTest, BatchedLoginLookupBeyondOneQuery) {
+  std::vector<std::string> asked;
+  for (int i = 0; i < 75; ++i) {
+    std::string address = "u" + std::to_string(i) + "@example.test";
+    if (i % 3 == 0) ASSERT_TRUE(AddMailbox(address).ok());
+    asked.push_back(address);
+  }
+  auto found = accounts_->FindMailboxesForLogin(asked);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_EQ(found->size(), asked.size());
+  for (size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ(static_cast<bool>((*found)[i]), i % 3 == 0) << asked[i];
+    if ((*found)[i]) EXPECT_EQ((*found)[i]->address, asked[i]);
+  }
+  EXPECT_TRUE(accounts_->FindMailboxesForLogin({})->empty());
+}
+
 TEST_F(AccountsTest, PasswordCompareAndSet) {
   ASSERT_TRUE(AddMailbox("carol@example.test").ok());
   auto lost = accounts_->ReplacePasswordHash("carol@example.test", "{PLAIN}other", "{PLAIN}new");
