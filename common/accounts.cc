@@ -217,42 +217,52 @@ Result<Usage> Accounts::GetUsage(std::string_view address) {
   return Usage{rows->front().Int(0), rows->front().Int(1)};
 }
 
-Status Accounts::IncrementUsage(std::string_view address, int64_t bytes, int64_t messages) {
-  if (bytes == 0 && messages == 0) {
-    auto usage = GetUsage(address);
-    if (!usage) return usage.error();
-    return Status::Ok();
+namespace {
+
+// The counter's column: one of two fixed names, never text from a caller.
+const char* CounterColumn(UsageCounter counter) { return counter == UsageCounter::kBytes ? "bytes" : "messages"; }
+
+}  // namespace
+
+Result<int64_t> Accounts::GetUsageCounter(std::string_view address, UsageCounter counter) {
+  auto rows = db_.Query(std::string("SELECT u.") + CounterColumn(counter) +
+                            " FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id WHERE m.lookup_key = LOWER(?)",
+                        {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no usage row");
+  if (rows->front().IsNull(0)) return Error::NotFound("usage unknown");
+  return rows->front().Int(0);
+}
+
+Status Accounts::AddToUsageCounter(std::string_view address, UsageCounter counter, int64_t diff) {
+  if (diff == 0) {
+    auto value = GetUsageCounter(address, counter);
+    return value ? Status::Ok() : Status(value.error());
   }
-  auto affected = db_.Execute(
-      "UPDATE mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
-      "SET u.bytes = u.bytes + ?, u.messages = u.messages + ? WHERE m.lookup_key = LOWER(?)",
-      {bytes, messages, std::string(address)});
+  const std::string column = CounterColumn(counter);
+  auto affected = db_.Execute("UPDATE mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id SET u." + column +
+                                  " = u." + column + " + ? WHERE m.lookup_key = LOWER(?) AND u." + column +
+                                  " IS NOT NULL",
+                              {diff, std::string(address)});
   return ExpectOneRow(affected, "no usage row");
 }
 
-Status Accounts::SetUsage(std::string_view address, std::optional<int64_t> bytes, std::optional<int64_t> messages) {
-  if (!bytes && !messages) return Status::Ok();
-  Result<uint64_t> affected = uint64_t{0};
-  if (bytes && messages) {
-    affected = db_.Execute(
-        "INSERT INTO mailbox_usage (mailbox_id, bytes, messages) SELECT id, ?, ? FROM mailbox "
-        "WHERE lookup_key = LOWER(?) ON DUPLICATE KEY UPDATE bytes = VALUES(bytes), messages = VALUES(messages)",
-        {*bytes, *messages, std::string(address)});
-  } else if (bytes) {
-    affected = db_.Execute(
-        "INSERT INTO mailbox_usage (mailbox_id, bytes) SELECT id, ? FROM mailbox "
-        "WHERE lookup_key = LOWER(?) ON DUPLICATE KEY UPDATE bytes = VALUES(bytes)",
-        {*bytes, std::string(address)});
-  } else {
-    affected = db_.Execute(
-        "INSERT INTO mailbox_usage (mailbox_id, messages) SELECT id, ? FROM mailbox "
-        "WHERE lookup_key = LOWER(?) ON DUPLICATE KEY UPDATE messages = VALUES(messages)",
-        {*messages, std::string(address)});
-  }
+Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {
+  const std::string column = CounterColumn(counter);
+  const std::string other = CounterColumn(counter == UsageCounter::kBytes ? UsageCounter::kMessages
+                                                                          : UsageCounter::kBytes);
+  DbValue bound = value ? DbValue(*value) : DbValue(nullptr);
+  // A row created here knows only this counter: the other stays unknown until set.
+  auto affected = db_.Execute("INSERT INTO mailbox_usage (mailbox_id, " + column + ", " + other +
+                                  ") SELECT id, ?, NULL FROM mailbox WHERE lookup_key = LOWER(?) "
+                                  "ON DUPLICATE KEY UPDATE " + column + " = VALUES(" + column + ")",
+                              {bound, std::string(address)});
   if (!affected) return affected.error();
   if (*affected > 0) return Status::Ok();
-  // Zero rows: either no such mailbox, or the values were already these.
-  return GetUsage(address).ok() ? Status::Ok() : Status(Error::NotFound("no such mailbox"));
+  // Zero rows: either no such mailbox, or the counter already held this value.
+  auto rows = db_.Query("SELECT id FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
+  if (!rows) return rows.error();
+  return rows->empty() ? Status(Error::NotFound("no such mailbox")) : Status::Ok();
 }
 
 // ---------------------------------------------------------------- last login

@@ -44,6 +44,8 @@ struct Usage {
   int64_t messages = 0;
 };
 
+enum class UsageCounter { kBytes, kMessages };
+
 struct LastLogin {
   std::string address;
   std::string protocol;
@@ -144,11 +146,17 @@ class Accounts {
 
   // --- usage (role dict) ---
   Result<Usage> GetUsage(std::string_view address);
-  // Adds to both counters in one statement; NotFound when the mailbox has no
-  // usage row (Dovecot then recounts and sets).
-  Status IncrementUsage(std::string_view address, int64_t bytes, int64_t messages);
-  // Sets the given counters, creating the row if needed; NotFound when there is no such mailbox.
-  Status SetUsage(std::string_view address, std::optional<int64_t> bytes, std::optional<int64_t> messages);
+  // One counter of Dovecot's quota dict (migration 003: a counter may be
+  // unknown). NotFound when the mailbox has no usage row or the counter is
+  // unknown: Dovecot then recounts and sets it.
+  Result<int64_t> GetUsageCounter(std::string_view address, UsageCounter counter);
+  // Adds diff in one statement, so concurrent increments are never lost;
+  // NotFound when there is no usage row or the counter is unknown.
+  Status AddToUsageCounter(std::string_view address, UsageCounter counter, int64_t diff);
+  // Sets the counter, creating the usage row if needed; nullopt makes it
+  // unknown (Dovecot's unset) and keeps the row and the account. NotFound when
+  // there is no such mailbox.
+  Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
 
   // --- last login (role dict writes, policy and admin read) ---
   Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip);

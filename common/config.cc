@@ -53,7 +53,9 @@ Result<std::string> ReadFileBounded(const std::string& path, bool* group_or_othe
   if (fd < 0) {
     int e = errno;
     std::string msg = path + ": " + std::strerror(e);
-    return e == ENOENT ? Error::NotFound(msg) : Error::Invalid(msg);
+    if (e == ENOENT) return Error::NotFound(msg);
+    if (e == EACCES || e == EPERM) return Error::Permanent(msg);
+    return Error::Invalid(msg);
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -166,7 +168,11 @@ struct Parser {
     bool readable_by_others = true;
     auto text = reader(path, &readable_by_others);
     if (!text) {
-      if (optional && text.error().is_not_found()) return Status::Ok();
+      // !include_try skips a file that is missing or that this process may not
+      // read: one roster.conf serves processes that each read only their own
+      // secrets (the dict service's user cannot read root's secrets file).
+      if (optional && (text.error().is_not_found() || text.error().kind == ErrorKind::kPermanent))
+        return Status::Ok();
       return Error::Invalid(where + "cannot include: " + text.error().message);
     }
     include_stack.push_back(path);

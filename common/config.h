@@ -39,7 +39,9 @@ struct ConfigKey {
 // Every key any roster piece understands (common/config_keys.cc).
 const std::vector<ConfigKey>& RosterConfigKeys();
 
-// Reads an included file: returns its text, or an error; sets *group_or_other_readable.
+// Reads an included file: returns its text, or an error (kNotFound: no such
+// file; kPermanent: this process may not read it; kInvalid: anything else);
+// sets *group_or_other_readable.
 using IncludeReader = std::function<Result<std::string>(const std::string& path, bool* group_or_other_readable)>;
 
 class Config {

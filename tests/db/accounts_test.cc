@@ -113,7 +113,9 @@ TEST_F(AccountsTest, BatchedLoginLookupBeyondOneQuery) {
   std::vector<std::string> asked;
   for (int i = 0; i < 75; ++i) {
     std::string address = "u" + std::to_string(i) + "@example.test";
-    if (i % 3 == 0) ASSERT_TRUE(AddMailbox(address).ok());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(AddMailbox(address).ok());
+    }
     asked.push_back(address);
   }
   auto found = accounts_->FindMailboxesForLogin(asked);
@@ -121,7 +123,9 @@ TEST_F(AccountsTest, BatchedLoginLookupBeyondOneQuery) {
   ASSERT_EQ(found->size(), asked.size());
   for (size_t i = 0; i < asked.size(); ++i) {
     EXPECT_EQ(static_cast<bool>((*found)[i]), i % 3 == 0) << asked[i];
-    if ((*found)[i]) EXPECT_EQ((*found)[i]->address, asked[i]);
+    if ((*found)[i]) {
+      EXPECT_EQ((*found)[i]->address, asked[i]);
+    }
   }
   EXPECT_TRUE(accounts_->FindMailboxesForLogin({})->empty());
 }
@@ -137,26 +141,37 @@ TEST_F(AccountsTest, PasswordCompareAndSet) {
   EXPECT_EQ(accounts_->FindMailboxForLogin("carol@example.test")->password_hash, "{PLAIN}new");
 }
 
-TEST_F(AccountsTest, UsageIncrementSetAndMissingRow) {
+TEST_F(AccountsTest, UsageCountersIncrementSetUnknownAndMissingRow) {
+  constexpr auto kBytes = UsageCounter::kBytes;
+  constexpr auto kMessages = UsageCounter::kMessages;
   ASSERT_TRUE(AddMailbox("dave@example.test").ok());
-  EXPECT_EQ(accounts_->GetUsage("dave@example.test")->bytes, 0);
-  ASSERT_TRUE(accounts_->IncrementUsage("dave@example.test", 500, 2).ok());
-  ASSERT_TRUE(accounts_->IncrementUsage("dave@example.test", -100, -1).ok());
-  auto u = accounts_->GetUsage("dave@example.test");
-  EXPECT_EQ(u->bytes, 400);
-  EXPECT_EQ(u->messages, 1);
-  // Without a usage row an increment is NotFound (Dovecot recounts), and set recreates it.
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kBytes), 0);
+  ASSERT_TRUE(accounts_->AddToUsageCounter("dave@example.test", kBytes, 500).ok());
+  ASSERT_TRUE(accounts_->AddToUsageCounter("Dave@example.test", kMessages, 2).ok());
+  ASSERT_TRUE(accounts_->AddToUsageCounter("dave@example.test", kBytes, -100).ok());
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kBytes), 400);
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kMessages), 2);
+  // Unset: the counter becomes unknown (Dovecot recounts), the row and account stay.
+  ASSERT_TRUE(accounts_->SetUsageCounter("dave@example.test", kBytes, std::nullopt).ok());
+  ASSERT_TRUE(accounts_->SetUsageCounter("dave@example.test", kBytes, std::nullopt).ok());  // twice: still fine
+  EXPECT_TRUE(accounts_->GetUsageCounter("dave@example.test", kBytes).error().is_not_found());
+  EXPECT_TRUE(accounts_->AddToUsageCounter("dave@example.test", kBytes, 5).error().is_not_found());
+  EXPECT_TRUE(accounts_->AddToUsageCounter("dave@example.test", kBytes, 0).error().is_not_found());
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kMessages), 2);
+  EXPECT_EQ(db_->Query("SELECT COUNT(*) FROM mailbox_usage")->front().Uint(0), 1u);
+  ASSERT_TRUE(accounts_->SetUsageCounter("dave@example.test", kBytes, 7000).ok());
+  ASSERT_TRUE(accounts_->SetUsageCounter("dave@example.test", kBytes, 7000).ok());  // unchanged is not "not found"
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kBytes), 7000);
+  // Without a usage row an increment is NotFound, and set recreates the row
+  // with only that counter known.
   ASSERT_TRUE(db_->Execute("DELETE FROM mailbox_usage").ok());
-  EXPECT_TRUE(accounts_->IncrementUsage("dave@example.test", 1, 1).error().is_not_found());
-  EXPECT_TRUE(accounts_->IncrementUsage("dave@example.test", 0, 0).error().is_not_found());
-  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", 7000, 3).ok());
-  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", 7000, 3).ok());  // unchanged values are not "not found"
-  ASSERT_TRUE(accounts_->SetUsage("dave@example.test", std::nullopt, int64_t{4}).ok());
-  u = accounts_->GetUsage("dave@example.test");
-  EXPECT_EQ(u->bytes, 7000);
-  EXPECT_EQ(u->messages, 4);
-  EXPECT_TRUE(accounts_->SetUsage("nobody@example.test", 1, 1).error().is_not_found());
-  EXPECT_TRUE(accounts_->IncrementUsage("nobody@example.test", 1, 1).error().is_not_found());
+  EXPECT_TRUE(accounts_->AddToUsageCounter("dave@example.test", kMessages, 1).error().is_not_found());
+  ASSERT_TRUE(accounts_->SetUsageCounter("dave@example.test", kMessages, 3).ok());
+  EXPECT_EQ(*accounts_->GetUsageCounter("dave@example.test", kMessages), 3);
+  EXPECT_TRUE(accounts_->GetUsageCounter("dave@example.test", kBytes).error().is_not_found());
+  EXPECT_TRUE(accounts_->SetUsageCounter("nobody@example.test", kBytes, 1).error().is_not_found());
+  EXPECT_TRUE(accounts_->AddToUsageCounter("nobody@example.test", kBytes, 1).error().is_not_found());
+  EXPECT_TRUE(accounts_->GetUsageCounter("nobody@example.test", kBytes).error().is_not_found());
 }
 
 TEST_F(AccountsTest, ConcurrentIncrementsAreNeverLost) {
@@ -169,7 +184,9 @@ TEST_F(AccountsTest, ConcurrentIncrementsAreNeverLost) {
       auto db = MariaDb::Get().Connect(DbRole::kDict);
       Accounts a(*db);
       for (int i = 0; i < kEach; ++i)
-        if (!a.IncrementUsage("busy@example.test", 10, 1).ok()) ++failures;
+        if (!a.AddToUsageCounter("busy@example.test", UsageCounter::kBytes, 10).ok() ||
+            !a.AddToUsageCounter("busy@example.test", UsageCounter::kMessages, 1).ok())
+          ++failures;
     });
   }
   for (auto& t : threads) t.join();
@@ -325,7 +342,7 @@ TEST_F(AccountsTest, DatabaseDownIsTemporaryNotNotFound) {
   ASSERT_TRUE(AddMailbox("ivan@example.test").ok());
   MariaDb::Get().Stop();
   auto m = accounts_->FindMailboxForLogin("ivan@example.test");
-  Status inc = accounts_->IncrementUsage("ivan@example.test", 1, 1);
+  Status inc = accounts_->AddToUsageCounter("ivan@example.test", UsageCounter::kBytes, 1);
   MariaDb::Get().Start();
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().kind, ErrorKind::kTemporary) << m.error().message;

@@ -55,8 +55,10 @@ TEST_F(RolesTest, PolicyCannotReadPasswordHashes) {
 TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
   auto db = MariaDb::Get().Connect(DbRole::kDict);
   Accounts a(*db);
-  EXPECT_TRUE(a.IncrementUsage("user@roles.test", 10, 1).ok());
-  EXPECT_TRUE(a.SetUsage("user@roles.test", 5, 5).ok());
+  EXPECT_TRUE(a.AddToUsageCounter("user@roles.test", UsageCounter::kBytes, 10).ok());
+  EXPECT_TRUE(a.SetUsageCounter("user@roles.test", UsageCounter::kMessages, 5).ok());
+  EXPECT_TRUE(a.SetUsageCounter("user@roles.test", UsageCounter::kBytes, std::nullopt).ok());
+  EXPECT_TRUE(a.GetUsageCounter("user@roles.test", UsageCounter::kMessages).ok());
   EXPECT_TRUE(a.RecordLastLogin("user@roles.test", "imap", "127.0.0.2").ok());
   ExpectDeniedWrite(*db, "UPDATE mailbox SET password_hash = '{PLAIN}x'");
   ExpectDeniedWrite(*db, "UPDATE mailbox SET active = 0");

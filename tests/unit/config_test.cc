@@ -134,6 +134,16 @@ TEST(Config, MissingIncludeAndIncludeTry) {
   EXPECT_TRUE(Parse("!include_try nothere.conf\n").ok());
 }
 
+TEST(Config, IncludeTrySkipsAFileThisProcessMayNotRead) {
+  IncludeReader denied = [](const std::string& path, bool*) -> Result<std::string> {
+    return Error::Permanent(path + ": Permission denied");
+  };
+  EXPECT_TRUE(Config::ParseText("!include_try secrets.conf\n", "/etc/roster/roster.conf", kKeys, denied).ok());
+  auto c = Config::ParseText("!include secrets.conf\n", "/etc/roster/roster.conf", kKeys, denied);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("Permission denied"), std::string::npos);
+}
+
 TEST(Config, IncludeLoopAndDepthAreBounded) {
   FakeFiles files;
   files.files["/etc/roster/a.conf"] = {"!include b.conf\n", true};
