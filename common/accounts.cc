@@ -267,19 +267,29 @@ Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter,
 
 // ---------------------------------------------------------------- last login
 
-Status Accounts::RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip) {
+Status Accounts::RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip,
+                                 std::optional<int64_t> unix_time) {
   if (protocol.empty() || protocol.size() > 16) return Error::Invalid("invalid protocol name");
   for (char c : protocol)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
       return Error::Invalid("invalid protocol name");
   auto packed = PackIp(ip);
   if (!packed) return packed.error();
+  // A login recorded late (commits are asynchronous) never replaces a newer
+  // one: ip is assigned first, while logged_at still holds the stored time.
   auto affected = db_.Execute(
       "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) "
-      "SELECT id, ?, UNHEX(?), UTC_TIMESTAMP(6) FROM mailbox WHERE lookup_key = LOWER(?) "
-      "ON DUPLICATE KEY UPDATE ip = VALUES(ip), logged_at = VALUES(logged_at)",
-      {std::string(protocol), Hex(*packed), std::string(address)});
-  return ExpectOneRow(affected, "no such mailbox");
+      "SELECT id, ?, UNHEX(?), COALESCE(FROM_UNIXTIME(?), UTC_TIMESTAMP(6)) FROM mailbox WHERE lookup_key = LOWER(?) "
+      "ON DUPLICATE KEY UPDATE ip = IF(VALUES(logged_at) >= logged_at, VALUES(ip), ip), "
+      "logged_at = GREATEST(logged_at, VALUES(logged_at))",
+      {std::string(protocol), Hex(*packed), unix_time ? DbValue(*unix_time) : DbValue(nullptr),
+       std::string(address)});
+  if (!affected) return affected.error();
+  if (*affected > 0) return Status::Ok();
+  // Zero rows: no such mailbox, or a newer login is already stored.
+  auto rows = db_.Query("SELECT id FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
+  if (!rows) return rows.error();
+  return rows->empty() ? Status(Error::NotFound("no such mailbox")) : Status::Ok();
 }
 
 Result<std::vector<LastLogin>> Accounts::LastLogins(std::string_view address, uint64_t limit) {

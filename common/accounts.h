@@ -159,7 +159,9 @@ class Accounts {
   Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
 
   // --- last login (role dict writes, policy and admin read) ---
-  Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip);
+  // unix_time: when the login happened (default: now, the server's clock).
+  Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip,
+                         std::optional<int64_t> unix_time = std::nullopt);
   Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);
 
   // --- administration (role admin); each change writes the change log in the same transaction ---

@@ -131,10 +131,8 @@ def main():
                     "CONCAT('*:bytes=', max_bytes, ':messages=', max_messages) AS quota_rule "
                     "FROM user WHERE email = '%u'\n")
         # The same driver in threaded mode (auth_threads): a second Dovecot on the same database.
-        threaded_conf = os.path.join(roster.dir, "roster-threads.conf")
-        with open(roster.conf) as src, open(threaded_conf, "w") as dst:
-            dst.write(src.read().replace("!include secrets.conf", f"auth_threads = {THREADS}\n"
-                                         f"auth_lookup_threads = {LOOKUP_THREADS}\n!include secrets.conf"))
+        threaded_conf = roster.conf_with("roster-threads.conf", f"auth_threads = {THREADS}\n"
+                                                                 f"auth_lookup_threads = {LOOKUP_THREADS}\n")
         threaded = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
                                        extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
         threaded.conf = threaded_conf

@@ -1,8 +1,10 @@
 """dovecot_stack: a private MariaDB + Dovecot 2.3 with roster's freshly built
-auth module, for tests and benchmarks. Nothing touches the system's Dovecot:
-Dovecot runs with its own base_dir and config under a temporary directory, in
-a private mount namespace where a copy of Debian's module directory holding
-our module is bind-mounted over /usr/lib/dovecot/modules."""
+modules (auth driver, dict driver, last-login plugin), for tests and
+benchmarks. Nothing touches the system's Dovecot: Dovecot runs with its own
+base_dir and config under a temporary directory, in a private mount namespace
+where a copy of Debian's module directory holding our modules is bind-mounted
+over /usr/lib/dovecot/modules. IMAP, POP3 and LMTP listen on loopback ports
+(POP3 on ::1 too, when the machine has it)."""
 import imaplib
 import os
 import poplib
@@ -12,12 +14,17 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 SRCDIR = os.path.abspath(os.environ.get("srcdir", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILDDIR = os.path.abspath(os.environ.get("top_builddir", "."))
 MARIADB_PRIVATE = os.path.join(SRCDIR, "tests", "db", "mariadb-private")
 ROSTERCTL = os.path.join(BUILDDIR, "admin", "rosterctl")
 AUTH_MODULE = os.path.join(BUILDDIR, "auth", ".libs", "libauthdb_roster.so")
+DICT_MODULE = os.path.join(BUILDDIR, "quota", ".libs", "libdict_roster.so")
+LASTLOGIN_PLUGIN = os.path.join(BUILDDIR, "lastlogin", ".libs", "lib90_roster_lastlogin_plugin.so")
+# Debian's user for Dovecot's internal services, the dict server among them.
+DICT_USER = "dovecot"
 SYSTEM_MODULES = "/usr/lib/dovecot/modules"
 
 
@@ -51,6 +58,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def have_ipv6_loopback(port):
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", port))
+        return True
+    except OSError:
+        return False
+
+
 def run(args, input=None, check=True):
     return subprocess.run(args, input=input, capture_output=True, text=True, check=check)
 
@@ -66,9 +82,12 @@ class Stack:
         self.owns_db = db_from is None  # a second Dovecot may share another stack's MariaDB
         if db_from is not None:
             self.socket, self.conf = db_from.socket, db_from.conf
+            self.dict_conf = getattr(db_from, "dict_conf", "")
         self.dovecot = None
         self.imap_port = free_port()
         self.pop3_port = free_port()
+        self.lmtp_port = free_port()
+        self.ipv6 = have_ipv6_loopback(self.pop3_port)
 
     # --- MariaDB and roster ---
     def start_db(self):
@@ -82,13 +101,31 @@ class Stack:
                     f"db_write_timeout = 3s\nauth_uid = mail\nauth_gid = mail\n"
                     f"auth_home = {mail}/%d/%n\ndovecot_auth_master = {self.dir}/run/auth-master\n"
                     f"{self.test_defaults()}{self.auth_conf}"
-                    f"!include secrets.conf\n")
+                    f"!include_try secrets.conf\n")
         secrets = os.path.join(self.dir, "secrets.conf")
         with open(secrets, "w") as f:
             for role in ("auth", "dict", "policy", "admin"):
-                f.write(f"{role}_db_password = test-{role}-{os.getpid()}\n")
+                f.write(f"{role}_db_password = {self.db_password(role)}\n")
         os.chmod(secrets, 0o600)
+        # The dict server runs as Dovecot's internal user, which cannot read
+        # root's secrets: it gets a file of its own (doc/dovecot.md).
+        self.dict_conf = os.path.join(self.dir, "dict.conf")
+        with open(self.dict_conf, "w") as f:
+            f.write(f"!include roster.conf\ndict_db_password = {self.db_password('dict')}\n")
+        os.chmod(self.dict_conf, 0o600)
+        shutil.chown(self.dict_conf, DICT_USER)
         self.rosterctl("db", "init")
+
+    def conf_with(self, name, settings):
+        """A config file that is this stack's roster.conf plus `settings` (keys it does not set)."""
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(f"!include {self.conf}\n{settings}")
+        return path
+
+    @staticmethod
+    def db_password(role):
+        return f"test-{role}-{os.getpid()}"
 
     def test_defaults(self):
         """Cheap argon2 for new hashes in tests, unless the caller sets its own."""
@@ -114,6 +151,9 @@ class Stack:
         modules = os.path.join(self.dir, "modules")
         shutil.copytree(SYSTEM_MODULES, modules, symlinks=True)
         shutil.copy(AUTH_MODULE, os.path.join(modules, "auth", "libauthdb_roster.so"))
+        os.makedirs(os.path.join(modules, "dict"), exist_ok=True)
+        shutil.copy(DICT_MODULE, os.path.join(modules, "dict", "libdict_roster.so"))
+        shutil.copy(LASTLOGIN_PLUGIN, os.path.join(modules, "lib90_roster_lastlogin_plugin.so"))
         for d in ("run", "state"):
             os.makedirs(os.path.join(self.dir, d))
         self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
@@ -128,7 +168,7 @@ log_path = {self.dir}/dovecot.log
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-protocols = imap pop3
+protocols = imap pop3 lmtp
 auth_mechanisms = plain login
 # roster's address normaliser bounds and checks user names itself, so every
 # character of an address (o'brien%x@...) may reach it; no tarpit in tests.
@@ -149,15 +189,30 @@ service imap-login {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    address = 127.0.0.1
+    address = 127.0.0.1{", ::1" if self.ipv6 else ""}
     port = {self.pop3_port}
   }}
   inet_listener pop3s {{
     port = 0
   }}
 }}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
 service auth {{
   unix_listener auth-userdb {{
+    mode = 0666
+  }}
+}}
+# roster's dict, for the quota and last-login tests (used only when configured).
+dict {{
+  quota = roster:{getattr(self, "dict_conf", "")}
+}}
+service dict {{
+  unix_listener dict {{
     mode = 0666
   }}
 }}
@@ -187,7 +242,9 @@ service auth {{
             raise RuntimeError("dovecot failed:\n" + self.log()[-3000:])
 
     def doveadm(self, *args, check=True):
-        return run(["doveadm", "-c", self.dovecot_conf, *args], check=check)
+        """doveadm in Dovecot's mount namespace, so it loads the same modules (mail plugins)."""
+        enter = ["nsenter", "-t", str(self.dovecot.pid), "-m"] if self.dovecot and self.dovecot.poll() is None else []
+        return run([*enter, "doveadm", "-c", self.dovecot_conf, *args], check=check)
 
     def log(self):
         out = ""
@@ -209,3 +266,29 @@ service auth {{
             self.stop_db()
         if not os.environ.get("ROSTER_KEEP_TEST_DIR"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TimedResult(unittest.TextTestResult):
+    """Prints each test's duration, to keep the suites fast (not asserted)."""
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.stream.write(f"    ({time.monotonic() - self._started:.1f}s)\n")
+
+
+def run_tests(module):
+    """Runs a test script's tests and ends with the line "N passed, N failed"
+    (tools/count-results sums those); exit 77 (skipped) when all were skipped."""
+    import sys
+    runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=TimedResult)
+    result = runner.run(unittest.defaultTestLoader.loadTestsFromModule(module))
+    failed = len(result.failures) + len(result.errors)
+    passed = max(0, result.testsRun - failed - len(result.skipped))
+    if result.skipped and result.testsRun == len(result.skipped):
+        print("SKIP: " + result.skipped[0][1])
+        sys.exit(77)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(0 if failed == 0 else 1)
