@@ -292,6 +292,17 @@ Status Accounts::RecordLastLogin(std::string_view address, std::string_view prot
   return rows->empty() ? Status(Error::NotFound("no such mailbox")) : Status::Ok();
 }
 
+Result<std::tuple<std::string, std::string, int64_t>> Accounts::NewestLogin(std::string_view address) {
+  auto rows = db_.Query(
+      "SELECT l.protocol, HEX(l.ip), CAST(UNIX_TIMESTAMP(l.logged_at) AS SIGNED) FROM last_login l "
+      "JOIN mailbox m ON m.id = l.mailbox_id WHERE m.lookup_key = LOWER(?) ORDER BY l.logged_at DESC LIMIT 1",
+      {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no login recorded");
+  const DbRow& r = rows->front();
+  return std::make_tuple(r.String(0), UnpackIp(Unhex(r.String(1))), r.Int(2));
+}
+
 Result<std::vector<LastLogin>> Accounts::LastLogins(std::string_view address, uint64_t limit) {
   auto rows = db_.Query(
       "SELECT m.address, l.protocol, HEX(l.ip), l.logged_at FROM last_login l "

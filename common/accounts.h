@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "common/db.h"
@@ -163,6 +164,9 @@ class Accounts {
   Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip,
                          std::optional<int64_t> unix_time = std::nullopt);
   Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);
+  // The mailbox's newest login as (protocol, ip, unix time) for the dict role,
+  // which may not read addresses; NotFound when there is none.
+  Result<std::tuple<std::string, std::string, int64_t>> NewestLogin(std::string_view address);
 
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);

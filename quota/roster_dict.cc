@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,13 +121,6 @@ Result<LoginRecord> ParseLogin(std::string_view text) {
   return r;
 }
 
-// "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC, as accounts reports it -> seconds since 1970.
-int64_t UnixTime(const std::string& utc) {
-  struct tm tm {};
-  if (strptime(utc.c_str(), "%Y-%m-%d %H:%M:%S", &tm) == nullptr) return 0;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
 // A change checked before the transaction starts: nothing invalid reaches SQL.
 struct CheckedChange {
   roster_dict_change_type type;
@@ -195,11 +189,10 @@ class DictCore {
       *value = std::to_string(*n);
       return 1;
     }
-    auto logins = accounts.LastLogins(target->address, 1);
-    if (!logins) return logins.error();
-    if (logins->empty()) return 0;
-    const LastLogin& l = logins->front();
-    *value = l.protocol + " " + l.ip + " " + std::to_string(UnixTime(l.logged_at));
+    auto login = accounts.NewestLogin(target->address);
+    if (!login) return login.error().is_not_found() ? Result<int>(0) : Result<int>(login.error());
+    auto& [protocol, ip, time] = *login;
+    *value = protocol + " " + ip + " " + std::to_string(time);
     return 1;
   }
 

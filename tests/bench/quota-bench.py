@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""quota-bench: roster's dict driver and last-login plugin beside what they
+replace (../shared/notes/anchors.md), in the same run, on the same MariaDB:
+  4. LMTP deliveries/s with roster's dict vs dict-sql on seed 003's `user`
+     table (4 connections, 50 mailboxes, 100-2000 byte messages), and whether
+     the counters are exact afterwards on both sides;
+  5. dict operations/s through the dict proxy (a client speaking Dovecot's
+     dict protocol on $base_dir/dict: quota updates = begin, two increments,
+     commit; and lookups), roster vs dict-sql;
+  6. IMAP logins/s (connect, LOGIN, SELECT, LOGOUT; 8 client threads) with no
+     hook, with roster_lastlogin, and with seed 003's post-login script that
+     pipes an UPDATE into the mysql client.
+Both sides of each comparison log in through roster's passdb/userdb, so only
+the part under test differs. Figures only: nothing is asserted."""
+import concurrent.futures
+import os
+import random
+import smtplib
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+import dovecot_stack  # noqa: E402
+
+PW = "bench-pw"
+USERS = 50
+DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "2000"))
+DICT_OPS = int(os.environ.get("BENCH_DICT_OPS", "20000"))
+LOGINS = int(os.environ.get("BENCH_LOGINS", "400"))
+
+DICT_SQL = """connect = host={socket} dbname=mail user=anchor password=anchor-pw
+map {{
+  pattern = priv/quota/storage
+  table = user
+  username_field = email
+  value_field = bytes
+}}
+map {{
+  pattern = priv/quota/messages
+  table = user
+  username_field = email
+  value_field = messages
+}}
+"""
+
+POSTLOGIN_SCRIPT = """#!/bin/sh
+echo "UPDATE user SET lasttime=NOW(), lastip='$IP' WHERE email='$USER';" | mysql --defaults-extra-file={defaults} mail
+exec "$@"
+"""
+
+
+def quota_conf(dict_name):
+    return f"""
+mail_plugins = $mail_plugins quota
+quota_full_tempfail = yes
+plugin {{
+  quota = dict:User quota::proxy::{dict_name}
+}}
+"""
+
+
+def message(size, n):
+    body = ("y" * 62 + "\r\n") * (size // 64 + 1)
+    return f"From: b@example.org\r\nTo: r@example.org\r\nSubject: {n}\r\n\r\n{body[:size]}\r\n"
+
+
+def deliveries(stack, domain, count):
+    rng = random.Random(11)
+    plan = [(f"user{rng.randrange(USERS)}@{domain}", rng.randrange(100, 2000)) for _ in range(count)]
+    chunks = [plan[i::4] for i in range(4)]
+
+    def run(chunk):
+        with smtplib.LMTP("127.0.0.1", stack.lmtp_port, timeout=60) as conn:
+            return sum(1 for n, (rcpt, size) in enumerate(chunk)
+                       if conn.sendmail("b@example.org", [rcpt], message(size, n)))
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        failures = sum(pool.map(run, chunks))
+    return count / (time.monotonic() - start), failures
+
+
+class DictClient:
+    """Dovecot 2.3's dict protocol (src/lib-dict/dict-client.h), version 3.2."""
+
+    def __init__(self, path, dict_name):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rb")
+        self.send(f"H3\t2\t0\t\t{dict_name}\n")
+        self.next_id = 0
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def reply(self):
+        return self.file.readline().decode()
+
+    def lookup(self, user, key):
+        self.send(f"L{key}\t{user}\n")
+        return self.reply()
+
+    def update(self, user, bytes_, messages):
+        self.next_id += 1
+        i = self.next_id
+        self.send(f"B{i}\t{user}\nA{i}\tpriv/quota/storage\t{bytes_}\nA{i}\tpriv/quota/messages\t{messages}\nC{i}\n")
+        return self.reply()
+
+
+def dict_ops(stack, dict_name, domain, count, kind):
+    per_conn = count // 8
+    ok = [0]
+    lock = threading.Lock()
+
+    def run(c):
+        client = DictClient(os.path.join(stack.dir, "run", "dict"), dict_name)
+        rng = random.Random(c)
+        good = 0
+        for _ in range(per_conn):
+            user = f"user{rng.randrange(USERS)}@{domain}"
+            r = client.lookup(user, "priv/quota/storage") if kind == "lookup" else client.update(user, 10, 1)
+            good += r.startswith("O")
+        with lock:
+            ok[0] += good
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return per_conn * 8 / (time.monotonic() - start), per_conn * 8 - ok[0]
+
+
+def logins(stack, domain, count):
+    def one(n):
+        imap = dovecot_stack.IMAP4("127.0.0.1", stack.imap_port, timeout=60)
+        try:
+            imap.login(f"user{n % USERS}@{domain}", PW)
+            imap.select("INBOX")
+            imap.logout()
+            return 0
+        except Exception:  # noqa: BLE001 - counted, not raised: a figure, not a test
+            return 1
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        failures = sum(pool.map(one, range(count)))
+    return count / (time.monotonic() - start), failures
+
+
+def main():
+    base = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n")
+    stacks = []
+    try:
+        base.start_db()
+        for domain in ("roster.test", "anchor.test"):
+            base.rosterctl("domain", "add", domain, "--quota", "10G", "--messages", "1000000")
+            base.sql(f"INSERT INTO mailbox (domain_id, address, password_hash, max_bytes, max_messages) "
+                     f"SELECT d.id, CONCAT('user', seq, '@{domain}'), '{{PLAIN}}{PW}', 0, 0 "
+                     f"FROM domain d JOIN seq_0_to_{USERS - 1} WHERE d.name = '{domain}'")
+        base.sql("INSERT IGNORE INTO mailbox_usage (mailbox_id, bytes, messages) SELECT id, 0, 0 FROM mailbox")
+        # The anchor: seed 003's user table with its counters and last-login columns.
+        base.sql("CREATE DATABASE mail; CREATE TABLE mail.user (id INT UNSIGNED NOT NULL AUTO_INCREMENT, "
+                 "active VARCHAR(1) DEFAULT 'Y', email VARCHAR(255) CHARACTER SET latin1 NOT NULL, "
+                 "lastip VARCHAR(32) DEFAULT NULL, lasttime DATETIME DEFAULT NULL, bytes BIGINT DEFAULT 0, "
+                 "messages INT DEFAULT 0, PRIMARY KEY (id), UNIQUE KEY email (email)) ENGINE=InnoDB "
+                 "DEFAULT CHARSET=utf8; "
+                 f"INSERT INTO mail.user (email) SELECT CONCAT('user', seq, '@anchor.test') "
+                 f"FROM seq_0_to_{USERS - 1}; INSERT INTO mail.user (email) SELECT CONCAT('user', seq, '@roster.test') "
+                 f"FROM seq_0_to_{USERS - 1}; CREATE USER anchor@localhost IDENTIFIED BY 'anchor-pw'; "
+                 "GRANT SELECT, INSERT, UPDATE, DELETE ON mail.* TO anchor@localhost")
+        dict_sql = os.path.join(base.dir, "dict-sql.conf")
+        with open(dict_sql, "w") as f:
+            f.write(DICT_SQL.format(socket=base.socket))
+        defaults = os.path.join(base.dir, "anchor-client.cnf")
+        with open(defaults, "w") as f:
+            f.write(f"[client]\nuser=anchor\npassword=anchor-pw\nsocket={base.socket}\n")
+        script = os.path.join(base.dir, "postlogin.sh")
+        with open(script, "w") as f:
+            f.write(POSTLOGIN_SCRIPT.format(defaults=defaults))
+        os.chmod(script, 0o755)
+        anchor_dict = f"dict {{\n  quotadict = mysql:{dict_sql}\n}}\n"
+
+        def stack(extra):
+            s = dovecot_stack.Stack(db_from=base, extra_conf=extra, auth_cache_size="0")
+            stacks.append(s)
+            s.start_dovecot()
+            return s
+
+        roster_quota = stack(quota_conf("quota"))
+        anchor_quota = stack(quota_conf("quotadict") + anchor_dict)
+
+        print(f"-- 4. LMTP deliveries, 4 connections, {USERS} mailboxes, 100-2000 byte messages, {DELIVERIES} each")
+        results = {}
+        for side, s, domain in (("dict-sql", anchor_quota, "anchor.test"), ("roster", roster_quota, "roster.test")):
+            deliveries(s, domain, 40)  # warm up
+            rate, failures = deliveries(s, domain, DELIVERIES)
+            time.sleep(1)  # the last asynchronous commits
+            if side == "roster":
+                counted = int(base.sql("SELECT SUM(u.messages) FROM mailbox_usage u JOIN mailbox m "
+                                       "ON m.id = u.mailbox_id WHERE m.address LIKE '%@roster.test'"))
+            else:
+                counted = int(base.sql("SELECT SUM(messages) FROM mail.user WHERE email LIKE '%@anchor.test'"))
+            exact = "exact" if counted == DELIVERIES + 40 else f"counted {counted} of {DELIVERIES + 40}"
+            results[side] = rate
+            print(f"   {side:9} {rate:8.1f} deliveries/s  failures {failures}  counters {exact}")
+        print(f"   ratio roster / dict-sql: {results['roster'] / results['dict-sql']:.2f} (goal >= 1.0)")
+
+        print(f"-- 5. dict operations through the dict proxy, 8 connections, {DICT_OPS} each")
+        for kind in ("update", "lookup"):
+            results = {}
+            for side, s, name, domain in (("dict-sql", anchor_quota, "quotadict", "anchor.test"),
+                                          ("roster", roster_quota, "quota", "roster.test")):
+                dict_ops(s, name, domain, 800, kind)  # warm up: dict processes started, connected
+                rate, failures = dict_ops(s, name, domain, DICT_OPS, kind)
+                results[side] = rate
+                print(f"   {kind:7} {side:9} {rate:9.1f} ops/s  failures {failures}")
+            print(f"   {kind:7} ratio roster / dict-sql: {results['roster'] / results['dict-sql']:.2f} (goal >= 1.5)")
+
+        no_hook = stack("")
+        with_roster = stack(f"mail_plugins = $mail_plugins roster_lastlogin\nplugin {{\n"
+                            f"  roster_lastlogin_dict = proxy::quota\n}}\n")
+        with_script = stack(f"service imap-postlogin {{\n  executable = script-login {script}\n"
+                            f"  unix_listener imap-postlogin {{\n  }}\n}}\n"
+                            f"service imap {{\n  executable = imap imap-postlogin\n}}\n")
+        print(f"-- 6. IMAP logins (connect, LOGIN, SELECT, LOGOUT), 8 client threads, {LOGINS} each")
+        results = {}
+        for side, s in (("no hook", no_hook), ("roster_lastlogin", with_roster), ("post-login script", with_script)):
+            logins(s, "roster.test", 40)  # warm up
+            rate, failures = logins(s, "roster.test", LOGINS)
+            results[side] = rate
+            print(f"   {side:18} {rate:7.1f} logins/s  failures {failures}")
+        recorded = base.sql("SELECT COUNT(*) FROM last_login").strip()
+        scripted = base.sql("SELECT COUNT(*) FROM mail.user WHERE lasttime IS NOT NULL").strip()
+        print(f"   recorded: roster {recorded} mailboxes, script {scripted} rows")
+        print(f"   ratio to no hook: roster_lastlogin {results['roster_lastlogin'] / results['no hook']:.2f} "
+              f"(goal >= 0.97), post-login script {results['post-login script'] / results['no hook']:.2f}")
+    finally:
+        for s in stacks:
+            s.stop()
+        base.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+// Tests of the dict driver's core (quota/roster_dict.h) through its C API,
+// against the private MariaDB, as the dict role: keys, values, commits.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/accounts.h"
+#include "quota/roster_dict.h"
+#include "tests/db/mariadb_fixture.h"
+
+namespace roster::test {
+namespace {
+
+const Actor kActor{"tester", "192.0.2.7"};
+
+class DictTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MariaDb::Get().Truncate();
+    admin_ = MariaDb::Get().Connect(DbRole::kAdmin);
+    Accounts accounts(*admin_);
+    Domain d;
+    d.name = "dict.test";
+    ASSERT_TRUE(accounts.AddDomain(d, kActor).ok());
+    for (const char* address : {"ann@dict.test", "bob@dict.test"}) {
+      NewMailbox m;
+      m.address = address;
+      m.password_hash = "{PLAIN}x";
+      ASSERT_TRUE(accounts.AddMailbox(m, kActor).ok());
+    }
+    char error[256] = "";
+    dict_ = roster_dict_create(MariaDb::Get().config_path().c_str(), error, sizeof error);
+    ASSERT_NE(dict_, nullptr) << error;
+  }
+  void TearDown() override { roster_dict_destroy(dict_); }
+
+  // "found:VALUE", "notfound" or "error:MESSAGE".
+  std::string Lookup(const char* user, const char* key) {
+    char value[256] = "", error[256] = "";
+    int r = roster_dict_lookup(dict_, user, key, value, sizeof value, error, sizeof error);
+    return r > 0 ? std::string("found:") + value : r == 0 ? "notfound" : std::string("error:") + error;
+  }
+  roster_dict_commit_result Commit(const char* user, std::vector<roster_dict_change> changes,
+                                   std::string* error_text = nullptr) {
+    char error[256] = "";
+    auto r = roster_dict_commit(dict_, user, changes.data(), static_cast<unsigned>(changes.size()), error,
+                                sizeof error);
+    if (error_text) *error_text = error;
+    return r;
+  }
+  static roster_dict_change Inc(const char* key, long long diff) { return {ROSTER_DICT_INC, key, nullptr, diff}; }
+  static roster_dict_change Set(const char* key, const char* value) { return {ROSTER_DICT_SET, key, value, 0}; }
+  static roster_dict_change Unset(const char* key) { return {ROSTER_DICT_UNSET, key, nullptr, 0}; }
+
+  std::unique_ptr<Db> admin_;
+  roster_dict* dict_ = nullptr;
+};
+
+TEST_F(DictTest, CountersIncrementSetAndLookUp) {
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:0");
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 1500), Inc("priv/quota/messages", 2)}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Commit("Ann@DICT.test", {Inc("priv/quota/storage", -500)}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:1000");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:2");
+  EXPECT_EQ(Lookup("bob@dict.test", "priv/quota/messages"), "found:0");
+  EXPECT_EQ(Lookup("nobody@dict.test", "priv/quota/messages"), "notfound");
+}
+
+TEST_F(DictTest, UnsetForgetsTheValueAndAnIncrementThenIsNotFound) {
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "7000"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Commit("ann@dict.test", {Unset("priv/quota/storage"), Unset("priv/quota/messages")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "notfound");
+  // The increment finds no counter: NOTFOUND, and the rest of the commit is kept.
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 10), Set("priv/quota/messages", "4")}),
+            ROSTER_DICT_COMMIT_NOTFOUND);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:4");
+  EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox")->front().Uint(0), 2u);
+  EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox_usage")->front().Uint(0), 2u);
+}
+
+TEST_F(DictTest, InvalidChangesCommitNothing) {
+  const std::string huge(5000, '9');
+  struct Case {
+    std::vector<roster_dict_change> changes;
+    const char* why;
+  } cases[] = {
+      {{Inc("priv/quota/storage", 5), Set("priv/quota/other", "1")}, "priv/quota/other"},
+      {{Inc("priv/quota/storage", 5), Set("priv/quota/storage", "12abc")}, "not an integer"},
+      {{Set("priv/quota/storage", "99999999999999999999")}, "out of range"},
+      {{Set("priv/quota/storage", huge.c_str())}, "too long"},
+      {{Set("priv/quota/storage", "-")}, "not an integer"},
+      {{Inc("shared/roster/lastlogin/ann@dict.test", 1)}, "cannot be incremented"},
+      {{Unset("shared/roster/lastlogin/ann@dict.test")}, "cannot be unset"},
+      {{Set("shared/roster/lastlogin/ann@dict.test", "imap 999.1.1.1 1763683200")}, "IP address"},
+      {{Set("shared/roster/lastlogin/ann@dict.test", "IMAP; 127.0.0.1")}, "protocol"},
+      {{Set("shared/roster/lastlogin/ann@dict.test", "imap 127.0.0.1 12")}, "bad time"},
+      {{Set("shared/roster/lastlogin/not an address", "imap 127.0.0.1")}, "invalid"},
+      {{Inc(huge.c_str(), 1)}, "too long"},
+  };
+  for (const Case& c : cases) {
+    std::string error;
+    EXPECT_EQ(Commit("ann@dict.test", c.changes, &error), ROSTER_DICT_COMMIT_FAILED) << c.why;
+    EXPECT_NE(error.find(c.why), std::string::npos) << c.why << ": " << error;
+  }
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:0");  // nothing applied
+  EXPECT_EQ(Lookup(nullptr, "priv/quota/storage").rfind("error:", 0), 0u);  // priv/ needs a user
+  EXPECT_NE(Lookup("ann@dict.test", "priv/quota/other").find("unsupported key 'priv/quota/other'"),
+            std::string::npos);
+  EXPECT_EQ(Commit("ann@dict.test", {}), ROSTER_DICT_COMMIT_OK);
+}
+
+TEST_F(DictTest, LastLoginPerProtocolNewestWins) {
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "imap 127.0.0.2 1763683200")}),
+            ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "pop3 ::1 1763683300")}),
+            ROSTER_DICT_COMMIT_OK);
+  // A commit that arrives late, for an older login, changes nothing.
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "imap 127.0.0.9 1763683100")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup(nullptr, "shared/roster/lastlogin/ann@dict.test"), "found:pop3 ::1 1763683300");
+  auto rows = admin_->Query(
+      "SELECT l.protocol, INET6_NTOA(l.ip), CAST(UNIX_TIMESTAMP(l.logged_at) AS SIGNED) FROM last_login l "
+      "ORDER BY l.protocol");
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].String(1), "127.0.0.2");
+  EXPECT_EQ((*rows)[0].Int(2), 1763683200);
+  EXPECT_EQ((*rows)[1].String(1), "::1");
+  // Without a time the server's clock is used; an unknown mailbox is an error.
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/bob@dict.test", "imap 127.0.0.3")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/nobody@dict.test", "imap 127.0.0.3")}),
+            ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_EQ(Lookup(nullptr, "shared/roster/lastlogin/nobody@dict.test"), "notfound");
+}
+
+TEST_F(DictTest, DatabaseDownFailsTheCommitAndTheLookup) {
+  MariaDb::Get().Stop();
+  std::string error;
+  auto committed = Commit("ann@dict.test", {Inc("priv/quota/storage", 5)}, &error);
+  std::string looked_up = Lookup("ann@dict.test", "priv/quota/storage");
+  MariaDb::Get().Start();
+  EXPECT_EQ(committed, ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(looked_up.rfind("error:", 0), 0u) << looked_up;
+  // Back without a restart of the dict, and nothing was counted twice or lost.
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 5)}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:5");
+}
+
+}  // namespace
+}  // namespace roster::test
