@@ -247,6 +247,16 @@ Status Accounts::AddToUsageCounter(std::string_view address, UsageCounter counte
   return ExpectOneRow(affected, "no usage row");
 }
 
+Status Accounts::AddToUsage(std::string_view address, int64_t bytes, int64_t messages) {
+  if (bytes == 0 && messages == 0) return Error::Invalid("nothing to add");
+  auto affected = db_.Execute(
+      "UPDATE mailbox_usage SET bytes = bytes + ?, messages = messages + ? "
+      "WHERE mailbox_id = (SELECT id FROM mailbox WHERE lookup_key = LOWER(?)) "
+      "AND (? = 0 OR bytes IS NOT NULL) AND (? = 0 OR messages IS NOT NULL)",
+      {bytes, messages, std::string(address), bytes, messages});
+  return ExpectOneRow(affected, "no usage row");
+}
+
 Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {
   const std::string column = CounterColumn(counter);
   const std::string other = CounterColumn(counter == UsageCounter::kBytes ? UsageCounter::kMessages

@@ -154,6 +154,10 @@ class Accounts {
   // Adds diff in one statement, so concurrent increments are never lost;
   // NotFound when there is no usage row or the counter is unknown.
   Status AddToUsageCounter(std::string_view address, UsageCounter counter, int64_t diff);
+  // Adds to both counters in one statement (the quota plugin's usual commit):
+  // NotFound when there is no usage row or a counter being changed is unknown,
+  // and then nothing is changed. At least one diff must be non-zero.
+  Status AddToUsage(std::string_view address, int64_t bytes, int64_t messages);
   // Sets the counter, creating the usage row if needed; nullopt makes it
   // unknown (Dovecot's unset) and keeps the row and the account. NotFound when
   // there is no such mailbox.

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <tuple>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
@@ -207,6 +208,15 @@ class DictCore {
       checked.push_back(std::move(*c));
     }
     if (checked.empty()) return ROSTER_DICT_COMMIT_OK;
+    // The quota plugin's usual commit, increments of one mailbox's counters:
+    // one statement, atomic by itself, one round trip instead of four.
+    if (auto sums = IncrementsOfOneMailbox(checked)) {
+      Accounts accounts(db_);
+      Status s = accounts.AddToUsage(checked.front().target.address, sums->first, sums->second);
+      if (s.ok()) return ROSTER_DICT_COMMIT_OK;
+      if (s.error().is_not_found()) return ROSTER_DICT_COMMIT_NOTFOUND;
+      return s.error();
+    }
     bool not_found = false;
     Status done = db_.Transaction([&]() -> Status {
       not_found = false;  // the body may run again after a deadlock
@@ -226,6 +236,21 @@ class DictCore {
   }
 
  private:
+  // (bytes, messages) to add when every change increments a counter of the
+  // same mailbox and something changes; nothing otherwise.
+  static std::optional<std::pair<int64_t, int64_t>> IncrementsOfOneMailbox(const std::vector<CheckedChange>& all) {
+    std::pair<int64_t, int64_t> sums{0, 0};
+    for (const CheckedChange& c : all) {
+      if (c.type != ROSTER_DICT_INC || c.target.kind != Target::kCounter ||
+          c.target.address != all.front().target.address)
+        return std::nullopt;
+      int64_t& sum = c.target.counter == UsageCounter::kBytes ? sums.first : sums.second;
+      if (__builtin_add_overflow(sum, *c.number, &sum)) return std::nullopt;
+    }
+    if (sums.first == 0 && sums.second == 0) return std::nullopt;
+    return sums;
+  }
+
   static Status Apply(Accounts& accounts, const CheckedChange& c) {
     const Target& t = c.target;
     if (t.kind == Target::kLastLogin)

@@ -96,7 +96,17 @@ class DictClient:
         self.sock.sendall(text.encode())
 
     def reply(self):
-        return self.file.readline().decode()
+        """The command's answer: at once, or announced as "*ID" and sent later as "+ID\tANSWER"."""
+        line = self.file.readline().decode()
+        if not line.startswith("*"):
+            return line
+        tag = "+" + line[1:].strip() + "\t"
+        while True:
+            line = self.file.readline().decode()
+            if not line:
+                return ""
+            if line.startswith(tag):
+                return line[len(tag):]
 
     def lookup(self, user, key):
         self.send(f"L{key}\t{user}\n")

@@ -78,6 +78,16 @@ TEST_F(DictTest, UnsetForgetsTheValueAndAnIncrementThenIsNotFound) {
   EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 10), Set("priv/quota/messages", "4")}),
             ROSTER_DICT_COMMIT_NOTFOUND);
   EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:4");
+  // The usual quota commit (both increments, one statement): one unknown counter
+  // makes it NOTFOUND and changes neither.
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 10), Inc("priv/quota/messages", 1)}),
+            ROSTER_DICT_COMMIT_NOTFOUND);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:4");
+  EXPECT_EQ(Commit("bob@dict.test", {Inc("priv/quota/storage", 10), Inc("priv/quota/messages", 1),
+                                     Inc("priv/quota/storage", 5)}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("bob@dict.test", "priv/quota/storage"), "found:15");
+  EXPECT_EQ(Commit("nobody@dict.test", {Inc("priv/quota/storage", 10)}), ROSTER_DICT_COMMIT_NOTFOUND);
   EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox")->front().Uint(0), 2u);
   EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox_usage")->front().Uint(0), 2u);
 }
