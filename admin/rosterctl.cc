@@ -287,10 +287,7 @@ void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const {
 }
 
 Result<Address> Rosterctl::MailboxAddress(const std::string& text) const {
-  // Mailboxes are named in full: no extension splitting here.
-  AddressOptions whole;
-  whole.recipient_delimiter.clear();
-  return ParseAddress(text, whole);
+  return ParseMailboxName(text);
 }
 
 Result<std::string> Rosterctl::SubscriptionAddress(const std::string& text) const {

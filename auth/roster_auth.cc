@@ -148,7 +148,7 @@ class AuthCore {
   // The mailbox key of a user name, or nothing (logged) if the name cannot be
   // a mailbox: such a name is an unknown user, never a query.
   std::optional<std::string> MailboxKey(const char* user, const Reply& reply) const {
-    auto address = ParseAddress(user, NoSplit());
+    auto address = ParseMailboxName(user);
     if (!address) {
       reply.Log(ROSTER_LOG_INFO, "refused user name: " + address.error().message);
       return std::nullopt;
@@ -257,12 +257,6 @@ class AuthCore {
   }
 
  private:
-  static AddressOptions NoSplit() {
-    AddressOptions o;
-    o.recipient_delimiter.clear();
-    return o;
-  }
-
   roster_auth_result Load(Db& db, const char* user, const Reply& reply, MailboxLogin* m) const {
     auto key = MailboxKey(user, reply);
     if (!key) return ROSTER_AUTH_UNKNOWN;

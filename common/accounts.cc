@@ -5,6 +5,7 @@
 
 #include "common/ip.h"
 #include "common/password.h"
+#include "common/text.h"
 
 namespace roster {
 namespace {
@@ -127,13 +128,6 @@ std::string LoginBatchSql(size_t n) {
 
 bool IsAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 }  // namespace

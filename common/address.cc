@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "common/text.h"
+
 namespace roster {
 namespace {
 
@@ -21,26 +23,6 @@ bool IsLocalSpecialAllowed(char c) {
 
 bool IsAsciiAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// A printable rendering of a refused input for error messages: bounded, with
-// control bytes escaped, so a log line cannot be forged or flooded.
-std::string Shown(std::string_view s) {
-  std::string out;
-  size_t limit = 80;
-  for (size_t i = 0; i < s.size() && i < limit; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > limit) out += "...(" + std::to_string(s.size()) + " bytes)";
-  return out;
 }
 
 Status CheckNoControl(std::string_view s, const char* what) {
@@ -104,7 +86,7 @@ Result<std::string> ParseDomain(std::string_view input) {
     char c = input[i];
     unsigned char u = static_cast<unsigned char>(c);
     if (u >= 0x80 || IsAsciiAlnum(c) || c == '-') {
-      domain += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      domain += AsciiLower(c);
     } else {
       return Error::Invalid("domain '" + Shown(input) + "' contains '" + std::string(1, c) + "'");
     }
@@ -157,6 +139,12 @@ Result<Address> ParseAddress(std::string_view input, const AddressOptions& optio
 std::string Address::Full() const {
   if (delimiter == 0) return Mailbox();
   return local + delimiter + extension + "@" + domain;
+}
+
+Result<Address> ParseMailboxName(std::string_view input) {
+  AddressOptions whole;
+  whole.recipient_delimiter.clear();
+  return ParseAddress(input, whole);
 }
 
 }  // namespace roster

@@ -42,6 +42,9 @@ struct AddressOptions {
 };
 
 Result<Address> ParseAddress(std::string_view input, const AddressOptions& options = {});
+// A mailbox named in full (a login name, a dict user, a rosterctl argument):
+// the same checks, but a delimiter is part of the local part, never an extension.
+Result<Address> ParseMailboxName(std::string_view input);
 // A bare domain (for domains and "@domain" catch-alls).
 Result<std::string> ParseDomain(std::string_view input);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).

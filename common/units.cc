@@ -12,14 +12,7 @@ namespace {
 
 constexpr size_t kMaxNumberText = 32;
 
-std::string Quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text.substr(0, kMaxNumberText)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  if (text.size() > kMaxNumberText) out += "...";
-  return out + "'";
-}
+std::string Quote(std::string_view text) { return "'" + Shown(text, kMaxNumberText) + "'"; }
 
 // Splits leading decimal digits off; false on no digits or overflow.
 bool ParseDigits(std::string_view text, uint64_t* value, size_t* used) {

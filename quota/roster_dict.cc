@@ -13,9 +13,7 @@
 // before any query.
 #include "quota/roster_dict.h"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <tuple>
 #include <utility>
@@ -30,6 +28,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/text.h"
+#include "common/units.h"
 
 namespace roster {
 namespace {
@@ -39,14 +38,6 @@ constexpr size_t kMaxValueBytes = 256;
 constexpr unsigned kMaxChanges = 1000;
 constexpr std::string_view kLastLoginPrefix = "shared/roster/lastlogin/";
 
-// A key or value as it may appear in an error message: bounded, printable.
-std::string Shown(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 100)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > 100) out += "...";
-  return out;
-}
-
 // What a key names.
 struct Target {
   enum Kind { kCounter, kLastLogin } kind;
@@ -55,9 +46,7 @@ struct Target {
 };
 
 Result<std::string> MailboxOf(std::string_view user) {
-  AddressOptions options;
-  options.recipient_delimiter.clear();
-  auto address = ParseAddress(user, options);
+  auto address = ParseMailboxName(user);
   if (!address) return Error::Invalid("invalid user name: " + address.error().message);
   return address->Mailbox();
 }
@@ -81,19 +70,6 @@ Result<Target> ParseKey(const char* key_text, const char* username) {
                         "priv/quota/messages and shared/roster/lastlogin/<user>)");
 }
 
-// A counter's value: a decimal integer that fits 63 bits and a sign.
-Result<int64_t> ParseCounter(std::string_view text) {
-  std::string s(text);
-  if (s.empty() || s.size() > 20 || s.find_first_not_of("-0123456789") != std::string::npos ||
-      s.find('-', 1) != std::string::npos || s == "-")
-    return Error::Invalid("value '" + Shown(text) + "' is not an integer");
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno == ERANGE || *end != '\0') return Error::Invalid("value '" + Shown(text) + "' is out of range");
-  return static_cast<int64_t>(v);
-}
-
 struct LoginRecord {
   std::string protocol, ip;
   std::optional<int64_t> time;
@@ -113,7 +89,7 @@ Result<LoginRecord> ParseLogin(std::string_view text) {
     return Error::Invalid("last login '" + Shown(text) + "': expected '<protocol> <ip> [<unix time>]'");
   LoginRecord r{words[0], words[1], std::nullopt};
   if (words.size() == 3) {
-    auto t = ParseCounter(words[2]);
+    auto t = ParseInt(words[2]);
     // From 2000 to a day ahead of this clock: anything else is not a login time.
     if (!t || *t < 946684800 || *t > static_cast<int64_t>(std::time(nullptr)) + 86400)
       return Error::Invalid("last login '" + Shown(text) + "': bad time");
@@ -142,7 +118,7 @@ Result<CheckedChange> Check(const roster_dict_change& c, const char* username) {
       std::string_view value(c.value);
       if (value.size() > kMaxValueBytes) return Error::Invalid("value too long for " + Shown(c.key));
       if (counter) {
-        auto n = ParseCounter(value);
+        auto n = ParseInt(value);
         if (!n) return n.error();
         out.number = *n;
       } else {

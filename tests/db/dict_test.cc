@@ -99,10 +99,11 @@ TEST_F(DictTest, InvalidChangesCommitNothing) {
     const char* why;
   } cases[] = {
       {{Inc("priv/quota/storage", 5), Set("priv/quota/other", "1")}, "priv/quota/other"},
-      {{Inc("priv/quota/storage", 5), Set("priv/quota/storage", "12abc")}, "not an integer"},
-      {{Set("priv/quota/storage", "99999999999999999999")}, "out of range"},
+      {{Inc("priv/quota/storage", 5), Set("priv/quota/storage", "12abc")}, "invalid integer '12abc'"},
+      {{Set("priv/quota/storage", "99999999999999999999")}, "invalid integer"},
+      {{Set("priv/quota/storage", "9223372036854775808")}, "integer out of range"},
       {{Set("priv/quota/storage", huge.c_str())}, "too long"},
-      {{Set("priv/quota/storage", "-")}, "not an integer"},
+      {{Set("priv/quota/storage", "-")}, "invalid integer"},
       {{Inc("shared/roster/lastlogin/ann@dict.test", 1)}, "cannot be incremented"},
       {{Unset("shared/roster/lastlogin/ann@dict.test")}, "cannot be unset"},
       {{Set("shared/roster/lastlogin/ann@dict.test", "imap 999.1.1.1 1763683200")}, "IP address"},
