@@ -264,9 +264,8 @@ Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter,
   if (!affected) return affected.error();
   if (*affected > 0) return Status::Ok();
   // Zero rows: either no such mailbox, or the counter already held this value.
-  auto rows = db_.Query("SELECT id FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
-  if (!rows) return rows.error();
-  return rows->empty() ? Status(Error::NotFound("no such mailbox")) : Status::Ok();
+  auto id = MailboxId(address);
+  return id ? Status::Ok() : Status(id.error());
 }
 
 // ---------------------------------------------------------------- last login
@@ -291,9 +290,8 @@ Status Accounts::RecordLastLogin(std::string_view address, std::string_view prot
   if (!affected) return affected.error();
   if (*affected > 0) return Status::Ok();
   // Zero rows: no such mailbox, or a newer login is already stored.
-  auto rows = db_.Query("SELECT id FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
-  if (!rows) return rows.error();
-  return rows->empty() ? Status(Error::NotFound("no such mailbox")) : Status::Ok();
+  auto id = MailboxId(address);
+  return id ? Status::Ok() : Status(id.error());
 }
 
 Result<std::tuple<std::string, std::string, int64_t>> Accounts::NewestLogin(std::string_view address) {

@@ -194,7 +194,7 @@ class DictCore {
       return s.error();
     }
     bool not_found = false;
-    Status done = db_.Transaction([&]() -> Status {
+    auto apply_all = [&]() -> Status {
       not_found = false;  // the body may run again after a deadlock
       Accounts accounts(db_);
       for (const CheckedChange& c : checked) {
@@ -206,7 +206,9 @@ class DictCore {
         if (!s.ok()) return s;
       }
       return Status::Ok();
-    });
+    };
+    // One change (a last login, say) writes once: no transaction around it.
+    Status done = checked.size() == 1 ? apply_all() : db_.Transaction(apply_all);
     if (!done.ok()) return done.error();
     return not_found ? ROSTER_DICT_COMMIT_NOTFOUND : ROSTER_DICT_COMMIT_OK;
   }
