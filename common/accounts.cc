@@ -118,12 +118,22 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
 }
 
 // The batch query for `n` lower-cased keys, compared as they are (the column
-// is utf8mb4_bin); the row's lookup_key says which key it answers.
-std::string LoginBatchSql(size_t n) {
-  std::string sql = std::string("SELECT m.lookup_key, ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
-                    "WHERE m.lookup_key IN (";
-  for (size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ", ?";
-  return sql + ")";
+// is utf8mb4_bin); the row's lookup_key says which key it answers. Built once
+// per size (1, 2, 4 ... kMaxLoginBatch): logins do not rebuild SQL text.
+const std::string& LoginBatchSql(size_t n) {
+  static const std::vector<std::string> kBySize = [] {
+    std::vector<std::string> all;
+    for (size_t size = 1; size <= Accounts::kMaxLoginBatch; size *= 2) {
+      std::string sql = std::string("SELECT m.lookup_key, ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
+                        "WHERE m.lookup_key IN (";
+      for (size_t i = 0; i < size; ++i) sql += i == 0 ? "?" : ", ?";
+      all.push_back(sql + ")");
+    }
+    return all;
+  }();
+  size_t index = 0;
+  while ((size_t{1} << index) < n) ++index;
+  return kBySize.at(index);
 }
 
 bool IsAscii(std::string_view s) {
@@ -133,9 +143,9 @@ bool IsAscii(std::string_view s) {
 }  // namespace
 
 Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
-  auto rows = db_.Query(std::string("SELECT ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
-                            "WHERE m.lookup_key = LOWER(?)",
-                        {std::string(address)});
+  static const std::string kSql =
+      std::string("SELECT ") + kLoginColumns + "FROM mailbox m " + kLoginJoins + "WHERE m.lookup_key = LOWER(?)";
+  auto rows = db_.Query(kSql, {std::string(address)});
   if (!rows) return rows.error();
   if (rows->empty()) return Error::NotFound("no such mailbox");
   return LoginFromRow(rows->front(), 0);
