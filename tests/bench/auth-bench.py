@@ -59,40 +59,16 @@ def auth_memory_kib(instance):
     return total
 
 
-def instance_name(stack):
-    with open(stack.dovecot_conf) as f:
-        for line in f:
-            if line.startswith("instance_name"):
-                return line.split("=", 1)[1].strip()
-    return ""
-
-
-def cpu_ticks(match):
-    """User+system CPU ticks of every process whose command line contains `match`."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if match not in f.read().decode(errors="replace"):
-                    continue
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
 def run_client(stack, domain, requests):
     """Returns auths/s, p50, p99, failures and the CPU microseconds per auth spent by the
     client, the Dovecot instance and MariaDB."""
     hz = os.sysconf("SC_CLK_TCK")
-    before = (cpu_ticks(instance_name(stack)), cpu_ticks("mariadbd"))
+    before = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
     proc = subprocess.Popen([CLIENT, os.path.join(stack.dir, "run", "auth-client"), str(CONNECTIONS),
                              str(requests), str(MAILBOXES), domain, "secret"], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     _, _, usage = os.wait4(proc.pid, 0)
-    after = (cpu_ticks(instance_name(stack)), cpu_ticks("mariadbd"))
+    after = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
     per_auth = lambda secs: 1e6 * secs / max(requests, 1)  # noqa: E731
     cpu = (per_auth(usage.ru_utime + usage.ru_stime), per_auth((after[0] - before[0]) / hz),
            per_auth((after[1] - before[1]) / hz))
@@ -158,7 +134,7 @@ def main():
                     continue
                 run_client(stack, domain, max(8, requests // 10))  # warm up: workers started, connections open
                 rate, p50, p99, failures, cpu = run_client(stack, domain, requests)
-                mem = auth_memory_kib(instance_name(stack))
+                mem = auth_memory_kib(stack.instance_name())
                 results[side] = rate
                 print(f"{name:20} {side:7} {rate:9.1f} {p50:8.2f} {p99:8.2f} {failures:5d} {mem / 1024:11.1f} MiB"
                       f"  {cpu[0]:7.0f} {cpu[1]:7.0f} {cpu[2]:7.0f}")

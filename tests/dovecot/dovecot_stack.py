@@ -71,6 +71,23 @@ def run(args, input=None, check=True):
     return subprocess.run(args, input=input, capture_output=True, text=True, check=check)
 
 
+def cpu_ticks(match):
+    """User+system CPU ticks of every process whose command line contains `match`
+    (benches use it to say who spent the CPU)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if match not in f.read().decode(errors="replace"):
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 class Stack:
     def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M"):
         self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
@@ -147,6 +164,10 @@ class Stack:
         run(["bash", MARIADB_PRIVATE, "start", os.path.join(self.dir, "mariadb")])
 
     # --- Dovecot ---
+    def instance_name(self):
+        """Dovecot prefixes its processes' titles with it."""
+        return f"roster-test-{os.getpid()}-{self.imap_port}"
+
     def start_dovecot(self):
         modules = os.path.join(self.dir, "modules")
         shutil.copytree(SYSTEM_MODULES, modules, symlinks=True)
@@ -163,7 +184,7 @@ class Stack:
             f.write(f"""
 base_dir = {self.dir}/run
 state_dir = {self.dir}/state
-instance_name = roster-test-{os.getpid()}-{self.imap_port}
+instance_name = {self.instance_name()}
 log_path = {self.dir}/dovecot.log
 listen = 127.0.0.1
 ssl = no
@@ -213,6 +234,11 @@ dict {{
 }}
 service dict {{
   unix_listener dict {{
+    mode = 0666
+  }}
+}}
+service dict-async {{
+  unix_listener dict-async {{
     mode = 0666
   }}
 }}
