@@ -345,7 +345,7 @@ using JobList = std::vector<std::unique_ptr<Job>>;
 //
 // Why batches: on a small machine a login's cost is mostly wakeups and round
 // trips (ioloop -> thread -> database -> thread -> ioloop), not work. A thread
-// takes every waiting job (up to Accounts::kMaxLoginBatch), looks them all up
+// takes every waiting job (up to Accounts::kMaxBatch), looks them all up
 // in one query and hands all answers back with one wakeup. At most
 // `max_lookups` threads query at once, so that under load jobs gather into
 // batches instead of each waking a thread of its own; the other threads hash.
@@ -477,7 +477,7 @@ class JobPool {
   }
 
   // Looks up every job of the batch with one query (or one per
-  // kMaxLoginBatch); each ends answered or marked for hashing.
+  // kMaxBatch); each ends answered or marked for hashing.
   void LookUp(Db& db, JobList& batch, JobList* rehashes) {
     std::vector<Job*> asked;
     std::vector<std::string> keys;
@@ -533,7 +533,7 @@ class JobPool {
         // meanwhile (nobody was woken for them); the others hash first, as
         // those requests have waited for their lookup already.
         if (can_look_up && (lookup || cpu_.empty())) {
-          while (!lookups_.empty() && jobs.size() < Accounts::kMaxLoginBatch) {
+          while (!lookups_.empty() && jobs.size() < Accounts::kMaxBatch) {
             jobs.push_back(std::move(lookups_.front()));
             lookups_.pop_front();
           }

@@ -2,6 +2,7 @@
 #include "common/accounts.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "common/ip.h"
 #include "common/password.h"
@@ -117,23 +118,57 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
   return m;
 }
 
-// The batch query for `n` lower-cased keys, compared as they are (the column
-// is utf8mb4_bin); the row's lookup_key says which key it answers. Built once
-// per size (1, 2, 4 ... kMaxLoginBatch): logins do not rebuild SQL text.
-const std::string& LoginBatchSql(size_t n) {
-  static const std::vector<std::string> kBySize = [] {
-    std::vector<std::string> all;
-    for (size_t size = 1; size <= Accounts::kMaxLoginBatch; size *= 2) {
-      std::string sql = std::string("SELECT m.lookup_key, ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
-                        "WHERE m.lookup_key IN (";
-      for (size_t i = 0; i < size; ++i) sql += i == 0 ? "?" : ", ?";
-      all.push_back(sql + ")");
-    }
-    return all;
-  }();
-  size_t index = 0;
-  while ((size_t{1} << index) < n) ++index;
-  return kBySize.at(index);
+// A statement over a batch of `n` keys, "head ?, ?, ... tail", built once
+// per size (1, 2, 4 ... kMaxBatch), so hot paths do not rebuild SQL text and
+// a connection prepares a handful of statements. `list` makes the part
+// repeated per key ("?" for an IN list).
+class BatchStatements {
+ public:
+  using ListFn = std::string (*)(size_t n);
+  explicit BatchStatements(ListFn list) {
+    for (size_t size = 1; size <= Accounts::kMaxBatch; size *= 2) by_size_.push_back(list(size));
+  }
+  // The statement for n keys (padded up to a power of two) and its size.
+  std::pair<const std::string&, size_t> For(size_t n) const {
+    size_t index = 0;
+    while ((size_t{1} << index) < n) ++index;
+    return {by_size_.at(index), size_t{1} << index};
+  }
+
+ private:
+  std::vector<std::string> by_size_;
+};
+
+std::string Placeholders(size_t n, const char* each = "?", const char* separator = ", ") {
+  std::string list;
+  for (size_t i = 0; i < n; ++i) list += (i == 0 ? "" : separator) + std::string(each);
+  return list;
+}
+
+// The lower-cased keys are compared as they are (the column is
+// utf8mb4_bin); the row's lookup_key says which key it answers.
+const BatchStatements kLoginBatch([](size_t n) {
+  return std::string("SELECT m.lookup_key, ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
+         "WHERE m.lookup_key IN (" + Placeholders(n) + ")";
+});
+
+// Runs `batch` over lower-cased keys, kMaxBatch at a time, the last key
+// repeated up to the statement's size; on_row(i, row) for every row whose
+// first column is keys[i] (a key may appear more than once).
+Status QueryByKeys(Db& db, const BatchStatements& batch, const std::vector<std::string>& keys,
+                   const std::function<void(size_t, const DbRow&)>& on_row) {
+  for (size_t start = 0; start < keys.size(); start += Accounts::kMaxBatch) {
+    size_t count = std::min(Accounts::kMaxBatch, keys.size() - start);
+    auto [sql, size] = batch.For(count);
+    DbParams params;
+    for (size_t i = 0; i < size; ++i) params.emplace_back(keys[start + std::min(i, count - 1)]);
+    auto rows = db.Query(sql, params);
+    if (!rows) return rows.error();
+    for (const DbRow& r : *rows)
+      for (size_t i = start; i < start + count; ++i)
+        if (keys[i] == r.String(0)) on_row(i, r);
+  }
+  return Status::Ok();
 }
 
 bool IsAscii(std::string_view s) {
@@ -170,20 +205,8 @@ Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin
     else if (!one.error().is_not_found())
       return one.error();
   }
-  for (size_t start = 0; start < keys.size(); start += kMaxLoginBatch) {
-    size_t count = std::min(kMaxLoginBatch, keys.size() - start);
-    // Padded to a power of two by repeating the last key, so a connection
-    // prepares at most a handful of statements.
-    size_t padded = 1;
-    while (padded < count) padded *= 2;
-    DbParams params;
-    for (size_t i = 0; i < padded; ++i) params.emplace_back(keys[start + std::min(i, count - 1)]);
-    auto rows = db_.Query(LoginBatchSql(padded), params);
-    if (!rows) return rows.error();
-    for (const DbRow& r : *rows)
-      for (size_t i = start; i < start + count; ++i)
-        if (keys[i] == r.String(0)) found[batched[i]] = LoginFromRow(r, 1);
-  }
+  Status s = QueryByKeys(db_, kLoginBatch, keys, [&](size_t i, const DbRow& r) { found[batched[i]] = LoginFromRow(r, 1); });
+  if (!s.ok()) return s.error();
   return found;
 }
 
@@ -259,6 +282,129 @@ Status Accounts::AddToUsage(std::string_view address, int64_t bytes, int64_t mes
       "AND (? = 0 OR bytes IS NOT NULL) AND (? = 0 OR messages IS NOT NULL)",
       {bytes, messages, std::string(address), bytes, messages});
   return ExpectOneRow(affected, "no usage row");
+}
+
+namespace {
+
+const BatchStatements kUsageBatch([](size_t n) {
+  return "SELECT m.lookup_key, u.bytes, u.messages FROM mailbox m JOIN mailbox_usage u ON u.mailbox_id = m.id "
+         "WHERE m.lookup_key IN (" + Placeholders(n) + ")";
+});
+
+// Adds per-key sums to a batch of mailboxes in one statement. A row changes
+// only if every counter its sum changes is known, so the affected-rows
+// count says whether all of them were applied.
+const BatchStatements kUsageAddBatch([](size_t n) {
+  return "UPDATE mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
+         "SET u.bytes = u.bytes + CASE m.lookup_key " + Placeholders(n, "WHEN ? THEN ?", " ") +
+         " ELSE 0 END, u.messages = u.messages + CASE m.lookup_key " + Placeholders(n, "WHEN ? THEN ?", " ") +
+         " ELSE 0 END WHERE m.lookup_key IN (" + Placeholders(n) + ") AND CASE m.lookup_key " +
+         Placeholders(n, "WHEN ? THEN (? = 0 OR u.bytes IS NOT NULL) AND (? = 0 OR u.messages IS NOT NULL)", " ") +
+         " ELSE FALSE END";
+});
+
+// The batch statements compare keys as stored: lower case is the server's
+// only for ASCII, so other addresses go on their own.
+std::vector<size_t> AsciiIndexes(const std::vector<std::string>& addresses, std::vector<std::string>* keys) {
+  std::vector<size_t> indexes;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (!IsAscii(addresses[i])) continue;
+    indexes.push_back(i);
+    keys->push_back(AsciiLower(addresses[i]));
+  }
+  return indexes;
+}
+
+}  // namespace
+
+Result<std::vector<std::optional<UsageCounters>>> Accounts::GetUsages(const std::vector<std::string>& addresses) {
+  std::vector<std::optional<UsageCounters>> found(addresses.size());
+  auto counter = [](const DbRow& r, size_t i) { return r.IsNull(i) ? std::nullopt : std::optional(r.Int(i)); };
+  std::vector<std::string> keys;
+  std::vector<size_t> batched = AsciiIndexes(addresses, &keys);
+  for (size_t i = 0, next = 0; i < addresses.size(); ++i) {
+    if (next < batched.size() && batched[next] == i) {
+      ++next;
+      continue;
+    }
+    auto rows = db_.Query(
+        "SELECT u.bytes, u.messages FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
+        "WHERE m.lookup_key = LOWER(?)",
+        {addresses[i]});
+    if (!rows) return rows.error();
+    if (!rows->empty()) found[i] = UsageCounters{counter(rows->front(), 0), counter(rows->front(), 1)};
+  }
+  Status s = QueryByKeys(db_, kUsageBatch, keys, [&](size_t i, const DbRow& r) {
+    found[batched[i]] = UsageCounters{counter(r, 1), counter(r, 2)};
+  });
+  if (!s.ok()) return s.error();
+  return found;
+}
+
+Result<std::vector<bool>> Accounts::AddToUsages(const std::vector<UsageIncrement>& increments) {
+  std::vector<bool> applied(increments.size(), false);
+  std::vector<std::string> addresses, keys;
+  for (const UsageIncrement& inc : increments) addresses.push_back(inc.address);
+  std::vector<size_t> batched = AsciiIndexes(addresses, &keys);
+  for (size_t i = 0, next = 0; i < increments.size(); ++i) {
+    if (next < batched.size() && batched[next] == i) {
+      ++next;
+      continue;
+    }
+    Status one = AddToUsage(increments[i].address, increments[i].bytes, increments[i].messages);
+    if (!one.ok() && !one.error().is_not_found()) return one.error();
+    applied[i] = one.ok();
+  }
+  // Sums per key; a key whose sums are both zero changes nothing and is done.
+  struct Sum {
+    std::string key;
+    int64_t bytes = 0, messages = 0;
+  };
+  std::vector<Sum> sums;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const UsageIncrement& inc = increments[batched[k]];
+    auto same = std::find_if(sums.begin(), sums.end(), [&](const Sum& s) { return s.key == keys[k]; });
+    if (same == sums.end()) same = sums.insert(sums.end(), Sum{keys[k]});
+    if (__builtin_add_overflow(same->bytes, inc.bytes, &same->bytes) ||
+        __builtin_add_overflow(same->messages, inc.messages, &same->messages))
+      return Error::Invalid("usage increments overflow");
+  }
+  sums.erase(std::remove_if(sums.begin(), sums.end(), [](const Sum& s) { return s.bytes == 0 && s.messages == 0; }),
+             sums.end());
+  std::vector<std::string> unapplied;  // keys of the chunks not wholly applied
+  for (size_t start = 0; start < sums.size(); start += kMaxBatch) {
+    size_t count = std::min(kMaxBatch, sums.size() - start);
+    auto [sql, size] = kUsageAddBatch.For(count);
+    auto nth = [&](size_t i) -> const Sum& { return sums[start + std::min(i, count - 1)]; };
+    DbParams params;
+    for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, nth(i).bytes});
+    for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, nth(i).messages});
+    for (size_t i = 0; i < size; ++i) params.emplace_back(nth(i).key);
+    for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, nth(i).bytes, nth(i).messages});
+    auto affected = db_.Execute(sql, params);
+    if (!affected) {
+      if (start == 0) return affected.error();  // nothing was applied
+      for (size_t i = start; i < start + count; ++i) unapplied.push_back(sums[i].key);
+      continue;  // earlier chunks were: the rest are reported not applied, so Dovecot recounts them
+    }
+    if (*affected == count) continue;
+    // Some rows had no usage row or an unknown counter: which ones, the
+    // counters say now. Should they have changed meanwhile (the counts
+    // disagree), the whole chunk is reported not applied: a needless recount
+    // is harmless, a lost increment is not.
+    std::vector<std::string> chunk;
+    for (size_t i = start; i < start + count; ++i) chunk.push_back(sums[i].key);
+    std::vector<bool> eligible(count, false);
+    Status s = QueryByKeys(db_, kUsageBatch, chunk, [&](size_t i, const DbRow& r) {
+      eligible[i] = (sums[start + i].bytes == 0 || !r.IsNull(1)) && (sums[start + i].messages == 0 || !r.IsNull(2));
+    });
+    size_t now_eligible = std::count(eligible.begin(), eligible.end(), true);
+    for (size_t i = 0; i < count; ++i)
+      if (!s.ok() || now_eligible != *affected || !eligible[i]) unapplied.push_back(chunk[i]);
+  }
+  for (size_t k = 0; k < keys.size(); ++k)
+    applied[batched[k]] = std::find(unapplied.begin(), unapplied.end(), keys[k]) == unapplied.end();
+  return applied;
 }
 
 Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {

@@ -47,6 +47,16 @@ struct Usage {
 
 enum class UsageCounter { kBytes, kMessages };
 
+// A usage row's counters; either may be unknown (migration 003).
+struct UsageCounters {
+  std::optional<int64_t> bytes, messages;
+};
+
+struct UsageIncrement {
+  std::string address;
+  int64_t bytes = 0, messages = 0;
+};
+
 struct LastLogin {
   std::string address;
   std::string protocol;
@@ -131,10 +141,10 @@ class Accounts {
 
   // --- login (role auth) ---
   Result<MailboxLogin> FindMailboxForLogin(std::string_view address);
-  // The same for several addresses in one round trip (per kMaxLoginBatch):
+  // The same for several addresses in one round trip (per kMaxBatch):
   // element i answers addresses[i], empty if there is no such mailbox. An
   // address may appear more than once.
-  static constexpr size_t kMaxLoginBatch = 32;
+  static constexpr size_t kMaxBatch = 32;
   Result<std::vector<std::optional<MailboxLogin>>> FindMailboxesForLogin(const std::vector<std::string>& addresses);
   // Compare-and-set: stores new_hash only if the row still holds old_hash.
   // Returns false (no error) when another change won.
@@ -158,6 +168,16 @@ class Accounts {
   // NotFound when there is no usage row or a counter being changed is unknown,
   // and then nothing is changed. At least one diff must be non-zero.
   Status AddToUsage(std::string_view address, int64_t bytes, int64_t messages);
+  // Batches for the dict's asynchronous mode, kMaxBatch mailboxes per
+  // statement. GetUsages: element i answers addresses[i], empty if there is
+  // no usage row. AddToUsages: one UPDATE for the batch (each mailbox's
+  // increments summed, and applied or not together); element i says whether
+  // increments[i] was applied.
+  // false: no usage row or a counter it changes is unknown, as AddToUsage's
+  // NotFound, or (rarely) it cannot be told, which is reported the same way
+  // because Dovecot then recounts. An error means nothing was applied.
+  Result<std::vector<std::optional<UsageCounters>>> GetUsages(const std::vector<std::string>& addresses);
+  Result<std::vector<bool>> AddToUsages(const std::vector<UsageIncrement>& increments);
   // Sets the counter, creating the usage row if needed; nullopt makes it
   // unknown (Dovecot's unset) and keeps the row and the account. NotFound when
   // there is no such mailbox.

@@ -174,6 +174,74 @@ TEST_F(AccountsTest, UsageCountersIncrementSetUnknownAndMissingRow) {
   EXPECT_TRUE(accounts_->GetUsageCounter("nobody@example.test", kBytes).error().is_not_found());
 }
 
+TEST_F(AccountsTest, BatchedUsageLookupsAndIncrements) {
+  constexpr auto kBytes = UsageCounter::kBytes;
+  constexpr auto kMessages = UsageCounter::kMessages;
+  std::vector<std::string> many;
+  for (int i = 0; i < 40; ++i) {  // more than one batch statement
+    many.push_back("m" + std::to_string(i) + "@example.test");
+    ASSERT_TRUE(AddMailbox(many.back()).ok());
+  }
+  for (const char* a : {"known@example.test", "ann@example.test", "nobytes@example.test", "norow@example.test",
+                        "zero@example.test"})
+    ASSERT_TRUE(AddMailbox(a).ok());
+  ASSERT_TRUE(accounts_->SetUsageCounter("ann@example.test", kBytes, std::nullopt).ok());
+  ASSERT_TRUE(accounts_->SetUsageCounter("nobytes@example.test", kBytes, std::nullopt).ok());
+  ASSERT_TRUE(db_->Execute("DELETE u FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
+                           "WHERE m.address = 'norow@example.test'")
+                  .ok());
+
+  std::vector<UsageIncrement> incs = {
+      {"known@example.test", 100, 1},  {"KNOWN@example.test", 50, 1},  // one mailbox, twice: summed
+      {"ann@example.test", 0, 1},                                      // changes only its known counter
+      {"nobytes@example.test", 0, 1},                                  // a mailbox's increments go together:
+      {"nobytes@example.test", 10, 1},                                 // one needs the unknown counter, so neither
+      {"norow@example.test", 10, 1},                                   // no usage row
+      {"nobody@example.test", 10, 1},                                  // no mailbox
+      {"zero@example.test", 5, 1},     {"zero@example.test", -5, -1},  // sums to nothing
+  };
+  for (const std::string& a : many) incs.push_back({a, 7, 1});
+  auto applied = accounts_->AddToUsages(incs);
+  ASSERT_TRUE(applied) << applied.error().message;
+  std::vector<bool> expected = {true, true, true, false, false, false, false, true, true};
+  expected.resize(incs.size(), true);
+  EXPECT_EQ(*applied, expected);
+  EXPECT_EQ(*accounts_->GetUsageCounter("known@example.test", kBytes), 150);
+  EXPECT_EQ(*accounts_->GetUsageCounter("known@example.test", kMessages), 2);
+  EXPECT_EQ(*accounts_->GetUsageCounter("ann@example.test", kMessages), 1);
+  EXPECT_EQ(*accounts_->GetUsageCounter("nobytes@example.test", kMessages), 0);
+  EXPECT_TRUE(accounts_->GetUsageCounter("nobytes@example.test", kBytes).error().is_not_found());
+  EXPECT_EQ(*accounts_->GetUsageCounter("zero@example.test", kMessages), 0);
+  for (const std::string& a : many) EXPECT_EQ(*accounts_->GetUsageCounter(a, kBytes), 7) << a;
+
+  std::vector<std::string> asked = {"known@example.test", "ann@example.test", "norow@example.test",
+                                    "nobody@example.test", "Known@Example.test"};
+  asked.insert(asked.end(), many.begin(), many.end());
+  auto usages = accounts_->GetUsages(asked);
+  ASSERT_TRUE(usages) << usages.error().message;
+  ASSERT_EQ(usages->size(), asked.size());
+  EXPECT_EQ((*usages)[0]->bytes, 150);
+  EXPECT_EQ((*usages)[0]->messages, 2);
+  EXPECT_FALSE((*usages)[1]->bytes.has_value());
+  EXPECT_EQ((*usages)[1]->messages, 1);
+  EXPECT_FALSE((*usages)[2].has_value());
+  EXPECT_FALSE((*usages)[3].has_value());
+  EXPECT_EQ((*usages)[4]->bytes, 150);
+  for (size_t i = 5; i < asked.size(); ++i) EXPECT_EQ((*usages)[i]->messages, 1) << asked[i];
+}
+
+TEST_F(AccountsTest, BatchedIncrementsOfANonAsciiAddress) {
+  ASSERT_TRUE(AddMailbox("jos\xc3\xa9@example.test").ok());
+  ASSERT_TRUE(AddMailbox("ascii@example.test").ok());
+  auto applied = accounts_->AddToUsages({{"JOS\xc3\xa9@example.test", 10, 1}, {"ascii@example.test", 20, 2}});
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(*applied, std::vector<bool>({true, true}));
+  auto usages = accounts_->GetUsages({"jos\xc3\xa9@example.test", "ascii@example.test"});
+  ASSERT_TRUE(usages);
+  EXPECT_EQ((*usages)[0]->bytes, 10);
+  EXPECT_EQ((*usages)[1]->bytes, 20);
+}
+
 TEST_F(AccountsTest, ConcurrentIncrementsAreNeverLost) {
   ASSERT_TRUE(AddMailbox("busy@example.test").ok());
   constexpr int kThreads = 8, kEach = 100;
