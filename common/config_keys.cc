@@ -53,6 +53,10 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"auth_lookup_threads", T::kInt, "1", false,
        "threaded mode: how many of the auth_threads may query the database at once; requests waiting meanwhile "
        "are looked up together, in one query"},
+      // --- Dovecot dict (quota/) ---
+      {"dict_threads", T::kInt, "1", false,
+       "dict-async service: threads (and database connections) of the dict process; each runs the requests "
+       "that queued while it was busy as one batch, and a user's requests always go to the same one"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- rosterctl ---

@@ -7,16 +7,23 @@
  *   dict { quota = roster:/etc/roster/roster.conf }
  *   plugin { quota = dict:User quota::proxy::quota }
  *
- * The driver blocks on the database, as Dovecot's own SQL dict does with
- * MySQL: it belongs in the `dict` service, never in a mail process, and mail
- * processes reach it through the dict proxy with asynchronous commits.
+ * In the dict-async service (one process for every client, client_limit 0)
+ *   plugin { quota = dict:User quota::proxy:dict-async:quota }
+ * asynchronous lookups and commits go to the core's thread, which batches
+ * them, and come back on this ioloop through an eventfd. In the blocking
+ * `dict` service (client_limit 1) and in doveadm's direct use, a
+ * thread would only add a hand-over: there every call blocks on the
+ * database. Either way the driver belongs in the dict server, never in a
+ * mail process.
  *
  * Trusts: Dovecot (same process); the core for keys and values. */
 #include "lib.h"
 #include "array.h"
+#include "ioloop.h"
 #include "dict-private.h"
 #include "dict-transaction-memory.h"
 #include "module-dir.h"
+#include "master-service.h"
 
 #include "roster_dict.h"
 
@@ -33,7 +40,45 @@ const char *dict_roster_version = DOVECOT_ABI_VERSION;
 struct roster_dict_handle {
 	struct dict dict;
 	struct roster_dict *core;
+	struct io *io; /* the core's answers; NULL until the first async call */
+	bool blocking;  /* one client per process: never hand over to the thread */
 };
+
+struct roster_dict_lookup_wait {
+	dict_lookup_callback_t *callback;
+	void *context;
+};
+
+struct roster_dict_commit_wait {
+	dict_transaction_commit_callback_t *callback;
+	void *context;
+};
+
+static void roster_dict_answers_ready(struct roster_dict_handle *handle)
+{
+	roster_dict_drain(handle->core);
+}
+
+/* Starts the core's thread at the first asynchronous call. */
+static bool roster_dict_async_ready(struct roster_dict_handle *handle, const char **error_r)
+{
+	char error[ROSTER_DICT_ERROR_MAX];
+	int fd;
+
+	if (handle->io != NULL)
+		return TRUE;
+	if (handle->blocking) {
+		*error_r = "blocking";
+		return FALSE;
+	}
+	fd = roster_dict_start(handle->core, error, sizeof(error));
+	if (fd < 0) {
+		*error_r = t_strdup_printf("roster: %s", error);
+		return FALSE;
+	}
+	handle->io = io_add(fd, IO_READ, roster_dict_answers_ready, handle);
+	return TRUE;
+}
 
 static int roster_dict_init(struct dict *driver, const char *uri,
 			    const struct dict_settings *set ATTR_UNUSED,
@@ -50,6 +95,10 @@ static int roster_dict_init(struct dict *driver, const char *uri,
 	handle = i_new(struct roster_dict_handle, 1);
 	handle->dict = *driver;
 	handle->core = core;
+	/* One client per process (the `dict` service's client_limit = 1): a
+	   thread could not batch anything. */
+	handle->blocking = master_service == NULL ||
+		master_service_get_client_limit(master_service) <= 1;
 	*dict_r = &handle->dict;
 	return 0;
 }
@@ -58,6 +107,8 @@ static void roster_dict_deinit(struct dict *dict)
 {
 	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
 
+	roster_dict_wait(handle->core);
+	io_remove(&handle->io);
 	roster_dict_destroy(handle->core);
 	i_free(handle);
 }
@@ -79,6 +130,66 @@ static int roster_dict_lookup_key(struct dict *dict, const struct dict_op_settin
 	return ret;
 }
 
+static void roster_dict_wait_all(struct dict *dict)
+{
+	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
+
+	roster_dict_wait(handle->core);
+}
+
+static bool roster_dict_switch_ioloop(struct dict *dict)
+{
+	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
+
+	if (handle->io != NULL)
+		handle->io = io_loop_move_io(&handle->io);
+	return roster_dict_pending(handle->core) > 0;
+}
+
+static void roster_dict_lookup_done(void *context, const struct roster_dict_answer *answer)
+{
+	struct roster_dict_lookup_wait *wait = context;
+	struct dict_lookup_result result;
+	const char *values[2] = { NULL, NULL };
+
+	i_zero(&result);
+	result.ret = answer->found;
+	if (answer->found > 0)
+		result.value = values[0] = answer->value;
+	else if (answer->found < 0)
+		result.error = t_strdup_printf("roster: %s", answer->error);
+	result.values = values;
+	wait->callback(&result, wait->context);
+	i_free(wait);
+}
+
+static void roster_dict_lookup_async_key(struct dict *dict, const struct dict_op_settings *set,
+					 const char *key, dict_lookup_callback_t *callback,
+					 void *context)
+{
+	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
+	struct roster_dict_lookup_wait *wait;
+	const char *error;
+
+	if (!roster_dict_async_ready(handle, &error)) {
+		/* The blocking service, or the thread could not start. */
+		struct dict_lookup_result result;
+		const char *values[2] = { NULL, NULL };
+
+		i_zero(&result);
+		result.ret = roster_dict_lookup_key(dict, set, pool_datastack_create(), key,
+						    &values[0], &result.error);
+		result.value = values[0];
+		result.values = values;
+		callback(&result, context);
+		return;
+	}
+	wait = i_new(struct roster_dict_lookup_wait, 1);
+	wait->callback = callback;
+	wait->context = context;
+	roster_dict_lookup_async(handle->core, set->username, key, roster_dict_lookup_done, wait);
+}
+
 static struct dict_transaction_context *roster_dict_transaction_init(struct dict *dict)
 {
 	struct dict_transaction_memory_context *ctx;
@@ -89,8 +200,38 @@ static struct dict_transaction_context *roster_dict_transaction_init(struct dict
 	return &ctx->ctx;
 }
 
+static void roster_dict_commit_answer(const struct roster_dict_answer *answer,
+				      dict_transaction_commit_callback_t *callback, void *context)
+{
+	struct dict_commit_result result;
+
+	i_zero(&result);
+	switch (answer->result) {
+	case ROSTER_DICT_COMMIT_OK:
+		result.ret = DICT_COMMIT_RET_OK;
+		break;
+	case ROSTER_DICT_COMMIT_NOTFOUND:
+		result.ret = DICT_COMMIT_RET_NOTFOUND;
+		break;
+	case ROSTER_DICT_COMMIT_FAILED:
+	default:
+		result.ret = DICT_COMMIT_RET_FAILED;
+		result.error = t_strdup_printf("roster: %s", answer->error);
+		break;
+	}
+	callback(&result, context);
+}
+
+static void roster_dict_commit_done(void *context, const struct roster_dict_answer *answer)
+{
+	struct roster_dict_commit_wait *wait = context;
+
+	roster_dict_commit_answer(answer, wait->callback, wait->context);
+	i_free(wait);
+}
+
 static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx,
-					   bool async ATTR_UNUSED,
+					   bool async,
 					   dict_transaction_commit_callback_t *callback,
 					   void *context)
 {
@@ -99,8 +240,9 @@ static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx
 	struct roster_dict_handle *handle = (struct roster_dict_handle *)_ctx->dict;
 	const struct dict_transaction_memory_change *change;
 	ARRAY(struct roster_dict_change) changes;
-	struct dict_commit_result result;
+	struct roster_dict_answer answer;
 	char error[ROSTER_DICT_ERROR_MAX];
+	const char *async_error;
 
 	t_array_init(&changes, array_count(&ctx->changes) + 1);
 	array_foreach(&ctx->changes, change) {
@@ -122,25 +264,26 @@ static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx
 		}
 	}
 
-	i_zero(&result);
-	error[0] = '\0';
-	switch (roster_dict_commit(handle->core, _ctx->set.username,
-				   array_count(&changes) == 0 ? NULL : array_front(&changes),
-				   array_count(&changes), error, sizeof(error))) {
-	case ROSTER_DICT_COMMIT_OK:
-		result.ret = DICT_COMMIT_RET_OK;
-		break;
-	case ROSTER_DICT_COMMIT_NOTFOUND:
-		result.ret = DICT_COMMIT_RET_NOTFOUND;
-		break;
-	case ROSTER_DICT_COMMIT_FAILED:
-	default:
-		result.ret = DICT_COMMIT_RET_FAILED;
-		result.error = t_strdup_printf("roster: %s", error);
-		break;
+	if (async && roster_dict_async_ready(handle, &async_error)) {
+		struct roster_dict_commit_wait *wait = i_new(struct roster_dict_commit_wait, 1);
+
+		wait->callback = callback;
+		wait->context = context;
+		roster_dict_commit_async(handle->core, _ctx->set.username,
+					 array_count(&changes) == 0 ? NULL : array_front(&changes),
+					 array_count(&changes), roster_dict_commit_done, wait);
+		pool_unref(&ctx->pool);
+		return;
 	}
+	/* Synchronous, the blocking service, or the thread could not start. */
+	i_zero(&answer);
+	error[0] = '\0';
+	answer.result = roster_dict_commit(handle->core, _ctx->set.username,
+					   array_count(&changes) == 0 ? NULL : array_front(&changes),
+					   array_count(&changes), error, sizeof(error));
+	answer.error = error;
 	pool_unref(&ctx->pool);
-	callback(&result, context);
+	roster_dict_commit_answer(&answer, callback, context);
 }
 
 static struct dict dict_driver_roster = {
@@ -155,6 +298,9 @@ static struct dict dict_driver_roster = {
 		.set = dict_transaction_memory_set,
 		.unset = dict_transaction_memory_unset,
 		.atomic_inc = dict_transaction_memory_atomic_inc,
+		.lookup_async = roster_dict_lookup_async_key,
+		.wait = roster_dict_wait_all,
+		.switch_ioloop = roster_dict_switch_ioloop,
 	}
 };
 

@@ -44,10 +44,43 @@ enum roster_dict_commit_result {
   ROSTER_DICT_COMMIT_FAILED    /* nothing was committed; reason in error */
 };
 
-/* Applies the changes of one dict transaction in one SQL transaction. */
+/* Applies the changes of one dict transaction in one SQL transaction
+ * (synchronous: doveadm's direct use, and the blocking dict service). */
 enum roster_dict_commit_result roster_dict_commit(struct roster_dict *dict, const char *username,
                                                   const struct roster_dict_change *changes, unsigned int count,
                                                   char *error, unsigned int error_size);
+
+/* The asynchronous mode, for the dict-async service (one process, many
+ * clients): a thread of the core runs the requests on its own connection,
+ * in batches, and answers through done() on the caller's thread, inside
+ * roster_dict_drain() or roster_dict_wait().
+ *
+ * roster_dict_start starts the thread and returns a file descriptor that
+ * turns readable when answers are waiting (the caller then calls
+ * roster_dict_drain); -1 on error, the reason in error. */
+int roster_dict_start(struct roster_dict *dict, char *error, unsigned int error_size);
+
+struct roster_dict_answer {
+  int found;                              /* lookups: as roster_dict_lookup returns */
+  enum roster_dict_commit_result result;  /* commits */
+  const char *value;                      /* found == 1 */
+  const char *error;                      /* found == -1 or result == FAILED */
+};
+typedef void roster_dict_done_fn(void *context, const struct roster_dict_answer *answer);
+
+/* Copy what they need: the arguments may be freed on return. done() runs
+ * exactly once, maybe before they return (when the request cannot be queued). */
+void roster_dict_lookup_async(struct roster_dict *dict, const char *username, const char *key,
+                              roster_dict_done_fn *done, void *context);
+void roster_dict_commit_async(struct roster_dict *dict, const char *username,
+                              const struct roster_dict_change *changes, unsigned int count,
+                              roster_dict_done_fn *done, void *context);
+/* Requests submitted and not yet answered. */
+unsigned int roster_dict_pending(const struct roster_dict *dict);
+/* Answers what is done. */
+void roster_dict_drain(struct roster_dict *dict);
+/* Answers everything submitted, blocking until it is done. */
+void roster_dict_wait(struct roster_dict *dict);
 
 #ifdef __cplusplus
 }

@@ -162,5 +162,94 @@ TEST_F(DictTest, DatabaseDownFailsTheCommitAndTheLookup) {
   EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:5");
 }
 
+// The asynchronous mode (the dict-async service): answers come through
+// done(), run by roster_dict_wait on this thread, each exactly once.
+struct AsyncAnswers {
+  std::vector<std::string> got;
+  static void Done(void* context, const roster_dict_answer* a) {
+    auto* self = static_cast<AsyncAnswers*>(context);
+    std::string text = a->found > 0 ? std::string("found:") + a->value
+                       : a->found == 0 ? "notfound"
+                                       : std::string("error:") + a->error;
+    self->got.push_back(text);
+  }
+  static void Committed(void* context, const roster_dict_answer* a) {
+    auto* self = static_cast<AsyncAnswers*>(context);
+    self->got.push_back(a->result == ROSTER_DICT_COMMIT_OK         ? "ok"
+                        : a->result == ROSTER_DICT_COMMIT_NOTFOUND ? "notfound"
+                                                                   : std::string("failed:") + a->error);
+  }
+};
+
+TEST_F(DictTest, AsynchronousCommitsAndLookupsAnswerEachOnceInOrder) {
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  ASSERT_EQ(Commit("bob@dict.test", {Unset("priv/quota/storage")}), ROSTER_DICT_COMMIT_OK);
+  AsyncAnswers commits, lookups;
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
+  for (int i = 0; i < 50; ++i)
+    roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  roster_dict_commit_async(dict_, "nobody@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  std::vector<roster_dict_change> bad = {Inc("priv/quota/other", 1)};
+  roster_dict_commit_async(dict_, "ann@dict.test", bad.data(), 1, AsyncAnswers::Committed, &commits);
+  std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/ann@dict.test", "imap 192.0.2.1")};
+  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &commits);
+  // A recount's set, then an increment sent after it: applied in that order.
+  std::vector<roster_dict_change> recount = {Set("priv/quota/storage", "1000")};
+  roster_dict_commit_async(dict_, "bob@dict.test", recount.data(), 1, AsyncAnswers::Committed, &commits);
+  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 1, AsyncAnswers::Committed, &commits);
+  // Lookups sent after the commits see them.
+  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/messages", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup_async(dict_, "bob@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup_async(dict_, "nobody@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/nothing", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup_async(dict_, nullptr, "shared/roster/lastlogin/ann@dict.test", AsyncAnswers::Done, &lookups);
+  EXPECT_EQ(roster_dict_pending(dict_), 62u);
+  roster_dict_wait(dict_);
+  EXPECT_EQ(roster_dict_pending(dict_), 0u);
+
+  ASSERT_EQ(commits.got.size(), 56u);
+  std::vector<std::string> ann(commits.got.begin(), commits.got.begin() + 50);
+  EXPECT_EQ(ann, std::vector<std::string>(50, "ok"));
+  EXPECT_EQ(commits.got[50], "notfound");  // bob's bytes are unknown
+  EXPECT_EQ(commits.got[51], "notfound");  // no such mailbox
+  EXPECT_EQ(commits.got[52].rfind("failed:", 0), 0u) << commits.got[52];
+  EXPECT_NE(commits.got[52].find("priv/quota/other"), std::string::npos) << commits.got[52];
+  EXPECT_EQ(commits.got[53], "ok");
+  EXPECT_EQ(commits.got[54], "ok");
+  EXPECT_EQ(commits.got[55], "ok");
+  ASSERT_EQ(lookups.got.size(), 6u);
+  EXPECT_EQ(lookups.got[0], "found:5000");
+  EXPECT_EQ(lookups.got[1], "found:50");
+  EXPECT_EQ(lookups.got[2], "found:1100");
+  EXPECT_EQ(lookups.got[3], "notfound");
+  EXPECT_EQ(lookups.got[4].rfind("error:", 0), 0u) << lookups.got[4];
+  EXPECT_EQ(lookups.got[5].rfind("found:imap 192.0.2.1 ", 0), 0u) << lookups.got[5];
+}
+
+TEST_F(DictTest, AsynchronousModeWithTheDatabaseDownFailsEveryRequest) {
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  MariaDb::Get().Stop();
+  AsyncAnswers commits, lookups;
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
+  for (int i = 0; i < 5; ++i)
+    roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
+  roster_dict_wait(dict_);
+  MariaDb::Get().Start();
+  ASSERT_EQ(commits.got.size(), 5u);
+  for (const std::string& g : commits.got) EXPECT_EQ(g.rfind("failed:", 0), 0u) << g;
+  ASSERT_EQ(lookups.got.size(), 1u);
+  EXPECT_EQ(lookups.got[0].rfind("error:", 0), 0u) << lookups.got[0];
+  // Back without a restart, nothing counted.
+  roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  roster_dict_wait(dict_);
+  EXPECT_EQ(commits.got.back(), "ok");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:100");
+}
+
 }  // namespace
 }  // namespace roster::test
