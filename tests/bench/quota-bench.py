@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """quota-bench: roster's dict driver and last-login plugin beside what they
 replace (../shared/notes/anchors.md), in the same run, on the same MariaDB:
-  4. LMTP deliveries/s with roster's dict vs dict-sql on seed 003's `user`
-     table (4 connections, 50 mailboxes, 100-2000 byte messages), and whether
-     the counters are exact afterwards on both sides;
-  5. dict operations/s through the dict proxy (a client speaking Dovecot's
-     dict protocol on $base_dir/dict: quota updates = begin, two increments,
-     commit; and lookups), roster vs dict-sql;
+  4. LMTP deliveries/s with roster's dict (dict-async service) vs dict-sql on
+     seed 003's `user` table (4 connections, 50 mailboxes, 100-2000 byte
+     messages), and whether the counters are exact afterwards on both sides;
+  5. dict operations/s through the dict proxy (tests/bench/dict_bench speaks
+     Dovecot's dict protocol: quota updates = begin, two increments, commit;
+     and lookups), with 8 and 32 connections (BENCH_DICT_CONNECTIONS): roster
+     in the dict-async service and in the blocking dict service vs dict-sql;
   6. IMAP logins/s (connect, LOGIN, SELECT, LOGOUT; 8 client threads) with no
      hook, with roster_lastlogin, and with seed 003's post-login script that
      pipes an UPDATE into the mysql client.
@@ -17,6 +18,7 @@ import os
 import random
 import smtplib
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -27,8 +29,11 @@ import dovecot_stack  # noqa: E402
 PW = "bench-pw"
 USERS = 50
 DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "2000"))
-DICT_OPS = int(os.environ.get("BENCH_DICT_OPS", "20000"))
+DICT_OPS = int(os.environ.get("BENCH_DICT_OPS", "40000"))
+DICT_CONNECTIONS = [int(n) for n in os.environ.get("BENCH_DICT_CONNECTIONS", "8 32").split()]
+DICT_CLIENT = os.path.join(dovecot_stack.BUILDDIR, "tests", "bench", "dict_bench")
 LOGINS = int(os.environ.get("BENCH_LOGINS", "400"))
+PARTS = os.environ.get("BENCH_QUOTA_PARTS", "4 5 6").split()
 
 DICT_SQL = """connect = host={socket} dbname=mail user=anchor password=anchor-pw
 map {{
@@ -51,12 +56,12 @@ exec "$@"
 """
 
 
-def quota_conf(dict_name):
+def quota_conf(dict_name, socket=""):
     return f"""
 mail_plugins = $mail_plugins quota
 quota_full_tempfail = yes
 plugin {{
-  quota = dict:User quota::proxy::{dict_name}
+  quota = dict:User quota::proxy:{socket}:{dict_name}
 }}
 """
 
@@ -82,66 +87,25 @@ def deliveries(stack, domain, count):
     return count / (time.monotonic() - start), failures
 
 
-class DictClient:
-    """Dovecot 2.3's dict protocol (src/lib-dict/dict-client.h), version 3.2."""
-
-    def __init__(self, path, dict_name):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rb")
-        self.send(f"H3\t2\t0\t\t{dict_name}\n")
-        self.next_id = 0
-
-    def send(self, text):
-        self.sock.sendall(text.encode())
-
-    def reply(self):
-        """The command's answer: at once, or announced as "*ID" and sent later as "+ID\tANSWER"."""
-        line = self.file.readline().decode()
-        if not line.startswith("*"):
-            return line
-        tag = "+" + line[1:].strip() + "\t"
-        while True:
-            line = self.file.readline().decode()
-            if not line:
-                return ""
-            if line.startswith(tag):
-                return line[len(tag):]
-
-    def lookup(self, user, key):
-        self.send(f"L{key}\t{user}\n")
-        return self.reply()
-
-    def update(self, user, bytes_, messages):
-        self.next_id += 1
-        i = self.next_id
-        self.send(f"B{i}\t{user}\nA{i}\tpriv/quota/storage\t{bytes_}\nA{i}\tpriv/quota/messages\t{messages}\nC{i}\n")
-        return self.reply()
-
-
-def dict_ops(stack, dict_name, domain, count, kind):
-    per_conn = count // 8
-    ok = [0]
-    lock = threading.Lock()
-
-    def run(c):
-        client = DictClient(os.path.join(stack.dir, "run", "dict"), dict_name)
-        rng = random.Random(c)
-        good = 0
-        for _ in range(per_conn):
-            user = f"user{rng.randrange(USERS)}@{domain}"
-            r = client.lookup(user, "priv/quota/storage") if kind == "lookup" else client.update(user, 10, 1)
-            good += r.startswith("O")
-        with lock:
-            ok[0] += good
-
-    start = time.monotonic()
-    threads = [threading.Thread(target=run, args=(c,)) for c in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return per_conn * 8 / (time.monotonic() - start), per_conn * 8 - ok[0]
+def dict_ops(stack, socket, dict_name, domain, count, kind, connections):
+    """tests/bench/dict_bench over `socket`: returns ops/s, p50 and p99 in ms, failures
+    (with the first one's reply) and the CPU microseconds per op spent by the client,
+    the Dovecot instance (dict processes) and MariaDB."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
+    proc = subprocess.Popen([DICT_CLIENT, os.path.join(stack.dir, "run", socket), dict_name,
+                             str(connections), str(count), str(USERS), domain, kind],
+                            stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)
+    after = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
+    rate, p50, p99, failures, first_failure = out.split(maxsplit=4)
+    done = max(int(count) // connections * connections, 1)
+    cpu = (1e6 * (usage.ru_utime + usage.ru_stime) / done, 1e6 * (after[0] - before[0]) / hz / done,
+           1e6 * (after[1] - before[1]) / hz / done)
+    if int(failures):
+        print(f"   first failure: {first_failure.strip()}")
+    return float(rate), float(p50), float(p99), int(failures), cpu
 
 
 def logins(stack, domain, count):
@@ -166,6 +130,9 @@ def main():
     stacks = []
     try:
         base.start_db()
+        if os.environ.get("BENCH_DICT_THREADS"):
+            with open(base.dict_conf, "a") as f:
+                f.write(f"dict_threads = {os.environ['BENCH_DICT_THREADS']}\n")
         for domain in ("roster.test", "anchor.test"):
             base.rosterctl("domain", "add", domain, "--quota", "10G", "--messages", "1000000")
             base.sql(f"INSERT INTO mailbox (domain_id, address, password_hash, max_bytes, max_messages) "
@@ -200,58 +167,80 @@ def main():
             s.start_dovecot()
             return s
 
-        roster_quota = stack(quota_conf("quota"))
+        # Roster's driver answers asynchronously: one dict-async process serves every client.
+        roster_quota = stack(quota_conf("quota", "dict-async"))
         anchor_quota = stack(quota_conf("quotadict") + anchor_dict)
 
-        print(f"-- 4. LMTP deliveries, 4 connections, {USERS} mailboxes, 100-2000 byte messages, {DELIVERIES} each")
-        results = {}
-        for side, s, domain in (("dict-sql", anchor_quota, "anchor.test"), ("roster", roster_quota, "roster.test")):
-            deliveries(s, domain, 40)  # warm up
-            rate, failures = deliveries(s, domain, DELIVERIES)
-            time.sleep(1)  # the last asynchronous commits
-            if side == "roster":
-                counted = int(base.sql("SELECT SUM(u.messages) FROM mailbox_usage u JOIN mailbox m "
-                                       "ON m.id = u.mailbox_id WHERE m.address LIKE '%@roster.test'"))
-            else:
-                counted = int(base.sql("SELECT SUM(messages) FROM mail.user WHERE email LIKE '%@anchor.test'"))
-            exact = "exact" if counted == DELIVERIES + 40 else f"counted {counted} of {DELIVERIES + 40}"
-            results[side] = rate
-            print(f"   {side:9} {rate:8.1f} deliveries/s  failures {failures}  counters {exact}")
-        print(f"   ratio roster / dict-sql: {results['roster'] / results['dict-sql']:.2f} (goal >= 1.0)")
-
-        print(f"-- 5. dict operations through the dict proxy, 8 connections, {DICT_OPS} each")
-        for kind in ("update", "lookup"):
-            results = {}
-            for side, s, name, domain in (("dict-sql", anchor_quota, "quotadict", "anchor.test"),
-                                          ("roster", roster_quota, "quota", "roster.test")):
-                dict_ops(s, name, domain, 800, kind)  # warm up: dict processes started, connected
-                rate, failures = dict_ops(s, name, domain, DICT_OPS, kind)
-                results[side] = rate
-                print(f"   {kind:7} {side:9} {rate:9.1f} ops/s  failures {failures}")
-            print(f"   {kind:7} ratio roster / dict-sql: {results['roster'] / results['dict-sql']:.2f} (goal >= 1.5)")
-
-        no_hook = stack("")
-        with_roster = stack(f"mail_plugins = $mail_plugins roster_lastlogin\nplugin {{\n"
-                            f"  roster_lastlogin_dict = proxy::quota\n}}\n")
-        with_script = stack(f"service imap-postlogin {{\n  executable = script-login {script}\n"
-                            f"  unix_listener imap-postlogin {{\n  }}\n}}\n"
-                            f"service imap {{\n  executable = imap imap-postlogin\n}}\n")
-        print(f"-- 6. IMAP logins (connect, LOGIN, SELECT, LOGOUT), 8 client threads, {LOGINS} each")
-        results = {}
-        for side, s in (("no hook", no_hook), ("roster_lastlogin", with_roster), ("post-login script", with_script)):
-            logins(s, "roster.test", 40)  # warm up
-            rate, failures = logins(s, "roster.test", LOGINS)
-            results[side] = rate
-            print(f"   {side:18} {rate:7.1f} logins/s  failures {failures}")
-        recorded = base.sql("SELECT COUNT(*) FROM last_login").strip()
-        scripted = base.sql("SELECT COUNT(*) FROM mail.user WHERE lasttime IS NOT NULL").strip()
-        print(f"   recorded: roster {recorded} mailboxes, script {scripted} rows")
-        print(f"   ratio to no hook: roster_lastlogin {results['roster_lastlogin'] / results['no hook']:.2f} "
-              f"(goal >= 0.97), post-login script {results['post-login script'] / results['no hook']:.2f}")
+        if "4" in PARTS:
+            part4_deliveries(base, anchor_quota, roster_quota)
+        if "5" in PARTS:
+            part5_dict_ops(anchor_quota, roster_quota)
+        if "6" in PARTS:
+            part6_logins(base, stack, script)
     finally:
         for s in stacks:
             s.stop()
         base.stop()
+
+
+def part4_deliveries(base, anchor_quota, roster_quota):
+    print(f"-- 4. LMTP deliveries, 4 connections, {USERS} mailboxes, 100-2000 byte messages, {DELIVERIES} each")
+    results = {}
+    for side, s, domain in (("dict-sql", anchor_quota, "anchor.test"), ("roster", roster_quota, "roster.test")):
+        deliveries(s, domain, 40)  # warm up
+        rate, failures = deliveries(s, domain, DELIVERIES)
+        time.sleep(1)  # the last asynchronous commits
+        if side == "roster":
+            counted = int(base.sql("SELECT SUM(u.messages) FROM mailbox_usage u JOIN mailbox m "
+                                   "ON m.id = u.mailbox_id WHERE m.address LIKE '%@roster.test'"))
+        else:
+            counted = int(base.sql("SELECT SUM(messages) FROM mail.user WHERE email LIKE '%@anchor.test'"))
+        exact = "exact" if counted == DELIVERIES + 40 else f"counted {counted} of {DELIVERIES + 40}"
+        results[side] = rate
+        print(f"   {side:9} {rate:8.1f} deliveries/s  failures {failures}  counters {exact}")
+    print(f"   ratio roster / dict-sql: {results['roster'] / results['dict-sql']:.2f} (goal >= 1.0)")
+
+
+def part5_dict_ops(anchor_quota, roster_quota):
+    print(f"-- 5. dict operations through the dict proxy (tests/bench/dict_bench), {DICT_OPS} in all; "
+          f"latency p50/p99 ms; CPU us/op of client, Dovecot, MariaDB")
+    print("   roster: the dict-async service (one process, batches); roster on dict: the blocking dict service")
+    for connections in DICT_CONNECTIONS:
+        for kind in ("update", "lookup"):
+            results = {}
+            for side, s, socket, name, domain in (
+                    ("dict-sql", anchor_quota, "dict", "quotadict", "anchor.test"),
+                    ("roster", roster_quota, "dict-async", "quota", "roster.test"),
+                    ("roster on dict", roster_quota, "dict", "quota", "roster.test")):
+                dict_ops(s, socket, name, domain, 800, kind, connections)  # warm up: processes started, connected
+                rate, p50, p99, failures, cpu = dict_ops(s, socket, name, domain, DICT_OPS, kind, connections)
+                results[side] = rate
+                print(f"   {connections:2} conns {kind:6} {side:14} {rate:9.1f} ops/s  {p50:5.2f} {p99:5.2f} ms  "
+                      f"failures {failures}  CPU {cpu[0]:4.0f} {cpu[1]:4.0f} {cpu[2]:4.0f}")
+            print(f"   {connections:2} conns {kind:6} ratio roster / dict-sql: "
+                  f"{results['roster'] / results['dict-sql']:.2f} (goal >= 1.5); "
+                  f"roster on the blocking dict service: {results['roster on dict'] / results['dict-sql']:.2f}")
+
+
+def part6_logins(base, stack, script):
+    no_hook = stack("")
+    with_roster = stack(f"mail_plugins = $mail_plugins roster_lastlogin\nplugin {{\n"
+                        f"  roster_lastlogin_dict = proxy::quota\n}}\n")
+    with_script = stack(f"service imap-postlogin {{\n  executable = script-login {script}\n"
+                        f"  unix_listener imap-postlogin {{\n  }}\n}}\n"
+                        f"service imap {{\n  executable = imap imap-postlogin\n}}\n")
+    print(f"-- 6. IMAP logins (connect, LOGIN, SELECT, LOGOUT), 8 client threads, {LOGINS} each")
+    results = {}
+    for side, s in (("no hook", no_hook), ("roster_lastlogin", with_roster), ("post-login script", with_script)):
+        logins(s, "roster.test", 40)  # warm up
+        rate, failures = logins(s, "roster.test", LOGINS)
+        results[side] = rate
+        print(f"   {side:18} {rate:7.1f} logins/s  failures {failures}")
+    recorded = base.sql("SELECT COUNT(*) FROM last_login").strip()
+    scripted = base.sql("SELECT COUNT(*) FROM mail.user WHERE lasttime IS NOT NULL").strip()
+    print(f"   recorded: roster {recorded} mailboxes, script {scripted} rows")
+    print(f"   ratio to no hook: roster_lastlogin {results['roster_lastlogin'] / results['no hook']:.2f} "
+          f"(goal >= 0.97), post-login script {results['post-login script'] / results['no hook']:.2f}")
 
 
 if __name__ == "__main__":
