@@ -175,6 +175,28 @@ bool IsAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
+// Batch statements compare keys as stored, so the keys are lower-cased here,
+// which gives what the server's LOWER() gives only for ASCII. Returns the
+// indexes of the ASCII addresses (their keys appended to `keys`, in order);
+// the others' indexes go to `others`, for a query of their own.
+std::vector<size_t> SplitAscii(const std::vector<std::string>& addresses, std::vector<std::string>* keys,
+                               std::vector<size_t>* others) {
+  std::vector<size_t> ascii;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (IsAscii(addresses[i])) {
+      ascii.push_back(i);
+      keys->push_back(AsciiLower(addresses[i]));
+    } else {
+      others->push_back(i);
+    }
+  }
+  return ascii;
+}
+
+constexpr char kUsageOfOneSql[] =
+    "SELECT u.bytes, u.messages FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
+    "WHERE m.lookup_key = LOWER(?)";
+
 }  // namespace
 
 Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
@@ -189,16 +211,10 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
 Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin(
     const std::vector<std::string>& addresses) {
   std::vector<std::optional<MailboxLogin>> found(addresses.size());
-  // Lower-casing here must give what the server's LOWER() gives, which it
-  // does for ASCII; any other address is looked up on its own.
   std::vector<std::string> keys;
-  std::vector<size_t> batched;
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (IsAscii(addresses[i])) {
-      keys.push_back(AsciiLower(addresses[i]));
-      batched.push_back(i);
-      continue;
-    }
+  std::vector<size_t> others;
+  std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
+  for (size_t i : others) {
     auto one = FindMailboxForLogin(addresses[i]);
     if (one)
       found[i] = std::move(*one);
@@ -235,10 +251,7 @@ Result<bool> Accounts::ReplacePasswordHash(std::string_view address, std::string
 // ---------------------------------------------------------------- usage
 
 Result<Usage> Accounts::GetUsage(std::string_view address) {
-  auto rows = db_.Query(
-      "SELECT u.bytes, u.messages FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
-      "WHERE m.lookup_key = LOWER(?)",
-      {std::string(address)});
+  auto rows = db_.Query(kUsageOfOneSql, {std::string(address)});
   if (!rows) return rows.error();
   if (rows->empty()) return Error::NotFound("no usage row");
   return Usage{rows->front().Int(0), rows->front().Int(1)};
@@ -286,6 +299,7 @@ Status Accounts::AddToUsage(std::string_view address, int64_t bytes, int64_t mes
 
 namespace {
 
+// Both counters of a batch of mailboxes (NULL: unknown).
 const BatchStatements kUsageBatch([](size_t n) {
   return "SELECT m.lookup_key, u.bytes, u.messages FROM mailbox m JOIN mailbox_usage u ON u.mailbox_id = m.id "
          "WHERE m.lookup_key IN (" + Placeholders(n) + ")";
@@ -303,34 +317,16 @@ const BatchStatements kUsageAddBatch([](size_t n) {
          " ELSE FALSE END";
 });
 
-// The batch statements compare keys as stored: lower case is the server's
-// only for ASCII, so other addresses go on their own.
-std::vector<size_t> AsciiIndexes(const std::vector<std::string>& addresses, std::vector<std::string>* keys) {
-  std::vector<size_t> indexes;
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (!IsAscii(addresses[i])) continue;
-    indexes.push_back(i);
-    keys->push_back(AsciiLower(addresses[i]));
-  }
-  return indexes;
-}
-
 }  // namespace
 
 Result<std::vector<std::optional<UsageCounters>>> Accounts::GetUsages(const std::vector<std::string>& addresses) {
   std::vector<std::optional<UsageCounters>> found(addresses.size());
   auto counter = [](const DbRow& r, size_t i) { return r.IsNull(i) ? std::nullopt : std::optional(r.Int(i)); };
   std::vector<std::string> keys;
-  std::vector<size_t> batched = AsciiIndexes(addresses, &keys);
-  for (size_t i = 0, next = 0; i < addresses.size(); ++i) {
-    if (next < batched.size() && batched[next] == i) {
-      ++next;
-      continue;
-    }
-    auto rows = db_.Query(
-        "SELECT u.bytes, u.messages FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
-        "WHERE m.lookup_key = LOWER(?)",
-        {addresses[i]});
+  std::vector<size_t> others;
+  std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
+  for (size_t i : others) {
+    auto rows = db_.Query(kUsageOfOneSql, {addresses[i]});
     if (!rows) return rows.error();
     if (!rows->empty()) found[i] = UsageCounters{counter(rows->front(), 0), counter(rows->front(), 1)};
   }
@@ -345,12 +341,9 @@ Result<std::vector<bool>> Accounts::AddToUsages(const std::vector<UsageIncrement
   std::vector<bool> applied(increments.size(), false);
   std::vector<std::string> addresses, keys;
   for (const UsageIncrement& inc : increments) addresses.push_back(inc.address);
-  std::vector<size_t> batched = AsciiIndexes(addresses, &keys);
-  for (size_t i = 0, next = 0; i < increments.size(); ++i) {
-    if (next < batched.size() && batched[next] == i) {
-      ++next;
-      continue;
-    }
+  std::vector<size_t> others;
+  std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
+  for (size_t i : others) {
     Status one = AddToUsage(increments[i].address, increments[i].bytes, increments[i].messages);
     if (!one.ok() && !one.error().is_not_found()) return one.error();
     applied[i] = one.ok();
