@@ -299,8 +299,8 @@ struct DictJob {
 
 // Runs a batch of jobs on the worker's connection. Commits run first and in
 // the order they came, so a lookup sent after a commit sees it; runs of the
-// quota plugin's usual commit (increments of one mailbox) go in one
-// transaction of four statements, and counter lookups in one query.
+// quota plugin's usual commit (increments of one mailbox) go in one UPDATE
+// (Accounts::AddToUsages), and counter lookups in one query.
 class DictBatch {
  public:
   static void Run(Db& db, const std::vector<DictJob*>& jobs) {
@@ -334,16 +334,6 @@ class DictBatch {
   static void AddAll(Db& db, std::vector<std::pair<DictJob*, UsageIncrement>>* increments) {
     if (increments->empty()) return;
     Accounts accounts(db);
-    if (increments->size() == 1) {  // one statement, without a transaction around it
-      auto& [job, inc] = increments->front();
-      Status s = accounts.AddToUsage(inc.address, inc.bytes, inc.messages);
-      if (s.ok() || s.error().is_not_found())
-        job->result = s.ok() ? ROSTER_DICT_COMMIT_OK : ROSTER_DICT_COMMIT_NOTFOUND;
-      else
-        job->Fail(s.error().message);
-      increments->clear();
-      return;
-    }
     std::vector<UsageIncrement> all;
     for (auto& entry : *increments) all.push_back(entry.second);
     auto applied = accounts.AddToUsages(all);
