@@ -17,10 +17,8 @@ import concurrent.futures
 import os
 import random
 import smtplib
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
