@@ -467,6 +467,133 @@ Result<std::vector<LastLogin>> Accounts::LastLogins(std::string_view address, ui
   return out;
 }
 
+// ---------------------------------------------------------------- Postfix's questions
+
+namespace {
+
+constexpr char kStateColumns[] =
+    "m.lookup_key, m.active, d.active, m.max_bytes, m.max_messages, u.bytes, u.messages, m.unit, un.host, "
+    "un.transport ";
+constexpr char kStateJoins[] = "LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id LEFT JOIN unit un ON un.name = m.unit ";
+
+// kStateColumns starting at column `first`.
+MailboxState StateFromRow(const DbRow& r, size_t first) {
+  auto counter = [&](size_t i) { return r.IsNull(first + i) ? std::nullopt : std::optional(r.Int(first + i)); };
+  MailboxState m;
+  m.key = r.String(first);
+  m.active = r.Bool(first + 1);
+  m.domain_active = r.Bool(first + 2);
+  m.max_bytes = r.Uint(first + 3);
+  m.max_messages = r.Uint(first + 4);
+  m.bytes = counter(5);
+  m.messages = counter(6);
+  m.unit = r.String(first + 7);
+  m.unit_host = r.String(first + 8);
+  m.unit_transport = r.String(first + 9);
+  return m;
+}
+
+const BatchStatements kStateBatch([](size_t n) {
+  return std::string("SELECT ") + kStateColumns + "FROM mailbox m JOIN domain d ON d.id = m.domain_id " +
+         kStateJoins + "WHERE m.lookup_key IN (" + Placeholders(n) + ")";
+});
+const std::string kStateOfOneSql = std::string("SELECT ") + kStateColumns +
+                                   "FROM mailbox m JOIN domain d ON d.id = m.domain_id " + kStateJoins +
+                                   "WHERE m.lookup_key = LOWER(?)";
+
+// Subscribers in one direction; the literal direction keeps each statement's
+// only parameters the keys.
+BatchStatements::ListFn SubscriberList(char direction) {
+  if (direction == 'I')
+    return [](size_t n) {
+      return "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address IN (" + Placeholders(n) +
+             ") ORDER BY recipient";
+    };
+  return [](size_t n) {
+    return "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address IN (" + Placeholders(n) +
+           ") ORDER BY recipient";
+  };
+}
+const BatchStatements kIncomingBatch(SubscriberList('I'));
+const BatchStatements kOutgoingBatch(SubscriberList('O'));
+
+// QueryByKeys for addresses of any spelling: the ASCII ones lower-cased and
+// batched, the others one by one through `one` (the same columns; its one
+// parameter compared with LOWER(?)). on_row(i, row) answers addresses[i].
+Status QueryByAddresses(Db& db, const BatchStatements& batch, std::string_view one,
+                        const std::vector<std::string>& addresses,
+                        const std::function<void(size_t, const DbRow&)>& on_row) {
+  std::vector<std::string> keys;
+  std::vector<size_t> others;
+  std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
+  for (size_t i : others) {
+    auto rows = db.Query(one, {addresses[i]});
+    if (!rows) return rows.error();
+    for (const DbRow& r : *rows) on_row(i, r);
+  }
+  return QueryByKeys(db, batch, keys, [&](size_t i, const DbRow& r) { on_row(batched[i], r); });
+}
+
+}  // namespace
+
+Result<RecipientState> Accounts::FindRecipient(std::string_view domain, const std::vector<std::string>& keys) {
+  if (keys.size() > 2) return Error::Invalid("at most two keys");
+  // No key: the domain alone (no lookup_key is empty).
+  const std::string first = keys.empty() ? std::string() : keys.front();
+  const std::string second = keys.empty() ? std::string() : keys.back();
+  // One round trip for the common case: the domain's row, and the mailbox
+  // row of the preferred key that exists (LEFT JOIN: none is not an error).
+  static const std::string sql = std::string("SELECT d.active, d.transport, m.lookup_key = LOWER(?) AS preferred, ") +
+                                 kStateColumns +
+                                 "FROM domain d LEFT JOIN mailbox m ON m.domain_id = d.id "
+                                 "AND m.lookup_key IN (LOWER(?), LOWER(?)) " +
+                                 kStateJoins + "WHERE d.name = LOWER(?) ORDER BY preferred DESC LIMIT 1";
+  auto rows = db_.Query(sql, {first, first, second, std::string(domain)});
+  if (!rows) return rows.error();
+  RecipientState state;
+  if (rows->empty()) return state;
+  const DbRow& r = rows->front();
+  state.domain_exists = true;
+  state.domain_active = r.Bool(0);
+  state.domain_transport = r.String(1);
+  if (!r.IsNull(3)) state.mailbox = StateFromRow(r, 3);
+  return state;
+}
+
+Result<std::vector<std::optional<MailboxState>>> Accounts::FindMailboxStates(const std::vector<std::string>& addresses) {
+  std::vector<std::optional<MailboxState>> found(addresses.size());
+  Status s = QueryByAddresses(db_, kStateBatch, kStateOfOneSql, addresses,
+                              [&](size_t i, const DbRow& r) { found[i] = StateFromRow(r, 0); });
+  if (!s.ok()) return s.error();
+  return found;
+}
+
+Result<std::vector<std::vector<std::string>>> Accounts::FindSubscribers(const std::vector<std::string>& addresses,
+                                                                        char direction) {
+  if (direction != 'I' && direction != 'O') return Error::Invalid("direction must be I or O");
+  static const std::string one_incoming =
+      "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address = LOWER(?) ORDER BY recipient";
+  static const std::string one_outgoing =
+      "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address = LOWER(?) ORDER BY recipient";
+  std::vector<std::vector<std::string>> found(addresses.size());
+  Status s = QueryByAddresses(db_, direction == 'I' ? kIncomingBatch : kOutgoingBatch,
+                              direction == 'I' ? one_incoming : one_outgoing, addresses,
+                              [&](size_t i, const DbRow& r) { found[i].push_back(r.String(1)); });
+  if (!s.ok()) return s.error();
+  return found;
+}
+
+Result<bool> Accounts::LoggedInFrom(std::string_view low, std::string_view high, std::chrono::milliseconds window) {
+  if (low.size() != high.size() || (low.size() != 4 && low.size() != 16)) return Error::Invalid("bad address range");
+  auto rows = db_.Query(
+      "SELECT 1 FROM last_login l JOIN mailbox m ON m.id = l.mailbox_id JOIN domain d ON d.id = m.domain_id "
+      "WHERE l.ip BETWEEN UNHEX(?) AND UNHEX(?) AND LENGTH(l.ip) = ? "
+      "AND l.logged_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND AND m.active = 1 AND d.active = 1 LIMIT 1",
+      {Hex(low), Hex(high), static_cast<uint64_t>(low.size()), static_cast<int64_t>(window.count()) * 1000});
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
 // ---------------------------------------------------------------- domains
 
 Result<uint64_t> Accounts::DomainId(std::string_view name) {

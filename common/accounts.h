@@ -13,7 +13,9 @@
 #ifndef ROSTER_COMMON_ACCOUNTS_H
 #define ROSTER_COMMON_ACCOUNTS_H
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,6 +113,28 @@ struct Subscription {
   std::string recipient;
 };
 
+// What Postfix's questions need about one mailbox (role policy): state,
+// limits, usage and route, never a credential.
+struct MailboxState {
+  std::string key;  // lookup_key
+  bool active = false;
+  bool domain_active = false;
+  uint64_t max_bytes = 0;     // 0 = unlimited
+  uint64_t max_messages = 0;  // 0 = unlimited
+  std::optional<int64_t> bytes, messages;  // unknown: no usage row, or a recount pending
+  std::string unit;            // "" = no unit (the MX's own)
+  std::string unit_host;       // from the unit table
+  std::string unit_transport;  // from the unit table
+};
+
+// A recipient's domain and mailbox, in one query.
+struct RecipientState {
+  bool domain_exists = false;
+  bool domain_active = false;
+  std::string domain_transport;
+  std::optional<MailboxState> mailbox;  // the first key that names a mailbox
+};
+
 struct ChangeLogEntry {
   uint64_t id = 0;
   std::string at;
@@ -191,6 +215,22 @@ class Accounts {
   // The mailbox's newest login as (protocol, ip, unix time) for the dict role,
   // which may not read addresses; NotFound when there is none.
   Result<std::tuple<std::string, std::string, int64_t>> NewestLogin(std::string_view address);
+
+  // --- Postfix's questions (role policy) ---
+  // The domain and the mailbox named by the first of `keys` (addresses of
+  // that domain, in order of preference: "a+b@d" before "a@d") that exists;
+  // no keys: the domain alone. No such domain: domain_exists is false.
+  Result<RecipientState> FindRecipient(std::string_view domain, const std::vector<std::string>& keys);
+  // Element i: the mailbox named addresses[i], if there is one.
+  Result<std::vector<std::optional<MailboxState>>> FindMailboxStates(const std::vector<std::string>& addresses);
+  // Element i: the recipients subscribed to addresses[i] in `direction`
+  // ('I' incoming, 'O' outgoing), in recipient order.
+  Result<std::vector<std::vector<std::string>>> FindSubscribers(const std::vector<std::string>& addresses,
+                                                                char direction);
+  // Whether an active mailbox of an active domain logged in over IMAP or POP3
+  // from an address between `low` and `high` (packed as common/ip.h, both of
+  // the same length) within the last `window`.
+  Result<bool> LoggedInFrom(std::string_view low, std::string_view high, std::chrono::milliseconds window);
 
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);

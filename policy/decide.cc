@@ -1,0 +1,218 @@
+// decide.cc: the policy protocol's decisions (see service.h and
+// doc/roster-policyd.8): the quota check of a local recipient, after +ext,
+// aliases and catch-alls are followed to mailboxes, and POP/IMAP-before-SMTP
+// for a recipient elsewhere.
+#include <algorithm>
+#include <set>
+
+#include "common/ip.h"
+#include "common/text.h"
+#include "policy/service.h"
+
+namespace roster {
+
+Service::Service(PolicySettings settings)
+    : settings_(std::move(settings)),
+      pool_(std::make_shared<DbPool>(settings_.db)),
+      targets_cache_(settings_.cache_ttl, settings_.cache_entries),
+      relay_cache_(settings_.cache_ttl, settings_.cache_entries) {}
+
+Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
+  if (!*lease) *lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
+  return Accounts((*lease)->db());
+}
+
+bool Service::OverQuota(const MailboxState& m, uint64_t size) {
+  // An unknown size still takes a byte: a mailbox exactly at its limit is full.
+  uint64_t need = std::max<uint64_t>(size, 1);
+  if (m.max_bytes > 0 && m.bytes) {
+    uint64_t used = *m.bytes < 0 ? 0 : static_cast<uint64_t>(*m.bytes);
+    if (used >= m.max_bytes || need > m.max_bytes - used) return true;
+  }
+  if (m.max_messages > 0 && m.messages && *m.messages >= 0 && static_cast<uint64_t>(*m.messages) >= m.max_messages)
+    return true;
+  return false;
+}
+
+bool Service::AllOverQuota(const RecipientTargets& t, uint64_t size) {
+  if (t.elsewhere || t.mailboxes.empty()) return false;
+  return std::all_of(t.mailboxes.begin(), t.mailboxes.end(),
+                     [&](const MailboxState& m) { return OverQuota(m, size); });
+}
+
+Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKeys& keys) {
+  RecipientTargets t;
+  const std::string& domain = keys.address.domain;
+  auto found = accounts.FindRecipient(domain, keys.keys);
+  if (!found) return found.error();
+  t.local_domain = found->domain_exists;
+  t.domain_active = found->domain_active;
+  if (!t.local_domain || !t.domain_active) return t;
+  if (found->mailbox && found->mailbox->active && found->mailbox->domain_active) {
+    t.mailboxes.push_back(*found->mailbox);
+    return t;
+  }
+
+  // An alias: the address's own subscribers, else its domain's catch-all;
+  // then each subscriber the same way, level by level, a batch per level.
+  std::set<std::string> seen;
+  std::vector<std::string> frontier;
+  auto own = accounts.FindSubscribers(keys.keys, 'I');
+  if (!own) return own.error();
+  for (const auto& list : *own)
+    if (!list.empty()) {
+      frontier = list;
+      break;
+    }
+  if (frontier.empty()) {
+    auto catch_all = accounts.FindSubscribers({"@" + domain}, 'I');
+    if (!catch_all) return catch_all.error();
+    frontier = catch_all->front();
+  }
+  for (const std::string& k : keys.keys) seen.insert(AsciiLower(k));
+
+  for (int depth = 0; !frontier.empty(); ++depth) {
+    if (depth >= kMaxAliasDepth) {
+      t.elsewhere = true;
+      break;
+    }
+    std::vector<std::string> batch;
+    for (const std::string& recipient : frontier) {
+      auto parsed = ParseAddress(recipient, settings_.address_options);
+      if (!parsed) {
+        t.elsewhere = true;
+        continue;
+      }
+      std::string key = parsed->Mailbox();
+      if (!seen.insert(AsciiLower(key)).second) continue;
+      if (seen.size() > kMaxAliasTargets) {
+        t.elsewhere = true;
+        break;
+      }
+      batch.push_back(key);
+    }
+    frontier.clear();
+    if (batch.empty()) break;
+    auto states = accounts.FindMailboxStates(batch);
+    if (!states) return states.error();
+    std::vector<std::string> pending;
+    std::vector<bool> has_row;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& s = (*states)[i];
+      if (s && s->active && s->domain_active) {
+        t.mailboxes.push_back(*s);
+      } else {
+        pending.push_back(batch[i]);
+        has_row.push_back(s.has_value());
+      }
+    }
+    if (pending.empty()) break;
+    auto subs = accounts.FindSubscribers(pending, 'I');
+    if (!subs) return subs.error();
+    std::vector<std::string> catch_alls;
+    std::vector<bool> catch_all_has_row;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (!(*subs)[i].empty()) {
+        frontier.insert(frontier.end(), (*subs)[i].begin(), (*subs)[i].end());
+      } else {
+        catch_alls.push_back("@" + DomainOfKey(pending[i]));
+        catch_all_has_row.push_back(has_row[i]);
+      }
+    }
+    if (catch_alls.empty()) continue;
+    auto caught = accounts.FindSubscribers(catch_alls, 'I');
+    if (!caught) return caught.error();
+    for (size_t i = 0; i < catch_alls.size(); ++i) {
+      if (!(*caught)[i].empty()) {
+        frontier.insert(frontier.end(), (*caught)[i].begin(), (*caught)[i].end());
+      } else if (!catch_all_has_row[i]) {
+        // Not a mailbox here and nothing catches it: another server's
+        // address (or one Postfix will bounce): it can take the mail.
+        t.elsewhere = true;
+      }
+      // A disabled mailbox nothing catches gets nothing: it does not count.
+    }
+  }
+  return t;
+}
+
+Result<RecipientTargets> Service::Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease) {
+  std::string cache_key = AsciiLower(keys.full);
+  if (auto hit = targets_cache_.Get(cache_key)) return *hit;
+  Accounts accounts = AccountsOf(lease);
+  auto t = Resolve(accounts, keys);
+  if (t) targets_cache_.Put(cache_key, *t);
+  return t;
+}
+
+namespace {
+
+// The range of packed addresses that share the first `bits` with `packed`.
+std::pair<std::string, std::string> PrefixRange(const std::string& packed, int bits) {
+  std::string low = packed, high = packed;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    int keep = std::clamp(bits - static_cast<int>(i * 8), 0, 8);
+    unsigned char mask = static_cast<unsigned char>(keep == 0 ? 0 : 0xff << (8 - keep));
+    low[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) & mask);
+    high[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) | static_cast<unsigned char>(~mask));
+  }
+  return {low, high};
+}
+
+const PolicyAnswer kDunno{"DUNNO", ""};
+
+}  // namespace
+
+PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease) {
+  // An authenticated client is Postfix's business (permit_sasl_authenticated).
+  if (!request.sasl_username.empty()) return kDunno;
+  auto packed = PackIp(request.client_address);
+  if (!packed) return kDunno;
+  auto [low, high] = PrefixRange(*packed, packed->size() == 4 ? settings_.relay_ipv4_prefix
+                                                                : settings_.relay_ipv6_prefix);
+  std::string cache_key = low + high;
+  std::optional<bool> recent = relay_cache_.Get(cache_key);
+  if (!recent) {
+    Accounts accounts = AccountsOf(lease);
+    auto r = accounts.LoggedInFrom(low, high, settings_.relay_window);
+    if (!r) return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message};
+    recent = *r;
+    relay_cache_.Put(cache_key, *r);
+  }
+  if (!*recent) return kDunno;
+  return {"OK", "relay permitted: client " + Shown(request.client_address) + " logged in lately, recipient <" +
+                    Shown(request.recipient) + ">"};
+}
+
+PolicyAnswer Service::Decide(const PolicyRequest& request) {
+  try {
+    if (request.request != "smtpd_access_policy") return kDunno;
+    bool at_rcpt = request.protocol_state == "RCPT";
+    if (!at_rcpt && request.protocol_state != "END-OF-MESSAGE") return kDunno;
+    if (request.recipient.empty()) return kDunno;  // END-OF-MESSAGE of mail to several recipients
+    bool quota_wanted = request.policy_context != "relay";
+    bool relay_wanted = at_rcpt && request.policy_context != "quota";
+    auto keys = KeysOf(request.recipient, settings_.address_options);
+    if (!keys) return kDunno;  // not an address roster could hold; Postfix decides
+
+    std::unique_ptr<DbPool::Lease> lease;
+    auto targets = Targets(*keys, &lease);
+    if (!targets) {
+      if (!quota_wanted) return kDunno;
+      return {settings_.db_failure_action,
+              "recipient <" + Shown(keys->full) + ">: database unavailable: " + targets.error().message};
+    }
+    if (!targets->local_domain) return relay_wanted ? CheckRelay(request, &lease) : kDunno;
+    if (!quota_wanted || !targets->domain_active) return kDunno;
+    if (!AllOverQuota(*targets, request.size)) return kDunno;
+    return {settings_.OverQuotaReply(keys->full),
+            "over quota: recipient <" + Shown(keys->full) + ">, size " + std::to_string(request.size) + ", client " +
+                Shown(request.client_address) + ", state " + Shown(request.protocol_state)};
+  } catch (const std::exception& e) {
+    return {"DUNNO", std::string("internal error: ") + e.what()};
+  } catch (...) {
+    return {"DUNNO", "internal error"};
+  }
+}
+
+}  // namespace roster

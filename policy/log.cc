@@ -1,0 +1,32 @@
+// log.cc: see log.h.
+#include "policy/log.h"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace roster {
+
+Logger::Logger(bool to_syslog) : to_syslog_(to_syslog) {
+  if (to_syslog_) openlog("roster-policyd", LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+Logger::~Logger() {
+  if (to_syslog_) closelog();
+}
+
+void Logger::Write(Severity severity, const std::string& line) {
+  static const char* const kPrefix[] = {"", "warning: ", "error: "};
+  if (to_syslog_) {
+    static const int kPriority[] = {LOG_INFO, LOG_WARNING, LOG_ERR};
+    syslog(kPriority[severity], "%s%s", kPrefix[severity], line.c_str());
+    return;
+  }
+  std::string out = "roster-policyd[" + std::to_string(getpid()) + "]: " + kPrefix[severity] + line + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  fwrite(out.data(), 1, out.size(), stderr);
+  fflush(stderr);
+}
+
+}  // namespace roster

@@ -1,0 +1,35 @@
+// log.h: roster-policyd's log: syslog (facility mail, as Postfix logs) or
+// stderr (under systemd, or in tests), one line per event, safe from any
+// thread. Callers pass text already made printable (common/text.h Shown).
+//
+// Trusts: its callers; it adds nothing but a severity.
+#ifndef ROSTER_POLICY_LOG_H
+#define ROSTER_POLICY_LOG_H
+
+#include <mutex>
+#include <string>
+
+namespace roster {
+
+class Logger {
+ public:
+  explicit Logger(bool to_syslog);
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  void Info(const std::string& line) { Write(kInfo, line); }
+  void Warning(const std::string& line) { Write(kWarning, line); }
+  void Error(const std::string& line) { Write(kError, line); }
+
+ private:
+  enum Severity { kInfo, kWarning, kError };
+  void Write(Severity severity, const std::string& line);
+
+  const bool to_syslog_;
+  std::mutex mu_;
+};
+
+}  // namespace roster
+
+#endif

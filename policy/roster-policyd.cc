@@ -1,0 +1,172 @@
+// roster-policyd: Postfix's policy service and lookup tables from roster's
+// database (doc/roster-policyd.8). Reads its configuration, binds its
+// sockets, drops to its own user, and serves until SIGTERM; SIGHUP reloads
+// the configuration, keeping the old one if the new file is bad.
+//
+// Trusts: the configuration file (root's, or its own user's after the
+// drop); nothing from clients (server.h).
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "policy/log.h"
+#include "policy/server.h"
+#include "policy/service.h"
+#include "policy/settings.h"
+
+namespace roster {
+namespace {
+
+constexpr char kDefaultConfig[] = "/etc/roster/roster-policyd.conf";
+
+void Usage() {
+  fprintf(stderr,
+          "usage: roster-policyd [-c CONFIG] [-t] [-S policy|socketmap]\n"
+          "  -c CONFIG  configuration file (default %s)\n"
+          "  -t         check the configuration and exit\n"
+          "  -S PROTO   serve one connection on standard input (Postfix spawn(8)) and exit\n",
+          kDefaultConfig);
+}
+
+Result<PolicySettings> LoadSettings(const std::string& path) {
+  auto config = Config::LoadFile(path);
+  if (!config) return config.error();
+  return PolicySettings::FromConfig(*config);
+}
+
+Status DropPrivileges(const std::string& user) {
+  if (user.empty() || geteuid() != 0) return Status::Ok();
+  struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return Error::Invalid("policy_user " + user + ": no such user");
+  if (pw->pw_uid == 0) return Error::Invalid("policy_user must not be root");
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+    return Error::Permanent("cannot become " + user + ": " + strerror(errno));
+  if (setuid(0) == 0) return Error::Permanent("could regain root after dropping to " + user);
+  return Status::Ok();
+}
+
+// The settings a running daemon cannot change: a reload that changes them
+// is applied in everything else, and says so.
+std::string FixedChanges(const PolicySettings& old, const PolicySettings& fresh) {
+  std::string changed;
+  if (!(old.listeners == fresh.listeners)) changed += " listeners";
+  if (old.socket_mode != fresh.socket_mode) changed += " policy_socket_mode";
+  if (old.user != fresh.user) changed += " policy_user";
+  if (old.log_to_syslog != fresh.log_to_syslog) changed += " policy_log";
+  if (old.threads != fresh.threads) changed += " policy_threads";
+  return changed;
+}
+
+int Run(int argc, char** argv) {
+  std::string config_path = kDefaultConfig;
+  bool check_only = false;
+  std::string stdin_protocol;
+  int opt;
+  while ((opt = getopt(argc, argv, "c:tS:h")) != -1) {
+    switch (opt) {
+      case 'c': config_path = optarg; break;
+      case 't': check_only = true; break;
+      case 'S': stdin_protocol = optarg; break;
+      default: Usage(); return 2;
+    }
+  }
+  if (optind != argc || (!stdin_protocol.empty() && stdin_protocol != "policy" && stdin_protocol != "socketmap")) {
+    Usage();
+    return 2;
+  }
+  // Passwords stay out of core dumps.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto settings = LoadSettings(config_path);
+  if (!settings) {
+    fprintf(stderr, "roster-policyd: %s: %s\n", config_path.c_str(), settings.error().message.c_str());
+    return 1;
+  }
+  if (check_only) {
+    printf("%s: ok\n", config_path.c_str());
+    return 0;
+  }
+  Logger log(settings->log_to_syslog);
+  asio::io_context io(settings->threads);
+  const PolicySettings first = *settings;
+  Server server(io, log, std::make_shared<Service>(std::move(*settings)));
+
+  if (!stdin_protocol.empty()) {
+    Status s = server.ServeDescriptor(0, stdin_protocol == "policy" ? Listener::Protocol::kPolicy
+                                                                    : Listener::Protocol::kSocketmap);
+    if (s.ok()) s = DropPrivileges(first.user);
+    if (!s.ok()) {
+      log.Error(s.error().message);
+      return 1;
+    }
+    io.run();
+    return 0;
+  }
+
+  Status bound = server.Bind(first.listeners, first.socket_mode);
+  if (bound.ok()) bound = DropPrivileges(first.user);
+  if (!bound.ok()) {
+    log.Error(bound.error().message);
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      auto fresh = LoadSettings(config_path);
+      if (!fresh) {
+        log.Error("reload: " + config_path + ": " + fresh.error().message + "; keeping the running configuration");
+      } else {
+        std::string fixed = FixedChanges(first, *fresh);
+        if (!fixed.empty()) log.Warning("reload: changes to" + fixed + " take effect only after a restart");
+        server.Replace(std::make_shared<Service>(std::move(*fresh)));
+        log.Info("reload: configuration reloaded from " + config_path);
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    log.Info("stopping on signal " + std::to_string(signo));
+    // Connections that do not finish within the grace time are dropped.
+    auto deadline = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(10));
+    deadline->async_wait([&io, deadline](const std::error_code& e) {
+      if (!e) io.stop();
+    });
+    server.Drain([&io] { io.stop(); });
+  };
+  signals.async_wait(on_signal);
+
+  server.Start();
+  log.Info("started: " + std::to_string(first.threads) + " thread(s), cache ttl " +
+           std::to_string(first.cache_ttl.count()) + " ms, relay window " +
+           std::to_string(first.relay_window.count() / 1000) + " s");
+  std::vector<std::thread> threads;
+  for (int i = 1; i < first.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  log.Info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace roster
+
+int main(int argc, char** argv) {
+  try {
+    return roster::Run(argc, argv);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "roster-policyd: fatal: %s\n", e.what());
+    return 1;
+  }
+}

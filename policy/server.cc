@@ -1,0 +1,295 @@
+// server.cc: see server.h.
+#include "policy/server.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "common/text.h"
+#include "policy/netstring.h"
+#include "policy/policy_request.h"
+
+namespace roster {
+
+using GenericSocket = asio::generic::stream_protocol::socket;
+
+// One client: reads requests, answers them in order, closes on error, idle
+// timeout or drain.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server& server, uint64_t id, GenericSocket socket, Listener::Protocol protocol,
+             const PolicySettings& settings)
+      : server_(server),
+        id_(id),
+        protocol_(protocol),
+        strand_(asio::make_strand(socket.get_executor())),
+        socket_(std::move(socket)),
+        timer_(strand_),
+        idle_timeout_(settings.idle_timeout),
+        policy_reader_(PolicyLimits{settings.max_request, settings.max_attributes}),
+        netstring_reader_(settings.max_request) {}
+
+  ~Connection() { server_.Forget(id_); }
+
+  void Start() {
+    asio::dispatch(strand_, [self = shared_from_this()] { self->Read(); });
+  }
+
+  // From Drain(): finish the answer being written, then close.
+  void Close() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->writing_) self->Shut();
+    });
+  }
+
+ private:
+  void Read() {
+    if (closing_) return Shut();
+    timer_.expires_after(idle_timeout_);
+    timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec) {
+      if (ec != asio::error::operation_aborted) self->Shut();
+    }));
+    socket_.async_read_some(asio::buffer(buffer_),
+                            asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec,
+                                                                                     size_t n) {
+                              self->OnRead(ec, n);
+                            }));
+  }
+
+  void OnRead(const std::error_code& ec, size_t n) {
+    timer_.cancel();
+    if (ec) return Shut();
+    std::string_view bytes(buffer_.data(), n);
+    std::string replies, problem;
+    bool failed = false;
+    std::shared_ptr<Service> service = server_.service();
+    if (protocol_ == Listener::Protocol::kPolicy) {
+      policy_reader_.Feed(bytes);
+      PolicyRequest request;
+      for (;;) {
+        auto status = policy_reader_.Next(&request, &problem);
+        if (status == PolicyRequestReader::Status::kNeedMore) break;
+        if (status != PolicyRequestReader::Status::kRequest) {
+          failed = true;
+          break;
+        }
+        PolicyAnswer answer = service->Decide(request);
+        if (!answer.log.empty()) server_.log().Info(answer.log);
+        replies += "action=" + answer.action + "\n\n";
+      }
+    } else {
+      netstring_reader_.Feed(bytes);
+      std::string query;
+      for (;;) {
+        auto status = netstring_reader_.Next(&query, &problem);
+        if (status == NetstringReader::Status::kNeedMore) break;
+        if (status != NetstringReader::Status::kNetstring) {
+          failed = true;
+          break;
+        }
+        std::string log;
+        replies += EncodeNetstring(service->AnswerSocketmap(query, &log));
+        if (!log.empty()) server_.log().Warning(log);
+      }
+    }
+    if (failed) {
+      // Answers to whole requests before the bad one still go out.
+      server_.log().Warning("closing " + Peer() + ": " + problem);
+      closing_ = true;
+    }
+    if (replies.empty()) return closing_ ? Shut() : Read();
+    Write(std::move(replies));
+  }
+
+  void Write(std::string replies) {
+    out_ = std::move(replies);
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(out_),
+                      asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec, size_t) {
+                        self->writing_ = false;
+                        self->out_.clear();
+                        self->out_.shrink_to_fit();
+                        if (ec) return self->Shut();
+                        self->Read();
+                      }));
+  }
+
+  void Shut() {
+    std::error_code ignored;
+    timer_.cancel();
+    socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  std::string Peer() {
+    std::error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    const char* kind = protocol_ == Listener::Protocol::kPolicy ? "policy client" : "socketmap client";
+    if (ec || endpoint.protocol().family() == AF_UNIX) return std::string(kind) + " on a unix socket";
+    char host[64] = "?";
+    const sockaddr* sa = endpoint.data();
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+      getnameinfo(sa, static_cast<socklen_t>(endpoint.size()), host, sizeof host, nullptr, 0, NI_NUMERICHOST);
+    }
+    return std::string(kind) + " " + host;
+  }
+
+  Server& server_;
+  const uint64_t id_;
+  const Listener::Protocol protocol_;
+  asio::strand<asio::any_io_executor> strand_;
+  GenericSocket socket_;
+  asio::steady_timer timer_;
+  const std::chrono::milliseconds idle_timeout_;
+  PolicyRequestReader policy_reader_;
+  NetstringReader netstring_reader_;
+  std::array<char, 4096> buffer_;
+  std::string out_;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+Server::Server(asio::io_context& io, Logger& log, std::shared_ptr<Service> service)
+    : io_(io), log_(log), service_(std::move(service)) {}
+
+Server::~Server() = default;
+
+std::shared_ptr<Service> Server::service() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return service_;
+}
+
+void Server::Replace(std::shared_ptr<Service> service) {
+  std::lock_guard<std::mutex> lock(mu_);
+  service_ = std::move(service);
+}
+
+Status Server::Bind(const std::vector<Listener>& listeners, unsigned socket_mode) {
+  for (const Listener& l : listeners) {
+    auto acceptor = std::make_unique<asio::basic_socket_acceptor<asio::generic::stream_protocol>>(io_);
+    std::error_code ec;
+    if (!l.path.empty()) {
+      // A socket left by a previous run is replaced; any other file is not.
+      struct stat st;
+      if (lstat(l.path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) return Error::Invalid(l.Display() + ": exists and is not a socket");
+        unlink(l.path.c_str());
+      }
+      asio::local::stream_protocol::endpoint endpoint(l.path);
+      asio::generic::stream_protocol::endpoint generic(endpoint);
+      acceptor->open(generic.protocol(), ec);
+      if (!ec) acceptor->bind(generic, ec);
+      if (!ec && chmod(l.path.c_str(), socket_mode) != 0) ec = std::error_code(errno, std::generic_category());
+    } else {
+      std::error_code parse;
+      asio::ip::tcp::endpoint endpoint(asio::ip::make_address(l.host, parse), l.port);
+      if (parse) return Error::Invalid(l.Display() + ": " + parse.message());
+      asio::generic::stream_protocol::endpoint generic(endpoint);
+      acceptor->open(generic.protocol(), ec);
+      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor->bind(generic, ec);
+    }
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error::Permanent("cannot listen on " + l.Display() + ": " + ec.message());
+    acceptors_.push_back(Acceptor{l, std::move(acceptor), false});
+    log_.Info("listening on " + l.Display() + " (" +
+              (l.protocol == Listener::Protocol::kPolicy ? "policy" : "socketmap") + ")");
+  }
+  return Status::Ok();
+}
+
+void Server::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
+}
+
+// Called with mu_ held.
+void Server::Accept(size_t index) {
+  Acceptor& a = acceptors_[index];
+  if (a.waiting || draining_ || connections_.size() >= service_->settings().max_connections) return;
+  a.waiting = true;
+  a.socket->async_accept(asio::make_strand(io_), [this, index](const std::error_code& ec, GenericSocket socket) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Acceptor& a = acceptors_[index];
+    a.waiting = false;
+    if (draining_) return;
+    if (!ec) {
+      Adopt(std::move(socket), a.listener.protocol);
+    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      log_.Warning("accept on " + a.listener.Display() + ": " + ec.message());
+    }
+    if (ec == asio::error::operation_aborted) return;
+    Accept(index);
+  });
+}
+
+// Called with mu_ held.
+void Server::Adopt(GenericSocket socket, Listener::Protocol protocol) {
+  uint64_t id = next_id_++;
+  auto connection = std::make_shared<Connection>(*this, id, std::move(socket), protocol, service_->settings());
+  connections_[id] = connection;
+  connection->Start();
+}
+
+Status Server::ServeDescriptor(int fd, Listener::Protocol protocol) {
+  sockaddr_storage address;
+  socklen_t length = sizeof address;
+  int type = 0;
+  socklen_t type_length = sizeof type;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_STREAM)
+    return Error::Invalid("standard input is not a stream socket");
+  int copy = dup(fd);
+  if (copy < 0) return Error::Permanent("dup: " + std::string(strerror(errno)));
+  GenericSocket socket(asio::make_strand(io_));
+  std::error_code ec;
+  socket.assign(asio::generic::stream_protocol(address.ss_family, SOCK_STREAM), copy, ec);
+  if (ec) {
+    close(copy);
+    return Error::Permanent("cannot use standard input: " + ec.message());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Adopt(std::move(socket), protocol);
+  return Status::Ok();
+}
+
+void Server::Forget(uint64_t id) {
+  std::function<void()> drained;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    connections_.erase(id);
+    // A slot is free again: resume listeners paused at the cap.
+    for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
+    if (draining_ && connections_.empty()) drained = std::move(drained_);
+  }
+  if (drained) drained();
+}
+
+void Server::Drain(std::function<void()> drained) {
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (draining_.exchange(true)) return;
+    if (connections_.empty()) {
+      asio::post(io_, std::move(drained));
+    } else {
+      drained_ = std::move(drained);
+    }
+    for (Acceptor& a : acceptors_) {
+      std::error_code ignored;
+      a.socket->close(ignored);
+      if (!a.listener.path.empty()) unlink(a.listener.path.c_str());
+    }
+    for (auto& [id, weak] : connections_)
+      if (auto c = weak.lock()) open.push_back(c);
+  }
+  log_.Info("draining: " + std::to_string(open.size()) + " connection(s) open");
+  for (auto& c : open) c->Close();
+}
+
+}  // namespace roster

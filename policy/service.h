@@ -1,0 +1,80 @@
+// service.h: what roster-policyd answers, apart from how it talks. One
+// Service holds one configuration with its database connections and caches;
+// a reload builds a new Service and requests in flight finish on the old.
+//   Decide()          the policy protocol (decide.cc): over-quota recipients,
+//                     POP/IMAP-before-SMTP relaying
+//   AnswerSocketmap() Postfix's lookup tables (tables.cc)
+// Both are safe to call from several threads at once, and catch every
+// exception: an answer always comes back.
+//
+// Trusts: requests only after common/address.h and common/ip.h have parsed
+// them; the database (role roster_policy, read-only) for the facts.
+#ifndef ROSTER_POLICY_SERVICE_H
+#define ROSTER_POLICY_SERVICE_H
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/accounts.h"
+#include "policy/db_pool.h"
+#include "policy/policy_request.h"
+#include "policy/recipients.h"
+#include "policy/settings.h"
+#include "policy/ttl_cache.h"
+
+namespace roster {
+
+// Where a recipient's mail would end up.
+struct RecipientTargets {
+  bool local_domain = false;   // the domain is in the domain table
+  bool domain_active = false;
+  std::vector<MailboxState> mailboxes;  // the mailboxes here that would get it
+  bool elsewhere = false;      // and some address that is not a mailbox here (or not resolved)
+};
+
+struct PolicyAnswer {
+  std::string action;  // "DUNNO", "OK", "452 4.2.2 <a@b>: Mailbox is over quota", ...
+  std::string log;     // why, when worth a log line; empty otherwise
+};
+
+class Service {
+ public:
+  // Aliases are followed this deep, and to this many addresses, when the
+  // quota check looks for the mailboxes behind a recipient; past that the
+  // mail counts as going elsewhere.
+  static constexpr int kMaxAliasDepth = 4;
+  static constexpr size_t kMaxAliasTargets = 100;
+
+  explicit Service(PolicySettings settings);
+
+  const PolicySettings& settings() const { return settings_; }
+
+  PolicyAnswer Decide(const PolicyRequest& request);
+  // "name key" -> "OK value" | "NOTFOUND " | "TEMP reason" | "PERM reason".
+  std::string AnswerSocketmap(std::string_view query, std::string* log);
+
+  // The rule of the quota check (doc/roster-policyd.8): mail of `size` bytes
+  // (0 = unknown) does not fit when it would take the mailbox past a limit.
+  static bool OverQuota(const MailboxState& mailbox, uint64_t size);
+  // Refused only when every place the mail goes is a mailbox here that is
+  // over quota: one full member does not hold up a list's mail.
+  static bool AllOverQuota(const RecipientTargets& targets, uint64_t size);
+
+ private:
+  Result<RecipientTargets> Resolve(Accounts& accounts, const RecipientKeys& keys);
+  Result<RecipientTargets> Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease);
+  PolicyAnswer CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease);
+  std::string Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log);
+  Accounts AccountsOf(std::unique_ptr<DbPool::Lease>* lease);
+
+  const PolicySettings settings_;
+  std::shared_ptr<DbPool> pool_;
+  TtlCache<RecipientTargets> targets_cache_;
+  TtlCache<bool> relay_cache_;
+};
+
+}  // namespace roster
+
+#endif

@@ -1,0 +1,68 @@
+// settings.h: roster-policyd's configuration, read from roster's config file
+// (common/config.h) and checked as a whole, so a reload either takes all of
+// a new file or keeps all of the old one.
+//
+// Trusts: the config parser for types; checks what the types cannot
+// (listener syntax, reply codes, prefix lengths).
+#ifndef ROSTER_POLICY_SETTINGS_H
+#define ROSTER_POLICY_SETTINGS_H
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "common/db.h"
+#include "common/result.h"
+
+namespace roster {
+
+class Config;
+
+struct Listener {
+  enum class Protocol { kPolicy, kSocketmap };
+  Protocol protocol = Protocol::kPolicy;
+  std::string path;  // unix socket; empty for TCP
+  std::string host;  // TCP address, numeric
+  uint16_t port = 0;
+  std::string Display() const;
+  bool operator==(const Listener& o) const {
+    return protocol == o.protocol && path == o.path && host == o.host && port == o.port;
+  }
+};
+Result<Listener> ParseListener(std::string_view text, Listener::Protocol protocol);
+
+struct PolicySettings {
+  // --- fixed at start (a reload that changes them is logged and ignored) ---
+  std::vector<Listener> listeners;
+  unsigned socket_mode = 0666;
+  std::string user;
+  bool log_to_syslog = true;
+  int threads = 2;
+  // --- reloadable ---
+  size_t max_connections = 1000;
+  std::chrono::milliseconds idle_timeout{600000};
+  size_t max_request = 64 * 1024;
+  size_t max_attributes = 1000;
+  std::string overquota_code;  // "452 4.2.2"
+  std::string overquota_text;  // "Mailbox is over quota"
+  std::string db_failure_action;
+  std::chrono::milliseconds relay_window{30 * 60 * 1000};
+  int relay_ipv4_prefix = 32;
+  int relay_ipv6_prefix = 64;
+  std::chrono::milliseconds cache_ttl{0};
+  size_t cache_entries = 100000;
+  std::string unit;
+  std::string unit_mx_transport;
+  AddressOptions address_options;
+  DbSettings db;
+
+  static Result<PolicySettings> FromConfig(const Config& config);
+  // "452 4.2.2 <rcpt>: Mailbox is over quota"
+  std::string OverQuotaReply(std::string_view recipient) const;
+};
+
+}  // namespace roster
+
+#endif

@@ -1,0 +1,139 @@
+// tables.cc: Postfix's lookup tables over socketmap (see service.h and
+// doc/postfix.md). Postfix does not split socketmap keys as it does for
+// hash: or mysql: tables, so each table handles "user+ext@domain" and
+// "@domain" itself, with the meaning of doc/postfix-mysql-maps/README.md.
+#include <string>
+
+#include "common/text.h"
+#include "policy/service.h"
+
+namespace roster {
+namespace {
+
+const char kNotFound[] = "NOTFOUND ";
+
+std::string Joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const std::string& s : list) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::string Ok(const std::string& value) { return value.empty() ? kNotFound : "OK " + value; }
+
+// What a temporary failure tells Postfix: it defers and retries.
+std::string Temp(const Error& e, std::string_view table, std::string_view key, std::string* log) {
+  *log = "table " + std::string(table) + " key " + Shown(key) + ": " + e.message;
+  return "TEMP database unavailable";
+}
+
+}  // namespace
+
+std::string Service::AnswerSocketmap(std::string_view query, std::string* log) {
+  try {
+    size_t space = query.find(' ');
+    if (space == std::string_view::npos || space == 0) return "PERM request is not \"name key\"";
+    std::unique_ptr<DbPool::Lease> lease;
+    std::string_view name = query.substr(0, space), key = query.substr(space + 1);
+    static const char* const kTables[] = {"domains", "mailboxes", "aliases", "recipient_bcc", "sender_bcc",
+                                          "transport"};
+    bool known = false;
+    for (const char* t : kTables) known = known || name == t;
+    if (!known) return "PERM unknown table " + Shown(name);
+    if (key.empty()) return kNotFound;
+    Accounts accounts = AccountsOf(&lease);
+    return Table(name, key, accounts, log);
+  } catch (const std::exception& e) {
+    *log = std::string("internal error: ") + e.what();
+    return "TEMP internal error";
+  } catch (...) {
+    *log = "internal error";
+    return "TEMP internal error";
+  }
+}
+
+std::string Service::Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log) {
+  // Keys without '@': domain names (domains, transport).
+  if (key.find('@') == std::string_view::npos) {
+    if (name != "domains" && name != "transport") return kNotFound;
+    auto domain = ParseDomain(key);
+    if (!domain) return kNotFound;
+    auto found = accounts.FindRecipient(*domain, {});
+    if (!found) return Temp(found.error(), name, key, log);
+    if (!found->domain_exists) return kNotFound;
+    if (name == "domains") return found->domain_active ? Ok(*domain) : kNotFound;
+    return Ok(found->domain_transport);
+  }
+
+  if (name == "aliases") {
+    // "@domain": the catch-all.
+    if (key.front() == '@') {
+      auto domain = ParseDomain(key.substr(1));
+      if (!domain) return kNotFound;
+      auto found = accounts.FindRecipient(*domain, {});
+      if (!found) return Temp(found.error(), name, key, log);
+      if (!found->domain_exists || !found->domain_active) return kNotFound;
+      auto subs = accounts.FindSubscribers({"@" + *domain}, 'I');
+      if (!subs) return Temp(subs.error(), name, key, log);
+      return Ok(Joined(subs->front()));
+    }
+    // The list address of a BCC answer: all the subscribers.
+    if (auto list = ParseBccListAddress(key)) {
+      auto subs = accounts.FindSubscribers({list->first}, list->second);
+      if (!subs) return Temp(subs.error(), name, key, log);
+      return Ok(Joined(subs->front()));
+    }
+  }
+
+  auto keys = KeysOf(key, settings_.address_options);
+  if (!keys) return kNotFound;
+  const std::string& domain = keys->address.domain;
+  auto found = accounts.FindRecipient(domain, keys->keys);
+  if (!found) return Temp(found.error(), name, key, log);
+  if (!found->domain_exists) return kNotFound;
+  const std::optional<MailboxState>& mailbox = found->mailbox;
+  bool active_mailbox = found->domain_active && mailbox && mailbox->active && mailbox->domain_active;
+
+  if (name == "transport") {
+    // Seed 004's units: on the MX, a mailbox of a unit goes to that unit; on
+    // a unit, its own mailboxes are delivered here (":" = the default
+    // transport of their address class) and all others go to the MX.
+    if (!mailbox) return kNotFound;
+    if (settings_.unit.empty()) {
+      if (mailbox->unit.empty()) return kNotFound;
+      if (!mailbox->unit_transport.empty()) return Ok(mailbox->unit_transport);
+      if (!mailbox->unit_host.empty()) return Ok("smtp:[" + mailbox->unit_host + "]");
+      *log = "transport: mailbox " + Shown(mailbox->key) + " is on unit " + Shown(mailbox->unit) +
+             ", which has neither transport nor host";
+      return kNotFound;
+    }
+    if (mailbox->unit == settings_.unit) return Ok(":");
+    return Ok(settings_.unit_mx_transport);
+  }
+  if (!found->domain_active) return kNotFound;
+  if (name == "domains") return kNotFound;
+  if (name == "mailboxes") return active_mailbox ? Ok(MaildirPathOf(mailbox->key)) : kNotFound;
+  if (name == "recipient_bcc" || name == "sender_bcc") {
+    if (!active_mailbox) return kNotFound;
+    char direction = name == "recipient_bcc" ? 'I' : 'O';
+    auto subs = accounts.FindSubscribers({mailbox->key}, direction);
+    if (!subs) return Temp(subs.error(), name, key, log);
+    return subs->front().empty() ? kNotFound : Ok(BccListAddress(mailbox->key, direction));
+  }
+  // aliases: an active mailbox is itself (with its extension), so no
+  // catch-all takes its mail; otherwise its subscribers, else the catch-all.
+  if (active_mailbox) {
+    if (mailbox->key == AsciiLower(keys->full) || keys->address.delimiter == 0) return Ok(mailbox->key);
+    size_t at = mailbox->key.rfind('@');
+    return Ok(mailbox->key.substr(0, at) + keys->address.delimiter + keys->address.extension +
+              mailbox->key.substr(at));
+  }
+  auto own = accounts.FindSubscribers(keys->keys, 'I');
+  if (!own) return Temp(own.error(), name, key, log);
+  for (const auto& list : *own)
+    if (!list.empty()) return Ok(Joined(list));
+  auto catch_all = accounts.FindSubscribers({"@" + domain}, 'I');
+  if (!catch_all) return Temp(catch_all.error(), name, key, log);
+  return Ok(Joined(catch_all->front()));
+}
+
+}  // namespace roster
