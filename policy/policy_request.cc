@@ -38,12 +38,9 @@ PolicyRequestReader::Status PolicyRequestReader::Next(PolicyRequest* request, st
     return Status::kNeedMore;
   }
   std::string_view text = pending.substr(0, end);
+  // `text` points into buffer_: Feed() drops the consumed bytes, not this.
   start_ += end + 1;
   scanned_ = 0;
-  if (start_ == buffer_.size()) {
-    buffer_.clear();
-    start_ = 0;
-  }
 
   *request = PolicyRequest();
   while (!text.empty()) {

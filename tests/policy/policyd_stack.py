@@ -1,0 +1,200 @@
+"""policyd_stack: a private MariaDB (tests/dovecot/dovecot_stack.py) with
+roster's schema, and roster-policyd serving it on a unix socket and a
+loopback TCP port each for the policy protocol and socketmap, for tests and
+benchmarks. The daemon runs as it would in production: started as root, it
+binds, then drops to `nobody`, so its config is readable by nobody and its
+secret is a file only nobody can read."""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import weakref
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+import dovecot_stack  # noqa: E402
+
+POLICYD = os.path.join(dovecot_stack.BUILDDIR, "policy", "roster-policyd")
+USER = "nobody"
+
+
+def policy_request(recipient, client="127.0.0.2", state="RCPT", size=0, **extra):
+    attrs = {"request": "smtpd_access_policy", "protocol_state": state, "protocol_name": "ESMTP",
+             "client_address": client, "client_name": "unknown", "helo_name": "client.test",
+             "sender": "sender@remote.test", "recipient": recipient, "size": str(size), **extra}
+    return "".join(f"{k}={v}\n" for k, v in attrs.items()) + "\n"
+
+
+def netstring(payload):
+    data = payload.encode() if isinstance(payload, str) else payload
+    return str(len(data)).encode() + b":" + data + b","
+
+
+class Policyd:
+    """roster-policyd on a stack's database; `settings` are extra config lines."""
+    count = 0
+
+    def __init__(self, stack, settings=""):
+        self.stack = stack
+        Policyd.count += 1
+        self.dir = os.path.join(stack.dir, f"policyd{Policyd.count}")
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        # Its own run directory, as systemd's RuntimeDirectory= gives it, so
+        # it can remove its sockets after dropping root.
+        shutil.chown(self.dir, USER)
+        self.policy_socket = os.path.join(self.dir, "policy")
+        self.socketmap_socket = os.path.join(self.dir, "socketmap")
+        self.policy_port = dovecot_stack.free_port()
+        self.socketmap_port = dovecot_stack.free_port()
+        self.conf = os.path.join(self.dir, "roster-policyd.conf")
+        self.secret = os.path.join(self.dir, "secret.conf")
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        self.proc = None
+        self.write_conf(settings)
+
+    def write_conf(self, settings):
+        with open(self.secret, "w") as f:
+            f.write(f"policy_db_password = {dovecot_stack.Stack.db_password('policy')}\n")
+        os.chmod(self.secret, 0o600)
+        shutil.chown(self.secret, USER)
+        with open(self.conf, "w") as f:
+            f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
+                    f"policy_listen = unix:{self.policy_socket} inet:127.0.0.1:{self.policy_port}\n"
+                    f"socketmap_listen = unix:{self.socketmap_socket} inet:127.0.0.1:{self.socketmap_port}\n"
+                    f"policy_user = {USER}\npolicy_log = stderr\n{settings}\n!include {self.secret}\n")
+        os.chmod(self.conf, 0o644)
+
+    def start(self):
+        self.stderr = open(self.stderr_path, "a")
+        self.proc = subprocess.Popen([POLICYD, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("roster-policyd exited:\n" + self.log())
+            if os.path.exists(self.socketmap_socket) and "started" in self.log():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("roster-policyd did not start:\n" + self.log())
+
+    def log(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def uid(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[2])  # effective
+        return -1
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+
+    # --- clients ---
+    def connect_policy(self, tcp=False, timeout=10):
+        if tcp:
+            s = socket.create_connection(("127.0.0.1", self.policy_port), timeout=timeout)
+        else:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(timeout)
+            s.connect(self.policy_socket)
+        return s
+
+    def connect_socketmap(self, tcp=False, timeout=10):
+        if tcp:
+            return socket.create_connection(("127.0.0.1", self.socketmap_port), timeout=timeout)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.socketmap_socket)
+        return s
+
+    def ask(self, recipient, conn=None, **kw):
+        """One policy request; returns the action."""
+        own = conn is None
+        conn = conn or self.connect_policy()
+        try:
+            conn.sendall(policy_request(recipient, **kw).encode())
+            return read_reply(conn)
+        finally:
+            if own:
+                conn.close()
+
+    def lookup(self, table, key, conn=None):
+        own = conn is None
+        conn = conn or self.connect_socketmap()
+        try:
+            conn.sendall(netstring(f"{table} {key}"))
+            return read_netstring(conn)
+        finally:
+            if own:
+                conn.close()
+
+
+# Bytes read past the reply a caller asked for, per connection (pipelining).
+_pending = weakref.WeakKeyDictionary()
+
+
+def _read_until(conn, complete):
+    data = _pending.pop(conn, b"")
+    while True:
+        n = complete(data)
+        if n:
+            if len(data) > n:
+                _pending[conn] = data[n:]
+            return data[:n]
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+
+
+def read_reply(conn):
+    def complete(data):
+        end = data.find(b"\n\n")
+        return end + 2 if end >= 0 else 0
+    line = _read_until(conn, complete).decode().split("\n")[0]
+    assert line.startswith("action="), line
+    return line[len("action="):]
+
+
+def read_netstring(conn):
+    def complete(data):
+        if b":" not in data:
+            return 0
+        length, _ = data.split(b":", 1)
+        n = len(length) + 1 + int(length) + 1
+        return n if len(data) >= n else 0
+    data = _read_until(conn, complete)
+    length, rest = data.split(b":", 1)
+    assert rest.endswith(b","), data
+    return rest[:-1].decode()
+
+
+def have_user():
+    try:
+        pwd.getpwnam(USER)
+        return True
+    except KeyError:
+        return False
