@@ -77,8 +77,8 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "largest policy request or socketmap query; a larger one is logged and its connection closed"},
       {"policy_max_attributes", T::kInt, "1000", false, "most attributes in one policy request"},
       {"policy_overquota_reply", T::kString, "452 4.2.2 Mailbox is over quota", false,
-       "reply to a recipient over quota: code, enhanced status, text; the recipient is inserted before the text "
-       "(\"552 5.2.2 ...\" refuses for good)"},
+       "reply to a recipient over quota: code, enhanced status, text (Postfix adds the recipient: \"452 4.2.2 "
+       "<bob@example.org>: Recipient address rejected: Mailbox is over quota\"); \"552 5.2.2 ...\" refuses for good"},
       {"policy_db_failure_action", T::kString, "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure", false,
        "answer of a quota check when the database cannot answer (relay checks then answer DUNNO)"},
       {"policy_relay_window", T::kDuration, "30m", false,

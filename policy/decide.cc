@@ -205,7 +205,7 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
     if (!targets->local_domain) return relay_wanted ? CheckRelay(request, &lease) : kDunno;
     if (!quota_wanted || !targets->domain_active) return kDunno;
     if (!AllOverQuota(*targets, request.size)) return kDunno;
-    return {settings_.OverQuotaReply(keys->full),
+    return {settings_.OverQuotaReply(),
             "over quota: recipient <" + Shown(keys->full) + ">, size " + std::to_string(request.size) + ", client " +
                 Shown(request.client_address) + ", state " + Shown(request.protocol_state)};
   } catch (const std::exception& e) {

@@ -136,8 +136,8 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   return s;
 }
 
-std::string PolicySettings::OverQuotaReply(std::string_view recipient) const {
-  return overquota_code + " <" + std::string(recipient) + ">: " + overquota_text;
+std::string PolicySettings::OverQuotaReply() const {
+  return overquota_text.empty() ? overquota_code : overquota_code + " " + overquota_text;
 }
 
 }  // namespace roster

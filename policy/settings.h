@@ -59,8 +59,10 @@ struct PolicySettings {
   DbSettings db;
 
   static Result<PolicySettings> FromConfig(const Config& config);
-  // "452 4.2.2 <rcpt>: Mailbox is over quota"
-  std::string OverQuotaReply(std::string_view recipient) const;
+  // "452 4.2.2 Mailbox is over quota". Postfix names the recipient itself:
+  // the client reads "452 4.2.2 <bob@example.org>: Recipient address
+  // rejected: Mailbox is over quota".
+  std::string OverQuotaReply() const;
 };
 
 }  // namespace roster
