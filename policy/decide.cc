@@ -101,6 +101,8 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
       const auto& s = (*states)[i];
       if (s && s->active && s->domain_active) {
         t.mailboxes.push_back(*s);
+      } else if (s && !s->domain_active) {
+        // A disabled domain takes no mail: a dead end, as in the aliases table.
       } else {
         pending.push_back(batch[i]);
         has_row.push_back(s.has_value());
@@ -159,7 +161,7 @@ std::pair<std::string, std::string> PrefixRange(const std::string& packed, int b
   return {low, high};
 }
 
-const PolicyAnswer kDunno{"DUNNO", ""};
+const PolicyAnswer kDunno{"DUNNO", "", false};
 
 }  // namespace
 
@@ -175,7 +177,8 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
   if (!recent) {
     Accounts accounts = AccountsOf(lease);
     auto r = accounts.LoggedInFrom(low, high, settings_.relay_window);
-    if (!r) return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message};
+    if (!r)
+      return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message, true};
     recent = *r;
     relay_cache_.Put(cache_key, *r);
   }
@@ -196,22 +199,28 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
     if (!keys) return kDunno;  // not an address roster could hold; Postfix decides
 
     std::unique_ptr<DbPool::Lease> lease;
-    auto targets = Targets(*keys, &lease);
-    if (!targets) {
-      if (!quota_wanted) return kDunno;
-      return {settings_.db_failure_action,
-              "recipient <" + Shown(keys->full) + ">: database unavailable: " + targets.error().message};
+    if (!quota_wanted) {
+      // The relay check needs only to know whether the domain is ours.
+      if (!relay_wanted) return kDunno;
+      Accounts accounts = AccountsOf(&lease);
+      auto domain = accounts.FindRecipient(keys->address.domain, {});
+      if (!domain) return {"DUNNO", "relay check: database unavailable: " + domain.error().message, true};
+      return domain->domain_exists ? kDunno : CheckRelay(request, &lease);
     }
+    auto targets = Targets(*keys, &lease);
+    if (!targets)
+      return {settings_.db_failure_action,
+              "recipient <" + Shown(keys->full) + ">: database unavailable: " + targets.error().message, true};
     if (!targets->local_domain) return relay_wanted ? CheckRelay(request, &lease) : kDunno;
-    if (!quota_wanted || !targets->domain_active) return kDunno;
+    if (!targets->domain_active) return kDunno;
     if (!AllOverQuota(*targets, request.size)) return kDunno;
     return {settings_.OverQuotaReply(),
             "over quota: recipient <" + Shown(keys->full) + ">, size " + std::to_string(request.size) + ", client " +
                 Shown(request.client_address) + ", state " + Shown(request.protocol_state)};
   } catch (const std::exception& e) {
-    return {"DUNNO", std::string("internal error: ") + e.what()};
+    return {"DUNNO", std::string("internal error: ") + e.what(), true};
   } catch (...) {
-    return {"DUNNO", "internal error"};
+    return {"DUNNO", "internal error", true};
   }
 }
 

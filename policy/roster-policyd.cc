@@ -97,7 +97,8 @@ int Run(int argc, char** argv) {
     printf("%s: ok\n", config_path.c_str());
     return 0;
   }
-  Logger log(settings->log_to_syslog);
+  // Under spawn(8) stdout and stderr are the client's connection: log to syslog.
+  Logger log(settings->log_to_syslog || !stdin_protocol.empty());
   asio::io_context io(settings->threads);
   const PolicySettings first = *settings;
   Server server(io, log, std::make_shared<Service>(std::move(*settings)));

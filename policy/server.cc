@@ -79,7 +79,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           break;
         }
         PolicyAnswer answer = service->Decide(request);
-        if (!answer.log.empty()) server_.log().Info(answer.log);
+        if (!answer.log.empty()) answer.warning ? server_.log().Warning(answer.log) : server_.log().Info(answer.log);
         replies += "action=" + answer.action + "\n\n";
       }
     } else {

@@ -37,6 +37,7 @@ struct RecipientTargets {
 struct PolicyAnswer {
   std::string action;  // "DUNNO", "OK", "452 4.2.2 <a@b>: Mailbox is over quota", ...
   std::string log;     // why, when worth a log line; empty otherwise
+  bool warning = false;  // the log line reports a failure
 };
 
 class Service {

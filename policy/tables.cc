@@ -18,7 +18,15 @@ std::string Joined(const std::vector<std::string>& list) {
   return out;
 }
 
-std::string Ok(const std::string& value) { return value.empty() ? kNotFound : "OK " + value; }
+// Postfix refuses socketmap answers over 100000 bytes; a list that long is
+// a configuration problem to log, not mail to lose.
+constexpr size_t kMaxAnswer = 99000;
+
+std::string Ok(const std::string& value) {
+  if (value.empty()) return kNotFound;
+  if (value.size() > kMaxAnswer) return "TEMP answer longer than Postfix accepts";
+  return "OK " + value;
+}
 
 // What a temporary failure tells Postfix: it defers and retries.
 std::string Temp(const Error& e, std::string_view table, std::string_view key, std::string* log) {
@@ -96,18 +104,25 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   if (name == "transport") {
     // Seed 004's units: on the MX, a mailbox of a unit goes to that unit; on
     // a unit, its own mailboxes are delivered here (":" = the default
-    // transport of their address class) and all others go to the MX.
-    if (!mailbox) return kNotFound;
-    if (settings_.unit.empty()) {
-      if (mailbox->unit.empty()) return kNotFound;
+    // transport of their address class) and all others go to the MX. Any
+    // other address takes its domain's transport.
+    if (mailbox && settings_.unit.empty() && !mailbox->unit.empty()) {
       if (!mailbox->unit_transport.empty()) return Ok(mailbox->unit_transport);
       if (!mailbox->unit_host.empty()) return Ok("smtp:[" + mailbox->unit_host + "]");
+      // Delivering here mail that belongs on a unit would hide it: defer.
       *log = "transport: mailbox " + Shown(mailbox->key) + " is on unit " + Shown(mailbox->unit) +
-             ", which has neither transport nor host";
-      return kNotFound;
+             ", which has neither transport nor host in the unit table";
+      return "TEMP unit without a route";
     }
-    if (mailbox->unit == settings_.unit) return Ok(":");
-    return Ok(settings_.unit_mx_transport);
+    if (mailbox && !settings_.unit.empty()) {
+      if (mailbox->unit == settings_.unit) return Ok(":");
+      if (settings_.unit_mx_transport.empty()) {
+        *log = "transport: mailbox " + Shown(mailbox->key) + " is not on this unit and unit_mx_transport is empty";
+        return "TEMP no route to the MX";
+      }
+      return Ok(settings_.unit_mx_transport);
+    }
+    return Ok(found->domain_transport);
   }
   if (!found->domain_active) return kNotFound;
   if (name == "domains") return kNotFound;

@@ -149,6 +149,12 @@ TEST_F(PolicyTest, AnAliasIsRefusedOnlyWhenEveryMailboxBehindItIsOverQuota) {
   // Aliases of aliases are followed.
   Subscribe("outer@here.test", "gone@here.test");
   EXPECT_EQ(Decide("outer@here.test"), kOverQuota);
+  // A disabled domain's mailbox gets nothing: it neither counts nor holds up the rest.
+  AddDomain("off.test", /*active=*/false);
+  AddMailbox("x@off.test", 1000, 0);
+  Subscribe("mixed@here.test", "x@off.test");
+  Subscribe("mixed@here.test", "full1@here.test");
+  EXPECT_EQ(Decide("mixed@here.test"), kOverQuota);
   // A loop ends and refuses nothing it cannot prove.
   Subscribe("loop1@here.test", "loop2@here.test");
   Subscribe("loop2@here.test", "loop1@here.test");
@@ -303,6 +309,9 @@ TEST_F(PolicyTest, Tables) {
   EXPECT_EQ(Table("transport", "also.test"), "OK smtp:[relay.also.test]");
   EXPECT_EQ(Table("transport", "here.test"), "NOTFOUND ");
   EXPECT_EQ(Table("transport", "alice@here.test"), "NOTFOUND ");
+  // Postfix asks socketmap transport tables for whole addresses only.
+  EXPECT_EQ(Table("transport", "anyone+x@also.test"), "OK smtp:[relay.also.test]");
+  EXPECT_EQ(Table("transport", "someone@remote.test"), "NOTFOUND ");
 
   EXPECT_EQ(Table("nosuchtable", "x"), "PERM unknown table nosuchtable");
   EXPECT_EQ(Table("aliases", ""), "NOTFOUND ");
@@ -319,6 +328,9 @@ TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   EXPECT_EQ(Table("transport", "one@here.test"), "OK smtp:[unit1.here.test]");
   EXPECT_EQ(Table("transport", "two+x@here.test"), "OK lmtp:inet:[unit2.here.test]:24");
   EXPECT_EQ(Table("transport", "mx@here.test"), "NOTFOUND ");
+  // A unit the MX cannot reach defers its mail rather than keep it here.
+  AddMailbox("lost@here.test", 0, 0, 0, 0, true, "u9");
+  EXPECT_EQ(Table("transport", "lost@here.test"), "TEMP unit without a route");
   // On unit u1: its own mailboxes here, the rest to the MX.
   settings_.unit = "u1";
   settings_.unit_mx_transport = "smtp:[mx.here.test]";
@@ -326,6 +338,9 @@ TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   EXPECT_EQ(Table("transport", "one@here.test"), "OK :");
   EXPECT_EQ(Table("transport", "two@here.test"), "OK smtp:[mx.here.test]");
   EXPECT_EQ(Table("transport", "mx@here.test"), "OK smtp:[mx.here.test]");
+  settings_.unit_mx_transport = "";
+  service_.reset();
+  EXPECT_EQ(Table("transport", "two@here.test"), "TEMP no route to the MX");
 }
 
 TEST_F(PolicyTest, DatabaseDownDefersQuotaChecksAndNeverRelays) {
