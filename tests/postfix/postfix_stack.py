@@ -1,0 +1,454 @@
+"""postfix_stack: a private Postfix 3.7 and a private roster-policyd, for the
+tests of roster-policyd with a real MTA (tests/postfix/policyd.test).
+
+Postfix runs from a configuration directory of its own under a temporary
+directory (a copy of the system's master.cf, with the smtpd listener moved to
+a free port on 127.0.0.1 and no service chrooted, and a main.cf written here),
+with its own queue_directory, data_directory and log file. It listens on
+127.0.0.1 only, relays nothing but what the policy server allows, delivers
+local mail over LMTP to a port given by the caller (the Dovecot of
+tests/dovecot/dovecot_stack.py) and every other mail to the discard: transport,
+so no test mail leaves the machine. Of /etc/postfix it only reads master.cf
+(and what every Postfix command reads: dynamicmaps.cf, postfix-files); the
+system's own Postfix, queue and configuration are never changed.
+
+roster-policyd runs in the foreground from the build directory with a config
+file written here; it binds its unix sockets as root and then drops to an
+unprivileged user (policy_user), which must still be able to read its config
+file and its secrets file on a SIGHUP.
+
+Trusts: the Postfix and roster-policyd binaries, the machine's root account,
+and the callers (they are tests). Needs root (Postfix's master and the
+daemon's user switch)."""
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRCDIR = os.path.abspath(os.environ.get("srcdir", os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILDDIR = os.path.abspath(os.environ.get("top_builddir", "."))
+# ROSTER_POLICYD: another roster-policyd to test (an installed one, say).
+POLICYD = os.environ.get("ROSTER_POLICYD") or os.path.join(BUILDDIR, "policy", "roster-policyd")
+SYSTEM_MASTER_CF = "/etc/postfix/master.cf"
+# The queue directories where a message can wait (maildrop: submitted by
+# sendmail, not used here; hold: never used here, but a held message is not gone).
+QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")
+# The parts of the domain name space this Postfix treats as elsewhere: mail to
+# them is accepted or refused like real relay mail, then dropped.
+FOREIGN = ("remote.test", "other.test")
+
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "dovecot"))
+from dovecot_stack import free_port  # noqa: E402
+
+
+def sbin(program):
+    """Postfix's commands live in /usr/sbin, which a test's PATH may lack."""
+    return shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin") or program
+
+
+def missing_programs():
+    """What this module needs that the machine lacks (a reason to skip), or ''."""
+    for program in ("postfix", "postmap", "postconf"):
+        if shutil.which(sbin(program)) is None:
+            return program + " not installed (Debian package postfix)"
+    if not os.path.exists(SYSTEM_MASTER_CF):
+        return SYSTEM_MASTER_CF + " missing"
+    try:
+        pwd.getpwnam("postfix")
+    except KeyError:
+        return "no user postfix"
+    if not os.path.exists(POLICYD):
+        return POLICYD + " not built"
+    return ""
+
+
+def wait_until(predicate, timeout=20.0, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+class SMTP(smtplib.SMTP):
+    """An SMTP client whose connections come from a chosen loopback address, so
+    that the private Postfix (mynetworks = 127.0.0.1/32) treats it as a
+    stranger."""
+    def __init__(self, port, source, timeout=60):
+        super().__init__("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+
+
+# ---------------------------------------------------------------- Postfix
+
+class Postfix:
+    """A private Postfix. `policy` is the policy service (unix:/path or
+    inet:127.0.0.1:port), `socketmap` the socketmap server's endpoint in
+    Postfix's syntax (unix:/path or inet:127.0.0.1:port); both are
+    roster-policyd's. `lmtp_port`: where local mailboxes are delivered."""
+
+    def __init__(self, lmtp_port, policy, socketmap, extra_main="", directory=None):
+        self.dir = directory or tempfile.mkdtemp(prefix="roster-postfix-")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.lmtp_port = lmtp_port
+        self.policy = policy
+        self.socketmap = socketmap
+        self.extra_main = extra_main
+        self.smtp_port = free_port()
+        self.etc = os.path.join(self.dir, "etc")
+        self.queue = os.path.join(self.dir, "queue")
+        self.data = os.path.join(self.dir, "data")
+        self.logdir = os.path.join(self.dir, "log")
+        self.maillog = os.path.join(self.logdir, "maillog")
+        self.started = False
+
+    def table(self, name):
+        """The Postfix table name of one of roster-policyd's socketmap tables."""
+        return f"socketmap:{self.socketmap}:{name}"
+
+    def policy_service(self, context):
+        return f"check_policy_service {{ {self.policy}, policy_context={context} }}"
+
+    def main_cf(self):
+        discard = ", ".join(f"{d}=discard:" for d in FOREIGN + ("bcc-in.roster.invalid", "bcc-out.roster.invalid"))
+        return f"""# main.cf of a private test Postfix (tests/postfix/postfix_stack.py)
+compatibility_level = 3.6
+queue_directory = {self.queue}
+data_directory = {self.data}
+maillog_file = {self.maillog}
+maillog_file_prefixes = {self.logdir}
+syslog_name = postfix-roster-test
+myhostname = mx.test
+mydomain = test
+myorigin = mx.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+alias_maps =
+alias_database =
+local_recipient_maps =
+relayhost =
+biff = no
+smtpd_banner = $myhostname ESMTP roster-test
+recipient_delimiter = +
+# Local mailboxes: Dovecot's LMTP (the test Dovecot).
+virtual_transport = lmtp:inet:127.0.0.1:{self.lmtp_port}
+# Everything else is dropped: no test mail leaves the machine.
+default_transport = discard:foreign mail is dropped in tests
+relay_transport = discard:foreign mail is dropped in tests
+# roster-policyd's socketmap tables (policy/ answers what
+# doc/postfix-mysql-maps/README.md describes).
+virtual_mailbox_domains = {self.table("domains")}
+virtual_mailbox_maps = {self.table("mailboxes")}
+virtual_alias_maps = {self.table("aliases")}
+recipient_bcc_maps = {self.table("recipient_bcc")}
+sender_bcc_maps = {self.table("sender_bcc")}
+transport_maps = {self.table("transport")}, inline:{{ {discard} }}
+# The policy service: relaying after a POP/IMAP login, quota at RCPT and
+# again at the end of a single-recipient message.
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated,
+    {self.policy_service("relay")},
+    reject_unauth_destination
+smtpd_recipient_restrictions = {self.policy_service("quota")}
+smtpd_end_of_data_restrictions = {self.policy_service("quota")}
+# Retries of deferred mail come soon (a test waits for them).
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+{self.extra_main}"""
+
+    def master_cf(self):
+        """The system's master.cf, with the smtpd listener on our port and no
+        service chrooted (a chrooted service could not reach the sockets
+        under our temporary directory)."""
+        out = []
+        with open(SYSTEM_MASTER_CF) as f:
+            for line in f:
+                fields = line.split()
+                if line[:1].isspace() or line.startswith("#") or len(fields) < 8:
+                    out.append(line)
+                    continue
+                if fields[0] == "smtp" and fields[1] == "inet":
+                    fields[0] = f"127.0.0.1:{self.smtp_port}"
+                fields[4] = "n"
+                out.append(" ".join(fields[:8]) + (" " + " ".join(fields[8:]) if fields[8:] else "") + "\n")
+        return "".join(out)
+
+    def write_config(self):
+        os.makedirs(self.etc, exist_ok=True)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(self.main_cf())
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(self.master_cf())
+
+    def use_policy(self, policy):
+        """Points the policy checks at another policy service (the tables stay)."""
+        self.policy = policy
+        self.write_config()
+        self.postfix("reload")
+
+    def postfix(self, *args, check=True):
+        return subprocess.run([sbin("postfix"), "-c", self.etc, *args], capture_output=True, text=True,
+                              check=check)
+
+    def start(self):
+        self.write_config()
+        os.makedirs(self.queue, mode=0o755, exist_ok=True)
+        os.makedirs(self.logdir, mode=0o755, exist_ok=True)
+        os.makedirs(self.data, mode=0o700, exist_ok=True)
+        shutil.chown(self.data, "postfix", "postfix")
+        # `postfix check` (run by start) creates the queue's subdirectories.
+        result = self.postfix("start", check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"postfix start failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+                               f"{self.log()[-3000:]}")
+        self.started = True
+        if not wait_until(self.accepts_connections, 30):
+            raise RuntimeError("postfix does not listen on port %d:\n%s" % (self.smtp_port, self.log()[-3000:]))
+
+    def accepts_connections(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=2) as s:
+                return s.recv(512).startswith(b"220")
+        except OSError:
+            return False
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self):
+        if self.started:
+            pid = self.master_pid()
+            self.postfix("stop", check=False)
+            if pid is not None and not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20):
+                os.kill(pid, signal.SIGKILL)
+            self.started = False
+        if not os.environ.get("ROSTER_KEEP_TEST_DIR"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- clients ---
+    def smtp(self, source="127.0.0.2"):
+        return SMTP(self.smtp_port, source)
+
+    def postmap(self, key, name):
+        """`postmap -q KEY` on one socketmap table, with our main.cf.
+        Returns (exit status, stdout without its newline, stderr)."""
+        result = subprocess.run([sbin("postmap"), "-c", self.etc, "-q", key, self.table(name)],
+                                capture_output=True, text=True)
+        return result.returncode, result.stdout.rstrip("\n"), result.stderr
+
+    # --- the log and the queue ---
+    def log(self):
+        try:
+            with open(self.maillog, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, pattern, timeout=30):
+        """Waits until the mail log has a line matching `pattern` (a regular
+        expression); returns the match or None."""
+        regex = re.compile(pattern, re.M)
+        found = []
+
+        def look():
+            m = regex.search(self.log())
+            if m:
+                found.append(m)
+            return bool(m)
+        wait_until(look, timeout, 0.2)
+        return found[0] if found else None
+
+    def queued(self):
+        """Paths of the messages in any of our queues."""
+        out = []
+        for q in QUEUES:
+            for root, _, files in os.walk(os.path.join(self.queue, q)):
+                out.extend(os.path.join(root, f) for f in files)
+        return out
+
+    def drop_queue(self):
+        """Deletes every queued message (after a test let one in by mistake)."""
+        subprocess.run([sbin("postsuper"), "-c", self.etc, "-d", "ALL"], capture_output=True)
+
+    def wait_queue_empty(self, timeout=60):
+        if not wait_until(lambda: not self.queued(), timeout, 0.2):
+            raise AssertionError(f"queue not empty after {timeout}s: {self.queued()}\n{self.log()[-3000:]}")
+
+
+# ---------------------------------------------------------------- roster-policyd
+
+def policy_user():
+    """The unprivileged user the daemon drops to: roster-policyd's own user if
+    the machine has one, else nobody."""
+    for name in ("roster-policyd", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("no user to run roster-policyd as")
+
+
+class Policyd:
+    """roster-policyd in the foreground, listening on unix sockets in
+    `directory`. `db_hosts` and `db_password` reach the database as the
+    roster_policy role; `settings` are more config lines."""
+
+    def __init__(self, db_hosts, db_password, settings="", directory=None, program=POLICYD, user=None):
+        self.dir = directory or tempfile.mkdtemp(prefix="roster-policyd-")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.program = program
+        self.user = user or policy_user()
+        self.db_hosts = db_hosts
+        self.db_password = db_password
+        self.policy_path = os.path.join(self.dir, "policy")
+        self.socketmap_path = os.path.join(self.dir, "socketmap")
+        self.conf = os.path.join(self.dir, "roster-policyd.conf")
+        self.secrets = os.path.join(self.dir, "secrets.conf")
+        self.stderr_path = os.path.join(self.dir, "policyd.log")
+        self.process = None
+        self.write_config(settings)
+
+    # Postfix's names for the two endpoints.
+    @property
+    def policy(self):
+        return "unix:" + self.policy_path
+
+    @property
+    def socketmap(self):
+        return "unix:" + self.socketmap_path
+
+    def write_config(self, settings=""):
+        """(Re)writes the config file; the secrets go to a file of their own,
+        private to the daemon's user (it reads it again on SIGHUP)."""
+        with open(self.secrets, "w") as f:
+            f.write(f"policy_db_password = {self.db_password}\n")
+        os.chmod(self.secrets, 0o600)
+        shutil.chown(self.secrets, self.user)
+        tmp = self.conf + ".new"
+        with open(tmp, "w") as f:
+            f.write(f"# roster-policyd.conf of a test (tests/postfix/postfix_stack.py)\n"
+                    f"db_hosts = {self.db_hosts}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
+                    f"db_write_timeout = 3s\n"
+                    f"policy_listen = unix:{self.policy_path}\nsocketmap_listen = unix:{self.socketmap_path}\n"
+                    f"policy_log = stderr\npolicy_user = {self.user}\n{settings}\n"
+                    f"!include {self.secrets}\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.conf)
+
+    def check_config(self):
+        """`roster-policyd -t`: (exit status, output)."""
+        result = subprocess.run([self.program, "-c", self.conf, "-t"], capture_output=True, text=True)
+        return result.returncode, result.stdout + result.stderr
+
+    def start(self):
+        for path in (self.policy_path, self.socketmap_path):
+            if os.path.exists(path):
+                os.unlink(path)
+        self.stderr = open(self.stderr_path, "a")
+        self.process = subprocess.Popen([self.program, "-c", self.conf], stdin=subprocess.DEVNULL,
+                                        stdout=self.stderr, stderr=self.stderr, start_new_session=True)
+        if not wait_until(self.ready, 20):
+            self.stop()
+            raise RuntimeError("roster-policyd did not start:\n" + self.log()[-3000:])
+
+    def ready(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"roster-policyd exited ({self.process.returncode}):\n" + self.log()[-3000:])
+        for path in (self.policy_path, self.socketmap_path):
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(2)
+                    s.connect(path)
+            except OSError:
+                return False
+        return True
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        """SIGTERM, and the exit status (None if it had to be killed)."""
+        if self.process is None:
+            return None
+        status = self.process.poll()
+        if status is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                status = self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                status = None
+        self.process = None
+        self.stderr.close()
+        return status
+
+    def close(self):
+        """Stops it and removes its directory."""
+        self.stop()
+        if not os.environ.get("ROSTER_KEEP_TEST_DIR"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # --- direct clients of the two protocols ---
+    def ask_policy(self, attributes, timeout=10):
+        """One policy request (a dict of attributes): the reply's action."""
+        request = "".join(f"{k}={v}\n" for k, v in attributes.items()) + "\n"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.policy_path)
+            s.sendall(request.encode())
+            reply = b""
+            while not reply.endswith(b"\n\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        text = reply.decode()
+        if not text.startswith("action=") or not text.endswith("\n\n"):
+            raise AssertionError(f"bad policy reply {text!r} to {request!r}")
+        return text[len("action="):-2]
+
+    def ask_socketmap(self, name, key, timeout=10):
+        """One socketmap request: the reply netstring's text."""
+        query = f"{name} {key}".encode()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.socketmap_path)
+            s.sendall(b"%d:%s," % (len(query), query))
+            reply = b""
+            while True:
+                head, colon, rest = reply.partition(b":")
+                if colon and head.isdigit() and len(rest) >= int(head) + 1:
+                    break
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise AssertionError(f"socketmap closed the connection after {reply!r}")
+                reply += chunk
+        head, _, rest = reply.partition(b":")
+        length = int(head)
+        if rest[length:length + 1] != b",":
+            raise AssertionError(f"bad netstring {reply!r}")
+        return rest[:length].decode()
