@@ -167,15 +167,24 @@ maximal_backoff_time = 10s
 {self.extra_main}"""
 
     def master_cf(self):
-        """The system's master.cf, with the smtpd listener on our port and no
-        service chrooted (a chrooted service could not reach the sockets
-        under our temporary directory)."""
+        """The system's master.cf, with the smtpd listener on our port, every
+        other network listener (submission, say) left out, and no service
+        chrooted (a chrooted service could not reach the sockets under our
+        temporary directory)."""
         out = []
+        dropped = False  # in a left-out service's continuation lines
         with open(SYSTEM_MASTER_CF) as f:
             for line in f:
                 fields = line.split()
-                if line[:1].isspace() or line.startswith("#") or len(fields) < 8:
+                if line[:1].isspace() and fields and not fields[0].startswith("#"):
+                    out.append("#" + line if dropped else line)
+                    continue
+                if line.startswith("#") or len(fields) < 8:
                     out.append(line)
+                    continue
+                dropped = fields[1] == "inet" and fields[0] != "smtp"
+                if dropped:
+                    out.append("#" + line)
                     continue
                 if fields[0] == "smtp" and fields[1] == "inet":
                     fields[0] = f"127.0.0.1:{self.smtp_port}"
@@ -246,8 +255,11 @@ maximal_backoff_time = 10s
     def postmap(self, key, name):
         """`postmap -q KEY` on one socketmap table, with our main.cf.
         Returns (exit status, stdout without its newline, stderr)."""
-        result = subprocess.run([sbin("postmap"), "-c", self.etc, "-q", key, self.table(name)],
-                                capture_output=True, text=True)
+        try:
+            result = subprocess.run([sbin("postmap"), "-c", self.etc, "-q", key, self.table(name)],
+                                    capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            return None, "", "postmap: no answer in 30 s"
         return result.returncode, result.stdout.rstrip("\n"), result.stderr
 
     # --- the log and the queue ---
@@ -363,9 +375,18 @@ class Policyd:
         self.stderr = open(self.stderr_path, "a")
         self.process = subprocess.Popen([self.program, "-c", self.conf], stdin=subprocess.DEVNULL,
                                         stdout=self.stderr, stderr=self.stderr, start_new_session=True)
-        if not wait_until(self.ready, 20):
+        if not wait_until(self.ready, 20) or not self.answers():
             self.stop()
-            raise RuntimeError("roster-policyd did not start:\n" + self.log()[-3000:])
+            raise RuntimeError("roster-policyd did not start or does not answer:\n" + self.log()[-3000:])
+
+    def answers(self, timeout=10):
+        """Whether both listeners answer a request (a hung daemon fails fast)."""
+        try:
+            self.ask_socketmap("domains", "probe.invalid", timeout)
+            self.ask_policy({"request": "smtpd_access_policy", "protocol_state": "CONNECT"}, timeout)
+            return True
+        except (OSError, AssertionError):
+            return False
 
     def ready(self):
         if self.process.poll() is not None:
