@@ -36,7 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() { server_.Forget(id_); }
 
   void Start() {
-    asio::dispatch(strand_, [self = shared_from_this()] { self->Read(); });
+    asio::post(strand_, [self = shared_from_this()] { self->Read(); });
   }
 
   // From Drain(): finish the answer being written, then close.
@@ -214,26 +214,31 @@ void Server::Accept(size_t index) {
   if (a.waiting || draining_ || connections_.size() >= service_->settings().max_connections) return;
   a.waiting = true;
   a.socket->async_accept(asio::make_strand(io_), [this, index](const std::error_code& ec, GenericSocket socket) {
-    std::lock_guard<std::mutex> lock(mu_);
-    Acceptor& a = acceptors_[index];
-    a.waiting = false;
-    if (draining_) return;
-    if (!ec) {
-      Adopt(std::move(socket), a.listener.protocol);
-    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-      log_.Warning("accept on " + a.listener.Display() + ": " + ec.message());
+    // Started, and let go, only after mu_ is released: a connection that
+    // ends at once is destroyed here, and its destructor takes mu_.
+    std::shared_ptr<Connection> connection;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Acceptor& a = acceptors_[index];
+      a.waiting = false;
+      if (draining_) return;
+      if (!ec) {
+        connection = Adopt(std::move(socket), a.listener.protocol);
+      } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        log_.Warning("accept on " + a.listener.Display() + ": " + ec.message());
+      }
+      if (ec != asio::error::operation_aborted) Accept(index);
     }
-    if (ec == asio::error::operation_aborted) return;
-    Accept(index);
+    if (connection) connection->Start();
   });
 }
 
-// Called with mu_ held.
-void Server::Adopt(GenericSocket socket, Listener::Protocol protocol) {
+// Called with mu_ held; the caller starts the connection after releasing it.
+std::shared_ptr<Connection> Server::Adopt(GenericSocket socket, Listener::Protocol protocol) {
   uint64_t id = next_id_++;
   auto connection = std::make_shared<Connection>(*this, id, std::move(socket), protocol, service_->settings());
   connections_[id] = connection;
-  connection->Start();
+  return connection;
 }
 
 Status Server::ServeDescriptor(int fd, Listener::Protocol protocol) {
@@ -253,8 +258,12 @@ Status Server::ServeDescriptor(int fd, Listener::Protocol protocol) {
     close(copy);
     return Error::Permanent("cannot use standard input: " + ec.message());
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  Adopt(std::move(socket), protocol);
+  std::shared_ptr<Connection> connection;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    connection = Adopt(std::move(socket), protocol);
+  }
+  connection->Start();
   return Status::Ok();
 }
 

@@ -5,6 +5,8 @@
 // only frames requests and replies.
 //
 // Connections run on a strand each, so their handlers never overlap; the
+// last reference to a connection is never dropped with mu_ held (its
+// destructor takes mu_ to leave the registry); the
 // io_context may run on several threads, and a handler that waits for the
 // database holds only its own thread.
 //
@@ -62,7 +64,7 @@ class Server {
     bool waiting = false;  // an accept is pending
   };
   void Accept(size_t index);
-  void Adopt(asio::generic::stream_protocol::socket socket, Listener::Protocol protocol);
+  std::shared_ptr<Connection> Adopt(asio::generic::stream_protocol::socket socket, Listener::Protocol protocol);
   void Forget(uint64_t id);
 
   asio::io_context& io_;
