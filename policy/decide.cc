@@ -15,7 +15,8 @@ Service::Service(PolicySettings settings)
     : settings_(std::move(settings)),
       pool_(std::make_shared<DbPool>(settings_.db)),
       targets_cache_(settings_.cache_ttl, settings_.cache_entries),
-      relay_cache_(settings_.cache_ttl, settings_.cache_entries) {}
+      relay_cache_(settings_.cache_ttl, settings_.cache_entries),
+      domain_cache_(settings_.cache_ttl, settings_.cache_entries) {}
 
 Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
   if (!*lease) *lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
@@ -202,10 +203,15 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
     if (!quota_wanted) {
       // The relay check needs only to know whether the domain is ours.
       if (!relay_wanted) return kDunno;
-      Accounts accounts = AccountsOf(&lease);
-      auto domain = accounts.FindRecipient(keys->address.domain, {});
-      if (!domain) return {"DUNNO", "relay check: database unavailable: " + domain.error().message, true};
-      return domain->domain_exists ? kDunno : CheckRelay(request, &lease);
+      std::optional<bool> local = domain_cache_.Get(keys->address.domain);
+      if (!local) {
+        Accounts accounts = AccountsOf(&lease);
+        auto domain = accounts.FindRecipient(keys->address.domain, {});
+        if (!domain) return {"DUNNO", "relay check: database unavailable: " + domain.error().message, true};
+        local = domain->domain_exists;
+        domain_cache_.Put(keys->address.domain, *local);
+      }
+      return *local ? kDunno : CheckRelay(request, &lease);
     }
     auto targets = Targets(*keys, &lease);
     if (!targets)

@@ -113,7 +113,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec, size_t) {
                         self->writing_ = false;
                         self->out_.clear();
-                        self->out_.shrink_to_fit();
+                        // Keep a small buffer for the next reply; give back a large one.
+                        if (self->out_.capacity() > 4096) self->out_.shrink_to_fit();
                         if (ec) return self->Shut();
                         self->Read();
                       }));

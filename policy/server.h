@@ -54,7 +54,6 @@ class Server {
 
   std::shared_ptr<Service> service();
   Logger& log() { return log_; }
-  bool draining() const { return draining_; }
 
  private:
   friend class Connection;

@@ -74,6 +74,7 @@ class Service {
   std::shared_ptr<DbPool> pool_;
   TtlCache<RecipientTargets> targets_cache_;
   TtlCache<bool> relay_cache_;
+  TtlCache<bool> domain_cache_;  // whether a domain is ours, for the relay-only context
 };
 
 }  // namespace roster

@@ -53,16 +53,6 @@ class TtlCache {
     entries_[key] = {expires, std::move(value)};
   }
 
-  void Clear() {
-    std::lock_guard<std::mutex> lock(mu_);
-    entries_.clear();
-  }
-
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return entries_.size();
-  }
-
  private:
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;

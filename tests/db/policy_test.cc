@@ -239,6 +239,17 @@ TEST_F(PolicyTest, CacheKeepsAnswersForItsTtlOnly) {
   EXPECT_EQ(Decide("box@here.test"), "DUNNO");
 }
 
+TEST_F(PolicyTest, RelayOnlyContextCachesWhetherADomainIsOurs) {
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  settings_.cache_ttl = std::chrono::hours(1);
+  EXPECT_EQ(Decide("f@later.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+  AddDomain("later.test");
+  EXPECT_EQ(Decide("f@later.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");  // cached: not ours
+  service_.reset();
+  EXPECT_EQ(Decide("f@later.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+}
+
 TEST_F(PolicyTest, OtherRequestsAndBadRecipientsAreLeftToPostfix) {
   AddMailbox("full@here.test", 1000, 1000);
   PolicyRequest r;
