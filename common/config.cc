@@ -48,7 +48,40 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<std::string> ReadFileBounded(const std::string& path, bool* group_or_other_readable) {
+// Why a file, or a directory on its way from "/", lets a user other than
+// this process's (or root) read or change it: "" if none does. A directory
+// others may write lets them swap the file, unless its sticky bit keeps them
+// to their own entries (as /tmp's does).
+std::string Exposure(const struct stat& st, const std::string& what) {
+  uid_t me = geteuid();
+  if (st.st_uid != me && st.st_uid != 0)
+    return what + " is owned by uid " + std::to_string(st.st_uid) + ", neither root nor this process's user";
+  if (S_ISDIR(st.st_mode)) {
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+      return what + " may be written by group or other";
+    return "";
+  }
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) return what + " may be read by group or other";
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return what + " may be written by group or other";
+  return "";
+}
+
+std::string DirectoriesExposure(const std::string& path) {
+  char* real = realpath(path.c_str(), nullptr);
+  if (real == nullptr) return "cannot resolve " + path + ": " + std::strerror(errno);
+  std::string dir(real);
+  free(real);
+  for (;;) {
+    size_t slash = dir.rfind('/');
+    dir = slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) return "cannot stat " + dir + ": " + std::strerror(errno);
+    std::string why = Exposure(st, "its directory " + dir);
+    if (!why.empty() || dir == "/") return why;
+  }
+}
+
+Result<std::string> ReadFileBounded(const std::string& path, std::string* exposed) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int e = errno;
@@ -62,7 +95,8 @@ Result<std::string> ReadFileBounded(const std::string& path, bool* group_or_othe
     close(fd);
     return Error::Invalid(path + ": not a regular file");
   }
-  *group_or_other_readable = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+  *exposed = Exposure(st, "the file");
+  if (exposed->empty()) *exposed = DirectoriesExposure(path);
   if (static_cast<uint64_t>(st.st_size) > Config::kMaxFileBytes) {
     close(fd);
     return Error::Invalid(path + ": larger than " + std::to_string(Config::kMaxFileBytes) + " bytes");
@@ -98,7 +132,8 @@ struct Parser {
   std::map<std::string, Setting, std::less<>> values;
   std::vector<std::string> include_stack;
 
-  Status Parse(std::string_view text, const std::string& name, bool file_is_private, int depth) {
+  // exposed: why the file is not private to this process ("" if it is).
+  Status Parse(std::string_view text, const std::string& name, const std::string& exposed, int depth) {
     if (text.size() > Config::kMaxFileBytes)
       return Error::Invalid(name + ": larger than " + std::to_string(Config::kMaxFileBytes) + " bytes");
     int line_no = 0;
@@ -132,10 +167,10 @@ struct Parser {
         if (!IsKeyChar(c)) return Error::Invalid(where + "invalid key name '" + std::string(key.substr(0, 64)) + "'");
       const ConfigKey* k = FindKey(keys, key);
       if (k == nullptr) return Error::Invalid(where + "unknown key '" + std::string(key) + "'");
-      if (k->secret && !file_is_private)
-        return Error::Invalid(where + "secret '" + std::string(key) +
-                              "' is in a file that group or other can read: move it to a root-only file "
-                              "(chmod 600) and !include that file");
+      if (k->secret && !exposed.empty())
+        return Error::Invalid(where + "secret '" + std::string(key) + "' is in a file that is not private (" +
+                              exposed + "): keep secrets in a file of their own, mode 0600, owned by the user "
+                              "that reads it, in a directory only root can change, and !include that file");
       auto previous = values.find(key);
       if (previous != values.end())
         return Error::Invalid(where + "'" + std::string(key) + "' is already set at " + previous->second.file + ":" +
@@ -165,8 +200,8 @@ struct Parser {
     if (depth + 1 > Config::kMaxIncludeDepth) return Error::Invalid(where + "includes nested too deeply");
     for (const std::string& open_file : include_stack)
       if (open_file == path) return Error::Invalid(where + "include loop through " + path);
-    bool readable_by_others = true;
-    auto text = reader(path, &readable_by_others);
+    std::string exposed;
+    auto text = reader(path, &exposed);
     if (!text) {
       // !include_try skips a file that is missing or that this process may not
       // read: one roster.conf serves processes that each read only their own
@@ -176,7 +211,7 @@ struct Parser {
       return Error::Invalid(where + "cannot include: " + text.error().message);
     }
     include_stack.push_back(path);
-    Status s = Parse(*text, path, !readable_by_others, depth + 1);
+    Status s = Parse(*text, path, exposed, depth + 1);
     include_stack.pop_back();
     return s;
   }
@@ -201,22 +236,22 @@ std::vector<std::string> SplitConfigList(std::string_view value) {
 
 Result<Config> Config::ParseText(std::string_view text, const std::string& name, const std::vector<ConfigKey>& keys,
                                  const IncludeReader& reader) {
-  return LoadWith(text, name, false, keys, reader);
+  return LoadWith(text, name, "the main text", keys, reader);
 }
 
 Result<Config> Config::LoadFile(const std::string& path) { return LoadFile(path, RosterConfigKeys()); }
 
 Result<Config> Config::LoadFile(const std::string& path, const std::vector<ConfigKey>& keys) {
-  bool readable_by_others = true;
-  auto text = ReadFileBounded(path, &readable_by_others);
+  std::string exposed;
+  auto text = ReadFileBounded(path, &exposed);
   if (!text) return text.error();
-  return LoadWith(*text, path, !readable_by_others, keys, ReadFileBounded);
+  return LoadWith(*text, path, exposed, keys, ReadFileBounded);
 }
 
-Result<Config> Config::LoadWith(std::string_view text, const std::string& name, bool file_is_private,
+Result<Config> Config::LoadWith(std::string_view text, const std::string& name, const std::string& exposed,
                                 const std::vector<ConfigKey>& keys, const IncludeReader& reader) {
   Parser parser{keys, reader, {}, {name}};
-  ROSTER_TRY(parser.Parse(text, name, file_is_private, 0));
+  ROSTER_TRY(parser.Parse(text, name, exposed, 0));
   Config config;
   for (const ConfigKey& k : keys) config.values_[k.name] = Entry{k.default_value ? k.default_value : "", "default", 0};
   for (auto& [key, setting] : parser.values)

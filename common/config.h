@@ -41,8 +41,9 @@ const std::vector<ConfigKey>& RosterConfigKeys();
 
 // Reads an included file: returns its text, or an error (kNotFound: no such
 // file; kPermanent: this process may not read it; kInvalid: anything else);
-// sets *group_or_other_readable.
-using IncludeReader = std::function<Result<std::string>(const std::string& path, bool* group_or_other_readable)>;
+// sets *exposed to why another user could read or change the file ("" if no
+// one but this process's user and root can: only then may it hold secrets).
+using IncludeReader = std::function<Result<std::string>(const std::string& path, std::string* exposed)>;
 
 class Config {
  public:
@@ -78,7 +79,7 @@ class Config {
     int line = 0;
   };
   const Entry& Lookup(std::string_view key) const;
-  static Result<Config> LoadWith(std::string_view text, const std::string& name, bool file_is_private,
+  static Result<Config> LoadWith(std::string_view text, const std::string& name, const std::string& exposed,
                                  const std::vector<ConfigKey>& keys, const IncludeReader& reader);
 
   std::map<std::string, Entry, std::less<>> values_;

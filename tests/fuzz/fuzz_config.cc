@@ -9,8 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto reader = [&text](const std::string& path, bool* readable_by_others) -> roster::Result<std::string> {
-    *readable_by_others = path.find("public") != std::string::npos;
+  auto reader = [&text](const std::string& path, std::string* exposed) -> roster::Result<std::string> {
+    *exposed = path.find("public") != std::string::npos ? "public" : "";
     if (path.find("self") != std::string::npos) return text;  // includes itself: loop detection
     if (path.find("missing") != std::string::npos) return roster::Error::NotFound(path);
     return std::string("db_name = included\nauth_db_password = x\n");

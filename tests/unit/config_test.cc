@@ -25,10 +25,10 @@ const std::vector<ConfigKey> kKeys = {
 struct FakeFiles {
   std::map<std::string, std::pair<std::string, bool>> files;
   IncludeReader Reader() {
-    return [this](const std::string& path, bool* readable_by_others) -> Result<std::string> {
+    return [this](const std::string& path, std::string* exposed) -> Result<std::string> {
       auto it = files.find(path);
       if (it == files.end()) return Error::NotFound(path + ": No such file or directory");
-      *readable_by_others = !it->second.second;
+      *exposed = it->second.second ? "" : "the file may be read by group or other";
       return it->second.first;
     };
   }
@@ -119,8 +119,8 @@ TEST(Config, SecretInReadableFileIsRefused) {
   files.files["/etc/roster/secrets.conf"] = {"secret_password = x\n", false};
   auto c = Parse("!include /etc/roster/secrets.conf\n", &files);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("/etc/roster/secrets.conf:1: secret 'secret_password' is in a file that group "
-                                   "or other can read"),
+  EXPECT_NE(c.error().message.find("/etc/roster/secrets.conf:1: secret 'secret_password' is in a file that is not "
+                                   "private (the file may be read by group or other)"),
             std::string::npos)
       << c.error().message;
   // Directly in the main text (treated as readable) too.
@@ -135,7 +135,7 @@ TEST(Config, MissingIncludeAndIncludeTry) {
 }
 
 TEST(Config, IncludeTrySkipsAFileThisProcessMayNotRead) {
-  IncludeReader denied = [](const std::string& path, bool*) -> Result<std::string> {
+  IncludeReader denied = [](const std::string& path, std::string*) -> Result<std::string> {
     return Error::Permanent(path + ": Permission denied");
   };
   EXPECT_TRUE(Config::ParseText("!include_try secrets.conf\n", "/etc/roster/roster.conf", kKeys, denied).ok());
@@ -160,7 +160,7 @@ TEST(Config, IncludeLoopAndDepthAreBounded) {
 }
 
 TEST(Config, EveryRosterDefaultIsValid) {
-  auto c = Config::ParseText("", "empty", RosterConfigKeys(), [](const std::string&, bool*) -> Result<std::string> {
+  auto c = Config::ParseText("", "empty", RosterConfigKeys(), [](const std::string&, std::string*) -> Result<std::string> {
     return Error::NotFound("none");
   });
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -198,12 +198,43 @@ TEST_F(ConfigFileTest, SecretsFileModeIsChecked) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("secrets.conf:1: secret 'auth_db_password'"), std::string::npos)
       << c.error().message;
-  EXPECT_NE(c.error().message.find("chmod 600"), std::string::npos);
+  EXPECT_NE(c.error().message.find("the file may be read by group or other"), std::string::npos);
+  EXPECT_NE(c.error().message.find("mode 0600"), std::string::npos);
   chmod((dir_ + "/secrets.conf").c_str(), 0600);
   auto ok = Config::LoadFile(dir_ + "/main.conf");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->GetString("auth_db_password"), "pw");
   EXPECT_EQ(ok->GetString("db_name"), "mail");
+}
+
+// Read bits are not all: a file others may change, or swap through its
+// directory, or that another user owns, may not hold secrets either.
+TEST_F(ConfigFileTest, SecretsFileMustBeUnchangeableByOthers) {
+  Write("main.conf", "db_name = mail\n!include secrets.conf\n", 0644);
+  Write("secrets.conf", "auth_db_password = pw\n", 0602);
+  auto c = Config::LoadFile(dir_ + "/main.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("the file may be written by group or other"), std::string::npos)
+      << c.error().message;
+
+  chmod((dir_ + "/secrets.conf").c_str(), 0600);
+  chmod(dir_.c_str(), 0777);
+  c = Config::LoadFile(dir_ + "/main.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("its directory " + dir_ + " may be written by group or other"), std::string::npos)
+      << c.error().message;
+  // A sticky directory (as /tmp) keeps others to their own entries.
+  chmod(dir_.c_str(), 01777);
+  c = Config::LoadFile(dir_ + "/main.conf");
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  chmod(dir_.c_str(), 0700);
+
+  if (geteuid() == 0) {  // only root can give a file away
+    ASSERT_EQ(chown((dir_ + "/secrets.conf").c_str(), 65534, 65534), 0);
+    c = Config::LoadFile(dir_ + "/main.conf");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message.find("the file is owned by uid 65534"), std::string::npos) << c.error().message;
+  }
 }
 
 TEST_F(ConfigFileTest, MissingFileIsNotFound) {
