@@ -1,6 +1,10 @@
 // schema.cc: see schema.h.
 #include "admin/schema.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include <map>
 
 #include "sql/embedded_sql.h"
@@ -154,6 +158,26 @@ std::string Substitute(std::string s, const std::string& token, const std::strin
 
 }  // namespace
 
+Result<std::string> NativePasswordHash(std::string_view password) {
+  // mysql_native_password: '*' and upper-case hex of SHA1(SHA1(password)).
+  unsigned char once[SHA_DIGEST_LENGTH], twice[SHA_DIGEST_LENGTH];
+  unsigned int length = 0;
+  if (EVP_Digest(password.data(), password.size(), once, &length, EVP_sha1(), nullptr) != 1 ||
+      length != SHA_DIGEST_LENGTH ||
+      EVP_Digest(once, sizeof once, twice, &length, EVP_sha1(), nullptr) != 1 || length != SHA_DIGEST_LENGTH) {
+    OPENSSL_cleanse(once, sizeof once);
+    return Error::Permanent("SHA-1 is not available from libcrypto");
+  }
+  OPENSSL_cleanse(once, sizeof once);
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string hash = "*";
+  for (unsigned char c : twice) {
+    hash += kHex[c >> 4];
+    hash += kHex[c & 15];
+  }
+  return hash;
+}
+
 Result<std::vector<RoleReport>> ApplyRoles(Db& setup_db, const Config& config) {
   const std::string db_name = config.GetString("db_name");
   ROSTER_TRY(CheckSqlName(db_name, "db_name", false));
@@ -172,20 +196,15 @@ Result<std::vector<RoleReport>> ApplyRoles(Db& setup_db, const Config& config) {
       reports.push_back(report);
       continue;
     }
-    // The server hashes the password from a bound parameter; only the checked
-    // hash goes into the DDL text.
-    auto hashed = setup_db.Query("SELECT PASSWORD(?)", {password});
-    if (!hashed) return hashed.error();
-    std::string hash = hashed->empty() ? "" : hashed->front().String(0);
-    bool hash_ok = hash.size() == 41 && hash[0] == '*';
-    for (size_t i = 1; hash_ok && i < hash.size(); ++i)
-      hash_ok = (hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'A' && hash[i] <= 'F');
-    if (!hash_ok) return Error::Permanent("the server did not return a mysql_native_password hash");
+    // Only the hash reaches the server, in the DDL text: a password sent even
+    // as a bound parameter would be kept by a general or audit log.
+    auto hash = NativePasswordHash(password);
+    if (!hash) return hash.error();
 
     for (const std::string& host : hosts) {
       std::string user = "'" + report.user + "'@'" + host + "'";
-      for (const std::string& ddl : {"CREATE USER IF NOT EXISTS " + user + " IDENTIFIED BY PASSWORD '" + hash + "'",
-                                     "ALTER USER " + user + " IDENTIFIED BY PASSWORD '" + hash + "'",
+      for (const std::string& ddl : {"CREATE USER IF NOT EXISTS " + user + " IDENTIFIED BY PASSWORD '" + *hash + "'",
+                                     "ALTER USER " + user + " IDENTIFIED BY PASSWORD '" + *hash + "'",
                                      "REVOKE ALL PRIVILEGES, GRANT OPTION FROM " + user}) {
         auto r = setup_db.Execute(ddl);
         if (!r) return Error{r.error().kind, "role " + report.user + ": " + r.error().message, r.error().db_code};

@@ -10,6 +10,7 @@
 #define ROSTER_ADMIN_SCHEMA_H
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.h"
@@ -44,7 +45,11 @@ struct RoleReport {
   std::string user;    // "roster_auth"
   std::string status;  // "created/updated for localhost" or "skipped: ..."
 };
+// The mysql_native_password hash of a role password ("*" and 40 upper-case
+// hex digits), made here so the password itself never reaches the server.
+Result<std::string> NativePasswordHash(std::string_view password);
 // Creates or updates the four roles and grants them exactly sql/roles.sql.
+// Only each password's hash is sent to the server.
 Result<std::vector<RoleReport>> ApplyRoles(Db& setup_db, const Config& config);
 
 // Checks a name that will be quoted into DDL.

@@ -2,6 +2,7 @@
 // real server with the grants of sql/roles.sql as `rosterctl db init` made them.
 #include <gtest/gtest.h>
 
+#include "admin/schema.h"
 #include "common/accounts.h"
 #include "tests/db/mariadb_fixture.h"
 
@@ -103,6 +104,33 @@ TEST_F(RolesTest, RolesAreIdempotentAndRevokeStrayGrants) {
   auto db = MariaDb::Get().Connect(DbRole::kPolicy);
   ExpectDenied(*db, "SELECT * FROM change_log");
   EXPECT_TRUE(db->Query("SELECT address FROM mailbox").ok());
+}
+
+// A general (or audit) log keeps what clients send: only each role
+// password's hash may be sent, never the password.
+TEST_F(RolesTest, RolePasswordsNeverReachTheServer) {
+  auto root = DbSettings::FromConfig(MariaDb::Get().config(), DbRole::kSetup);
+  Db setup(*root);
+  ASSERT_TRUE(setup.Execute("TRUNCATE mysql.general_log").ok());
+  ASSERT_TRUE(setup.Execute("SET GLOBAL log_output = 'TABLE'").ok());
+  ASSERT_TRUE(setup.Execute("SET GLOBAL general_log = 1").ok());
+  auto again = MariaDb::Get().Rosterctl({"db", "roles"});
+  ASSERT_TRUE(setup.Execute("SET GLOBAL general_log = 0").ok());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto logged = setup.Query("SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log");
+  ASSERT_TRUE(logged.ok()) << logged.error().message;
+  bool saw_hash = false;
+  for (DbRole role : {DbRole::kAuth, DbRole::kDict, DbRole::kPolicy, DbRole::kAdmin}) {
+    const std::string password = MariaDb::RolePassword(role);
+    for (const DbRow& row : *logged) {
+      EXPECT_EQ(row.String(0).find(password), std::string::npos) << row.String(0);
+      saw_hash = saw_hash || row.String(0).find(*NativePasswordHash(password)) != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(saw_hash);  // the log did record the statements
+  ASSERT_TRUE(setup.Execute("TRUNCATE mysql.general_log").ok());
+  // The roles still log in with their passwords.
+  EXPECT_TRUE(MariaDb::Get().Connect(DbRole::kAuth)->Query("SELECT 1").ok());
 }
 
 }  // namespace

@@ -33,5 +33,11 @@ TEST(SchemaSplit, NamesQuotedIntoDdlAreChecked) {
   EXPECT_FALSE(CheckSqlName("10.0.%", "h", false).ok());
 }
 
+// Role passwords reach the server only as this hash (mysql_native_password).
+TEST(SchemaSplit, NativePasswordHashIsTheServersFormat) {
+  EXPECT_EQ(*NativePasswordHash("secret"), "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7");
+  EXPECT_EQ(*NativePasswordHash(""), "*BE1BDEC0AA74B4DCB079943E70528096CCA985F8");
+}
+
 }  // namespace
 }  // namespace roster
