@@ -32,6 +32,7 @@
 #include "common/db.h"
 #include "common/ip.h"
 #include "common/password.h"
+#include "common/text.h"
 #include "common/units.h"
 #include "roster-config.h"
 
@@ -270,12 +271,9 @@ int Rosterctl::WithAccounts(const std::function<Status(Accounts&)>& body) {
 
 void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const {
   std::vector<std::string> keys;
-  for (const std::string& u : users) {
-    std::string lower = u;  // the driver's cache key is the lower-cased address (%Lu)
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    keys.push_back(lower);
-  }
+  // The driver's cache key is the address as Dovecot lower-cases it (%Lu):
+  // ASCII letters only, as a login compares (Accounts::FindMailboxForLogin).
+  for (const std::string& u : users) keys.push_back(AsciiLower(u));
   auto flushed = FlushDovecotAuthCache(config_.GetString("dovecot_auth_master"), keys);
   if (flushed) {
     std::cerr << "rosterctl: Dovecot's auth cache: " << *flushed << " entr" << (*flushed == 1 ? "y" : "ies")
@@ -511,7 +509,7 @@ int Rosterctl::Domain_() {
     bool active = sub == "enable";
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.SetDomainActive(*name, active, actor_));
-      if (!active) FlushAuthCache({});  // every cached mailbox of the domain
+      FlushAuthCache({});  // every cached answer about the domain's mailboxes
       JsonWriter j;
       j.BeginObject().Field("domain", *name).Field("active", active).EndObject();
       Emit(j, std::string(active ? "enabled" : "disabled") + " domain " + *name + "\n");
@@ -637,12 +635,9 @@ int Rosterctl::Mailbox_() {
     if (!hash) return Fail(hash.error());
     nm.password_hash = *hash;
     return WithAccounts([&](Accounts& a) -> Status {
-      if (sub == "add") {
-        ROSTER_TRY(a.AddMailbox(nm, actor_));
-      } else {
-        ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
-        FlushAuthCache({mailbox});
-      }
+      if (sub == "add") ROSTER_TRY(a.AddMailbox(nm, actor_));  // Dovecot may hold "unknown user"
+      else ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
+      FlushAuthCache({mailbox});
       JsonWriter j;
       j.BeginObject().Field(sub == "add" ? "added" : "password_changed", mailbox).EndObject();
       Emit(j, sub == "add" ? "added mailbox " + mailbox + "\n" : "changed the password of " + mailbox + "\n");
@@ -663,7 +658,7 @@ int Rosterctl::Mailbox_() {
     bool active = sub == "enable";
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.SetMailboxActive(mailbox, active, actor_));
-      if (!active) FlushAuthCache({mailbox});
+      FlushAuthCache({mailbox});
       JsonWriter j;
       j.BeginObject().Field("mailbox", mailbox).Field("active", active).EndObject();
       Emit(j, std::string(active ? "enabled" : "disabled") + " mailbox " + mailbox + "\n");
@@ -681,6 +676,7 @@ int Rosterctl::Mailbox_() {
     }
     return WithAccounts([&](Accounts& a) -> Status {
       ROSTER_TRY(a.SetMailboxQuota(mailbox, *quota, *messages, actor_));
+      FlushAuthCache({mailbox});  // the userdb's quota_rule changed
       auto m = a.GetMailbox(mailbox);
       if (!m) return m.error();
       JsonWriter j;

@@ -164,6 +164,12 @@ class AuthCore {
       return ROSTER_AUTH_TEMPFAIL;
     }
     if (!found->mailbox_active || !found->domain_active) return ROSTER_AUTH_DISABLED;
+    // The name becomes a path (home, mail): a row written around roster's
+    // checks must not lead into another mailbox's directory.
+    if (Status safe = CheckMailboxPathName(found->address); !safe) {
+      reply.Log(ROSTER_LOG_ERROR, "refused: " + safe.error().message);
+      return ROSTER_AUTH_DISABLED;
+    }
     return ROSTER_AUTH_OK;
   }
 

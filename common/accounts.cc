@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "common/address.h"
 #include "common/ip.h"
 #include "common/password.h"
 #include "common/text.h"
@@ -171,6 +172,21 @@ Status QueryByKeys(Db& db, const BatchStatements& batch, const std::vector<std::
   return Status::Ok();
 }
 
+// Dovecot keeps limits as signed 64-bit numbers (a larger quota_rule value
+// makes it refuse the rule, and every delivery then fails); the columns are
+// unsigned and migration 004 checks the same bound.
+constexpr uint64_t kMaxLimit = 9223372036854775807ull;
+
+Status CheckLimits(std::optional<uint64_t> bytes, std::optional<uint64_t> messages) {
+  if (bytes && *bytes > kMaxLimit)
+    return Error::Invalid("byte quota " + std::to_string(*bytes) + " is larger than Dovecot can hold (at most " +
+                          std::to_string(kMaxLimit) + " bytes)");
+  if (messages && *messages > kMaxLimit)
+    return Error::Invalid("message limit " + std::to_string(*messages) + " is larger than Dovecot can hold (at most " +
+                          std::to_string(kMaxLimit) + ")");
+  return Status::Ok();
+}
+
 bool IsAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
@@ -204,7 +220,11 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
       std::string("SELECT ") + kLoginColumns + "FROM mailbox m " + kLoginJoins + "WHERE m.lookup_key = LOWER(?)";
   auto rows = db_.Query(kSql, {std::string(address)});
   if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such mailbox");
+  // The server's LOWER() also folds non-ASCII letters; a login matches only
+  // the spellings that differ from the stored one in ASCII case, which is
+  // also what Dovecot's cache keys (%Lu) and rosterctl's flushes fold.
+  if (rows->empty() || !EqualsIgnoreCase(rows->front().String(1), address))
+    return Error::NotFound("no such mailbox");
   return LoginFromRow(rows->front(), 0);
 }
 
@@ -221,7 +241,9 @@ Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin
     else if (!one.error().is_not_found())
       return one.error();
   }
-  Status s = QueryByKeys(db_, kLoginBatch, keys, [&](size_t i, const DbRow& r) { found[batched[i]] = LoginFromRow(r, 1); });
+  Status s = QueryByKeys(db_, kLoginBatch, keys, [&](size_t i, const DbRow& r) {
+    if (EqualsIgnoreCase(r.String(2), addresses[batched[i]])) found[batched[i]] = LoginFromRow(r, 1);
+  });
   if (!s.ok()) return s.error();
   return found;
 }
@@ -604,6 +626,7 @@ Result<uint64_t> Accounts::DomainId(std::string_view name) {
 }
 
 Status Accounts::AddDomain(const Domain& d, const Actor& actor) {
+  ROSTER_TRY(CheckLimits(d.default_max_bytes, d.default_max_messages));
   return db_.Transaction([&]() -> Status {
     auto affected = db_.Execute(
         "INSERT INTO domain (name, transport, active, default_max_bytes, default_max_messages) VALUES (?, ?, ?, ?, ?)",
@@ -633,8 +656,12 @@ Status Accounts::DeleteDomain(std::string_view name, bool force, const Actor& ac
                              " mailbox(es); use --force to delete them too");
     auto gone = db_.Execute("DELETE FROM mailbox WHERE domain_id = ?", {id});
     if (!gone) return gone.error();
-    auto subs = db_.Execute("DELETE FROM subscription WHERE SUBSTRING_INDEX(address, '@', -1) = ?",
-                            {std::string(name)});
+    // The domain's aliases, and every subscription that delivered to one of
+    // its mailboxes.
+    auto subs = db_.Execute(
+        "DELETE FROM subscription WHERE SUBSTRING_INDEX(address, '@', -1) = ? "
+        "OR LOWER(SUBSTRING_INDEX(recipient, '@', -1)) = ?",
+        {std::string(name), std::string(name)});
     if (!subs) return subs.error();
     auto dom = db_.Execute("DELETE FROM domain WHERE id = ?", {id});
     if (!dom) return dom.error();
@@ -678,6 +705,8 @@ Result<uint64_t> Accounts::MailboxId(std::string_view address) {
 }
 
 Status Accounts::AddMailbox(const NewMailbox& nm, const Actor& actor) {
+  ROSTER_TRY(CheckMailboxPathName(nm.address));
+  ROSTER_TRY(CheckLimits(nm.max_bytes, nm.max_messages));
   std::string domain = DomainOf(nm.address);
   return db_.Transaction([&]() -> Status {
     auto rows = db_.Query("SELECT id, default_max_bytes, default_max_messages FROM domain WHERE name = ?", {domain});
@@ -707,7 +736,10 @@ Status Accounts::DeleteMailbox(std::string_view address, const Actor& actor) {
   return db_.Transaction([&]() -> Status {
     auto affected = db_.Execute("DELETE FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
     ROSTER_TRY(ExpectOneRow(affected, "no such mailbox: " + std::string(address)));
-    return WriteChangeLog(actor, "mailbox-del", address, "");
+    // Aliases and forwards that delivered to it would now bounce or loop.
+    auto subs = db_.Execute("DELETE FROM subscription WHERE LOWER(recipient) = LOWER(?)", {std::string(address)});
+    if (!subs) return subs.error();
+    return WriteChangeLog(actor, "mailbox-del", address, "subscriptions=" + std::to_string(*subs));
   });
 }
 
@@ -724,6 +756,7 @@ Status Accounts::SetMailboxActive(std::string_view address, bool active, const A
 Status Accounts::SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
                                  std::optional<uint64_t> max_messages, const Actor& actor) {
   if (!max_bytes && !max_messages) return Error::Invalid("nothing to change: give a byte quota or a message count");
+  ROSTER_TRY(CheckLimits(max_bytes, max_messages));
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);
     if (!id) return id.error();

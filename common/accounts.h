@@ -234,13 +234,17 @@ class Accounts {
 
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);
-  // Deleting a domain that has mailboxes needs force, and then deletes them.
+  // Deleting a domain that has mailboxes needs force, and then deletes them,
+  // the domain's subscriptions and every subscription delivering into it.
   Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
   Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
   Result<Domain> GetDomain(std::string_view name);
   Result<std::vector<Domain>> ListDomains();
 
+  // Refuses a name that cannot be a path (common/address.h,
+  // CheckMailboxLocalPart) and limits Dovecot cannot hold (above 2^63-1).
   Status AddMailbox(const NewMailbox& mailbox, const Actor& actor);
+  // Also deletes the subscriptions that delivered to the mailbox.
   Status DeleteMailbox(std::string_view address, const Actor& actor);
   Status SetMailboxActive(std::string_view address, bool active, const Actor& actor);
   Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,

@@ -147,4 +147,38 @@ Result<Address> ParseMailboxName(std::string_view input) {
   return ParseAddress(input, whole);
 }
 
+Status CheckMailboxLocalPart(std::string_view local) {
+  auto refuse = [&](const std::string& why) {
+    return Error::Invalid("mailbox name '" + Shown(local) + "' " + why +
+                          " (a mailbox's local part may hold letters, digits, '.', '_', '-' and '+')");
+  };
+  if (local.empty()) return refuse("is empty");
+  if (local.size() > kMaxLocalPart) return refuse("is longer than " + std::to_string(kMaxLocalPart) + " octets");
+  if (!IsValidUtf8(local)) return refuse("is not valid UTF-8");
+  if (local.front() == '.' || local.front() == '-' || local.front() == '+')
+    return refuse("starts with '" + std::string(1, local.front()) + "'");
+  if (local.back() == '.') return refuse("ends with '.'");
+  if (local.find("..") != std::string_view::npos) return refuse("contains \"..\"");
+  for (size_t i = 0; i < local.size(); ++i) {
+    unsigned char u = static_cast<unsigned char>(local[i]);
+    // U+0080-U+009F are C2 80 - C2 9F in UTF-8.
+    if (u == 0xc2 && i + 1 < local.size() && static_cast<unsigned char>(local[i + 1]) < 0xa0)
+      return refuse("contains a control character");
+    if (u >= 0x80 || IsAsciiAlnum(local[i])) continue;
+    if (local[i] == '.' || local[i] == '_' || local[i] == '-' || local[i] == '+') continue;
+    if (u < 0x20 || u == 0x7f) return refuse("contains a control character");
+    return refuse("contains '" + std::string(1, local[i]) + "'");
+  }
+  return Status::Ok();
+}
+
+Status CheckMailboxPathName(std::string_view address) {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return Error::Invalid("mailbox name '" + Shown(address) + "' has no '@'");
+  ROSTER_TRY(CheckMailboxLocalPart(address.substr(0, at)));
+  auto domain = ParseDomain(address.substr(at + 1));
+  if (!domain) return domain.error();
+  return Status::Ok();
+}
+
 }  // namespace roster

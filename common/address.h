@@ -45,6 +45,21 @@ Result<Address> ParseAddress(std::string_view input, const AddressOptions& optio
 // A mailbox named in full (a login name, a dict user, a rosterctl argument):
 // the same checks, but a delimiter is part of the local part, never an extension.
 Result<Address> ParseMailboxName(std::string_view input);
+// Mailbox names become paths: Dovecot's home ("auth_home = /var/vmail/%d/%n")
+// and the "mailboxes" table of roster-policyd name a directory after the
+// local part, under one after the domain. So a mailbox's local part (aliases
+// and subscriptions may stay wider) is 1-64 octets of ASCII letters and
+// digits, '.', '_', '-', '+', and non-ASCII UTF-8 (SMTPUTF8; not the C1
+// controls U+0080-U+009F); it does not start with '.', '-' or '+', does not
+// end with '.', and has no "..". It is never "." or "..", never holds '/',
+// '%', a quote or a shell metacharacter, and never reads as an option.
+// The error says which rule was broken.
+Status CheckMailboxLocalPart(std::string_view local);
+// A whole mailbox name "local@domain" as stored: the local part as above and
+// the domain as ParseDomain accepts it (no '/', no empty label). Where a
+// stored name is about to become a path, this is checked again, so a row
+// written around roster is refused, not followed.
+Status CheckMailboxPathName(std::string_view address);
 // A bare domain (for domains and "@domain" catch-alls).
 Result<std::string> ParseDomain(std::string_view input);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).

@@ -4,6 +4,7 @@
 // "@domain" itself, with the meaning of doc/postfix-mysql-maps/README.md.
 #include <string>
 
+#include "common/address.h"
 #include "common/text.h"
 #include "policy/service.h"
 
@@ -126,7 +127,16 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   }
   if (!found->domain_active) return kNotFound;
   if (name == "domains") return kNotFound;
-  if (name == "mailboxes") return active_mailbox ? Ok(MaildirPathOf(mailbox->key)) : kNotFound;
+  if (name == "mailboxes") {
+    if (!active_mailbox) return kNotFound;
+    // The answer is a path: a name written around roster's checks is not
+    // followed; Postfix defers the mail until an administrator mends it.
+    if (Status safe = CheckMailboxPathName(mailbox->key); !safe) {
+      *log = "table mailboxes key " + Shown(key) + ": " + safe.error().message;
+      return "TEMP mailbox name unusable as a path";
+    }
+    return Ok(MaildirPathOf(mailbox->key));
+  }
   if (name == "recipient_bcc" || name == "sender_bcc") {
     if (!active_mailbox) return kNotFound;
     char direction = name == "recipient_bcc" ? 'I' : 'O';

@@ -56,16 +56,27 @@ TEST_F(AccountsTest, MailboxForLoginIsCaseInsensitiveAndCarriesFlags) {
   EXPECT_TRUE(none.error().is_not_found());
 }
 
-TEST_F(AccountsTest, UnicodeCaseFoldingButNotAccentFolding) {
+// A login matches the stored spelling in ASCII case only, as Dovecot's cache
+// keys and rosterctl's flushes fold it, not the server's LOWER() (which
+// folds other letters too); never accent-insensitive.
+TEST_F(AccountsTest, LoginsFoldAsciiCaseOnly) {
   ASSERT_TRUE(AddMailbox("Δοκιμή@example.test").ok());
-  EXPECT_TRUE(accounts_->FindMailboxForLogin("δοκιμή@example.test").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("Δοκιμή@EXAMPLE.test").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("δοκιμή@example.test").error().is_not_found());
+  ASSERT_TRUE(AddMailbox("Émile@example.test").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("ÉMILE@Example.TEST").ok());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("émile@example.test").error().is_not_found());
+  auto batch = accounts_->FindMailboxesForLogin({"émile@example.test", "ÉmiLE@example.test"});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_FALSE((*batch)[0].has_value());
+  EXPECT_TRUE((*batch)[1].has_value());
   ASSERT_TRUE(AddMailbox("jose@example.test").ok());
   EXPECT_TRUE(accounts_->FindMailboxForLogin("josé@example.test").error().is_not_found());
   EXPECT_EQ(AddMailbox("JOSE@example.test").error().kind, ErrorKind::kConflict);
 }
 
 TEST_F(AccountsTest, SqlMetacharactersAreStoredVerbatim) {
-  const std::string address = "o'brien%_x--y@example.test";
+  const std::string address = "o_brien--y@example.test";
   NewMailbox m;
   m.address = address;
   m.password_hash = "{PLAIN}x";
@@ -76,8 +87,13 @@ TEST_F(AccountsTest, SqlMetacharactersAreStoredVerbatim) {
   EXPECT_EQ(got->address, address);
   EXPECT_EQ(got->display_name, m.display_name);
   // '%' and '_' are not wildcards anywhere.
-  EXPECT_TRUE(accounts_->FindMailboxForLogin("o'brien%_x--z@example.test").error().is_not_found());
-  EXPECT_TRUE(accounts_->FindMailboxForLogin("o'brienAAx--y@example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("o%brien--y@example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("oXbrien--y@example.test").error().is_not_found());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("o'brien'--y@example.test").error().is_not_found());
+  // Aliases may hold what mailbox names may not; stored as given.
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "o'brien%_x@example.test", address}, kActor).ok());
+  EXPECT_EQ(accounts_->ListSubscriptions("o'brien%_x@example.test")->size(), 1u);
+  EXPECT_TRUE(accounts_->ListSubscriptions("o'brienAAx@example.test")->empty());
   EXPECT_EQ(MariaDb::Get().Connect(DbRole::kAdmin)->Query("SELECT COUNT(*) FROM mailbox")->front().Uint(0), 1u);
 }
 
@@ -99,8 +115,7 @@ TEST_F(AccountsTest, BatchedLoginLookupAnswersEachAddressInPlace) {
     EXPECT_EQ((*found)[i]->password_hash, "{PLAIN}pw");
   }
   EXPECT_FALSE((*found)[1]);
-  ASSERT_TRUE((*found)[3]);
-  EXPECT_EQ((*found)[3]->address, "Δοκιμή@example.test");
+  EXPECT_FALSE((*found)[3]);  // ASCII case only
   ASSERT_TRUE((*found)[4]);
   EXPECT_FALSE((*found)[4]->mailbox_active);
   EXPECT_FALSE((*found)[5]);
@@ -293,6 +308,73 @@ TEST_F(AccountsTest, DomainDeleteNeedsForceWhenItHasMailboxes) {
   EXPECT_TRUE(accounts_->GetDomain("example.test").error().is_not_found());
   EXPECT_TRUE(accounts_->ListSubscriptions("")->empty());
   EXPECT_TRUE(accounts_->DeleteDomain("example.test", true, kActor).error().is_not_found());
+}
+
+TEST_F(AccountsTest, DeletingLeavesNoSubscriptionIntoWhatWasDeleted) {
+  Domain other;
+  other.name = "other.test";
+  ASSERT_TRUE(accounts_->AddDomain(other, kActor).ok());
+  ASSERT_TRUE(AddMailbox("gina@example.test").ok());
+  ASSERT_TRUE(AddMailbox("hal@other.test").ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "team@other.test", "Gina@example.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "team@other.test", "hal@other.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "team@other.test", "far@away.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "hal@other.test", "gina@example.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->DeleteMailbox("gina@example.test", kActor).ok());
+  auto left = accounts_->ListSubscriptions("");
+  ASSERT_TRUE(left.ok());
+  std::set<std::string> recipients;
+  for (const Subscription& sub : *left) recipients.insert(sub.address + ">" + sub.recipient);
+  EXPECT_EQ(recipients, (std::set<std::string>{"team@other.test>hal@other.test", "team@other.test>far@away.test"}));
+
+  ASSERT_TRUE(accounts_->AddSubscription({0, 'I', "list@example.test", "hal@other.test"}, kActor).ok());
+  ASSERT_TRUE(accounts_->DeleteDomain("other.test", true, kActor).ok());
+  left = accounts_->ListSubscriptions("");
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());  // team@ was the domain's alias, list@ delivered into it
+}
+
+// Mailbox names become paths (auth_home, the mailboxes table): the local parts
+// that could leave their directory are refused however they arrive.
+TEST_F(AccountsTest, MailboxNamesThatCouldLeaveTheirDirectoryAreRefused) {
+  for (const char* bad : {"../example.test/alice@example.test", "a/b@example.test", ".@example.test",
+                          "..@example.test", ".hidden@example.test", "dot.@example.test", "a..b@example.test",
+                          "-rf@example.test", "o'brien@example.test", "50%@example.test"}) {
+    Status s = AddMailbox(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().kind, ErrorKind::kInvalid) << bad;
+    EXPECT_TRUE(accounts_->GetMailbox(bad).error().is_not_found()) << bad;
+  }
+  for (const char* good : {"a.b_c-d+e@example.test", "x@example.test", "Δοκιμή@example.test"})
+    EXPECT_TRUE(AddMailbox(good).ok()) << good;
+}
+
+TEST_F(AccountsTest, LimitsDovecotCannotHoldAreRefused) {
+  constexpr uint64_t kMax = 9223372036854775807ull;
+  NewMailbox m;
+  m.address = "big@example.test";
+  m.password_hash = "{PLAIN}pw";
+  m.max_bytes = kMax + 1;
+  EXPECT_EQ(accounts_->AddMailbox(m, kActor).error().kind, ErrorKind::kInvalid);
+  m.max_bytes = kMax;
+  m.max_messages = kMax + 1;
+  EXPECT_EQ(accounts_->AddMailbox(m, kActor).error().kind, ErrorKind::kInvalid);
+  m.max_messages = kMax;
+  ASSERT_TRUE(accounts_->AddMailbox(m, kActor).ok());
+  EXPECT_EQ(accounts_->SetMailboxQuota("big@example.test", kMax + 1, std::nullopt, kActor).error().kind,
+            ErrorKind::kInvalid);
+  EXPECT_EQ(accounts_->SetMailboxQuota("big@example.test", std::nullopt, ~uint64_t{0}, kActor).error().kind,
+            ErrorKind::kInvalid);
+  EXPECT_EQ(accounts_->GetMailbox("big@example.test")->max_bytes, kMax);
+  Domain d;
+  d.name = "huge.test";
+  d.default_max_bytes = ~uint64_t{0};
+  EXPECT_EQ(accounts_->AddDomain(d, kActor).error().kind, ErrorKind::kInvalid);
+  // The server refuses them too (migration 004), whoever writes.
+  auto raw = db_->Execute("UPDATE mailbox SET max_bytes = 9223372036854775808 WHERE lookup_key = 'big@example.test'");
+  EXPECT_FALSE(raw.ok());
+  raw = db_->Execute("UPDATE domain SET default_max_messages = 18446744073709551615 WHERE name = 'example.test'");
+  EXPECT_FALSE(raw.ok());
 }
 
 TEST_F(AccountsTest, MailboxNeedsItsDomain) {

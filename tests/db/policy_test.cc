@@ -329,6 +329,16 @@ TEST_F(PolicyTest, Tables) {
   EXPECT_EQ(Table("aliases", std::string("a\x01@here.test")), "NOTFOUND ");
 }
 
+// The mailboxes table answers a path: a mailbox row written around
+// rosterctl's checks is deferred with a logged reason, never followed.
+TEST_F(PolicyTest, MailboxNamesThatCouldLeaveTheirDirectoryAreNotAnswered) {
+  Sql("INSERT INTO mailbox (domain_id, address, password_hash) SELECT id, '../x/alice@here.test', '' FROM domain "
+      "WHERE name = 'here.test'");
+  std::string log;
+  EXPECT_EQ(service().AnswerSocketmap("mailboxes ../x/alice@here.test", &log), "TEMP mailbox name unusable as a path");
+  EXPECT_NE(log.find("mailbox name '../x/alice' starts with '.'"), std::string::npos) << log;
+}
+
 TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   Sql("INSERT INTO unit (name, host, transport) VALUES ('u1', 'unit1.here.test', ''), "
       "('u2', 'unit2.here.test', 'lmtp:inet:[unit2.here.test]:24')");

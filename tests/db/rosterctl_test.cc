@@ -121,6 +121,24 @@ TEST_F(RosterctlTest, BadAddressesAreRefused) {
   }
   EXPECT_EQ(Run({"mailbox", "add", "x@nodomain.test", "--password-stdin"}, "pw\n").exit_code, 67);
   EXPECT_EQ(Run({"domain", "add", "bad_domain.test"}).exit_code, 65);
+  // Names that would become paths outside their directory (doc/rosterctl.1).
+  for (const std::string& bad : {"../example.test/alice@example.test", "a/b@example.test", "..@example.test",
+                                 ".profile@example.test", "dot.@example.test"}) {
+    auto r = Run({"mailbox", "add", bad, "--password-stdin"}, "pw\n");
+    EXPECT_EQ(r.exit_code, 65) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("mailbox name"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(RosterctlTest, LimitsDovecotCannotHoldAreRefused) {
+  MustRun({"domain", "add", "example.test"});
+  EXPECT_EQ(Run({"domain", "add", "big.test", "--quota", "8388608T"}).exit_code, 65);
+  auto r = Run({"mailbox", "add", "big@example.test", "--quota", "9223372036854775808", "--password-stdin"}, "pw\n");
+  EXPECT_EQ(r.exit_code, 65) << r.err;
+  EXPECT_NE(r.err.find("larger than Dovecot can hold"), std::string::npos) << r.err;
+  MustRun({"mailbox", "add", "big@example.test", "--password-stdin"}, "pw\n");
+  EXPECT_EQ(Run({"mailbox", "quota", "big@example.test", "--messages", "9223372036854775808"}).exit_code, 65);
+  MustRun({"mailbox", "quota", "big@example.test", "--messages", "9223372036854775807"});
 }
 
 TEST_F(RosterctlTest, SubscriptionsAliasesAndCatchAll) {
@@ -214,7 +232,7 @@ TEST_F(RosterctlTest, ConfigErrorsNameFileAndLine) {
   chmod(path.c_str(), 0644);
   auto leaky = RunCommand({ROSTERCTL_PATH, "--config", path, "domain", "list"});
   EXPECT_EQ(leaky.exit_code, 78);
-  EXPECT_NE(leaky.err.find("group or other can read"), std::string::npos) << leaky.err;
+  EXPECT_NE(leaky.err.find("may be read by group or other"), std::string::npos) << leaky.err;
 }
 
 TEST_F(RosterctlTest, UsageErrors) {

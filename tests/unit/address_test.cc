@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/address.h"
+#include "common/text.h"
 
 namespace roster {
 namespace {
@@ -91,6 +92,34 @@ TEST(Address, SqlMetacharactersAreOrdinaryAtext) {
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->local, "o'brien%_x--y");
   EXPECT_FALSE(ParseAddress("x';DROP TABLE mailbox;--@d.example").ok());  // ';' and space are not atext
+}
+
+// The local parts a mailbox may have (they become directory names), each
+// boundary of the rule in common/address.h.
+TEST(Address, MailboxLocalParts) {
+  const std::string longest(kMaxLocalPart, 'a');
+  for (const std::string& good : {std::string("a"), std::string("7"), std::string("_x"), std::string("a.b"),
+                                  std::string("a_b-c+d"), std::string("a-"), std::string("a+"), longest,
+                                  std::string("Δοκιμή"), std::string("用户"), std::string("\xc2\xa0x")})
+    EXPECT_TRUE(CheckMailboxLocalPart(good).ok()) << good;
+  for (const std::string& bad :
+       {std::string(""), std::string("."), std::string(".."), std::string(".a"), std::string("a."),
+        std::string("a..b"), std::string("-a"), std::string("+a"), std::string("a/b"), std::string("/"),
+        std::string("../x"), std::string("a%b"), std::string("o'brien"), std::string("a b"), std::string("a\tb"),
+        std::string("a\\b"), std::string("a*b"), std::string("a$b"), std::string("a`b"), std::string("a|b"),
+        std::string("a~b"), std::string("a=b"), std::string("a\"b"), std::string("a\x7f"), std::string("a\0b", 3),
+        longest + "a", std::string("\xc2\x85x"), std::string("\xff"), std::string("\xc0\xaf")})
+    EXPECT_FALSE(CheckMailboxLocalPart(bad).ok()) << Shown(bad);
+  EXPECT_NE(CheckMailboxLocalPart("a/b").error().message.find("contains '/'"), std::string::npos);
+  EXPECT_NE(CheckMailboxLocalPart("..").error().message.find("starts with '.'"), std::string::npos);
+}
+
+TEST(Address, MailboxPathNames) {
+  EXPECT_TRUE(CheckMailboxPathName("alice@example.test").ok());
+  EXPECT_TRUE(CheckMailboxPathName("Alice@Example.Test").ok());
+  for (const char* bad : {"../example.test/alice@other.test", "alice@example.test/..", "alice@..", "alice@.",
+                          "alice@", "alice", "@example.test", "a@b@example.test", "alice@exa/mple.test"})
+    EXPECT_FALSE(CheckMailboxPathName(bad).ok()) << bad;
 }
 
 TEST(Address, LastAtSplitsDomain) {
