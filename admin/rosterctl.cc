@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "admin/dovecot_flush.h"
+#include "admin/import.h"
 #include "admin/json.h"
 #include "admin/password_input.h"
 #include "admin/schema.h"
@@ -49,9 +50,9 @@ const char kUsage[] =
     "  domain del DOMAIN [--force]\n"
     "  domain enable|disable|show DOMAIN\n"
     "  domain list\n"
-    "  mailbox add ADDRESS [--password-stdin] [--name TEXT] [--department TEXT]\n"
+    "  mailbox add ADDRESS [--password-stdin | --hash-stdin] [--name TEXT] [--department TEXT]\n"
     "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]\n"
-    "  mailbox passwd ADDRESS [--password-stdin]\n"
+    "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
     "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
     "  mailbox del|enable|disable|show ADDRESS\n"
     "  mailbox list [DOMAIN]\n"
@@ -59,6 +60,7 @@ const char kUsage[] =
     "  sub list [ADDRESS]\n"
     "  lastlogin [ADDRESS] [--limit N]\n"
     "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n"
+    "  import seed003 DATABASE\n"
     "\n"
     "SIZE: bytes or 500M, 2G ...; 0 = unlimited. See rosterctl(1).\n";
 
@@ -94,8 +96,8 @@ struct Args {
 
 const std::set<std::string> kValueOptions = {"config", "actor", "transport", "quota", "messages", "name",
                                              "department", "unit", "account", "action", "since", "limit"};
-const std::set<std::string> kFlagOptions = {"json", "force", "disabled", "outgoing", "password-stdin", "help",
-                                            "version"};
+const std::set<std::string> kFlagOptions = {"json", "force", "disabled", "outgoing", "password-stdin", "hash-stdin",
+                                            "help", "version"};
 
 Result<Args> ParseArgs(int argc, char** argv) {
   Args args;
@@ -143,10 +145,7 @@ Result<Args> ParseArgs(int argc, char** argv) {
 
 // Free text for display names and the like: bounded, valid UTF-8, no control characters.
 Result<std::string> CheckText(const std::string& text, const char* what, size_t max) {
-  if (text.size() > max) return Error::Invalid(std::string(what) + " longer than " + std::to_string(max) + " bytes");
-  if (!IsValidUtf8(text)) return Error::Invalid(std::string(what) + " is not valid UTF-8");
-  for (unsigned char c : text)
-    if (c < 0x20 || c == 0x7f) return Error::Invalid(std::string(what) + " contains a control character");
+  ROSTER_TRY(CheckFreeText(text, what, max));
   return text;
 }
 
@@ -183,6 +182,7 @@ class Rosterctl {
   int Sub_();
   int LastLogin_();
   int Log_();
+  int Import_();
 
   Config config_;
   Args args_;
@@ -330,6 +330,7 @@ int Rosterctl::Run() {
   else if (command == "sub") rc = Sub_();
   else if (command == "lastlogin") rc = LastLogin_();
   else if (command == "log") rc = Log_();
+  else if (command == "import") rc = Import_();
   else return Usage("unknown command '" + command + "'");
   if (!usage_error_.empty()) return Usage(usage_error_);
   return rc;
@@ -593,8 +594,9 @@ int Rosterctl::Mailbox_() {
       return s;
     });
   }
-  if (sub == "add") AllowOnly({"password-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
-  else if (sub == "passwd") AllowOnly({"password-stdin"});
+  if (sub == "add")
+    AllowOnly({"password-stdin", "hash-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
+  else if (sub == "passwd") AllowOnly({"password-stdin", "hash-stdin"});
   else if (sub == "quota") AllowOnly({"quota", "messages"});
   else AllowOnly({});
   if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
@@ -629,11 +631,24 @@ int Rosterctl::Mailbox_() {
       nm.max_messages = *messages;
       nm.active = !args_.Has("disabled");
     }
-    auto password = ReadNewPassword(args_.Has("password-stdin"));
-    if (!password) return Fail(password.error());
-    auto hash = PasswordHasher(*policy).Hash(password->value());
-    if (!hash) return Fail(hash.error());
-    nm.password_hash = *hash;
+    if (args_.Has("hash-stdin") && args_.Has("password-stdin")) {
+      usage_error_ = "--password-stdin and --hash-stdin exclude each other";
+      return EX_USAGE;
+    }
+    if (args_.Has("hash-stdin")) {
+      // An existing hash (a migration): the password itself is never known.
+      auto line = ReadNewPassword(true);
+      if (!line) return Fail(line.error());
+      auto hash = CheckForeignHash(line->value());
+      if (!hash) return Fail(hash.error());
+      nm.password_hash = *hash;
+    } else {
+      auto password = ReadNewPassword(args_.Has("password-stdin"));
+      if (!password) return Fail(password.error());
+      auto hash = PasswordHasher(*policy).Hash(password->value());
+      if (!hash) return Fail(hash.error());
+      nm.password_hash = *hash;
+    }
     return WithAccounts([&](Accounts& a) -> Status {
       if (sub == "add") ROSTER_TRY(a.AddMailbox(nm, actor_));  // Dovecot may hold "unknown user"
       else ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
@@ -849,6 +864,48 @@ int Rosterctl::Log_() {
               (e.detail.empty() ? "" : "  " + e.detail) + "\n";
     }
     j.EndArray();
+    Emit(j, text);
+    return Status::Ok();
+  });
+}
+
+// ------------------------------------------------------------------ import
+
+int Rosterctl::Import_() {
+  AllowOnly({});
+  if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
+  if (args_.words[1] != "seed003") {
+    usage_error_ = "unknown import source '" + args_.words[1] + "' (known: seed003)";
+    return EX_USAGE;
+  }
+  const std::string& source_db = args_.words[2];
+  if (Status ok = CheckSqlName(source_db, "DATABASE", false); !ok) return Fail(ok.error());
+  // The old tables are read as the setup user (root over the server's socket,
+  // as db init): no roster role may read another database.
+  auto source = Connect(DbRole::kSetup, false);
+  if (!source) return Fail(source.error());
+  return WithAccounts([&](Accounts& a) -> Status {
+    auto report = ImportSeed003(**source, source_db, a, actor_);
+    if (!report) return report.error();
+    if (report->mailboxes > 0) FlushAuthCache({});  // Dovecot may hold "unknown user" for them
+    JsonWriter j;
+    j.BeginObject().Field("domains", report->domains).Field("mailboxes", report->mailboxes);
+    j.Field("subscriptions", report->subscriptions);
+    std::string text = "imported " + std::to_string(report->domains) + " domain(s), " +
+                       std::to_string(report->mailboxes) + " mailbox(es), " + std::to_string(report->subscriptions) +
+                       " subscription(s)\n";
+    for (auto [key, items] : {std::pair<const char*, const std::vector<ImportReport::Item>*>{"skipped", &report->skipped},
+                              std::pair<const char*, const std::vector<ImportReport::Item>*>{"warnings",
+                                                                                            &report->warnings}}) {
+      j.Key(key).BeginArray();
+      for (const ImportReport::Item& item : *items) {
+        j.BeginObject().Field("kind", item.kind).Field("object", item.object).Field("reason", item.reason).EndObject();
+        text += std::string(key == std::string("skipped") ? "skipped " : "warning: ") + item.kind + " " + item.object +
+                ": " + item.reason + "\n";
+      }
+      j.EndArray();
+    }
+    j.EndObject();
     Emit(j, text);
     return Status::Ok();
   });

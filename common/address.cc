@@ -147,6 +147,14 @@ Result<Address> ParseMailboxName(std::string_view input) {
   return ParseAddress(input, whole);
 }
 
+Status CheckFreeText(std::string_view text, const char* what, size_t max) {
+  if (text.size() > max) return Error::Invalid(std::string(what) + " longer than " + std::to_string(max) + " bytes");
+  if (!IsValidUtf8(text)) return Error::Invalid(std::string(what) + " is not valid UTF-8");
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f) return Error::Invalid(std::string(what) + " contains a control character");
+  return Status::Ok();
+}
+
 Status CheckMailboxLocalPart(std::string_view local) {
   auto refuse = [&](const std::string& why) {
     return Error::Invalid("mailbox name '" + Shown(local) + "' " + why +

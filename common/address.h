@@ -64,6 +64,9 @@ Status CheckMailboxPathName(std::string_view address);
 Result<std::string> ParseDomain(std::string_view input);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view s);
+// Free text that goes with an account (a display name, a department):
+// at most `max` octets of valid UTF-8 without control characters.
+Status CheckFreeText(std::string_view text, const char* what, size_t max);
 
 }  // namespace roster
 

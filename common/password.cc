@@ -179,6 +179,20 @@ ParsedHash ParseStoredHash(std::string_view stored) {
   return parsed;
 }
 
+Result<std::string> CheckForeignHash(std::string_view stored) {
+  if (stored.empty()) return Error::Invalid("empty password hash");
+  if (stored.size() > kMaxPasswordBytes)
+    return Error::Invalid("password hash longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
+  for (unsigned char c : stored)
+    if (c < 0x21 || c > 0x7e) return Error::Invalid("password hash contains a space, a control or a non-ASCII byte");
+  ParsedHash parsed = ParseStoredHash(stored);
+  if (parsed.scheme == Scheme::kPlain) return Error::Invalid("a plaintext password is not a hash");
+  if (parsed.scheme == Scheme::kUnknown)
+    return Error::Invalid("not a password hash roster can verify (ARGON2ID, ARGON2I, SHA512-CRYPT, SHA256-CRYPT, "
+                          "MD5-CRYPT, BLF-CRYPT, as {SCHEME}hash or bare crypt)");
+  return std::string("{") + SchemeName(parsed.scheme) + "}" + std::string(parsed.body);
+}
+
 Result<std::string> PasswordHasher::Hash(std::string_view password) const {
   if (!SodiumReady()) return Error::Permanent("libsodium failed to initialise");
   if (password.empty()) return Error::Invalid("empty password");

@@ -52,6 +52,11 @@ struct ParsedHash {
   std::string_view body;  // without a {SCHEME} prefix
 };
 ParsedHash ParseStoredHash(std::string_view stored);
+// A hash brought from elsewhere (rosterctl --hash-stdin, an import): one whose
+// scheme roster verifies (and upgrades on login), in Dovecot's "{SCHEME}hash"
+// form or as a bare crypt string; never plaintext. Returns it with its
+// {SCHEME} prefix, so `mailbox show` names the scheme.
+Result<std::string> CheckForeignHash(std::string_view stored);
 
 class PasswordHasher {
  public:

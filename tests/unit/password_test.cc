@@ -168,5 +168,17 @@ TEST(Password, SchemeNamesAreDovecots) {
   EXPECT_EQ(ParseStoredHash("{ARGON2ID}$argon2id$v=19$x").body, "$argon2id$v=19$x");
 }
 
+// Hashes brought from elsewhere: verifiable schemes only, with their prefix.
+TEST(Password, ForeignHashes) {
+  EXPECT_EQ(*CheckForeignHash("$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/."), "{MD5-CRYPT}$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/.");
+  EXPECT_EQ(*CheckForeignHash("{CRYPT}$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/."),
+            "{MD5-CRYPT}$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/.");
+  EXPECT_EQ(*CheckForeignHash("{md5-crypt}$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/."),
+            "{MD5-CRYPT}$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/.");
+  for (const char* bad : {"", "{PLAIN}secret", "secret", "abJnggxhB/yJU", "{SHA512-CRYPT}$1$vVt5fc9v$x",
+                          "$1$vVt5fc9v$fOzlNxn0/91JtVcZSRGO/. ", "{MD5-CRYPT}$1$a\tb"})
+    EXPECT_FALSE(CheckForeignHash(bad).ok()) << bad;
+}
+
 }  // namespace
 }  // namespace roster
