@@ -85,6 +85,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "POP/IMAP-before-SMTP: how long after an IMAP or POP3 login its address may relay"},
       {"policy_relay_ipv4_prefix", T::kInt, "32", false, "leading bits of an IPv4 client that must match the login's"},
       {"policy_relay_ipv6_prefix", T::kInt, "64", false, "leading bits of an IPv6 client that must match the login's"},
+      {"policy_relay_nat64_prefixes", T::kList, "64:ff9b::/96", false,
+       "IPv6 prefixes (RFC 6052: /32 /40 /48 /56 /64 /96) under which a NAT64 translator writes IPv4 clients: such "
+       "a client is matched as the IPv4 address it carries, under policy_relay_ipv4_prefix; empty = none"},
       {"policy_cache_ttl", T::kDuration, "0", false,
        "how long recipient states and relay answers are reused without asking the database; 0 = never"},
       {"policy_cache_entries", T::kInt, "100000", false, "most cached entries"},

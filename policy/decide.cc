@@ -1,7 +1,8 @@
 // decide.cc: the policy protocol's decisions (see service.h and
 // doc/roster-policyd.8): the quota check of a local recipient, after +ext,
 // aliases and catch-alls are followed to mailboxes, and POP/IMAP-before-SMTP
-// for a recipient elsewhere.
+// for a recipient elsewhere (by the client's network, or by the IPv4 address
+// that a client behind a NAT64 translator carries: common/ip.h).
 #include <algorithm>
 #include <set>
 
@@ -150,18 +151,6 @@ Result<RecipientTargets> Service::Targets(const RecipientKeys& keys, std::unique
 
 namespace {
 
-// The range of packed addresses that share the first `bits` with `packed`.
-std::pair<std::string, std::string> PrefixRange(const std::string& packed, int bits) {
-  std::string low = packed, high = packed;
-  for (size_t i = 0; i < packed.size(); ++i) {
-    int keep = std::clamp(bits - static_cast<int>(i * 8), 0, 8);
-    unsigned char mask = static_cast<unsigned char>(keep == 0 ? 0 : 0xff << (8 - keep));
-    low[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) & mask);
-    high[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) | static_cast<unsigned char>(~mask));
-  }
-  return {low, high};
-}
-
 const PolicyAnswer kDunno{"DUNNO", "", false};
 
 }  // namespace
@@ -171,13 +160,17 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
   if (!request.sasl_username.empty()) return kDunno;
   auto packed = PackIp(request.client_address);
   if (!packed) return kDunno;
-  auto [low, high] = PrefixRange(*packed, packed->size() == 4 ? settings_.relay_ipv4_prefix
-                                                                : settings_.relay_ipv6_prefix);
-  std::string cache_key = low + high;
+  // The login addresses that count for this client: its network, or, for a
+  // client behind a NAT64 translator, the IPv4 address it carries.
+  std::vector<IpRange> ranges = RelayRanges(*packed, settings_.relay_ipv4_prefix, settings_.relay_ipv6_prefix,
+                                            settings_.relay_nat64_prefixes);
+  if (ranges.empty()) return kDunno;
+  std::string cache_key;
+  for (const IpRange& r : ranges) cache_key += r.low + r.high;
   std::optional<bool> recent = relay_cache_.Get(cache_key);
   if (!recent) {
     Accounts accounts = AccountsOf(lease);
-    auto r = accounts.LoggedInFrom(low, high, settings_.relay_window);
+    auto r = accounts.LoggedInFrom(ranges, settings_.relay_window);
     if (!r)
       return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message, true};
     recent = *r;

@@ -224,6 +224,43 @@ TEST_F(PolicyTest, RelayMatchesIpv6ByPrefixAndMappedIpv4) {
   EXPECT_EQ(Decide("friend@remote.test", "not an address"), "DUNNO");
 }
 
+TEST_F(PolicyTest, Nat64ClientsAreMatchedByTheIpv4AddressTheyCarry) {
+  // Behind a NAT64 translator (64:ff9b::/96, the default), the whole IPv4
+  // Internet shares one /64: one login must not let every IPv4 host relay.
+  AddMailbox("roam@here.test", 0, 0);
+  Login("roam@here.test", "64:ff9b::c000:205");  // 192.0.2.5, through the translator
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c000:205"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c000:206"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::cb00:7101"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");  // the same host over IPv4
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6"), "DUNNO");
+  // A login over IPv4 counts for the same host through the translator.
+  AddMailbox("four@here.test", 0, 0);
+  Login("four@here.test", "198.51.100.7");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6407"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6408"), "DUNNO");
+  // Under the IPv4 prefix setting.
+  settings_.relay_ipv4_prefix = 24;
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:64fe"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6507"), "DUNNO");
+  // The local-use block, configured as a /48: 198.51.100.7 is 64:ff9b:1:c633:64:700::.
+  settings_.relay_ipv4_prefix = 32;
+  auto local_use = ParseNat64Prefix("64:ff9b:1::/48");
+  ASSERT_TRUE(local_use.ok());
+  settings_.relay_nat64_prefixes.push_back(*local_use);
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:700::"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:800::"), "DUNNO");
+  // Not configured: only the very address counts, never its /64.
+  settings_.relay_nat64_prefixes.pop_back();
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:700::"), "DUNNO");
+  Login("four@here.test", "64:ff9b:1::c633:6407");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1::c633:6407"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1::c633:6408"), "DUNNO");
+}
+
 TEST_F(PolicyTest, CacheKeepsAnswersForItsTtlOnly) {
   AddMailbox("box@here.test", 1000, 0);
   settings_.cache_ttl = std::chrono::hours(1);
