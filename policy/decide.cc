@@ -16,7 +16,7 @@ Service::Service(PolicySettings settings)
     : settings_(std::move(settings)),
       pool_(std::make_shared<DbPool>(settings_.db)),
       targets_cache_(settings_.cache_ttl, settings_.cache_entries),
-      relay_cache_(settings_.cache_ttl, settings_.cache_entries),
+      relay_refused_cache_(settings_.cache_ttl, settings_.cache_entries),
       domain_cache_(settings_.cache_ttl, settings_.cache_entries) {}
 
 Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
@@ -153,6 +153,11 @@ namespace {
 
 const PolicyAnswer kDunno{"DUNNO", "", false};
 
+// The relay check without the database: no proof, so no OK; but not a "no"
+// either: the reject_unauth_destination that follows becomes a 450, and the
+// roaming user's client tries again later.
+constexpr char kRelayUnknown[] = "DEFER_IF_REJECT 4.3.0 Temporary lookup failure";
+
 }  // namespace
 
 PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease) {
@@ -167,16 +172,18 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
   if (ranges.empty()) return kDunno;
   std::string cache_key;
   for (const IpRange& r : ranges) cache_key += r.low + r.high;
-  std::optional<bool> recent = relay_cache_.Get(cache_key);
-  if (!recent) {
-    Accounts accounts = AccountsOf(lease);
-    auto r = accounts.LoggedInFrom(ranges, settings_.relay_window);
-    if (!r)
-      return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message, true};
-    recent = *r;
-    relay_cache_.Put(cache_key, *r);
+  // Only refusals are cached: every OK is the database's answer of now, so a
+  // mailbox or domain disabled, or a database gone, stops relaying at once.
+  if (relay_refused_cache_.Get(cache_key)) return kDunno;
+  Accounts accounts = AccountsOf(lease);
+  auto recent = accounts.LoggedInFrom(ranges, settings_.relay_window);
+  if (!recent)
+    return {kRelayUnknown, "relay check for " + Shown(request.client_address) + " failed: " + recent.error().message,
+            true};
+  if (!*recent) {
+    relay_refused_cache_.Put(cache_key, true);
+    return kDunno;
   }
-  if (!*recent) return kDunno;
   return {"OK", "relay permitted: client " + Shown(request.client_address) + " logged in lately, recipient <" +
                     Shown(request.recipient) + ">"};
 }
@@ -200,7 +207,7 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
       if (!local) {
         Accounts accounts = AccountsOf(&lease);
         auto domain = accounts.FindRecipient(keys->address.domain, {});
-        if (!domain) return {"DUNNO", "relay check: database unavailable: " + domain.error().message, true};
+        if (!domain) return {kRelayUnknown, "relay check: database unavailable: " + domain.error().message, true};
         local = domain->domain_exists;
         domain_cache_.Put(keys->address.domain, *local);
       }

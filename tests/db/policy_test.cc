@@ -276,6 +276,41 @@ TEST_F(PolicyTest, CacheKeepsAnswersForItsTtlOnly) {
   EXPECT_EQ(Decide("box@here.test"), "DUNNO");
 }
 
+TEST_F(PolicyTest, CachedRelayOkNeedsTheDatabaseEveryTime) {
+  const std::string kRelayUnknown = "DEFER_IF_REJECT 4.3.0 Temporary lookup failure";
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  settings_.cache_ttl = std::chrono::hours(1);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");  // the recipient's state is cached now
+  MariaDb::Get().Stop();
+  // The database is gone: no OK from the cache, but a temporary answer.
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), kRelayUnknown);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), kRelayUnknown);
+  MariaDb::Get().Start();
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+}
+
+TEST_F(PolicyTest, CachedRelayOkEndsWhenTheMailboxOrDomainIsDisabled) {
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  settings_.cache_ttl = std::chrono::hours(1);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");
+  ASSERT_TRUE(admin().SetMailboxActive("user@here.test", false, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "DUNNO");
+  // A refusal is cached (for the TTL: doc/postfix.md) ...
+  ASSERT_TRUE(admin().SetMailboxActive("user@here.test", true, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  // ... a permission never is: the domain disabled ends it too.
+  AddMailbox("other@also.test", 0, 0);
+  Login("other@also.test", "192.0.2.6");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6", 0, "RCPT", "relay"), "OK");
+  ASSERT_TRUE(admin().SetDomainActive("also.test", false, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6", 0, "RCPT", "relay"), "DUNNO");
+}
+
 TEST_F(PolicyTest, RelayOnlyContextCachesWhetherADomainIsOurs) {
   AddMailbox("user@here.test", 0, 0);
   Login("user@here.test", "192.0.2.5");
@@ -391,14 +426,16 @@ TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   EXPECT_EQ(Table("transport", "two@here.test"), "TEMP no route to the MX");
 }
 
-TEST_F(PolicyTest, DatabaseDownDefersQuotaChecksAndNeverRelays) {
+TEST_F(PolicyTest, DatabaseDownDefersQuotaAndRelayChecks) {
   AddMailbox("user@here.test", 1000, 0);
   Login("user@here.test", "192.0.2.5");
   EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");
   MariaDb::Get().Stop();
   service_.reset();
   EXPECT_EQ(Decide("user@here.test"), "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure");
-  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  // No relaying without proof, but no "Relay access denied" for good either.
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"),
+            "DEFER_IF_REJECT 4.3.0 Temporary lookup failure");
   EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure");
   EXPECT_EQ(Table("aliases", "user@here.test"), "TEMP database unavailable");
   MariaDb::Get().Start();
