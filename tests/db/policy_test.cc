@@ -117,6 +117,25 @@ TEST_F(PolicyTest, ExtensionAndCaseAreStripped) {
   EXPECT_EQ(Decide("a+c@here.test"), "DUNNO");
 }
 
+TEST_F(PolicyTest, TrailingDotOfTheDomainIsDroppedAsPostfixDoes) {
+  // Postfix delivers bob@here.test. to bob@here.test: so is it checked.
+  AddMailbox("bob@here.test", 1000, 1000);
+  AddMailbox("room@here.test", 1000, 0);
+  EXPECT_EQ(Decide("bob@here.test."), kOverQuota);
+  EXPECT_EQ(Decide("Bob+x@HERE.test."), kOverQuota);
+  EXPECT_EQ(Decide("bob@here.test.", "192.0.2.99", 0, "END-OF-MESSAGE"), kOverQuota);
+  EXPECT_EQ(Decide("room@here.test."), "DUNNO");
+  Subscribe("list@here.test", "bob@here.test");
+  EXPECT_EQ(Decide("list@here.test."), kOverQuota);
+  EXPECT_EQ(Decide("bob@here.test.."), "DUNNO");  // not an address Postfix delivers
+  // Our domain with the dot is still ours: no relaying to it; a remote one is relayed.
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  EXPECT_EQ(Decide("x@here.test.", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  EXPECT_EQ(Decide("x@here.test.", "192.0.2.5"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test.", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+}
+
 TEST_F(PolicyTest, EndOfMessageRechecksOneRecipientWithTheRealSize) {
   AddMailbox("room@here.test", 1000, 400);
   EXPECT_EQ(Decide("room@here.test", "192.0.2.99", 0, "RCPT"), "DUNNO");
@@ -395,6 +414,17 @@ TEST_F(PolicyTest, Tables) {
   // Postfix asks socketmap transport tables for whole addresses only.
   EXPECT_EQ(Table("transport", "anyone+x@also.test"), "OK smtp:[relay.also.test]");
   EXPECT_EQ(Table("transport", "someone@remote.test"), "NOTFOUND ");
+
+  // One dot at the end of the domain changes nothing, as in Postfix.
+  for (const char* table : {"domains", "mailboxes", "aliases", "recipient_bcc", "sender_bcc", "transport"})
+    for (const char* key : {"here.test", "also.test", "off.test", "alice@here.test", "alice+news@here.test",
+                            "gone+x@here.test", "unknown@here.test", "@here.test", "anyone+x@also.test",
+                            "x@off.test", "someone@remote.test", "alice=here.test@bcc-in.roster.invalid"})
+      EXPECT_EQ(Table(table, std::string(key) + "."), Table(table, key)) << table << " " << key;
+  EXPECT_EQ(Table("mailboxes", "alice@here.test."), "OK here.test/alice/");
+  EXPECT_EQ(Table("domains", "here.test."), "OK here.test");
+  EXPECT_EQ(Table("mailboxes", "alice@here.test.."), "NOTFOUND ");
+  EXPECT_EQ(Table("domains", "."), "NOTFOUND ");
 
   EXPECT_EQ(Table("nosuchtable", "x"), "PERM unknown table nosuchtable");
   EXPECT_EQ(Table("aliases", ""), "NOTFOUND ");
