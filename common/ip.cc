@@ -46,11 +46,15 @@ size_t EmbeddedByte(const Nat64Prefix& prefix, size_t i) {
   return pos >= 8 && prefix.length < 96 ? pos + 1 : pos;
 }
 
-// The well-known prefix and the local-use block (RFC 6052, RFC 8215).
-const std::vector<Nat64Prefix>& WellKnownTranslationBlocks() {
+// Blocks whose /64s hold unrelated hosts: NAT64's well-known prefix and
+// local-use block (RFC 6052, RFC 8215), where every IPv4 host is an address,
+// and Teredo (RFC 4380: 2001::/32), where every client of one Teredo server
+// shares the /64.
+const std::vector<Nat64Prefix>& SharedBlocks() {
   static const std::vector<Nat64Prefix> blocks = {
       {std::string("\x00\x64\xff\x9b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16), 96},
       {std::string("\x00\x64\xff\x9b\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16), 48},
+      {std::string("\x20\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16), 32},
   };
   return blocks;
 }
@@ -123,12 +127,12 @@ std::vector<IpRange> RelayRanges(std::string_view client, int ipv4_bits, int ipv
       break;
     }
     if (v4.empty()) {
-      for (const Nat64Prefix& b : WellKnownTranslationBlocks())
+      for (const Nat64Prefix& b : SharedBlocks())
         if (InPrefix(client, b.bytes, b.length)) return {IpRange{std::string(client), std::string(client)}};
       // A native IPv6 client: its network, but none of the translation
-      // prefixes, whose addresses stand for IPv4 hosts anywhere.
+      // prefixes, whose addresses stand for unrelated hosts anywhere.
       int bits = ipv6_bits;
-      for (const auto* list : {&nat64, &WellKnownTranslationBlocks()})
+      for (const auto* list : {&nat64, &SharedBlocks()})
         for (const Nat64Prefix& b : *list)
           if (b.length > ipv6_bits && InPrefix(client, b.bytes, ipv6_bits)) bits = std::max(bits, b.length);
       return {PrefixRange(client, bits)};

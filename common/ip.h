@@ -54,11 +54,11 @@ std::string EmbedIpv4(std::string_view ipv4, const Nat64Prefix& prefix);
 // `nat64` (the IPv4 address it carries is the client), matches logins from
 // the addresses that share its first `ipv4_bits`, whether seen over IPv4 or
 // through any prefix of `nat64`. Another IPv6 client matches logins that
-// share its first `ipv6_bits`, but never takes in a translation prefix (one
-// of `nat64`, 64:ff9b::/96 or 64:ff9b:1::/48): its range is narrowed to stay
-// out of them, and a client inside one of the two well-known blocks that
-// `nat64` does not list (so where the IPv4 address sits is unknown) matches
-// only its own address.
+// share its first `ipv6_bits`, but never takes in a block of unrelated hosts
+// (a prefix of `nat64`, 64:ff9b::/96, 64:ff9b:1::/48, or Teredo's 2001::/32,
+// whose /64s hold every client of one Teredo server): its range is narrowed
+// to stay out of them, and a client inside one of these three blocks that
+// `nat64` does not cover matches only its own address.
 std::vector<IpRange> RelayRanges(std::string_view client, int ipv4_bits, int ipv6_bits,
                                  const std::vector<Nat64Prefix>& nat64);
 

@@ -134,6 +134,14 @@ TEST(Ip, UnconfiguredTranslationBlocksMatchOnlyTheSameAddress) {
   ranges = RelayRanges(P("64:ff9b::c000:201"), 32, 64, {});
   EXPECT_TRUE(Matches(ranges, "64:ff9b::c000:201"));
   EXPECT_FALSE(Matches(ranges, "64:ff9b::c000:202"));
+  // Teredo: every client of one Teredo server (here 65.54.227.120) shares a /64.
+  ranges = RelayRanges(P("2001:0:4136:e378:8000:63bf:3fff:fdd2"), 32, 64, {});
+  EXPECT_TRUE(Matches(ranges, "2001:0:4136:e378:8000:63bf:3fff:fdd2"));
+  EXPECT_FALSE(Matches(ranges, "2001:0:4136:e378:8000:63bf:3fff:fdd3"));
+  // A native client's short prefix does not take Teredo in either.
+  ranges = RelayRanges(P("2001:db8::1"), 32, 16, {});
+  EXPECT_TRUE(Matches(ranges, "2001:db8:ffff::1"));
+  EXPECT_FALSE(Matches(ranges, "2001:0:4136:e378:8000:63bf:3fff:fdd2"));
 }
 
 TEST(Ip, NativeIpv6ClientNeverTakesInATranslationPrefix) {
