@@ -8,6 +8,10 @@
 // auth_threads threads (one Db each) runs the jobs and hands results back
 // through an eventfd that the glue watches on Dovecot's ioloop.
 //
+// An unknown or disabled user's password is checked too, against a dummy
+// argon2id hash made with the configured parameters (DummyVerify), so that the
+// time and memory of an answer do not tell which addresses exist.
+//
 // Trusts: the configuration file (root's); nothing in user names or passwords,
 // which are normalised and bounded before any query; the database's answers.
 #include "auth/roster_auth.h"
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -173,6 +178,26 @@ class AuthCore {
     return ROSTER_AUTH_OK;
   }
 
+  // A verify that found no usable mailbox (unknown, refused name, disabled
+  // mailbox or domain) still checks the password, against the dummy hash.
+  static bool NeedsDummyVerify(roster_auth_result r) {
+    return r == ROSTER_AUTH_UNKNOWN || r == ROSTER_AUTH_DISABLED;
+  }
+
+  // Spends on `password` the work of a real argon2id verify with the
+  // configured parameters; the answer stays what it was. The dummy hash is
+  // made at the first need, once per process: Dovecot creates a core for the
+  // userdb and in processes that never verify a password, and each would pay
+  // for a hash at start for nothing. (That first verify costs a hash more.)
+  void DummyVerify(const char* password, const Reply& reply) const {
+    const std::string* dummy = DummyHash(reply);
+    if (dummy == nullptr) return;
+    Verification v = hasher_.Verify(password ? password : "", *dummy);
+    (void)v;  // whatever it says, the user stays unknown or disabled
+    dummy_verifications_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t dummy_verifications() const { return dummy_verifications_.load(std::memory_order_relaxed); }
+
   // The stored hash costs next to nothing to check ({PLAIN}, or unusable):
   // the thread that looked it up checks it at once instead of handing it on.
   static bool CheapToVerify(const MailboxLogin& m) {
@@ -224,6 +249,7 @@ class AuthCore {
     rehash->reset();
     MailboxLogin m;
     roster_auth_result r = Load(db, user, reply, &m);
+    if (NeedsDummyVerify(r)) DummyVerify(password, reply);
     return r != ROSTER_AUTH_OK ? r : CheckPassword(m, password, service, reply, rehash);
   }
 
@@ -297,9 +323,28 @@ class AuthCore {
     for (const auto& [name, value] : UserdbFields(m)) reply.Set("userdb_" + name, value);
   }
 
+  // The dummy hash, or nullptr (logged) if it cannot be made now (argon2
+  // out of memory); then the next need tries again.
+  const std::string* DummyHash(const Reply& reply) const {
+    std::lock_guard<std::mutex> lock(dummy_mu_);
+    if (dummy_hash_.empty()) {
+      // Its password does not matter: no answer depends on the outcome.
+      auto made = hasher_.Hash("roster: no such user");
+      if (!made) {
+        reply.Log(ROSTER_LOG_WARNING, "dummy password hash not made: " + made.error().message);
+        return nullptr;
+      }
+      dummy_hash_ = std::move(*made);
+    }
+    return &dummy_hash_;
+  }
+
   Config config_;
   DbSettings settings_;
   PasswordHasher hasher_;
+  mutable std::mutex dummy_mu_;
+  mutable std::string dummy_hash_;  // set once, under dummy_mu_, then never changed
+  mutable std::atomic<uint64_t> dummy_verifications_{0};
   bool rehash_;
   std::string unit_;
   std::string home_template_, mail_template_;  // read once, not per login
@@ -320,7 +365,7 @@ struct Job {
   roster_auth_result result = ROSTER_AUTH_TEMPFAIL;
   std::vector<std::string> fields;
   std::vector<std::pair<roster_log_level, std::string>> logs;
-  std::optional<MailboxLogin> mailbox;  // looked up, waiting for its hashing
+  std::optional<MailboxLogin> mailbox;  // looked up, waiting for its hashing (none: the dummy check)
   std::optional<PendingRehash> rehash;  // kRehash: what to replace
   bool needs_hashing = false;           // looked up; its password check is still to run
 
@@ -452,6 +497,7 @@ class JobPool {
     roster_auth_result judged = core_.Judge(found, reply);
     if (judged != ROSTER_AUTH_OK) {
       job.result = job.kind == Job::kUserdb && judged == ROSTER_AUTH_DISABLED ? ROSTER_AUTH_UNKNOWN : judged;
+      NeedsDummy(job);
       return;
     }
     switch (job.kind) {
@@ -468,9 +514,19 @@ class JobPool {
     }
   }
 
+  // A verify answered without a mailbox still has its password checked (the
+  // dummy check), on a hashing thread like any other.
+  static void NeedsDummy(Job& job) {
+    if (job.kind == Job::kVerify && AuthCore::NeedsDummyVerify(job.result)) job.needs_hashing = true;
+  }
+
   // The password check of a looked-up verify; queues its rehash if one is due.
   void Hash(Job& job, JobList* rehashes) {
     job.needs_hashing = false;
+    if (!job.mailbox) {
+      core_.DummyVerify(job.password.c_str(), job.Collector());
+      return;
+    }
     std::optional<PendingRehash> rehash;
     job.result = core_.CheckPassword(*job.mailbox, job.password.c_str(), job.service.c_str(), job.Collector(),
                                      &rehash);
@@ -491,6 +547,7 @@ class JobPool {
       auto key = core_.MailboxKey(job->user.c_str(), job->Collector());
       if (!key) {
         job->result = ROSTER_AUTH_UNKNOWN;
+        NeedsDummy(*job);
         continue;
       }
       keys.push_back(std::move(*key));
@@ -670,6 +727,10 @@ void roster_auth_destroy(struct roster_auth* auth) {
 }
 
 unsigned int roster_auth_threads(const struct roster_auth* auth) { return auth->core->threads(); }
+
+unsigned long long roster_auth_dummy_verifications(const struct roster_auth* auth) {
+  return auth->core->dummy_verifications();
+}
 
 int roster_auth_start(struct roster_auth* auth, roster_log_fn* log, char* error, unsigned int size) {
   try {

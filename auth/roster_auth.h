@@ -49,6 +49,11 @@ enum roster_auth_result roster_auth_lookup(struct roster_auth *auth, const char 
  * login). Call after the login was answered. */
 void roster_auth_rehash(struct roster_auth *auth, const char *user, const char *password, roster_log_fn *log,
                         void *context);
+/* How many passwords this handle has checked against its dummy argon2id hash:
+ * a verify of an unknown user, a refused user name or a disabled mailbox or
+ * domain spends the work of a real one (in both modes), so that answers do not
+ * tell which addresses exist. For tests and diagnostics. */
+unsigned long long roster_auth_dummy_verifications(const struct roster_auth *auth);
 /* userdb lookup: fields uid, gid, home, [mail], quota_rule, extra fields. */
 enum roster_auth_result roster_userdb_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
                                              roster_log_fn *log, void *context);

@@ -605,13 +605,22 @@ Result<std::vector<std::vector<std::string>>> Accounts::FindSubscribers(const st
   return found;
 }
 
-Result<bool> Accounts::LoggedInFrom(std::string_view low, std::string_view high, std::chrono::milliseconds window) {
-  if (low.size() != high.size() || (low.size() != 4 && low.size() != 16)) return Error::Invalid("bad address range");
+Result<bool> Accounts::LoggedInFrom(const std::vector<IpRange>& ranges, std::chrono::milliseconds window) {
+  if (ranges.empty() || ranges.size() > kMaxBatch) return Error::Invalid("bad number of address ranges");
+  std::string where;
+  DbParams params;
+  for (const IpRange& r : ranges) {
+    if (r.low.size() != r.high.size() || (r.low.size() != 4 && r.low.size() != 16))
+      return Error::Invalid("bad address range");
+    where += std::string(where.empty() ? "" : " OR ") + "(l.ip BETWEEN UNHEX(?) AND UNHEX(?) AND LENGTH(l.ip) = ?)";
+    params.insert(params.end(), {Hex(r.low), Hex(r.high), static_cast<uint64_t>(r.low.size())});
+  }
+  params.emplace_back(static_cast<int64_t>(window.count()) * 1000);
   auto rows = db_.Query(
       "SELECT 1 FROM last_login l JOIN mailbox m ON m.id = l.mailbox_id JOIN domain d ON d.id = m.domain_id "
-      "WHERE l.ip BETWEEN UNHEX(?) AND UNHEX(?) AND LENGTH(l.ip) = ? "
+      "WHERE (" + where + ") "
       "AND l.logged_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND AND m.active = 1 AND d.active = 1 LIMIT 1",
-      {Hex(low), Hex(high), static_cast<uint64_t>(low.size()), static_cast<int64_t>(window.count()) * 1000});
+      params);
   if (!rows) return rows.error();
   return !rows->empty();
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/db.h"
+#include "common/ip.h"
 #include "common/result.h"
 
 namespace roster {
@@ -228,9 +229,9 @@ class Accounts {
   Result<std::vector<std::vector<std::string>>> FindSubscribers(const std::vector<std::string>& addresses,
                                                                 char direction);
   // Whether an active mailbox of an active domain logged in over IMAP or POP3
-  // from an address between `low` and `high` (packed as common/ip.h, both of
-  // the same length) within the last `window`.
-  Result<bool> LoggedInFrom(std::string_view low, std::string_view high, std::chrono::milliseconds window);
+  // from an address in one of `ranges` (packed as common/ip.h; each range's
+  // ends of the same length; at most kMaxBatch ranges) within the last `window`.
+  Result<bool> LoggedInFrom(const std::vector<IpRange>& ranges, std::chrono::milliseconds window);
 
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);

@@ -80,13 +80,18 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "reply to a recipient over quota: code, enhanced status, text (Postfix adds the recipient: \"452 4.2.2 "
        "<bob@example.org>: Recipient address rejected: Mailbox is over quota\"); \"552 5.2.2 ...\" refuses for good"},
       {"policy_db_failure_action", T::kString, "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure", false,
-       "answer of a quota check when the database cannot answer (relay checks then answer DUNNO)"},
+       "answer of a quota check when the database cannot answer (relay checks then answer DEFER_IF_REJECT 4.3.0 "
+       "Temporary lookup failure)"},
       {"policy_relay_window", T::kDuration, "30m", false,
        "POP/IMAP-before-SMTP: how long after an IMAP or POP3 login its address may relay"},
       {"policy_relay_ipv4_prefix", T::kInt, "32", false, "leading bits of an IPv4 client that must match the login's"},
       {"policy_relay_ipv6_prefix", T::kInt, "64", false, "leading bits of an IPv6 client that must match the login's"},
+      {"policy_relay_nat64_prefixes", T::kList, "64:ff9b::/96", false,
+       "IPv6 prefixes (RFC 6052: /32 /40 /48 /56 /64 /96) under which a NAT64 translator writes IPv4 clients: such "
+       "a client is matched as the IPv4 address it carries, under policy_relay_ipv4_prefix; empty = none"},
       {"policy_cache_ttl", T::kDuration, "0", false,
-       "how long recipient states and relay answers are reused without asking the database; 0 = never"},
+       "how long recipient states, domains and relay refusals are reused without asking the database (a relay OK "
+       "is never cached); 0 = never"},
       {"policy_cache_entries", T::kInt, "100000", false, "most cached entries"},
       {"unit_mx_transport", T::kString, "", false,
        "on a unit host: the transport for mail to mailboxes that are not this unit's (the MX), e.g. smtp:[mx.example.net]"},

@@ -1,7 +1,8 @@
 // decide.cc: the policy protocol's decisions (see service.h and
 // doc/roster-policyd.8): the quota check of a local recipient, after +ext,
 // aliases and catch-alls are followed to mailboxes, and POP/IMAP-before-SMTP
-// for a recipient elsewhere.
+// for a recipient elsewhere (by the client's network, or by the IPv4 address
+// that a client behind a NAT64 translator carries: common/ip.h).
 #include <algorithm>
 #include <set>
 
@@ -15,7 +16,7 @@ Service::Service(PolicySettings settings)
     : settings_(std::move(settings)),
       pool_(std::make_shared<DbPool>(settings_.db)),
       targets_cache_(settings_.cache_ttl, settings_.cache_entries),
-      relay_cache_(settings_.cache_ttl, settings_.cache_entries),
+      relay_refused_cache_(settings_.cache_ttl, settings_.cache_entries),
       domain_cache_(settings_.cache_ttl, settings_.cache_entries) {}
 
 Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
@@ -150,19 +151,12 @@ Result<RecipientTargets> Service::Targets(const RecipientKeys& keys, std::unique
 
 namespace {
 
-// The range of packed addresses that share the first `bits` with `packed`.
-std::pair<std::string, std::string> PrefixRange(const std::string& packed, int bits) {
-  std::string low = packed, high = packed;
-  for (size_t i = 0; i < packed.size(); ++i) {
-    int keep = std::clamp(bits - static_cast<int>(i * 8), 0, 8);
-    unsigned char mask = static_cast<unsigned char>(keep == 0 ? 0 : 0xff << (8 - keep));
-    low[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) & mask);
-    high[i] = static_cast<char>(static_cast<unsigned char>(packed[i]) | static_cast<unsigned char>(~mask));
-  }
-  return {low, high};
-}
-
 const PolicyAnswer kDunno{"DUNNO", "", false};
+
+// The relay check without the database: no proof, so no OK; but not a "no"
+// either: the reject_unauth_destination that follows becomes a 450, and the
+// roaming user's client tries again later.
+constexpr char kRelayUnknown[] = "DEFER_IF_REJECT 4.3.0 Temporary lookup failure";
 
 }  // namespace
 
@@ -171,19 +165,25 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
   if (!request.sasl_username.empty()) return kDunno;
   auto packed = PackIp(request.client_address);
   if (!packed) return kDunno;
-  auto [low, high] = PrefixRange(*packed, packed->size() == 4 ? settings_.relay_ipv4_prefix
-                                                                : settings_.relay_ipv6_prefix);
-  std::string cache_key = low + high;
-  std::optional<bool> recent = relay_cache_.Get(cache_key);
-  if (!recent) {
-    Accounts accounts = AccountsOf(lease);
-    auto r = accounts.LoggedInFrom(low, high, settings_.relay_window);
-    if (!r)
-      return {"DUNNO", "relay check for " + Shown(request.client_address) + " failed: " + r.error().message, true};
-    recent = *r;
-    relay_cache_.Put(cache_key, *r);
+  // The login addresses that count for this client: its network, or, for a
+  // client behind a NAT64 translator, the IPv4 address it carries.
+  std::vector<IpRange> ranges = RelayRanges(*packed, settings_.relay_ipv4_prefix, settings_.relay_ipv6_prefix,
+                                            settings_.relay_nat64_prefixes);
+  if (ranges.empty()) return kDunno;
+  std::string cache_key;
+  for (const IpRange& r : ranges) cache_key += r.low + r.high;
+  // Only refusals are cached: every OK is the database's answer of now, so a
+  // mailbox or domain disabled, or a database gone, stops relaying at once.
+  if (relay_refused_cache_.Get(cache_key)) return kDunno;
+  Accounts accounts = AccountsOf(lease);
+  auto recent = accounts.LoggedInFrom(ranges, settings_.relay_window);
+  if (!recent)
+    return {kRelayUnknown, "relay check for " + Shown(request.client_address) + " failed: " + recent.error().message,
+            true};
+  if (!*recent) {
+    relay_refused_cache_.Put(cache_key, true);
+    return kDunno;
   }
-  if (!*recent) return kDunno;
   return {"OK", "relay permitted: client " + Shown(request.client_address) + " logged in lately, recipient <" +
                     Shown(request.recipient) + ">"};
 }
@@ -207,7 +207,7 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
       if (!local) {
         Accounts accounts = AccountsOf(&lease);
         auto domain = accounts.FindRecipient(keys->address.domain, {});
-        if (!domain) return {"DUNNO", "relay check: database unavailable: " + domain.error().message, true};
+        if (!domain) return {kRelayUnknown, "relay check: database unavailable: " + domain.error().message, true};
         local = domain->domain_exists;
         domain_cache_.Put(keys->address.domain, *local);
       }

@@ -5,8 +5,14 @@
 
 namespace roster {
 
+std::string_view WithoutRootDot(std::string_view s) {
+  if (s.size() >= 2 && s.back() == '.' && s[s.size() - 2] != '.' && s[s.size() - 2] != '@')
+    s.remove_suffix(1);
+  return s;
+}
+
 Result<RecipientKeys> KeysOf(std::string_view address, const AddressOptions& options) {
-  auto parsed = ParseAddress(address, options);
+  auto parsed = ParseAddress(WithoutRootDot(address), options);
   if (!parsed) return parsed.error();
   RecipientKeys k;
   k.address = *parsed;
@@ -26,7 +32,7 @@ std::string BccListAddress(std::string_view key, char direction) {
 std::optional<std::pair<std::string, char>> ParseBccListAddress(std::string_view address) {
   size_t at = address.rfind('@');
   if (at == std::string_view::npos) return std::nullopt;
-  std::string domain = AsciiLower(address.substr(at + 1));
+  std::string domain = AsciiLower(WithoutRootDot(address.substr(at + 1)));
   char direction;
   if (domain == kBccInDomain) direction = 'I';
   else if (domain == kBccOutDomain) direction = 'O';

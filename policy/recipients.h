@@ -4,7 +4,8 @@
 // subscribers are reached through one list address that the aliases table
 // expands, as doc/postfix-mysql-maps/README.md explains).
 //
-// Trusts: nothing; every address goes through common/address.h.
+// Trusts: nothing; every address goes through common/address.h (after
+// WithoutRootDot, the one change Postfix makes to it that roster must too).
 #ifndef ROSTER_POLICY_RECIPIENTS_H
 #define ROSTER_POLICY_RECIPIENTS_H
 
@@ -27,7 +28,14 @@ struct RecipientKeys {
   std::vector<std::string> keys;  // mailbox keys in order of preference: full, then without +ext
 };
 
-// As Postfix looks up "user+ext@domain" and then "user@domain".
+// One dot at the end of a domain goes, as Postfix's trivial-rewrite drops it
+// when it rewrites or resolves an address: "bob@example.org." is delivered to
+// bob@example.org. Not two dots, not a dot right after '@', not a lone dot
+// (those stay, and fail to parse). For addresses and bare domains alike.
+std::string_view WithoutRootDot(std::string_view address_or_domain);
+
+// As Postfix looks up "user+ext@domain" and then "user@domain" (after
+// WithoutRootDot).
 Result<RecipientKeys> KeysOf(std::string_view address, const AddressOptions& options);
 
 // "alice@example.com" (a lookup key) -> "alice=example.com@bcc-in.roster.invalid".

@@ -2,7 +2,8 @@
 // Service holds one configuration with its database connections and caches;
 // a reload builds a new Service and requests in flight finish on the old.
 //   Decide()          the policy protocol (decide.cc): over-quota recipients,
-//                     POP/IMAP-before-SMTP relaying
+//                     POP/IMAP-before-SMTP relaying (an OK is always the
+//                     database's answer of now, never a cached one)
 //   AnswerSocketmap() Postfix's lookup tables (tables.cc)
 // Both are safe to call from several threads at once, and catch every
 // exception: an answer always comes back.
@@ -73,7 +74,9 @@ class Service {
   const PolicySettings settings_;
   std::shared_ptr<DbPool> pool_;
   TtlCache<RecipientTargets> targets_cache_;
-  TtlCache<bool> relay_cache_;
+  // Client networks whose relay check said no. A yes is never cached: it
+  // would outlive a disabled mailbox and a database outage.
+  TtlCache<bool> relay_refused_cache_;
   TtlCache<bool> domain_cache_;  // whether a domain is ours, for the relay-only context
 };
 

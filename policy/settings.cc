@@ -116,6 +116,13 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   s.relay_ipv4_prefix = static_cast<int>(*v4);
   s.relay_ipv6_prefix = static_cast<int>(*v6);
   s.cache_entries = static_cast<size_t>(*entries);
+  for (const std::string& word : config.GetList("policy_relay_nat64_prefixes")) {
+    auto prefix = ParseNat64Prefix(word);
+    if (!prefix) return Error::Invalid("policy_relay_nat64_prefixes: " + prefix.error().message);
+    s.relay_nat64_prefixes.push_back(*prefix);
+  }
+  if (s.relay_nat64_prefixes.size() > kMaxNat64Prefixes)
+    return Error::Invalid("policy_relay_nat64_prefixes: at most " + std::to_string(kMaxNat64Prefixes) + " prefixes");
   s.idle_timeout = config.GetDuration("policy_idle_timeout");
   if (s.idle_timeout.count() <= 0) return Error::Invalid("policy_idle_timeout must be positive");
   s.max_request = config.GetSize("policy_max_request");

@@ -3,7 +3,7 @@
 // a new file or keeps all of the old one.
 //
 // Trusts: the config parser for types; checks what the types cannot
-// (listener syntax, reply codes, prefix lengths).
+// (listener syntax, reply codes, prefix lengths, NAT64 prefixes).
 #ifndef ROSTER_POLICY_SETTINGS_H
 #define ROSTER_POLICY_SETTINGS_H
 
@@ -14,6 +14,7 @@
 
 #include "common/address.h"
 #include "common/db.h"
+#include "common/ip.h"
 #include "common/result.h"
 
 namespace roster {
@@ -33,6 +34,9 @@ struct Listener {
 };
 Result<Listener> ParseListener(std::string_view text, Listener::Protocol protocol);
 
+// Most NAT64 prefixes: each is one more address range in the relay query.
+constexpr size_t kMaxNat64Prefixes = 8;
+
 struct PolicySettings {
   // --- fixed at start (a reload that changes them is logged and ignored) ---
   std::vector<Listener> listeners;
@@ -51,6 +55,7 @@ struct PolicySettings {
   std::chrono::milliseconds relay_window{30 * 60 * 1000};
   int relay_ipv4_prefix = 32;
   int relay_ipv6_prefix = 64;
+  std::vector<Nat64Prefix> relay_nat64_prefixes;  // clients under these are their IPv4 address
   std::chrono::milliseconds cache_ttl{0};
   size_t cache_entries = 100000;
   std::string unit;

@@ -2,6 +2,8 @@
 // doc/postfix.md). Postfix does not split socketmap keys as it does for
 // hash: or mysql: tables, so each table handles "user+ext@domain" and
 // "@domain" itself, with the meaning of doc/postfix-mysql-maps/README.md.
+// A key is read as Postfix reads the address: one dot at the end of its
+// domain does not count (recipients.h, WithoutRootDot).
 #include <string>
 
 #include "common/address.h"
@@ -64,7 +66,7 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   // Keys without '@': domain names (domains, transport).
   if (key.find('@') == std::string_view::npos) {
     if (name != "domains" && name != "transport") return kNotFound;
-    auto domain = ParseDomain(key);
+    auto domain = ParseDomain(WithoutRootDot(key));
     if (!domain) return kNotFound;
     auto found = accounts.FindRecipient(*domain, {});
     if (!found) return Temp(found.error(), name, key, log);
@@ -76,7 +78,7 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   if (name == "aliases") {
     // "@domain": the catch-all.
     if (key.front() == '@') {
-      auto domain = ParseDomain(key.substr(1));
+      auto domain = ParseDomain(WithoutRootDot(key.substr(1)));
       if (!domain) return kNotFound;
       auto found = accounts.FindRecipient(*domain, {});
       if (!found) return Temp(found.error(), name, key, log);

@@ -1,7 +1,8 @@
 // ttl_cache.h: a small thread-safe cache whose entries expire, for
-// roster-policyd's recipient states and relay answers. A TTL of 0 turns it
-// off (nothing is stored). Bounded: when full, expired entries go first,
-// then everything (a burst of distinct keys costs queries, never memory).
+// roster-policyd's recipient states, domains and relay refusals (never a
+// relay permission: service.h). A TTL of 0 turns it off (nothing is stored).
+// Bounded: when full, expired entries go first, then everything (a burst of
+// distinct keys costs queries, never memory).
 //
 // Trusts: its callers for keys and values.
 #ifndef ROSTER_POLICY_TTL_CACHE_H

@@ -117,6 +117,25 @@ TEST_F(PolicyTest, ExtensionAndCaseAreStripped) {
   EXPECT_EQ(Decide("a+c@here.test"), "DUNNO");
 }
 
+TEST_F(PolicyTest, TrailingDotOfTheDomainIsDroppedAsPostfixDoes) {
+  // Postfix delivers bob@here.test. to bob@here.test: so is it checked.
+  AddMailbox("bob@here.test", 1000, 1000);
+  AddMailbox("room@here.test", 1000, 0);
+  EXPECT_EQ(Decide("bob@here.test."), kOverQuota);
+  EXPECT_EQ(Decide("Bob+x@HERE.test."), kOverQuota);
+  EXPECT_EQ(Decide("bob@here.test.", "192.0.2.99", 0, "END-OF-MESSAGE"), kOverQuota);
+  EXPECT_EQ(Decide("room@here.test."), "DUNNO");
+  Subscribe("list@here.test", "bob@here.test");
+  EXPECT_EQ(Decide("list@here.test."), kOverQuota);
+  EXPECT_EQ(Decide("bob@here.test.."), "DUNNO");  // not an address Postfix delivers
+  // Our domain with the dot is still ours: no relaying to it; a remote one is relayed.
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  EXPECT_EQ(Decide("x@here.test.", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  EXPECT_EQ(Decide("x@here.test.", "192.0.2.5"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test.", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+}
+
 TEST_F(PolicyTest, EndOfMessageRechecksOneRecipientWithTheRealSize) {
   AddMailbox("room@here.test", 1000, 400);
   EXPECT_EQ(Decide("room@here.test", "192.0.2.99", 0, "RCPT"), "DUNNO");
@@ -224,6 +243,43 @@ TEST_F(PolicyTest, RelayMatchesIpv6ByPrefixAndMappedIpv4) {
   EXPECT_EQ(Decide("friend@remote.test", "not an address"), "DUNNO");
 }
 
+TEST_F(PolicyTest, Nat64ClientsAreMatchedByTheIpv4AddressTheyCarry) {
+  // Behind a NAT64 translator (64:ff9b::/96, the default), the whole IPv4
+  // Internet shares one /64: one login must not let every IPv4 host relay.
+  AddMailbox("roam@here.test", 0, 0);
+  Login("roam@here.test", "64:ff9b::c000:205");  // 192.0.2.5, through the translator
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c000:205"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c000:206"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::cb00:7101"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");  // the same host over IPv4
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6"), "DUNNO");
+  // A login over IPv4 counts for the same host through the translator.
+  AddMailbox("four@here.test", 0, 0);
+  Login("four@here.test", "198.51.100.7");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6407"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6408"), "DUNNO");
+  // Under the IPv4 prefix setting.
+  settings_.relay_ipv4_prefix = 24;
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:64fe"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b::c633:6507"), "DUNNO");
+  // The local-use block, configured as a /48: 198.51.100.7 is 64:ff9b:1:c633:64:700::.
+  settings_.relay_ipv4_prefix = 32;
+  auto local_use = ParseNat64Prefix("64:ff9b:1::/48");
+  ASSERT_TRUE(local_use.ok());
+  settings_.relay_nat64_prefixes.push_back(*local_use);
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:700::"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:800::"), "DUNNO");
+  // Not configured: only the very address counts, never its /64.
+  settings_.relay_nat64_prefixes.pop_back();
+  service_.reset();
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1:c633:64:700::"), "DUNNO");
+  Login("four@here.test", "64:ff9b:1::c633:6407");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1::c633:6407"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "64:ff9b:1::c633:6408"), "DUNNO");
+}
+
 TEST_F(PolicyTest, CacheKeepsAnswersForItsTtlOnly) {
   AddMailbox("box@here.test", 1000, 0);
   settings_.cache_ttl = std::chrono::hours(1);
@@ -237,6 +293,41 @@ TEST_F(PolicyTest, CacheKeepsAnswersForItsTtlOnly) {
   service_.reset();
   ASSERT_TRUE(admin().SetUsageCounter("box@here.test", UsageCounter::kBytes, 0).ok());
   EXPECT_EQ(Decide("box@here.test"), "DUNNO");
+}
+
+TEST_F(PolicyTest, CachedRelayOkNeedsTheDatabaseEveryTime) {
+  const std::string kRelayUnknown = "DEFER_IF_REJECT 4.3.0 Temporary lookup failure";
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  settings_.cache_ttl = std::chrono::hours(1);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");  // the recipient's state is cached now
+  MariaDb::Get().Stop();
+  // The database is gone: no OK from the cache, but a temporary answer.
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), kRelayUnknown);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), kRelayUnknown);
+  MariaDb::Get().Start();
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+}
+
+TEST_F(PolicyTest, CachedRelayOkEndsWhenTheMailboxOrDomainIsDisabled) {
+  AddMailbox("user@here.test", 0, 0);
+  Login("user@here.test", "192.0.2.5");
+  settings_.cache_ttl = std::chrono::hours(1);
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "OK");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");
+  ASSERT_TRUE(admin().SetMailboxActive("user@here.test", false, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "DUNNO");
+  // A refusal is cached (for the TTL: doc/postfix.md) ...
+  ASSERT_TRUE(admin().SetMailboxActive("user@here.test", true, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  // ... a permission never is: the domain disabled ends it too.
+  AddMailbox("other@also.test", 0, 0);
+  Login("other@also.test", "192.0.2.6");
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6", 0, "RCPT", "relay"), "OK");
+  ASSERT_TRUE(admin().SetDomainActive("also.test", false, kActor).ok());
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.6", 0, "RCPT", "relay"), "DUNNO");
 }
 
 TEST_F(PolicyTest, RelayOnlyContextCachesWhetherADomainIsOurs) {
@@ -324,6 +415,17 @@ TEST_F(PolicyTest, Tables) {
   EXPECT_EQ(Table("transport", "anyone+x@also.test"), "OK smtp:[relay.also.test]");
   EXPECT_EQ(Table("transport", "someone@remote.test"), "NOTFOUND ");
 
+  // One dot at the end of the domain changes nothing, as in Postfix.
+  for (const char* table : {"domains", "mailboxes", "aliases", "recipient_bcc", "sender_bcc", "transport"})
+    for (const char* key : {"here.test", "also.test", "off.test", "alice@here.test", "alice+news@here.test",
+                            "gone+x@here.test", "unknown@here.test", "@here.test", "anyone+x@also.test",
+                            "x@off.test", "someone@remote.test", "alice=here.test@bcc-in.roster.invalid"})
+      EXPECT_EQ(Table(table, std::string(key) + "."), Table(table, key)) << table << " " << key;
+  EXPECT_EQ(Table("mailboxes", "alice@here.test."), "OK here.test/alice/");
+  EXPECT_EQ(Table("domains", "here.test."), "OK here.test");
+  EXPECT_EQ(Table("mailboxes", "alice@here.test.."), "NOTFOUND ");
+  EXPECT_EQ(Table("domains", "."), "NOTFOUND ");
+
   EXPECT_EQ(Table("nosuchtable", "x"), "PERM unknown table nosuchtable");
   EXPECT_EQ(Table("aliases", ""), "NOTFOUND ");
   EXPECT_EQ(Table("aliases", std::string("a\x01@here.test")), "NOTFOUND ");
@@ -364,14 +466,16 @@ TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   EXPECT_EQ(Table("transport", "two@here.test"), "TEMP no route to the MX");
 }
 
-TEST_F(PolicyTest, DatabaseDownDefersQuotaChecksAndNeverRelays) {
+TEST_F(PolicyTest, DatabaseDownDefersQuotaAndRelayChecks) {
   AddMailbox("user@here.test", 1000, 0);
   Login("user@here.test", "192.0.2.5");
   EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "OK");
   MariaDb::Get().Stop();
   service_.reset();
   EXPECT_EQ(Decide("user@here.test"), "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure");
-  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"), "DUNNO");
+  // No relaying without proof, but no "Relay access denied" for good either.
+  EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5", 0, "RCPT", "relay"),
+            "DEFER_IF_REJECT 4.3.0 Temporary lookup failure");
   EXPECT_EQ(Decide("friend@remote.test", "192.0.2.5"), "DEFER_IF_PERMIT 4.3.0 Temporary lookup failure");
   EXPECT_EQ(Table("aliases", "user@here.test"), "TEMP database unavailable");
   MariaDb::Get().Start();

@@ -159,6 +159,27 @@ TEST(Recipients, KeysBccListsAndPaths) {
   EXPECT_EQ(MaildirPathOf("alice@example.com"), "example.com/alice/");
 }
 
+TEST(Recipients, OneDotAtTheEndOfTheDomainGoesAsInPostfix) {
+  // Postfix's trivial-rewrite delivers bob@example.com. to bob@example.com.
+  EXPECT_EQ(WithoutRootDot("bob@example.com."), "bob@example.com");
+  EXPECT_EQ(WithoutRootDot("example.com."), "example.com");
+  EXPECT_EQ(WithoutRootDot("bob@example.com"), "bob@example.com");
+  // Not two dots, not "@.", not a lone dot.
+  EXPECT_EQ(WithoutRootDot("bob@example.com.."), "bob@example.com..");
+  EXPECT_EQ(WithoutRootDot("bob@."), "bob@.");
+  EXPECT_EQ(WithoutRootDot("."), ".");
+  EXPECT_EQ(WithoutRootDot(""), "");
+  auto k = KeysOf("Bob+Tag@Example.COM.", AddressOptions{});
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->full, "Bob+Tag@example.com");
+  EXPECT_EQ(k->keys, (std::vector<std::string>{"Bob+Tag@example.com", "Bob@example.com"}));
+  EXPECT_FALSE(KeysOf("bob@example.com..", AddressOptions{}).ok());
+  EXPECT_FALSE(KeysOf("bob@.", AddressOptions{}).ok());
+  auto list = ParseBccListAddress("a=example.com@bcc-in.roster.invalid.");
+  ASSERT_TRUE(list.has_value());
+  EXPECT_EQ(list->first, "a@example.com");
+}
+
 TEST(PolicySettings, Listeners) {
   auto unix_listener = ParseListener("unix:/run/x/policy", Listener::Protocol::kPolicy);
   ASSERT_TRUE(unix_listener.ok());
