@@ -48,14 +48,22 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// People's accounts, as Debian's adduser gives them (FIRST_UID..LAST_UID);
+// system accounts (adduser --system) and nobody lie outside.
+bool IsPersonUid(uid_t uid) { return uid >= 1000 && uid <= 59999; }
+
 // Why a file, or a directory on its way from "/", lets a user other than
 // this process's (or root) read or change it: "" if none does. A directory
 // others may write lets them swap the file, unless its sticky bit keeps them
-// to their own entries (as /tmp's does).
+// to their own entries (as /tmp's does). Root may also read what it gave to a
+// system account: roster-policyd starts as root and reads its secret again,
+// as its own user, at every reload.
 std::string Exposure(const struct stat& st, const std::string& what) {
   uid_t me = geteuid();
-  if (st.st_uid != me && st.st_uid != 0)
-    return what + " is owned by uid " + std::to_string(st.st_uid) + ", neither root nor this process's user";
+  bool trusted_owner = st.st_uid == me || st.st_uid == 0 || (me == 0 && !IsPersonUid(st.st_uid));
+  if (!trusted_owner)
+    return what + " is owned by uid " + std::to_string(st.st_uid) +
+           (me == 0 ? ", a person's account" : ", neither root nor this process's user");
   if (S_ISDIR(st.st_mode)) {
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
       return what + " may be written by group or other";

@@ -230,10 +230,22 @@ TEST_F(ConfigFileTest, SecretsFileMustBeUnchangeableByOthers) {
   chmod(dir_.c_str(), 0700);
 
   if (geteuid() == 0) {  // only root can give a file away
-    ASSERT_EQ(chown((dir_ + "/secrets.conf").c_str(), 65534, 65534), 0);
+    // To a person's account: they could read and change it.
+    ASSERT_EQ(chown((dir_ + "/secrets.conf").c_str(), 1234, 1234), 0);
     c = Config::LoadFile(dir_ + "/main.conf");
     ASSERT_FALSE(c.ok());
-    EXPECT_NE(c.error().message.find("the file is owned by uid 65534"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("the file is owned by uid 1234, a person's account"), std::string::npos)
+        << c.error().message;
+    // To a system account (a daemon's own secret, read by root at start).
+    ASSERT_EQ(chown((dir_ + "/secrets.conf").c_str(), 999, 999), 0);
+    c = Config::LoadFile(dir_ + "/main.conf");
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    ASSERT_EQ(chown(dir_.c_str(), 1234, 1234), 0);
+    c = Config::LoadFile(dir_ + "/main.conf");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message.find("its directory " + dir_ + " is owned by uid 1234"), std::string::npos)
+        << c.error().message;
+    ASSERT_EQ(chown(dir_.c_str(), 0, 0), 0);
   }
 }
 
