@@ -28,7 +28,7 @@
 namespace roster {
 namespace {
 
-constexpr char kDefaultConfig[] = "/etc/roster/roster-policyd.conf";
+constexpr char kDefaultConfig[] = ROSTER_CONFDIR "/roster-policyd.conf";
 
 void Usage() {
   fprintf(stderr,

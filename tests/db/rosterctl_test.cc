@@ -235,6 +235,15 @@ TEST_F(RosterctlTest, ConfigErrorsNameFileAndLine) {
   EXPECT_NE(leaky.err.find("may be read by group or other"), std::string::npos) << leaky.err;
 }
 
+// ./configure --sysconfdir=DIR puts the default configuration in DIR/roster.
+TEST_F(RosterctlTest, DefaultConfigFollowsSysconfdir) {
+  auto r = RunCommand({ROSTERCTL_PATH, "domain", "list"}, "", {"SUDO_USER="});
+  const std::string expected = std::string(TEST_SYSCONFDIR) + "/roster/roster.conf";
+  if (access(expected.c_str(), F_OK) == 0) GTEST_SKIP() << expected << " exists on this machine";
+  EXPECT_EQ(r.exit_code, 66) << r.err;
+  EXPECT_NE(r.err.find(expected + ": No such file"), std::string::npos) << r.err;
+}
+
 TEST_F(RosterctlTest, UsageErrors) {
   EXPECT_EQ(Run({}).exit_code, 64);
   EXPECT_EQ(Run({"frobnicate"}).exit_code, 64);
