@@ -183,6 +183,8 @@ Status CheckMailboxLocalPart(std::string_view local) {
 Status CheckMailboxPathName(std::string_view address) {
   size_t at = address.rfind('@');
   if (at == std::string_view::npos) return Error::Invalid("mailbox name '" + Shown(address) + "' has no '@'");
+  if (address.size() > kMaxAddress)
+    return Error::Invalid("mailbox name longer than " + std::to_string(kMaxAddress) + " octets");
   ROSTER_TRY(CheckMailboxLocalPart(address.substr(0, at)));
   auto domain = ParseDomain(address.substr(at + 1));
   if (!domain) return domain.error();
