@@ -15,8 +15,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"db_connect_timeout", T::kDuration, "5s", false, "connect timeout per server"},
       {"db_read_timeout", T::kDuration, "10s", false, "read timeout of a query"},
       {"db_write_timeout", T::kDuration, "10s", false, "write timeout of a query"},
-      {"db_idle_check", T::kDuration, "30s", false,
-       "a connection idle this long is pinged before a write, so a server restart costs no failed write"},
+      {"db_idle_check", T::kDuration, "1s", false,
+       "a connection idle this long is pinged before a write, so a server restart costs no failed or doubtful "
+       "write (one round trip at most this often per connection)"},
       // --- one least-privilege role per piece ---
       {"auth_db_user", T::kString, "roster_auth", false, "role of the Dovecot passdb/userdb driver"},
       {"auth_db_password", T::kString, "", true, "its password"},
