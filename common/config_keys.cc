@@ -58,6 +58,10 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"dict_threads", T::kInt, "1", false,
        "dict-async service: threads (and database connections) of the dict process; each runs the requests "
        "that queued while it was busy as one batch, and a user's requests always go to the same one"},
+      {"dict_login_protocols", T::kList, "imap pop3", false,
+       "protocols whose logins the dict stores (roster_lastlogin sends its service names: "
+       "roster_lastlogin_services); a last login of any other protocol is refused, and every one stored "
+       "counts for POP/IMAP-before-SMTP"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- roster-policyd (policy/) ---

@@ -159,6 +159,7 @@ class Db {
   // "user@host" of the current connection, or "not connected".
   std::string Describe() const;
   const DbSettings& settings() const { return settings_; }
+  bool in_transaction() const { return in_transaction_; }
   // Drops the connection and its prepared statements (tests; after a fork).
   void Disconnect();
 
