@@ -245,6 +245,7 @@ Status Db::EnsureConnected(bool check_idle) {
           "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE', time_zone = '+00:00'"));
       mode->execute();
       conn_ = std::move(conn);
+      ++connects_;
       first_endpoint_ = index;
       return Status::Ok();
     } catch (const sql::SQLException& e) {
@@ -456,7 +457,12 @@ Status Db::ExecuteEventually(std::string_view sql, const DbParams& params) {
 }
 
 Result<uint64_t> Db::LastInsertId() {
+  // The id belongs to the connection: one that was lost took it along, and a
+  // new one would answer 0.
+  if (!conn_) return Error::Temporary("connection lost: the last insert's id with it");
+  uint64_t before = connects_;
   auto rows = Query("SELECT LAST_INSERT_ID()");
+  if (rows && connects_ != before) return Error::Temporary("connection lost: the last insert's id with it");
   if (!rows) return rows.error();
   if (rows->empty()) return Error::Permanent("LAST_INSERT_ID() returned nothing");
   return (*rows)[0].Uint(0);

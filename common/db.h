@@ -145,7 +145,8 @@ class Db {
   // driver buffers a prepared statement's whole result (Connector/C++ 1.1 has
   // no cursor for them), so large listings page with keyset pagination.
   Status QueryEach(std::string_view sql, const DbParams& params, const std::function<bool(const DbRow&)>& each);
-  // AUTO_INCREMENT id of the last INSERT on this connection.
+  // AUTO_INCREMENT id of the last INSERT on this connection; an error if that
+  // connection was lost (never another connection's 0).
   Result<uint64_t> LastInsertId();
 
   // Runs `body` inside one transaction: committed if it returns Ok, rolled back
@@ -179,6 +180,7 @@ class Db {
   std::unique_ptr<Connection> conn_;
   size_t first_endpoint_ = 0;
   bool in_transaction_ = false;
+  uint64_t connects_ = 0;  // connections made so far
   std::vector<std::pair<std::string, DbParams>> queued_;
 };
 

@@ -269,6 +269,20 @@ TEST_F(DbTest, IdempotentWritesRetryAndRepairsWaitForTheServer) {
   ASSERT_TRUE(again.ok()) << again.error().message;
 }
 
+// The id of the last insert lives and dies with its connection.
+TEST_F(DbTest, LastInsertIdIsNeverAnotherConnections) {
+  auto db = server().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(db->Execute("INSERT INTO domain (name) VALUES ('id.example')").ok());
+  auto id = db->LastInsertId();
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_GT(*id, 0u);
+  server().Stop();
+  server().Start();
+  auto lost = db->LastInsertId();
+  ASSERT_FALSE(lost.ok()) << *lost;
+  EXPECT_EQ(lost.error().kind, ErrorKind::kTemporary);
+}
+
 TEST_F(DbTest, HungServerTimesOutAsTemporary) {
   auto db = server().Connect(DbRole::kAdmin);
   ASSERT_TRUE(db->Query("SELECT 1").ok());
