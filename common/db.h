@@ -40,7 +40,11 @@
 //    when run twice, e.g. the last-login upsert) retries it once; a caller
 //    whose write does not repeat safely (a counter increment) must record
 //    that the result is unknown (accounts: the counter is set NULL, so
-//    Dovecot recounts), never report it as done or as not done.
+//    Dovecot recounts), never report it as done or as not done. (A NULL
+//    counter absorbs the doubtful increment should the server run it late;
+//    only a statement still in flight on a half-dead TCP connection that
+//    arrives after Dovecot's recount could count twice. The old connection is
+//    not killed: after a restart its id may name another connection.)
 //  - Inside a transaction nothing is retried; a lost connection before COMMIT
 //    rolls the transaction back (the server drops an uncommitted transaction
 //    with its connection), so only a COMMIT can end with outcome_unknown.
