@@ -296,6 +296,35 @@ Result<int64_t> Accounts::GetUsageCounter(std::string_view address, UsageCounter
   return rows->front().Int(0);
 }
 
+Status Accounts::ForgetUsage(std::string_view address, bool bytes, bool messages) {
+  if (!bytes && !messages) return Status::Ok();
+  // Idempotent, so it is retried and, while the server is away, kept until it
+  // is back (Db::ExecuteEventually).
+  return db_.ExecuteEventually(
+      "UPDATE mailbox_usage SET bytes = IF(? = 1, NULL, bytes), messages = IF(? = 1, NULL, messages) "
+      "WHERE mailbox_id = (SELECT id FROM mailbox WHERE lookup_key = LOWER(?))",
+      {int64_t{bytes ? 1 : 0}, int64_t{messages ? 1 : 0}, std::string(address)});
+}
+
+namespace {
+
+// The answer to an increment that failed with a temporary error: it was not
+// applied, or may have been (outcome_unknown). Either way the counter would
+// now be wrong, so it becomes unknown and Dovecot recounts it: NotFound when
+// that is done, else the error (and the counter is forgotten once the server
+// is back). Inside a transaction the caller does this after the rollback.
+Status AfterFailedIncrement(Db& db, Accounts& accounts, std::string_view address, bool bytes, bool messages,
+                            const Error& cause) {
+  if (!cause.is_temporary() || db.in_transaction()) return cause;
+  Status forgotten = accounts.ForgetUsage(address, bytes, messages);
+  if (!forgotten.ok()) return cause;
+  return Error::NotFound(std::string(cause.outcome_unknown ? "the increment may have been applied or not"
+                                                           : "the increment was not applied") +
+                         " (" + cause.message + "): the counter is unknown until recounted");
+}
+
+}  // namespace
+
 Status Accounts::AddToUsageCounter(std::string_view address, UsageCounter counter, int64_t diff) {
   if (diff == 0) {
     auto value = GetUsageCounter(address, counter);
@@ -306,6 +335,9 @@ Status Accounts::AddToUsageCounter(std::string_view address, UsageCounter counte
                                   " = u." + column + " + ? WHERE m.lookup_key = LOWER(?) AND u." + column +
                                   " IS NOT NULL",
                               {diff, std::string(address)});
+  if (!affected)
+    return AfterFailedIncrement(db_, *this, address, counter == UsageCounter::kBytes,
+                                counter == UsageCounter::kMessages, affected.error());
   return ExpectOneRow(affected, "no usage row");
 }
 
@@ -316,6 +348,7 @@ Status Accounts::AddToUsage(std::string_view address, int64_t bytes, int64_t mes
       "WHERE mailbox_id = (SELECT id FROM mailbox WHERE lookup_key = LOWER(?)) "
       "AND (? = 0 OR bytes IS NOT NULL) AND (? = 0 OR messages IS NOT NULL)",
       {bytes, messages, std::string(address), bytes, messages});
+  if (!affected) return AfterFailedIncrement(db_, *this, address, bytes != 0, messages != 0, affected.error());
   return ExpectOneRow(affected, "no usage row");
 }
 
@@ -359,34 +392,48 @@ Result<std::vector<std::optional<UsageCounters>>> Accounts::GetUsages(const std:
   return found;
 }
 
-Result<std::vector<bool>> Accounts::AddToUsages(const std::vector<UsageIncrement>& increments) {
-  std::vector<bool> applied(increments.size(), false);
+std::vector<Status> Accounts::AddToUsages(const std::vector<UsageIncrement>& increments) {
+  std::vector<Status> result(increments.size());
   std::vector<std::string> addresses, keys;
   for (const UsageIncrement& inc : increments) addresses.push_back(inc.address);
   std::vector<size_t> others;
   std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
-  for (size_t i : others) {
-    Status one = AddToUsage(increments[i].address, increments[i].bytes, increments[i].messages);
-    if (!one.ok() && !one.error().is_not_found()) return one.error();
-    applied[i] = one.ok();
-  }
-  // Sums per key; a key whose sums are both zero changes nothing and is done.
+  auto alone = [&](size_t i) {
+    result[i] = AddToUsage(increments[i].address, increments[i].bytes, increments[i].messages);
+  };
+  for (size_t i : others) alone(i);
+  // Sums per key, with the increments they came from; a key whose sums are
+  // both zero changes nothing and is done.
   struct Sum {
     std::string key;
     int64_t bytes = 0, messages = 0;
+    std::vector<size_t> from;  // indexes into increments
+    bool overflow = false;
   };
   std::vector<Sum> sums;
   for (size_t k = 0; k < keys.size(); ++k) {
     const UsageIncrement& inc = increments[batched[k]];
     auto same = std::find_if(sums.begin(), sums.end(), [&](const Sum& s) { return s.key == keys[k]; });
-    if (same == sums.end()) same = sums.insert(sums.end(), Sum{keys[k]});
+    if (same == sums.end()) {
+      same = sums.insert(sums.end(), Sum{});
+      same->key = keys[k];
+    }
+    same->from.push_back(batched[k]);
     if (__builtin_add_overflow(same->bytes, inc.bytes, &same->bytes) ||
         __builtin_add_overflow(same->messages, inc.messages, &same->messages))
-      return Error::Invalid("usage increments overflow");
+      same->overflow = true;
   }
-  sums.erase(std::remove_if(sums.begin(), sums.end(), [](const Sum& s) { return s.bytes == 0 && s.messages == 0; }),
+  // A mailbox whose sum overflows has its increments applied one by one: only
+  // the one that does not fit fails.
+  for (const Sum& sum : sums)
+    if (sum.overflow)
+      for (size_t i : sum.from) alone(i);
+  sums.erase(std::remove_if(sums.begin(), sums.end(),
+                            [](const Sum& s) { return s.overflow || (s.bytes == 0 && s.messages == 0); }),
              sums.end());
-  std::vector<std::string> unapplied;  // keys of the chunks not wholly applied
+  auto answer = [&](const Sum& sum, const Status& status) {
+    for (size_t i : sum.from) result[i] = status;
+  };
   for (size_t start = 0; start < sums.size(); start += kMaxBatch) {
     size_t count = std::min(kMaxBatch, sums.size() - start);
     auto [sql, size] = kUsageAddBatch.For(count);
@@ -398,11 +445,22 @@ Result<std::vector<bool>> Accounts::AddToUsages(const std::vector<UsageIncrement
     for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, nth(i).bytes, nth(i).messages});
     auto affected = db_.Execute(sql, params);
     if (!affected) {
-      if (start == 0) return affected.error();  // nothing was applied
-      for (size_t i = start; i < start + count; ++i) unapplied.push_back(sums[i].key);
-      continue;  // earlier chunks were: the rest are reported not applied, so Dovecot recounts them
+      const Error& cause = affected.error();
+      for (size_t i = start; i < start + count; ++i) {
+        const Sum& sum = sums[i];
+        if (cause.is_temporary()) {
+          // Not applied, or maybe applied: each mailbox's counters become unknown.
+          answer(sum, AfterFailedIncrement(db_, *this, sum.key, sum.bytes != 0, sum.messages != 0, cause));
+        } else {
+          // A row refused the statement (a counter out of range, say), and
+          // with it the whole batch: each increment alone, so that only the
+          // one at fault fails, with an error about its own mailbox.
+          for (size_t j : sum.from) alone(j);
+        }
+      }
+      continue;
     }
-    if (*affected == count) continue;
+    if (*affected == count) continue;  // every one applied: Ok
     // Some rows had no usage row or an unknown counter: which ones, the
     // counters say now. Should they have changed meanwhile (the counts
     // disagree), the whole chunk is reported not applied: a needless recount
@@ -415,11 +473,10 @@ Result<std::vector<bool>> Accounts::AddToUsages(const std::vector<UsageIncrement
     });
     size_t now_eligible = std::count(eligible.begin(), eligible.end(), true);
     for (size_t i = 0; i < count; ++i)
-      if (!s.ok() || now_eligible != *affected || !eligible[i]) unapplied.push_back(chunk[i]);
+      if (!s.ok() || now_eligible != *affected || !eligible[i])
+        answer(sums[start + i], Error::NotFound("no usage row, or a counter is unknown"));
   }
-  for (size_t k = 0; k < keys.size(); ++k)
-    applied[batched[k]] = std::find(unapplied.begin(), unapplied.end(), keys[k]) == unapplied.end();
-  return applied;
+  return result;
 }
 
 Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {
@@ -428,7 +485,8 @@ Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter,
                                                                           : UsageCounter::kBytes);
   DbValue bound = value ? DbValue(*value) : DbValue(nullptr);
   // A row created here knows only this counter: the other stays unknown until set.
-  auto affected = db_.Execute("INSERT INTO mailbox_usage (mailbox_id, " + column + ", " + other +
+  // Setting a value twice gives what setting it once gives: retried after a lost connection.
+  auto affected = db_.ExecuteIdempotent("INSERT INTO mailbox_usage (mailbox_id, " + column + ", " + other +
                                   ") SELECT id, ?, NULL FROM mailbox WHERE lookup_key = LOWER(?) "
                                   "ON DUPLICATE KEY UPDATE " + column + " = VALUES(" + column + ")",
                               {bound, std::string(address)});
@@ -451,9 +509,14 @@ Status Accounts::RecordLastLogin(std::string_view address, std::string_view prot
   if (!packed) return packed.error();
   // A login recorded late (commits are asynchronous) never replaces a newer
   // one: ip is assigned first, while logged_at still holds the stored time.
-  auto affected = db_.Execute(
+  // No time is stored ahead of the database server's clock: a time from the
+  // future would hide every real login until then. Running it twice gives
+  // what running it once gives, so a lost connection costs a retry, not the
+  // login.
+  auto affected = db_.ExecuteIdempotent(
       "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) "
-      "SELECT id, ?, UNHEX(?), COALESCE(FROM_UNIXTIME(?), UTC_TIMESTAMP(6)) FROM mailbox WHERE lookup_key = LOWER(?) "
+      "SELECT id, ?, UNHEX(?), LEAST(COALESCE(FROM_UNIXTIME(?), UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6)) "
+      "FROM mailbox WHERE lookup_key = LOWER(?) "
       "ON DUPLICATE KEY UPDATE ip = IF(VALUES(logged_at) >= logged_at, VALUES(ip), ip), "
       "logged_at = GREATEST(logged_at, VALUES(logged_at))",
       {std::string(protocol), Hex(*packed), unix_time ? DbValue(*unix_time) : DbValue(nullptr),

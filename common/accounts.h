@@ -186,6 +186,15 @@ class Accounts {
   // unknown). NotFound when the mailbox has no usage row or the counter is
   // unknown: Dovecot then recounts and sets it.
   Result<int64_t> GetUsageCounter(std::string_view address, UsageCounter counter);
+  // Increments whose database write fails with a temporary error (the
+  // server away, a deadlock) or whose outcome is unknown (the connection died
+  // after it was sent, common/db.h) leave the counters they change unknown,
+  // so Dovecot recounts them instead of keeping a counter that missed, or
+  // may have doubled, an increment: they answer NotFound once the counters
+  // are unknown, and the error when that cannot be done now (then it is done
+  // once the server is back, before this Db's next statement). Inside a
+  // transaction the caller does this after the rollback (ForgetUsage).
+  //
   // Adds diff in one statement, so concurrent increments are never lost;
   // NotFound when there is no usage row or the counter is unknown.
   Status AddToUsageCounter(std::string_view address, UsageCounter counter, int64_t diff);
@@ -196,20 +205,26 @@ class Accounts {
   // Batches for the dict's asynchronous mode, kMaxBatch mailboxes per
   // statement. GetUsages: element i answers addresses[i], empty if there is
   // no usage row. AddToUsages: one UPDATE for the batch (each mailbox's
-  // increments summed, and applied or not together); element i says whether
-  // increments[i] was applied.
-  // false: no usage row or a counter it changes is unknown, as AddToUsage's
-  // NotFound, or (rarely) it cannot be told, which is reported the same way
-  // because Dovecot then recounts. An error means nothing was applied.
+  // increments summed, and applied or not together); element i answers
+  // increments[i] as AddToUsage would: Ok (applied), NotFound (no usage row,
+  // a counter it changes is unknown, or, rarely, it cannot be told: Dovecot
+  // then recounts), or an error. When a row makes the batch fail (a counter
+  // out of range), each increment is applied alone, so only the one at fault
+  // fails; an error's text names no other increment's mailbox.
   Result<std::vector<std::optional<UsageCounters>>> GetUsages(const std::vector<std::string>& addresses);
-  Result<std::vector<bool>> AddToUsages(const std::vector<UsageIncrement>& increments);
+  std::vector<Status> AddToUsages(const std::vector<UsageIncrement>& increments);
+  // Makes the chosen counters unknown (NULL, as Dovecot's unset) now, or,
+  // while the server is away, before this Db's next statement.
+  Status ForgetUsage(std::string_view address, bool bytes, bool messages);
   // Sets the counter, creating the usage row if needed; nullopt makes it
   // unknown (Dovecot's unset) and keeps the row and the account. NotFound when
   // there is no such mailbox.
   Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
 
   // --- last login (role dict writes, policy and admin read) ---
-  // unix_time: when the login happened (default: now, the server's clock).
+  // unix_time: when the login happened (default: now, the database server's
+  // clock); a time ahead of that clock is stored as its now. Retried once
+  // after a lost connection (running it twice changes nothing more).
   Status RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip,
                          std::optional<int64_t> unix_time = std::nullopt);
   Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);

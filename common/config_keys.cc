@@ -15,8 +15,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"db_connect_timeout", T::kDuration, "5s", false, "connect timeout per server"},
       {"db_read_timeout", T::kDuration, "10s", false, "read timeout of a query"},
       {"db_write_timeout", T::kDuration, "10s", false, "write timeout of a query"},
-      {"db_idle_check", T::kDuration, "30s", false,
-       "a connection idle this long is pinged before a write, so a server restart costs no failed write"},
+      {"db_idle_check", T::kDuration, "1s", false,
+       "a connection idle this long is pinged before a write, so a server restart costs no failed or doubtful "
+       "write (one round trip at most this often per connection)"},
       // --- one least-privilege role per piece ---
       {"auth_db_user", T::kString, "roster_auth", false, "role of the Dovecot passdb/userdb driver"},
       {"auth_db_password", T::kString, "", true, "its password"},
@@ -57,6 +58,10 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"dict_threads", T::kInt, "1", false,
        "dict-async service: threads (and database connections) of the dict process; each runs the requests "
        "that queued while it was busy as one batch, and a user's requests always go to the same one"},
+      {"dict_login_protocols", T::kList, "imap pop3", false,
+       "protocols whose logins the dict stores (roster_lastlogin sends its service names: "
+       "roster_lastlogin_services); a last login of any other protocol is refused, and every one stored "
+       "counts for POP/IMAP-before-SMTP"},
       {"unit", T::kString, "", false,
        "this host's unit; logins to mailboxes of another unit are proxied to that unit's host"},
       // --- roster-policyd (policy/) ---

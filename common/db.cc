@@ -8,6 +8,7 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -244,6 +245,7 @@ Status Db::EnsureConnected(bool check_idle) {
           "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE', time_zone = '+00:00'"));
       mode->execute();
       conn_ = std::move(conn);
+      ++connects_;
       first_endpoint_ = index;
       return Status::Ok();
     } catch (const sql::SQLException& e) {
@@ -331,7 +333,7 @@ Result<std::vector<DbRow>> Db::Query(std::string_view sql, const DbParams& param
 Status Db::QueryEach(std::string_view sql, const DbParams& params, const std::function<bool(const DbRow&)>& each) {
   // A read is safe to retry once: it changes nothing.
   for (int attempt = 0;; ++attempt) {
-    ROSTER_TRY(EnsureConnected(false));
+    ROSTER_TRY(Ready(false));
     bool delivered_rows = false;
     try {
       sql::PreparedStatement* ps = conn_->Prepare(sql);
@@ -353,21 +355,52 @@ Status Db::QueryEach(std::string_view sql, const DbParams& params, const std::fu
   }
 }
 
-Result<uint64_t> Db::Execute(std::string_view sql, const DbParams& params) {
-  ROSTER_TRY(EnsureConnected(!in_transaction_));
+namespace {
+
+// Client-side errors that prove the command was not written (see db.h).
+bool NotSent(int code) { return code == 2006; }
+
+// Errors the server sent while dropping the connection: it answered, so the
+// statement did not commit.
+bool RefusedByServer(int code) { return code > 0 && code < 2000; }
+
+}  // namespace
+
+Status Db::Ready(bool check_idle) {
+  ROSTER_TRY(EnsureConnected(check_idle));
+  if (queued_.empty() || in_transaction_) return Status::Ok();
+  RunQueued();
+  return EnsureConnected(false);
+}
+
+void Db::RunQueued() {
+  while (!queued_.empty() && conn_) {
+    const auto& [sql, params] = queued_.front();
+    try {
+      sql::PreparedStatement* ps = conn_->Prepare(sql);
+      Bind(ps, params);
+      ps->executeUpdate();
+      conn_->Touch();
+    } catch (const std::exception& e) {
+      Error err = Classify(e, sql);
+      // Kept for the next time unless it can never succeed.
+      if (err.is_temporary()) return;
+    }
+    queued_.erase(queued_.begin());
+  }
+}
+
+Result<uint64_t> Db::ExecuteOnce(std::string_view sql, const DbParams& params, bool is_commit, Retry* retry) {
+  *retry = Retry::kNo;
+  ROSTER_TRY(Ready(!in_transaction_));
   sql::PreparedStatement* ps = nullptr;
   try {
+    // Preparing changes nothing: a failure here is never a partial write.
     ps = conn_->Prepare(sql);
   } catch (const std::exception& e) {
-    // Not sent yet: the statement cannot have run, so one retry is safe.
     Error err = Classify(e, sql);
-    if (!(err.is_temporary() && !conn_ && !in_transaction_)) return err;
-    ROSTER_TRY(EnsureConnected(false));
-    try {
-      ps = conn_->Prepare(sql);
-    } catch (const std::exception& e2) {
-      return Classify(e2, sql);
-    }
+    if (err.is_temporary() && !conn_) *retry = Retry::kYes;
+    return err;
   }
   try {
     Bind(ps, params);
@@ -375,12 +408,61 @@ Result<uint64_t> Db::Execute(std::string_view sql, const DbParams& params) {
     conn_->Touch();
     return static_cast<uint64_t>(affected < 0 ? 0 : affected);
   } catch (const std::exception& e) {
-    return Classify(e, sql);
+    Error err = Classify(e, sql);
+    if (!err.is_temporary() || conn_) return err;  // the server answered: it did not run
+    if (NotSent(err.db_code) || RefusedByServer(err.db_code)) {
+      *retry = Retry::kYes;
+    } else if (!in_transaction_ || is_commit) {
+      // The command went out and no answer came back.
+      err.outcome_unknown = true;
+      err.message = "outcome unknown: " + err.message;
+      *retry = Retry::kIfIdempotent;
+    }
+    return err;
   }
 }
 
+Result<uint64_t> Db::ExecuteWrite(std::string_view sql, const DbParams& params, bool idempotent) {
+  Retry retry;
+  auto first = ExecuteOnce(sql, params, false, &retry);
+  if (first || in_transaction_) return first;
+  if (retry == Retry::kYes || (retry == Retry::kIfIdempotent && idempotent)) {
+    auto second = ExecuteOnce(sql, params, false, &retry);
+    // A first attempt whose fate is unknown stays unknown if the second fails.
+    if (!second && first.error().outcome_unknown) {
+      Error err = second.error();
+      err.outcome_unknown = true;
+      return err;
+    }
+    return second;
+  }
+  return first;
+}
+
+Result<uint64_t> Db::Execute(std::string_view sql, const DbParams& params) {
+  return ExecuteWrite(sql, params, false);
+}
+
+Result<uint64_t> Db::ExecuteIdempotent(std::string_view sql, const DbParams& params) {
+  return ExecuteWrite(sql, params, true);
+}
+
+Status Db::ExecuteEventually(std::string_view sql, const DbParams& params) {
+  auto r = ExecuteIdempotent(sql, params);
+  if (r || !r.error().is_temporary()) return r.status();
+  bool already = std::any_of(queued_.begin(), queued_.end(),
+                             [&](const auto& q) { return q.first == sql && q.second == params; });
+  if (!already && queued_.size() < kMaxQueued) queued_.emplace_back(std::string(sql), params);
+  return r.status();
+}
+
 Result<uint64_t> Db::LastInsertId() {
+  // The id belongs to the connection: one that was lost took it along, and a
+  // new one would answer 0.
+  if (!conn_) return Error::Temporary("connection lost: the last insert's id with it");
+  uint64_t before = connects_;
   auto rows = Query("SELECT LAST_INSERT_ID()");
+  if (rows && connects_ != before) return Error::Temporary("connection lost: the last insert's id with it");
   if (!rows) return rows.error();
   if (rows->empty()) return Error::Permanent("LAST_INSERT_ID() returned nothing");
   return (*rows)[0].Uint(0);
@@ -401,7 +483,8 @@ Status Db::Transaction(const std::function<Status()>& body) {
     in_transaction_ = true;
     Status result = body();
     if (result.ok()) {
-      auto committed = Execute("COMMIT");
+      Retry retry;
+      auto committed = ExecuteOnce("COMMIT", {}, true, &retry);
       if (!committed) result = committed.error();
     }
     in_transaction_ = false;

@@ -31,6 +31,10 @@ struct Error {
   ErrorKind kind;
   std::string message;
   int db_code = 0;  // the server's error number, when the database said no
+  // A write failed after it was sent and nothing tells whether the server
+  // applied it (common/db.h): the caller must neither repeat it blindly nor
+  // report it as not done.
+  bool outcome_unknown = false;
 
   static Error NotFound(std::string m) { return {ErrorKind::kNotFound, std::move(m)}; }
   static Error Temporary(std::string m) { return {ErrorKind::kTemporary, std::move(m)}; }

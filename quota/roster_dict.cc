@@ -10,7 +10,8 @@
 //
 // Trusts: the configuration file (root's, or the dict user's own secrets);
 // nothing in keys, values or user names, which are bounded and checked
-// before any query.
+// before any query (quota/dict_keys.h: only the configured login protocols,
+// no login time ahead of this server's clock).
 #include "quota/roster_dict.h"
 
 #include <sys/eventfd.h>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "common/accounts.h"
+#include "quota/dict_keys.h"
 #include "common/address.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -40,121 +42,24 @@
 #include "common/units.h"
 
 namespace roster {
-namespace {
 
-constexpr size_t kMaxKeyBytes = 1024;
-constexpr size_t kMaxValueBytes = 256;
-constexpr unsigned kMaxChanges = 1000;
-constexpr std::string_view kLastLoginPrefix = "shared/roster/lastlogin/";
+using dict::CheckedChange;
+using dict::DictRules;
+using dict::ParseKey;
+using dict::Target;
 
-// What a key names.
-struct Target {
-  enum Kind { kCounter, kLastLogin } kind;
-  UsageCounter counter = UsageCounter::kBytes;
-  std::string address;  // the mailbox
-};
-
-Result<std::string> MailboxOf(std::string_view user) {
-  auto address = ParseMailboxName(user);
-  if (!address) return Error::Invalid("invalid user name: " + address.error().message);
-  return address->Mailbox();
+// The rules of this moment: the configured protocols and this server's clock.
+static DictRules RulesNow(const std::vector<std::string>& protocols) {
+  DictRules rules;
+  rules.protocols = protocols;
+  rules.now = static_cast<int64_t>(std::time(nullptr));
+  return rules;
 }
-
-Result<Target> ParseKey(const char* key_text, const char* username) {
-  std::string_view key(key_text);
-  if (key.size() > kMaxKeyBytes) return Error::Invalid("key too long");
-  if (key == "priv/quota/storage" || key == "priv/quota/messages") {
-    if (username == nullptr || *username == '\0') return Error::Invalid("key " + std::string(key) + " needs a user");
-    auto mailbox = MailboxOf(username);
-    if (!mailbox) return mailbox.error();
-    return Target{Target::kCounter, key == "priv/quota/storage" ? UsageCounter::kBytes : UsageCounter::kMessages,
-                  *mailbox};
-  }
-  if (StartsWith(key, kLastLoginPrefix)) {
-    auto mailbox = MailboxOf(key.substr(kLastLoginPrefix.size()));
-    if (!mailbox) return mailbox.error();
-    return Target{Target::kLastLogin, UsageCounter::kBytes, *mailbox};
-  }
-  return Error::Invalid("unsupported key '" + Shown(key) + "' (roster serves priv/quota/storage, "
-                        "priv/quota/messages and shared/roster/lastlogin/<user>)");
-}
-
-struct LoginRecord {
-  std::string protocol, ip;
-  std::optional<int64_t> time;
-};
-
-// "<protocol> <ip> [<unix time>]"; ip and protocol are checked by accounts.
-Result<LoginRecord> ParseLogin(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size() && words.size() <= 3) {
-    while (i < text.size() && text[i] == ' ') ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ') ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  if (words.size() < 2 || words.size() > 3)
-    return Error::Invalid("last login '" + Shown(text) + "': expected '<protocol> <ip> [<unix time>]'");
-  LoginRecord r{words[0], words[1], std::nullopt};
-  if (words.size() == 3) {
-    auto t = ParseInt(words[2]);
-    // From 2000 to a day ahead of this clock: anything else is not a login time.
-    if (!t || *t < 946684800 || *t > static_cast<int64_t>(std::time(nullptr)) + 86400)
-      return Error::Invalid("last login '" + Shown(text) + "': bad time");
-    r.time = *t;
-  }
-  return r;
-}
-
-// A change checked before the transaction starts: nothing invalid reaches SQL.
-struct CheckedChange {
-  roster_dict_change_type type;
-  Target target;
-  std::optional<int64_t> number;  // SET of a counter / INC
-  LoginRecord login;              // SET of a last login
-};
-
-Result<CheckedChange> Check(const roster_dict_change& c, const char* username) {
-  if (c.key == nullptr) return Error::Invalid("change without a key");
-  auto target = ParseKey(c.key, username);
-  if (!target) return target.error();
-  CheckedChange out{c.type, *target, std::nullopt, {}};
-  bool counter = target->kind == Target::kCounter;
-  switch (c.type) {
-    case ROSTER_DICT_SET: {
-      if (c.value == nullptr) return Error::Invalid("set without a value");
-      std::string_view value(c.value);
-      if (value.size() > kMaxValueBytes) return Error::Invalid("value too long for " + Shown(c.key));
-      if (counter) {
-        auto n = ParseInt(value);
-        if (!n) return n.error();
-        out.number = *n;
-      } else {
-        auto login = ParseLogin(value);
-        if (!login) return login.error();
-        out.login = *login;
-      }
-      break;
-    }
-    case ROSTER_DICT_UNSET:
-      if (!counter) return Error::Invalid("a last login cannot be unset");
-      break;
-    case ROSTER_DICT_INC:
-      if (!counter) return Error::Invalid("a last login cannot be incremented");
-      out.number = static_cast<int64_t>(c.diff);
-      break;
-    default:
-      return Error::Invalid("unknown change type");
-  }
-  return out;
-}
-
-}  // namespace
 
 class DictCore {
  public:
-  DictCore(const DbSettings& settings, unsigned threads) : settings_(settings), threads_(threads), db_(settings) {}
+  DictCore(const DbSettings& settings, unsigned threads, std::vector<std::string> protocols)
+      : settings_(settings), threads_(threads), protocols_(std::move(protocols)), db_(settings) {}
 
   static Result<std::unique_ptr<DictCore>> Create(const std::string& path) {
     auto config = Config::LoadFile(path);
@@ -163,12 +68,18 @@ class DictCore {
     if (!settings) return settings.error();
     int64_t threads = config->GetInt("dict_threads");
     if (threads < 1 || threads > 64) return Error::Invalid(config->Origin("dict_threads") + ": 1 to 64");
-    return std::make_unique<DictCore>(*settings, static_cast<unsigned>(threads));
+    std::vector<std::string> protocols = config->GetList("dict_login_protocols");
+    for (const std::string& p : protocols)
+      if (!dict::ValidProtocolName(p))
+        return Error::Invalid(config->Origin("dict_login_protocols") + ": dict_login_protocols: '" + Shown(p) +
+                              "' is not a protocol name (1-16 of a-z, 0-9, -)");
+    return std::make_unique<DictCore>(*settings, static_cast<unsigned>(threads), std::move(protocols));
   }
 
   Db& db() { return db_; }
   const DbSettings& settings() const { return settings_; }
   unsigned threads() const { return threads_; }
+  const std::vector<std::string>& protocols() const { return protocols_; }
 
   // 1 found, 0 not found; an error otherwise.
   static Result<int> Lookup(Db& db, const char* username, const char* key, std::string* value) {
@@ -188,23 +99,11 @@ class DictCore {
     return 1;
   }
 
-  // Every change checked, or the first one's error: nothing invalid reaches SQL.
-  static Result<std::vector<CheckedChange>> CheckAll(const char* username, const roster_dict_change* changes,
-                                                     unsigned count) {
-    if (count > kMaxChanges) return Error::Invalid("too many changes in one transaction");
-    std::vector<CheckedChange> checked;
-    for (unsigned i = 0; i < count; ++i) {
-      auto c = Check(changes[i], username);
-      if (!c) return c.error();
-      checked.push_back(std::move(*c));
-    }
-    return checked;
-  }
-
-  // OK, NOTFOUND (an increment found no counter; the rest committed) or an error.
+  // OK, NOTFOUND (an increment found no counter; the rest committed) or an
+  // error. Every change is checked first: nothing invalid reaches SQL.
   static Result<roster_dict_commit_result> Commit(Db& db, const char* username, const roster_dict_change* changes,
-                                                  unsigned count) {
-    auto checked = CheckAll(username, changes, count);
+                                                  unsigned count, const DictRules& rules) {
+    auto checked = dict::CheckAll(username, changes, count, rules);
     if (!checked) return checked.error();
     return CommitChecked(db, *checked);
   }
@@ -236,7 +135,19 @@ class DictCore {
     };
     // One change (a last login, say) writes once: no transaction around it.
     Status done = checked.size() == 1 ? apply_all() : db.Transaction(apply_all);
-    if (!done.ok()) return done.error();
+    if (!done.ok()) {
+      // The transaction's increments were rolled back, or (a COMMIT without
+      // an answer) may have been applied: their counters become unknown, so
+      // Dovecot recounts them (now, or once the server is back).
+      if (done.error().is_temporary() && checked.size() > 1) {
+        Accounts accounts(db);
+        for (const CheckedChange& c : checked)
+          if (c.type == ROSTER_DICT_INC && c.target.kind == Target::kCounter && *c.number != 0)
+            (void)accounts.ForgetUsage(c.target.address, c.target.counter == UsageCounter::kBytes,
+                                       c.target.counter == UsageCounter::kMessages);
+      }
+      return done.error();
+    }
     return not_found ? ROSTER_DICT_COMMIT_NOTFOUND : ROSTER_DICT_COMMIT_OK;
   }
 
@@ -270,6 +181,7 @@ class DictCore {
 
   DbSettings settings_;
   unsigned threads_;
+  std::vector<std::string> protocols_;  // dict_login_protocols
   Db db_;  // the synchronous calls' connection (the worker has its own)
 };
 
@@ -303,11 +215,12 @@ struct DictJob {
 // (Accounts::AddToUsages), and counter lookups in one query.
 class DictBatch {
  public:
-  static void Run(Db& db, const std::vector<DictJob*>& jobs) {
+  static void Run(Db& db, const std::vector<DictJob*>& jobs, const std::vector<std::string>& protocols) {
     std::vector<std::pair<DictJob*, UsageIncrement>> increments;
+    const DictRules rules = RulesNow(protocols);
     for (DictJob* job : jobs) {
       if (!job->commit) continue;
-      auto checked = DictCore::CheckAll(job->user(), job->changes.data(), job->changes.size());
+      auto checked = dict::CheckAll(job->user(), job->changes.data(), job->changes.size(), rules);
       if (!checked) {
         job->Fail(checked.error().message);
         continue;
@@ -336,13 +249,16 @@ class DictBatch {
     Accounts accounts(db);
     std::vector<UsageIncrement> all;
     for (auto& entry : *increments) all.push_back(entry.second);
-    auto applied = accounts.AddToUsages(all);
+    std::vector<Status> applied = accounts.AddToUsages(all);
     for (size_t i = 0; i < increments->size(); ++i) {
       DictJob* job = (*increments)[i].first;
-      if (!applied)
-        job->Fail(applied.error().message);
+      const Status& s = applied[i];
+      if (s.ok())
+        job->result = ROSTER_DICT_COMMIT_OK;
+      else if (s.error().is_not_found())
+        job->result = ROSTER_DICT_COMMIT_NOTFOUND;
       else
-        job->result = (*applied)[i] ? ROSTER_DICT_COMMIT_OK : ROSTER_DICT_COMMIT_NOTFOUND;
+        job->Fail(s.error().message);
     }
     increments->clear();
   }
@@ -396,10 +312,11 @@ class DictWorker {
   explicit DictWorker(unsigned threads) : queues_(std::max(1u, threads)), wake_(queues_.size()) {}
   ~DictWorker() { Stop(); }
 
-  Result<int> Start(const DbSettings& settings) {
+  Result<int> Start(const DbSettings& settings, const std::vector<std::string>& protocols) {
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) return Error::Permanent("eventfd failed");
-    for (size_t i = 0; i < queues_.size(); ++i) threads_.emplace_back([this, settings, i] { Run(settings, i); });
+    for (size_t i = 0; i < queues_.size(); ++i)
+      threads_.emplace_back([this, settings, protocols, i] { Run(settings, protocols, i); });
     return event_fd_;
   }
 
@@ -455,7 +372,7 @@ class DictWorker {
     event_fd_ = -1;
   }
 
-  void Run(const DbSettings& settings, size_t index) {
+  void Run(const DbSettings& settings, const std::vector<std::string>& protocols, size_t index) {
     Db db(settings);  // opened at first use
     auto& queue = queues_[index];
     for (;;) {
@@ -472,7 +389,7 @@ class DictWorker {
       std::vector<DictJob*> batch;
       for (auto& job : jobs) batch.push_back(job.get());
       try {
-        DictBatch::Run(db, batch);
+        DictBatch::Run(db, batch, protocols);
       } catch (const std::exception& e) {
         // Out of memory, most likely: every job taken is answered anyway.
         for (DictJob* job : batch) job->Fail(std::string("internal error: ") + e.what());
@@ -571,7 +488,8 @@ enum roster_dict_commit_result roster_dict_commit(struct roster_dict* dict, cons
                                                   const struct roster_dict_change* changes, unsigned int count,
                                                   char* error, unsigned int error_size) {
   try {
-    auto r = roster::DictCore::Commit(dict->core->db(), username, changes, count);
+    auto r = roster::DictCore::Commit(dict->core->db(), username, changes, count,
+                                      roster::RulesNow(dict->core->protocols()));
     if (r) return *r;
     Write(error, error_size, r.error().message);
   } catch (const std::exception& e) {
@@ -589,7 +507,7 @@ int roster_dict_start(struct roster_dict* dict, char* error, unsigned int error_
       return -1;
     }
     auto worker = std::make_unique<roster::DictWorker>(dict->core->threads());
-    auto fd = worker->Start(dict->core->settings());
+    auto fd = worker->Start(dict->core->settings(), dict->core->protocols());
     if (!fd) {
       Write(error, error_size, fd.error().message);
       return -1;

@@ -2,6 +2,8 @@
 // statement reuse, error classification, reconnect, failover, timeouts.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "common/db.h"
@@ -176,6 +178,109 @@ TEST_F(DbTest, StaleConnectionIsRetriedForReads) {
   auto r = db->Query("SELECT 2");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->front().Int(0), 2);
+}
+
+// A server restart between two writes on an idle connection: the second write
+// is applied exactly once, whether the idle check catches the dead connection
+// (a ping first) or the write itself finds it gone (over a unix socket the
+// client cannot even send it: 2006, retried on a fresh connection).
+TEST_F(DbTest, WriteAfterARestartOnAnIdleConnectionIsAppliedOnce) {
+  for (auto idle_check : {std::chrono::milliseconds(0), std::chrono::milliseconds(3600 * 1000)}) {
+    SCOPED_TRACE("idle_check " + std::to_string(idle_check.count()) + " ms");
+    server().Truncate();
+    DbSettings s = AdminSettings();
+    s.idle_check = idle_check;
+    Db db(s);
+    ASSERT_TRUE(db.Execute("INSERT INTO domain (name) VALUES ('before.example')").ok());
+    server().Stop();
+    server().Start();
+    auto after = db.Execute("INSERT INTO unit (name, host) VALUES (?, 'h')", {std::string("after")});
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    EXPECT_EQ(*after, 1u);
+    EXPECT_EQ(db.Query("SELECT COUNT(*) FROM unit WHERE name = 'after'")->front().Uint(0), 1u);
+  }
+}
+
+// A write sent to a server that hangs before answering may run or not: the
+// error says so (outcome_unknown), and Execute does not repeat it.
+TEST_F(DbTest, WriteWhoseAnswerNeverCameHasAnUnknownOutcome) {
+  DbSettings s = AdminSettings();
+  s.idle_check = std::chrono::hours(1);  // no ping first: the statement itself goes out
+  auto db = std::make_unique<Db>(s);
+  ASSERT_TRUE(db->Execute("INSERT INTO domain (name) VALUES ('count.example')").ok());
+  const char* increment = "UPDATE domain SET default_max_messages = default_max_messages + 1 WHERE name = ?";
+  // Prepared now, so that below only the execution goes out. (A statement
+  // the server cannot prepare has not run: preparing it is retried.)
+  ASSERT_EQ(*db->Execute(increment, {std::string("none.example")}), 0u);
+  server().Pause();
+  auto r = db->Execute(increment, {std::string("count.example")});
+  server().Resume();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kTemporary) << r.error().message;
+  EXPECT_TRUE(r.error().outcome_unknown) << r.error().message;
+  // The server got the statement before it hung and runs it once it goes on:
+  // exactly once, never twice.
+  uint64_t value = 99;
+  for (int i = 0; i < 100 && value != 1; ++i) {
+    auto rows = db->Query("SELECT default_max_messages FROM domain WHERE name = 'count.example'");
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    value = rows->front().Uint(0);
+    if (value != 1) usleep(20000);
+  }
+  EXPECT_EQ(value, 1u);
+}
+
+// A failure the server reports itself is not "unknown", and a refused write
+// is not retried.
+TEST_F(DbTest, ServerErrorsHaveAKnownOutcome) {
+  auto db = server().Connect(DbRole::kAdmin);
+  auto r = db->Execute("INSERT INTO no_such_table VALUES (1)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().outcome_unknown);
+  ASSERT_TRUE(db->Execute("INSERT INTO domain (name) VALUES ('d.example')").ok());
+  auto dup = db->Execute("INSERT INTO domain (name) VALUES ('d.example')");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_FALSE(dup.error().outcome_unknown);
+}
+
+// An idempotent write is retried once after an unknown outcome; a repair that
+// cannot run while the server is down is kept and runs once it is back.
+TEST_F(DbTest, IdempotentWritesRetryAndRepairsWaitForTheServer) {
+  DbSettings s = AdminSettings();
+  s.idle_check = std::chrono::hours(1);  // no ping: the write itself meets the dead connection
+  Db db(s);
+  ASSERT_TRUE(db.Execute("INSERT INTO domain (name) VALUES ('idem.example')").ok());
+  server().Stop();
+  auto down = db.ExecuteEventually("UPDATE domain SET transport = 'repaired' WHERE name = ?",
+                                   {std::string("idem.example")});
+  EXPECT_FALSE(down.ok());
+  EXPECT_EQ(db.queued(), 1u);
+  // The same repair again is kept once.
+  EXPECT_FALSE(db.ExecuteEventually("UPDATE domain SET transport = 'repaired' WHERE name = ?",
+                                    {std::string("idem.example")})
+                   .ok());
+  EXPECT_EQ(db.queued(), 1u);
+  server().Start();
+  auto rows = db.Query("SELECT transport FROM domain WHERE name = 'idem.example'");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  EXPECT_EQ(rows->front().String(0), "repaired");
+  EXPECT_EQ(db.queued(), 0u);
+  auto again = db.ExecuteIdempotent("UPDATE domain SET transport = 'x' WHERE name = ?", {std::string("idem.example")});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+}
+
+// The id of the last insert lives and dies with its connection.
+TEST_F(DbTest, LastInsertIdIsNeverAnotherConnections) {
+  auto db = server().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(db->Execute("INSERT INTO domain (name) VALUES ('id.example')").ok());
+  auto id = db->LastInsertId();
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_GT(*id, 0u);
+  server().Stop();
+  server().Start();
+  auto lost = db->LastInsertId();
+  ASSERT_FALSE(lost.ok()) << *lost;
+  EXPECT_EQ(lost.error().kind, ErrorKind::kTemporary);
 }
 
 TEST_F(DbTest, HungServerTimesOutAsTemporary) {

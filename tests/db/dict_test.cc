@@ -1,8 +1,13 @@
 // Tests of the dict driver's core (quota/roster_dict.h) through its C API,
 // against the private MariaDB, as the dict role: keys, values, commits.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/accounts.h"
@@ -34,6 +39,34 @@ class DictTest : public ::testing::Test {
     ASSERT_NE(dict_, nullptr) << error;
   }
   void TearDown() override { roster_dict_destroy(dict_); }
+
+  // The test configuration plus `extra` lines, as a file of its own.
+  static std::string ConfigWith(const std::string& name, const std::string& extra) {
+    std::ifstream in(MariaDb::Get().config_path());
+    std::stringstream text;
+    text << in.rdbuf() << extra;
+    std::string path = MariaDb::Get().dir() + "/" + name;
+    std::ofstream(path) << text.str();
+    return path;
+  }
+  // Replaces this test's dict by one made from `config_path`.
+  void Reopen(const std::string& config_path) {
+    roster_dict_destroy(dict_);
+    char error[256] = "";
+    dict_ = roster_dict_create(config_path.c_str(), error, sizeof error);
+    ASSERT_NE(dict_, nullptr) << error;
+  }
+  std::optional<int64_t> Counter(const char* address, const char* column) {
+    auto rows = admin_->Query(std::string("SELECT u.") + column +
+                                  " FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id WHERE m.address = ?",
+                              {std::string(address)});
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    if (!rows.ok() || rows->empty() || rows->front().IsNull(0)) return std::nullopt;
+    return rows->front().Int(0);
+  }
+  uint64_t LoginRows(const std::string& where = "1") {
+    return admin_->Query("SELECT COUNT(*) FROM last_login WHERE " + where)->front().Uint(0);
+  }
 
   // "found:VALUE", "notfound" or "error:MESSAGE".
   std::string Lookup(const char* user, const char* key) {
@@ -157,9 +190,15 @@ TEST_F(DictTest, DatabaseDownFailsTheCommitAndTheLookup) {
   EXPECT_EQ(committed, ROSTER_DICT_COMMIT_FAILED);
   EXPECT_FALSE(error.empty());
   EXPECT_EQ(looked_up.rfind("error:", 0), 0u) << looked_up;
-  // Back without a restart of the dict, and nothing was counted twice or lost.
+  // Back without a restart of the dict. The failed increment would leave the
+  // counter short ("desynced", as Dovecot logs it), so it is forgotten once
+  // the server is back: Dovecot recounts it, and from then on it counts.
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 5)}), ROSTER_DICT_COMMIT_NOTFOUND);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "notfound");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:0");  // not changed: still known
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "700")}), ROSTER_DICT_COMMIT_OK);
   EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 5)}), ROSTER_DICT_COMMIT_OK);
-  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:5");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:705");
 }
 
 // The asynchronous mode (the dict-async service): answers come through
@@ -244,11 +283,213 @@ TEST_F(DictTest, AsynchronousModeWithTheDatabaseDownFailsEveryRequest) {
   for (const std::string& g : commits.got) EXPECT_EQ(g.rfind("failed:", 0), 0u) << g;
   ASSERT_EQ(lookups.got.size(), 1u);
   EXPECT_EQ(lookups.got[0].rfind("error:", 0), 0u) << lookups.got[0];
-  // Back without a restart, nothing counted.
+  // Back without a restart: the counters that missed increments are unknown
+  // (recounted by Dovecot), never short.
   roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
   roster_dict_wait(dict_);
-  EXPECT_EQ(commits.got.back(), "ok");
-  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:100");
+  EXPECT_EQ(commits.got.back(), "notfound");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "notfound");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "notfound");
+}
+
+// ---------------------------------------------------------------- a server restart between writes
+
+// Writes on a connection that sat idle across a server restart: the login is
+// recorded and the increment applied exactly once, in either mode.
+TEST_F(DictTest, WritesAfterARestartAreAppliedOnce) {
+  // No ping first, so the writes themselves meet the dead connection.
+  Reopen(ConfigWith("noping.conf", "db_idle_check = 1h\n"));
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "imap 127.0.0.2")}), ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)}),
+            ROSTER_DICT_COMMIT_OK);
+  MariaDb::Get().Stop();
+  MariaDb::Get().Start();
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "pop3 127.0.0.3")}), ROSTER_DICT_COMMIT_OK);
+  MariaDb::Get().Stop();
+  MariaDb::Get().Start();
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 200);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 2);
+  EXPECT_EQ(LoginRows("protocol = 'pop3'"), 1u);
+
+  // The asynchronous mode's own connection.
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 10), Inc("priv/quota/messages", 1)};
+  std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/bob@dict.test", "imap 192.0.2.1")};
+  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  MariaDb::Get().Stop();
+  MariaDb::Get().Start();
+  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  MariaDb::Get().Stop();
+  MariaDb::Get().Start();
+  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  EXPECT_EQ(answers.got, std::vector<std::string>({"ok", "ok", "ok"}));
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 20);
+  EXPECT_EQ(Counter("bob@dict.test", "messages"), 2);
+  EXPECT_EQ(LoginRows("protocol = 'imap' AND ip = INET6_ATON('192.0.2.1')"), 1u);
+}
+
+// The server takes an increment and hangs before answering: it may have been
+// applied or not. The counter ends unknown (Dovecot recounts it), never
+// counted twice or left short, whether it is forgotten at once or, as here
+// while the server still hangs, once it is back.
+TEST_F(DictTest, AnIncrementWhoseFateIsUnknownLeavesTheCounterUnknown) {
+  Reopen(ConfigWith("noping.conf", "db_idle_check = 1h\n"));
+  ASSERT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)}),
+            ROSTER_DICT_COMMIT_OK);
+  MariaDb::Get().Pause();
+  std::string error;
+  auto r = Commit("ann@dict.test", {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)}, &error);
+  MariaDb::Get().Resume();
+  EXPECT_EQ(r, ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_NE(error.find("outcome unknown"), std::string::npos) << error;
+  // The dict's next request forgets the counters first.
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "notfound");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "notfound");
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), std::nullopt);
+  // Whatever the server did with the hung statement, it does not change an
+  // unknown counter; the recount's value is then the base of what follows.
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "300"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 1)}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 301);
+  // Bob's counters were never in doubt.
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 0);
+}
+
+// ---------------------------------------------------------------- one bad increment in a batch
+
+// The asynchronous mode runs many clients' increments as one UPDATE. One
+// that does not fit (a counter pushed past BIGINT) fails alone, and its
+// error names only its own mailbox; the others are applied.
+TEST_F(DictTest, ABadIncrementInABatchFailsAlone) {
+  for (const char* address : {"carl@dict.test", "dora@dict.test"}) {
+    NewMailbox m;
+    m.address = address;
+    m.password_hash = "{PLAIN}x";
+    ASSERT_TRUE(Accounts(*admin_).AddMailbox(m, kActor).ok());
+  }
+  ASSERT_EQ(Commit("bob@dict.test", {Set("priv/quota/storage", "9223372036854775000")}), ROSTER_DICT_COMMIT_OK);
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  // Carl's row is locked, so the dict thread waits on his increment while the
+  // others queue up behind it and then run together as one batch.
+  auto root = DbSettings::FromConfig(MariaDb::Get().config(), DbRole::kSetup);
+  Db locker(*root);
+  ASSERT_TRUE(locker.Execute("START TRANSACTION").ok());
+  ASSERT_TRUE(locker
+                  .Query("SELECT u.bytes FROM roster.mailbox_usage u JOIN roster.mailbox m ON m.id = u.mailbox_id "
+                         "WHERE m.address = 'carl@dict.test' FOR UPDATE")
+                  .ok());
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 1000), Inc("priv/quota/messages", 1)};
+  roster_dict_commit_async(dict_, "carl@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  // Waiting shows as its UPDATE running (in a lock wait, or in the
+  // optimizer's read of the locked row).
+  bool waiting = false;
+  for (int i = 0; i < 500 && !waiting; ++i) {
+    auto rows = locker.Query(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'roster_dict' AND COMMAND = 'Execute' "
+        "AND INFO LIKE 'UPDATE mailbox_usage%'");
+    waiting = rows.ok() && rows->front().Uint(0) > 0;
+    if (!waiting) usleep(10000);
+  }
+  if (!waiting) {
+    ASSERT_TRUE(locker.Execute("COMMIT").ok());
+    roster_dict_wait(dict_);
+    FAIL() << "the dict thread never waited for carl's row: " << testing::PrintToString(answers.got);
+  }
+  for (const char* user : {"ann@dict.test", "bob@dict.test", "dora@dict.test"})
+    roster_dict_commit_async(dict_, user, usual.data(), 2, AsyncAnswers::Committed, &answers);
+  ASSERT_TRUE(locker.Execute("COMMIT").ok());
+  roster_dict_wait(dict_);
+  ASSERT_EQ(answers.got.size(), 4u);
+  EXPECT_EQ(answers.got[0], "ok");  // carl
+  EXPECT_EQ(answers.got[1], "ok");  // ann
+  EXPECT_EQ(answers.got[2].rfind("failed:", 0), 0u) << answers.got[2];  // bob
+  EXPECT_EQ(answers.got[3], "ok");  // dora
+  for (const char* other : {"ann@", "carl@", "dora@"})
+    EXPECT_EQ(answers.got[2].find(other), std::string::npos) << answers.got[2];
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 1000);
+  EXPECT_EQ(Counter("carl@dict.test", "bytes"), 1000);
+  EXPECT_EQ(Counter("dora@dict.test", "messages"), 1);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 9223372036854775000);
+  EXPECT_EQ(Counter("bob@dict.test", "messages"), 0);
+}
+
+// Increments whose sum overflows even before SQL: only that mailbox's fail.
+TEST_F(DictTest, IncrementsThatOverflowTogetherFailOnlyTheirMailbox) {
+  Accounts accounts(*admin_);
+  std::vector<UsageIncrement> incs = {{"ann@dict.test", INT64_MAX, 0},
+                                      {"bob@dict.test", 5, 1},
+                                      {"ann@dict.test", INT64_MAX, 0}};
+  auto db = MariaDb::Get().Connect(DbRole::kDict);
+  std::vector<Status> applied = Accounts(*db).AddToUsages(incs);
+  ASSERT_EQ(applied.size(), 3u);
+  EXPECT_TRUE(applied[0].ok());   // alone it fits
+  EXPECT_TRUE(applied[1].ok());
+  ASSERT_FALSE(applied[2].ok());  // on top of the first it does not
+  EXPECT_EQ(applied[2].error().message.find("bob@"), std::string::npos) << applied[2].error().message;
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), INT64_MAX);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 5);
+}
+
+// ---------------------------------------------------------------- what a dict client may write
+
+TEST_F(DictTest, ALoginTimeAheadOfTheClockIsNeverStoredAsFuture) {
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::string far = "imap 127.0.0.2 " + std::to_string(now + 30 * 86400);
+  std::string error;
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", far.c_str())}, &error),
+            ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_NE(error.find("ahead of this server's clock"), std::string::npos) << error;
+  EXPECT_EQ(LoginRows(), 0u);
+  // A little ahead (a client's clock running fast): stored as the database's now.
+  std::string near = "imap 127.0.0.2 " + std::to_string(now + 120);
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", near.c_str())}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(LoginRows("logged_at <= UTC_TIMESTAMP(6)"), 1u);
+  // So the next real login is recorded (its address replaces the older one).
+  ASSERT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "imap 127.0.0.9")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(LoginRows("ip = INET6_ATON('127.0.0.9')"), 1u);
+  // The same through the asynchronous mode.
+  char buffer[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, buffer, sizeof buffer), 0) << buffer;
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/bob@dict.test", far.c_str())};
+  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  ASSERT_EQ(answers.got.size(), 1u);
+  EXPECT_EQ(answers.got[0].rfind("failed:", 0), 0u) << answers.got[0];
+  EXPECT_EQ(LoginRows(), 1u);
+}
+
+TEST_F(DictTest, OnlyTheConfiguredProtocolsMakeALoginRow) {
+  std::string error;
+  for (const char* value : {"smtp 127.0.0.2", "lmtp 127.0.0.2", "doveadm 127.0.0.2", "x 127.0.0.2"}) {
+    EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", value)}, &error),
+              ROSTER_DICT_COMMIT_FAILED)
+        << value;
+    EXPECT_NE(error.find("dict_login_protocols"), std::string::npos) << error;
+  }
+  EXPECT_EQ(LoginRows(), 0u);
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "pop3 127.0.0.2")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(LoginRows(), 1u);
+  // A site that lists another service has its logins stored too.
+  Reopen(ConfigWith("protocols.conf", "dict_login_protocols = imap pop3 submission\n"));
+  EXPECT_EQ(Commit(nullptr, {Set("shared/roster/lastlogin/ann@dict.test", "submission 127.0.0.2")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(LoginRows(), 2u);
+  // A setting that is not a protocol name is refused at start.
+  char buffer[256] = "";
+  std::string bad = ConfigWith("bad-protocols.conf", "dict_login_protocols = imap IMAP;\n");
+  EXPECT_EQ(roster_dict_create(bad.c_str(), buffer, sizeof buffer), nullptr);
+  EXPECT_NE(std::string(buffer).find("dict_login_protocols"), std::string::npos) << buffer;
 }
 
 }  // namespace
