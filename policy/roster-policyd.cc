@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/text.h"
 #include "policy/log.h"
 #include "policy/server.h"
 #include "policy/service.h"
@@ -56,12 +57,25 @@ Status DropPrivileges(const std::string& user) {
   return Status::Ok();
 }
 
+// The group of the unix sockets, or (gid_t)-1 to leave the daemon's own.
+Result<gid_t> SocketGroup(const PolicySettings& settings) {
+  bool unix_socket = false;
+  for (const Listener& l : settings.listeners) unix_socket = unix_socket || !l.path.empty();
+  if (settings.socket_group.empty() || !unix_socket) return static_cast<gid_t>(-1);
+  struct group* gr = getgrnam(settings.socket_group.c_str());
+  if (gr == nullptr)
+    return Error::Invalid("policy_socket_group " + Shown(settings.socket_group) +
+                          ": no such group (empty: the daemon's own group)");
+  return gr->gr_gid;
+}
+
 // The settings a running daemon cannot change: a reload that changes them
 // is applied in everything else, and says so.
 std::string FixedChanges(const PolicySettings& old, const PolicySettings& fresh) {
   std::string changed;
   if (!(old.listeners == fresh.listeners)) changed += " listeners";
   if (old.socket_mode != fresh.socket_mode) changed += " policy_socket_mode";
+  if (old.socket_group != fresh.socket_group) changed += " policy_socket_group";
   if (old.user != fresh.user) changed += " policy_user";
   if (old.log_to_syslog != fresh.log_to_syslog) changed += " policy_log";
   if (old.threads != fresh.threads) changed += " policy_threads";
@@ -94,6 +108,12 @@ int Run(int argc, char** argv) {
     fprintf(stderr, "roster-policyd: %s: %s\n", config_path.c_str(), settings.error().message.c_str());
     return 1;
   }
+  // Spawned by Postfix, it opens no socket of its own.
+  auto socket_group = stdin_protocol.empty() ? SocketGroup(*settings) : Result<gid_t>(static_cast<gid_t>(-1));
+  if (!socket_group) {
+    fprintf(stderr, "roster-policyd: %s: %s\n", config_path.c_str(), socket_group.error().message.c_str());
+    return 1;
+  }
   if (check_only) {
     printf("%s: ok\n", config_path.c_str());
     return 0;
@@ -116,7 +136,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
-  Status bound = server.Bind(first.listeners, first.socket_mode);
+  Status bound = server.Bind(first.listeners, first.socket_mode, *socket_group);
   if (bound.ok()) bound = DropPrivileges(first.user);
   if (!bound.ok()) {
     log.Error(bound.error().message);

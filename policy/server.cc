@@ -170,7 +170,7 @@ void Server::Replace(std::shared_ptr<Service> service) {
   service_ = std::move(service);
 }
 
-Status Server::Bind(const std::vector<Listener>& listeners, unsigned socket_mode) {
+Status Server::Bind(const std::vector<Listener>& listeners, unsigned socket_mode, gid_t socket_group) {
   for (const Listener& l : listeners) {
     auto acceptor = std::make_unique<asio::basic_socket_acceptor<asio::generic::stream_protocol>>(io_);
     std::error_code ec;
@@ -184,7 +184,17 @@ Status Server::Bind(const std::vector<Listener>& listeners, unsigned socket_mode
       asio::local::stream_protocol::endpoint endpoint(l.path);
       asio::generic::stream_protocol::endpoint generic(endpoint);
       acceptor->open(generic.protocol(), ec);
-      if (!ec) acceptor->bind(generic, ec);
+      if (!ec) {
+        // Nobody may connect before mode and group are set.
+        mode_t old_umask = umask(0177);
+        acceptor->bind(generic, ec);
+        umask(old_umask);
+      }
+      if (!ec && socket_group != static_cast<gid_t>(-1) &&
+          chown(l.path.c_str(), static_cast<uid_t>(-1), socket_group) != 0) {
+        return Error::Permanent("cannot give " + l.Display() + " to group " + std::to_string(socket_group) +
+                                " (policy_socket_group; the daemon must be in that group): " + strerror(errno));
+      }
       if (!ec && chmod(l.path.c_str(), socket_mode) != 0) ec = std::error_code(errno, std::generic_category());
     } else {
       std::error_code parse;

@@ -16,6 +16,8 @@
 #ifndef ROSTER_POLICY_SERVER_H
 #define ROSTER_POLICY_SERVER_H
 
+#include <sys/types.h>
+
 #include <asio.hpp>
 #include <atomic>
 #include <functional>
@@ -39,8 +41,9 @@ class Server {
   Server(asio::io_context& io, Logger& log, std::shared_ptr<Service> service);
   ~Server();
 
-  // Opens every listener (before privileges are dropped).
-  Status Bind(const std::vector<Listener>& listeners, unsigned socket_mode);
+  // Opens every listener (before privileges are dropped); unix sockets get
+  // `socket_mode` and, unless it is (gid_t)-1, the group `socket_group`.
+  Status Bind(const std::vector<Listener>& listeners, unsigned socket_mode, gid_t socket_group);
   void Start();
   // Serves one already connected socket (Postfix's spawn(8) hands one on
   // stdin) and nothing else.

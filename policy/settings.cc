@@ -92,6 +92,7 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   if (mode.empty() || mode.size() > 4 || mode.find_first_not_of("01234567") != std::string::npos)
     return Error::Invalid("policy_socket_mode must be octal, like 0660: " + Shown(mode));
   s.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+  s.socket_group = config.GetString("policy_socket_group");
   s.user = config.GetString("policy_user");
   const std::string& log = config.GetString("policy_log");
   if (log != "syslog" && log != "stderr") return Error::Invalid("policy_log must be syslog or stderr");

@@ -36,7 +36,8 @@ Result<Listener> ParseListener(std::string_view text, Listener::Protocol protoco
 struct PolicySettings {
   // --- fixed at start (a reload that changes them is logged and ignored) ---
   std::vector<Listener> listeners;
-  unsigned socket_mode = 0666;
+  unsigned socket_mode = 0660;
+  std::string socket_group = "postfix";  // empty: the daemon's own group
   std::string user;
   bool log_to_syslog = true;
   int threads = 2;

@@ -4,6 +4,8 @@ loopback TCP port each for the policy protocol and socketmap, for tests and
 benchmarks. The daemon runs as it would in production: started as root, it
 binds, then drops to `nobody`, so its config is readable by nobody and its
 secret is a file only nobody can read."""
+import contextlib
+import grp
 import os
 import pwd
 import shutil
@@ -190,6 +192,24 @@ def read_netstring(conn):
     length, rest = data.split(b":", 1)
     assert rest.endswith(b","), data
     return rest[:-1].decode()
+
+
+@contextlib.contextmanager
+def acting_as(user, group):
+    """Runs the block with the effective uid and gid of user and group (the
+    test runs as root): sockets connected meanwhile carry that uid
+    (SO_PEERCRED) and file permissions are checked against it."""
+    uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(gid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
 
 
 def have_user():
