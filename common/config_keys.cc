@@ -74,7 +74,7 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"policy_threads", T::kInt, "2", false,
        "threads answering requests; each may hold one database connection while it asks"},
       {"policy_max_connections", T::kInt, "1000", false,
-       "connections served at once; more wait in the listen backlog"},
+       "connections served at once, 1..1000000 (lowered to fit the open-file limit); more wait in the listen backlog"},
       {"policy_idle_timeout", T::kDuration, "600s", false, "a connection that sends nothing this long is closed"},
       {"policy_max_request", T::kSize, "64k", false,
        "largest policy request or socketmap query; a larger one is logged and its connection closed"},

@@ -9,8 +9,10 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <atomic>
 #include <cstdio>
@@ -69,6 +71,24 @@ Result<gid_t> SocketGroup(const PolicySettings& settings) {
   return gr->gr_gid;
 }
 
+// Every client connection takes a descriptor; the others are the
+// listeners, a database connection per thread (two while a reload's
+// requests finish on the old pool), stdio, syslog, Asio's epoll, eventfd
+// and timers, name-service lookups. policy_max_connections is lowered so
+// that clients alone never run the daemon out of descriptors; the line
+// saying so is logged at start and at each reload that still needs it.
+void FitDescriptorLimit(PolicySettings* settings, const PolicySettings& running, Logger& log) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  size_t reserved = running.listeners.size() + 2 * static_cast<size_t>(running.threads) + 32;
+  size_t fits = limit.rlim_cur > reserved + 1 ? static_cast<size_t>(limit.rlim_cur) - reserved : 1;
+  if (settings->max_connections <= fits) return;
+  log.Warning("policy_max_connections " + std::to_string(settings->max_connections) + " lowered to " +
+              std::to_string(fits) + ": the open-file limit (RLIMIT_NOFILE) is " + std::to_string(limit.rlim_cur) +
+              ", " + std::to_string(reserved) + " kept for listeners, database connections and logs");
+  settings->max_connections = fits;
+}
+
 // The settings a running daemon cannot change: a reload that changes them
 // is applied in everything else, and says so.
 std::string FixedChanges(const PolicySettings& old, const PolicySettings& fresh) {
@@ -121,6 +141,7 @@ int Run(int argc, char** argv) {
   // Under spawn(8) stdout and stderr are the client's connection: log to syslog.
   Logger log(settings->log_to_syslog || !stdin_protocol.empty());
   asio::io_context io(settings->threads);
+  if (stdin_protocol.empty()) FitDescriptorLimit(&*settings, *settings, log);
   const PolicySettings first = *settings;
   Server server(io, log, std::make_shared<Service>(std::move(*settings)));
 
@@ -154,6 +175,7 @@ int Run(int argc, char** argv) {
       } else {
         std::string fixed = FixedChanges(first, *fresh);
         if (!fixed.empty()) log.Warning("reload: changes to" + fixed + " take effect only after a restart");
+        FitDescriptorLimit(&*fresh, first, log);
         server.Replace(std::make_shared<Service>(std::move(*fresh)));
         log.Info("reload: configuration reloaded from " + config_path);
       }
@@ -173,7 +195,8 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   server.Start();
-  log.Info("started: " + std::to_string(first.threads) + " thread(s), cache ttl " +
+  log.Info("started: " + std::to_string(first.threads) + " thread(s), at most " +
+           std::to_string(first.max_connections) + " connection(s), cache ttl " +
            std::to_string(first.cache_ttl.count()) + " ms, relay window " +
            std::to_string(first.relay_window.count() / 1000) + " s");
   std::vector<std::thread> threads;

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "common/text.h"
@@ -16,6 +18,20 @@
 namespace roster {
 
 using GenericSocket = asio::generic::stream_protocol::socket;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// accept() failures that say the process or the system is short of
+// descriptors or memory: the waiting connection stays queued, so trying
+// again at once fails again at once.
+bool IsShortage(const std::error_code& ec) {
+  if (ec.category() != asio::error::get_system_category() && ec.category() != std::generic_category()) return false;
+  int v = ec.value();
+  return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
+}
+
+}  // namespace
 
 // One client: reads requests, answers them in order, closes on error, idle
 // timeout or drain.
@@ -156,7 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 Server::Server(asio::io_context& io, Logger& log, std::shared_ptr<Service> service)
-    : io_(io), log_(log), service_(std::move(service)) {}
+    : io_(io), log_(log), service_(std::move(service)), backoff_timer_(io) {}
 
 Server::~Server() = default;
 
@@ -216,13 +232,18 @@ Status Server::Bind(const std::vector<Listener>& listeners, unsigned socket_mode
 
 void Server::Start() {
   std::lock_guard<std::mutex> lock(mu_);
+  AcceptAll();
+}
+
+// Called with mu_ held.
+void Server::AcceptAll() {
   for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
 }
 
 // Called with mu_ held.
 void Server::Accept(size_t index) {
   Acceptor& a = acceptors_[index];
-  if (a.waiting || draining_ || connections_.size() >= service_->settings().max_connections) return;
+  if (a.waiting || draining_ || paused_ || connections_.size() >= service_->settings().max_connections) return;
   a.waiting = true;
   a.socket->async_accept(asio::make_strand(io_), [this, index](const std::error_code& ec, GenericSocket socket) {
     // Started, and let go, only after mu_ is released: a connection that
@@ -234,14 +255,53 @@ void Server::Accept(size_t index) {
       a.waiting = false;
       if (draining_) return;
       if (!ec) {
+        backoff_ = std::chrono::milliseconds(0);
+        if (in_episode_) EndEpisode();
         connection = Adopt(std::move(socket), a.listener.protocol);
-      } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-        log_.Warning("accept on " + a.listener.Display() + ": " + ec.message());
+      } else if (IsShortage(ec)) {
+        OnAcceptError(a, ec);
       }
       if (ec != asio::error::operation_aborted) Accept(index);
     }
     if (connection) connection->Start();
   });
+}
+
+// Called with mu_ held: pauses every listener (the shortage is the
+// process's or the system's, not one listener's) for the backoff time or
+// until a connection closes.
+void Server::OnAcceptError(const Acceptor& a, const std::error_code& ec) {
+  ++episode_failures_;
+  if (!in_episode_) {
+    in_episode_ = true;
+    episode_start_ = Clock::now();
+    episode_failures_ = 1;
+    log_.Warning("accept on " + a.listener.Display() + ": " + ec.message() + " (" +
+                 std::to_string(connections_.size()) +
+                 " connections open); accepting again when a connection closes, or after a pause of 100 ms "
+                 "growing to 1 s; clients wait in the listen queue meanwhile");
+  }
+  backoff_ = backoff_.count() == 0 ? std::chrono::milliseconds(100)
+                                   : std::min(backoff_ * 2, std::chrono::milliseconds(1000));
+  paused_ = true;
+  uint64_t generation = ++backoff_generation_;
+  backoff_timer_.expires_after(backoff_);
+  backoff_timer_.async_wait([this, generation](const std::error_code& e) {
+    if (e) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation != backoff_generation_ || !paused_) return;
+    paused_ = false;
+    AcceptAll();
+  });
+}
+
+// Called with mu_ held, at the first accept that works again.
+void Server::EndEpisode() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - episode_start_).count();
+  log_.Info("accepting again: " + std::to_string(episode_failures_) + " accept(s) failed over " +
+            std::to_string(ms) + " ms for want of descriptors or memory");
+  in_episode_ = false;
+  episode_failures_ = 0;
 }
 
 // Called with mu_ held; the caller starts the connection after releasing it.
@@ -283,8 +343,14 @@ void Server::Forget(uint64_t id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     connections_.erase(id);
+    // A descriptor is free: a listener paused for want of them tries now.
+    if (paused_) {
+      paused_ = false;
+      ++backoff_generation_;
+      backoff_timer_.cancel();
+    }
     // A slot is free again: resume listeners paused at the cap.
-    for (size_t i = 0; i < acceptors_.size(); ++i) Accept(i);
+    AcceptAll();
     if (draining_ && connections_.empty()) drained = std::move(drained_);
   }
   if (drained) drained();
@@ -295,6 +361,7 @@ void Server::Drain(std::function<void()> drained) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_.exchange(true)) return;
+    backoff_timer_.cancel();
     if (connections_.empty()) {
       asio::post(io_, std::move(drained));
     } else {

@@ -1,7 +1,7 @@
 // server.h: roster-policyd's network side, on standalone Asio: listeners
 // (unix and TCP) for the policy protocol and for socketmap, one connection
-// object per client, idle timeouts, a cap on connections, and a drain on
-// shutdown. What to answer is the Service's business (service.h); the server
+// object per client, idle timeouts, a cap on connections, a backoff when
+// accept runs out of descriptors or memory, and a drain on shutdown. What to answer is the Service's business (service.h); the server
 // only frames requests and replies.
 //
 // Connections run on a strand each, so their handlers never overlap; the
@@ -20,6 +20,7 @@
 
 #include <asio.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <cstdint>
 #include <map>
@@ -66,6 +67,9 @@ class Server {
     bool waiting = false;  // an accept is pending
   };
   void Accept(size_t index);
+  void AcceptAll();
+  void OnAcceptError(const Acceptor& a, const std::error_code& ec);
+  void EndEpisode();
   std::shared_ptr<Connection> Adopt(asio::generic::stream_protocol::socket socket, Listener::Protocol protocol);
   void Forget(uint64_t id);
 
@@ -78,6 +82,16 @@ class Server {
   uint64_t next_id_ = 1;
   std::atomic<bool> draining_{false};
   std::function<void()> drained_;
+  // Accepts that fail for want of descriptors or memory pause every
+  // listener for backoff_ (100 ms, doubling up to 1 s) or until a
+  // connection closes; one line when that starts, one when it ends.
+  asio::steady_timer backoff_timer_;
+  bool paused_ = false;
+  uint64_t backoff_generation_ = 0;
+  std::chrono::milliseconds backoff_{0};
+  bool in_episode_ = false;
+  std::chrono::steady_clock::time_point episode_start_;
+  uint64_t episode_failures_ = 0;
 };
 
 }  // namespace roster

@@ -8,6 +8,7 @@ import contextlib
 import grp
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -19,7 +20,7 @@ import weakref
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
 import dovecot_stack  # noqa: E402
 
-POLICYD = os.path.join(dovecot_stack.BUILDDIR, "policy", "roster-policyd")
+POLICYD = os.environ.get("ROSTER_POLICYD") or os.path.join(dovecot_stack.BUILDDIR, "policy", "roster-policyd")
 USER = "nobody"
 
 
@@ -70,9 +71,12 @@ class Policyd:
                     f"policy_user = {USER}\npolicy_log = stderr\n{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)
 
-    def start(self):
+    def start(self, nofile=None):
+        """nofile: the daemon's open-file limit (RLIMIT_NOFILE), soft and hard."""
         self.stderr = open(self.stderr_path, "a")
-        self.proc = subprocess.Popen([POLICYD, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+        self.proc = subprocess.Popen([POLICYD, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     preexec_fn=limit)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -92,6 +96,15 @@ class Policyd:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def cpu_ticks(self):
+        """utime + stime of the daemon, in clock ticks (os.sysconf("SC_CLK_TCK") a second)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
 
     def uid(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
