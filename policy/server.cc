@@ -52,7 +52,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() { server_.Forget(id_); }
 
   void Start() {
-    asio::post(strand_, [self = shared_from_this()] { self->Read(); });
+    asio::post(strand_, [self = shared_from_this()] { self->Continue(); });
   }
 
   // From Drain(): finish the answer being written, then close.
@@ -81,35 +81,55 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.cancel();
     if (ec) return Shut();
     std::string_view bytes(buffer_.data(), n);
-    std::string replies, problem;
-    bool failed = false;
-    std::shared_ptr<Service> service = server_.service();
     if (protocol_ == Listener::Protocol::kPolicy) {
       policy_reader_.Feed(bytes);
-      PolicyRequest request;
-      for (;;) {
+    } else {
+      netstring_reader_.Feed(bytes);
+    }
+    Continue();
+  }
+
+  // Answers the requests already read until kMaxPendingOutput bytes of
+  // answers are pending, then writes them or, when nothing is pending and
+  // no whole request is left, reads. So no more is read while answers
+  // wait, and what one connection holds is one read, one unfinished
+  // request and about kMaxPendingOutput of answers, whatever the client
+  // sends.
+  void Continue() {
+    if (!closing_) Answer();
+    if (!out_.empty()) return Write();
+    if (closing_) return Shut();
+    Read();
+  }
+
+  void Answer() {
+    std::shared_ptr<Service> service;
+    std::string problem;
+    bool failed = false;
+    while (out_.size() < Server::kMaxPendingOutput) {
+      if (protocol_ == Listener::Protocol::kPolicy) {
+        PolicyRequest request;
         auto status = policy_reader_.Next(&request, &problem);
         if (status == PolicyRequestReader::Status::kNeedMore) break;
         if (status != PolicyRequestReader::Status::kRequest) {
           failed = true;
           break;
         }
+        if (!service) service = server_.service();
         PolicyAnswer answer = service->Decide(request);
         if (!answer.log.empty()) answer.warning ? server_.log().Warning(answer.log) : server_.log().Info(answer.log);
-        replies += "action=" + answer.action + "\n\n";
-      }
-    } else {
-      netstring_reader_.Feed(bytes);
-      std::string query;
-      for (;;) {
+        out_ += "action=" + answer.action + "\n\n";
+      } else {
+        std::string query;
         auto status = netstring_reader_.Next(&query, &problem);
         if (status == NetstringReader::Status::kNeedMore) break;
         if (status != NetstringReader::Status::kNetstring) {
           failed = true;
           break;
         }
+        if (!service) service = server_.service();
         std::string log;
-        replies += EncodeNetstring(service->AnswerSocketmap(query, &log));
+        out_ += EncodeNetstring(service->AnswerSocketmap(query, &log));
         if (!log.empty()) server_.log().Warning(log);
       }
     }
@@ -118,12 +138,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.log().Warning("closing " + Peer() + ": " + problem);
       closing_ = true;
     }
-    if (replies.empty()) return closing_ ? Shut() : Read();
-    Write(std::move(replies));
   }
 
-  void Write(std::string replies) {
-    out_ = std::move(replies);
+  void Write() {
     writing_ = true;
     asio::async_write(socket_, asio::buffer(out_),
                       asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec, size_t) {
@@ -132,7 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         // Keep a small buffer for the next reply; give back a large one.
                         if (self->out_.capacity() > 4096) self->out_.shrink_to_fit();
                         if (ec) return self->Shut();
-                        self->Read();
+                        self->Continue();
                       }));
   }
 
@@ -307,6 +324,11 @@ void Server::EndEpisode() {
 // Called with mu_ held; the caller starts the connection after releasing it.
 std::shared_ptr<Connection> Server::Adopt(GenericSocket socket, Listener::Protocol protocol) {
   uint64_t id = next_id_++;
+  // The kernel's send buffer is answers the client has not taken, too: a
+  // fixed size (instead of TCP's autotuning, up to megabytes) keeps what a
+  // client that does not read can get to a few answers.
+  int size = static_cast<int>(kSocketSendBuffer);
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   auto connection = std::make_shared<Connection>(*this, id, std::move(socket), protocol, service_->settings());
   connections_[id] = connection;
   return connection;

@@ -1,7 +1,9 @@
 // server.h: roster-policyd's network side, on standalone Asio: listeners
 // (unix and TCP) for the policy protocol and for socketmap, one connection
-// object per client, idle timeouts, a cap on connections, a backoff when
-// accept runs out of descriptors or memory, and a drain on shutdown. What to answer is the Service's business (service.h); the server
+// object per client, idle timeouts, a bound on the answers pending per
+// connection (requests already read wait while it is exceeded), a cap on
+// connections, a backoff when accept runs out of descriptors or memory, and
+// a drain on shutdown. What to answer is the Service's business (service.h); the server
 // only frames requests and replies.
 //
 // Connections run on a strand each, so their handlers never overlap; the
@@ -41,6 +43,12 @@ class Server {
  public:
   Server(asio::io_context& io, Logger& log, std::shared_ptr<Service> service);
   ~Server();
+
+  // Answers pending on one connection beyond which it reads and answers no
+  // more requests until they are written.
+  static constexpr size_t kMaxPendingOutput = 64 * 1024;
+  // SO_SNDBUF of every client socket (Linux doubles it for its bookkeeping).
+  static constexpr size_t kSocketSendBuffer = 64 * 1024;
 
   // Opens every listener (before privileges are dropped); unix sockets get
   // `socket_mode` and, unless it is (gid_t)-1, the group `socket_group`.
