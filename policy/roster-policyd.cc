@@ -196,7 +196,8 @@ int Run(int argc, char** argv) {
 
   server.Start();
   log.Info("started: " + std::to_string(first.threads) + " thread(s), at most " +
-           std::to_string(first.max_connections) + " connection(s), cache ttl " +
+           std::to_string(first.max_connections) + " connection(s), " +
+           std::to_string(first.max_connections_per_peer) + " per peer, cache ttl " +
            std::to_string(first.cache_ttl.count()) + " ms, relay window " +
            std::to_string(first.relay_window.count() / 1000) + " s");
   std::vector<std::thread> threads;
