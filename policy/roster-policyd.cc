@@ -9,8 +9,10 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <atomic>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/text.h"
 #include "policy/log.h"
 #include "policy/server.h"
 #include "policy/service.h"
@@ -56,12 +59,43 @@ Status DropPrivileges(const std::string& user) {
   return Status::Ok();
 }
 
+// The group of the unix sockets, or (gid_t)-1 to leave the daemon's own.
+Result<gid_t> SocketGroup(const PolicySettings& settings) {
+  bool unix_socket = false;
+  for (const Listener& l : settings.listeners) unix_socket = unix_socket || !l.path.empty();
+  if (settings.socket_group.empty() || !unix_socket) return static_cast<gid_t>(-1);
+  struct group* gr = getgrnam(settings.socket_group.c_str());
+  if (gr == nullptr)
+    return Error::Invalid("policy_socket_group " + Shown(settings.socket_group) +
+                          ": no such group (empty: the daemon's own group)");
+  return gr->gr_gid;
+}
+
+// Every client connection takes a descriptor; the others are the
+// listeners, a database connection per thread (two while a reload's
+// requests finish on the old pool), stdio, syslog, Asio's epoll, eventfd
+// and timers, name-service lookups. policy_max_connections is lowered so
+// that clients alone never run the daemon out of descriptors; the line
+// saying so is logged at start and at each reload that still needs it.
+void FitDescriptorLimit(PolicySettings* settings, const PolicySettings& running, Logger& log) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  size_t reserved = running.listeners.size() + 2 * static_cast<size_t>(running.threads) + 32;
+  size_t fits = limit.rlim_cur > reserved + 1 ? static_cast<size_t>(limit.rlim_cur) - reserved : 1;
+  if (settings->max_connections <= fits) return;
+  log.Warning("policy_max_connections " + std::to_string(settings->max_connections) + " lowered to " +
+              std::to_string(fits) + ": the open-file limit (RLIMIT_NOFILE) is " + std::to_string(limit.rlim_cur) +
+              ", " + std::to_string(reserved) + " kept for listeners, database connections and logs");
+  settings->max_connections = fits;
+}
+
 // The settings a running daemon cannot change: a reload that changes them
 // is applied in everything else, and says so.
 std::string FixedChanges(const PolicySettings& old, const PolicySettings& fresh) {
   std::string changed;
   if (!(old.listeners == fresh.listeners)) changed += " listeners";
   if (old.socket_mode != fresh.socket_mode) changed += " policy_socket_mode";
+  if (old.socket_group != fresh.socket_group) changed += " policy_socket_group";
   if (old.user != fresh.user) changed += " policy_user";
   if (old.log_to_syslog != fresh.log_to_syslog) changed += " policy_log";
   if (old.threads != fresh.threads) changed += " policy_threads";
@@ -94,6 +128,12 @@ int Run(int argc, char** argv) {
     fprintf(stderr, "roster-policyd: %s: %s\n", config_path.c_str(), settings.error().message.c_str());
     return 1;
   }
+  // Spawned by Postfix, it opens no socket of its own.
+  auto socket_group = stdin_protocol.empty() ? SocketGroup(*settings) : Result<gid_t>(static_cast<gid_t>(-1));
+  if (!socket_group) {
+    fprintf(stderr, "roster-policyd: %s: %s\n", config_path.c_str(), socket_group.error().message.c_str());
+    return 1;
+  }
   if (check_only) {
     printf("%s: ok\n", config_path.c_str());
     return 0;
@@ -101,6 +141,7 @@ int Run(int argc, char** argv) {
   // Under spawn(8) stdout and stderr are the client's connection: log to syslog.
   Logger log(settings->log_to_syslog || !stdin_protocol.empty());
   asio::io_context io(settings->threads);
+  if (stdin_protocol.empty()) FitDescriptorLimit(&*settings, *settings, log);
   const PolicySettings first = *settings;
   Server server(io, log, std::make_shared<Service>(std::move(*settings)));
 
@@ -116,7 +157,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
-  Status bound = server.Bind(first.listeners, first.socket_mode);
+  Status bound = server.Bind(first.listeners, first.socket_mode, *socket_group);
   if (bound.ok()) bound = DropPrivileges(first.user);
   if (!bound.ok()) {
     log.Error(bound.error().message);
@@ -134,6 +175,7 @@ int Run(int argc, char** argv) {
       } else {
         std::string fixed = FixedChanges(first, *fresh);
         if (!fixed.empty()) log.Warning("reload: changes to" + fixed + " take effect only after a restart");
+        FitDescriptorLimit(&*fresh, first, log);
         server.Replace(std::make_shared<Service>(std::move(*fresh)));
         log.Info("reload: configuration reloaded from " + config_path);
       }
@@ -153,7 +195,9 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   server.Start();
-  log.Info("started: " + std::to_string(first.threads) + " thread(s), cache ttl " +
+  log.Info("started: " + std::to_string(first.threads) + " thread(s), at most " +
+           std::to_string(first.max_connections) + " connection(s), " +
+           std::to_string(first.max_connections_per_peer) + " per peer, cache ttl " +
            std::to_string(first.cache_ttl.count()) + " ms, relay window " +
            std::to_string(first.relay_window.count() / 1000) + " s");
   std::vector<std::thread> threads;

@@ -92,6 +92,7 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   if (mode.empty() || mode.size() > 4 || mode.find_first_not_of("01234567") != std::string::npos)
     return Error::Invalid("policy_socket_mode must be octal, like 0660: " + Shown(mode));
   s.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+  s.socket_group = config.GetString("policy_socket_group");
   s.user = config.GetString("policy_user");
   const std::string& log = config.GetString("policy_log");
   if (log != "syslog" && log != "stderr") return Error::Invalid("policy_log must be syslog or stderr");
@@ -104,14 +105,16 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   };
   auto threads = in_range("policy_threads", 1, 256);
   auto connections = in_range("policy_max_connections", 1, 1000000);
+  auto per_peer = in_range("policy_max_connections_per_peer", 1, 1000000);
   auto attributes = in_range("policy_max_attributes", 1, 1000000);
   auto v4 = in_range("policy_relay_ipv4_prefix", 0, 32);
   auto v6 = in_range("policy_relay_ipv6_prefix", 0, 128);
   auto entries = in_range("policy_cache_entries", 0, 100000000);
-  for (auto* r : {&threads, &connections, &attributes, &v4, &v6, &entries})
+  for (auto* r : {&threads, &connections, &per_peer, &attributes, &v4, &v6, &entries})
     if (!*r) return r->error();
   s.threads = static_cast<int>(*threads);
   s.max_connections = static_cast<size_t>(*connections);
+  s.max_connections_per_peer = static_cast<size_t>(*per_peer);
   s.max_attributes = static_cast<size_t>(*attributes);
   s.relay_ipv4_prefix = static_cast<int>(*v4);
   s.relay_ipv6_prefix = static_cast<int>(*v6);
@@ -125,6 +128,14 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
     return Error::Invalid("policy_relay_nat64_prefixes: at most " + std::to_string(kMaxNat64Prefixes) + " prefixes");
   s.idle_timeout = config.GetDuration("policy_idle_timeout");
   if (s.idle_timeout.count() <= 0) return Error::Invalid("policy_idle_timeout must be positive");
+  auto timeout = [&](const char* key, std::chrono::milliseconds* out) -> Status {
+    *out = config.GetDuration(key);
+    if (out->count() < 100 || out->count() > 3600 * 1000)
+      return Error::Invalid(std::string(key) + " must be 100ms..1h");
+    return Status::Ok();
+  };
+  ROSTER_TRY(timeout("policy_request_timeout", &s.request_timeout));
+  ROSTER_TRY(timeout("policy_write_timeout", &s.write_timeout));
   s.max_request = config.GetSize("policy_max_request");
   if (s.max_request < 1024 || s.max_request > (64u << 20)) return Error::Invalid("policy_max_request must be 1k..64M");
   ROSTER_TRY(ParseReply(config.GetString("policy_overquota_reply"), &s.overquota_code, &s.overquota_text));

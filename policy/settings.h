@@ -40,13 +40,19 @@ constexpr size_t kMaxNat64Prefixes = 8;
 struct PolicySettings {
   // --- fixed at start (a reload that changes them is logged and ignored) ---
   std::vector<Listener> listeners;
-  unsigned socket_mode = 0666;
+  unsigned socket_mode = 0660;
+  std::string socket_group = "postfix";  // empty: the daemon's own group
   std::string user;
   bool log_to_syslog = true;
   int threads = 2;
   // --- reloadable ---
+  // Lowered at start and at each reload to fit RLIMIT_NOFILE
+  // (roster-policyd.cc); the server reads it for every accept.
   size_t max_connections = 1000;
-  std::chrono::milliseconds idle_timeout{600000};
+  size_t max_connections_per_peer = 500;
+  std::chrono::milliseconds idle_timeout{600000};      // between requests
+  std::chrono::milliseconds request_timeout{10000};    // first byte to whole request
+  std::chrono::milliseconds write_timeout{10000};      // answers taken by the client
   size_t max_request = 64 * 1024;
   size_t max_attributes = 1000;
   std::string overquota_code;  // "452 4.2.2"

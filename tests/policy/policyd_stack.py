@@ -4,8 +4,11 @@ loopback TCP port each for the policy protocol and socketmap, for tests and
 benchmarks. The daemon runs as it would in production: started as root, it
 binds, then drops to `nobody`, so its config is readable by nobody and its
 secret is a file only nobody can read."""
+import contextlib
+import grp
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -17,7 +20,7 @@ import weakref
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
 import dovecot_stack  # noqa: E402
 
-POLICYD = os.path.join(dovecot_stack.BUILDDIR, "policy", "roster-policyd")
+POLICYD = os.environ.get("ROSTER_POLICYD") or os.path.join(dovecot_stack.BUILDDIR, "policy", "roster-policyd")
 USER = "nobody"
 
 
@@ -68,9 +71,12 @@ class Policyd:
                     f"policy_user = {USER}\npolicy_log = stderr\n{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)
 
-    def start(self):
+    def start(self, nofile=None):
+        """nofile: the daemon's open-file limit (RLIMIT_NOFILE), soft and hard."""
         self.stderr = open(self.stderr_path, "a")
-        self.proc = subprocess.Popen([POLICYD, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+        self.proc = subprocess.Popen([POLICYD, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     preexec_fn=limit)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -90,6 +96,15 @@ class Policyd:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def cpu_ticks(self):
+        """utime + stime of the daemon, in clock ticks (os.sysconf("SC_CLK_TCK") a second)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
 
     def uid(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -190,6 +205,24 @@ def read_netstring(conn):
     length, rest = data.split(b":", 1)
     assert rest.endswith(b","), data
     return rest[:-1].decode()
+
+
+@contextlib.contextmanager
+def acting_as(user, group):
+    """Runs the block with the effective uid and gid of user and group (the
+    test runs as root): sockets connected meanwhile carry that uid
+    (SO_PEERCRED) and file permissions are checked against it."""
+    uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(gid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
 
 
 def have_user():
