@@ -338,7 +338,8 @@ Server::Server(asio::io_context& io, Logger& log, std::shared_ptr<Service> servi
       log_(log),
       client_log_(log, 20, std::chrono::seconds(10)),
       service_(std::move(service)),
-      backoff_timer_(io) {}
+      backoff_timer_(io),
+      quiet_timer_(io) {}
 
 Server::~Server() = default;
 
@@ -460,7 +461,7 @@ void Server::Accept(size_t index) {
       if (draining_) return;
       if (!ec) {
         backoff_ = std::chrono::milliseconds(0);
-        if (in_episode_) EndEpisode();
+        if (in_episode_ && !ending_) EndEpisodeWhenQuiet();
         Admit(std::move(socket), a.listener.protocol, &launches);
       } else if (IsShortage(ec)) {
         OnAcceptError(a, ec);
@@ -476,9 +477,12 @@ void Server::Accept(size_t index) {
 // until a connection closes.
 void Server::OnAcceptError(const Acceptor& a, const std::error_code& ec) {
   ++episode_failures_;
+  last_failure_ = Clock::now();
+  ending_ = false;
+  ++quiet_generation_;
   if (!in_episode_) {
     in_episode_ = true;
-    episode_start_ = Clock::now();
+    episode_start_ = last_failure_;
     episode_failures_ = 1;
     log_.Warning("accept on " + a.listener.Display() + ": " + ec.message() + " (" +
                  std::to_string(connections_.size()) +
@@ -499,12 +503,26 @@ void Server::OnAcceptError(const Acceptor& a, const std::error_code& ec) {
   });
 }
 
-// Called with mu_ held, at the first accept that works again.
+// Called with mu_ held, at the first accept that works again: the episode
+// ends unless an accept fails again within kEpisodeQuiet.
+void Server::EndEpisodeWhenQuiet() {
+  ending_ = true;
+  uint64_t generation = ++quiet_generation_;
+  quiet_timer_.expires_after(kEpisodeQuiet);
+  quiet_timer_.async_wait([this, generation](const std::error_code& e) {
+    if (e) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation == quiet_generation_ && ending_) EndEpisode();
+  });
+}
+
+// Called with mu_ held.
 void Server::EndEpisode() {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - episode_start_).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(last_failure_ - episode_start_).count();
   log_.Info("accepting again: " + std::to_string(episode_failures_) + " accept(s) failed over " +
             std::to_string(ms) + " ms for want of descriptors or memory");
   in_episode_ = false;
+  ending_ = false;
   episode_failures_ = 0;
 }
 

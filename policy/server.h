@@ -128,6 +128,7 @@ class Server {
   void AcceptAll();
   bool MayAccept();
   void OnAcceptError(const Acceptor& a, const std::error_code& ec);
+  void EndEpisodeWhenQuiet();
   void EndEpisode();
   void Admit(asio::generic::stream_protocol::socket socket, Listener::Protocol protocol, Launches* launches);
   std::shared_ptr<Connection> Register(asio::generic::stream_protocol::socket socket, Listener::Protocol protocol,
@@ -154,13 +155,19 @@ class Server {
   std::function<void()> drained_;
   // Accepts that fail for want of descriptors or memory pause every
   // listener for backoff_ (100 ms, doubling up to 1 s) or until a
-  // connection closes; one line when that starts, one when it ends.
+  // connection closes; one line when that starts, one when it ends. It ends
+  // once accepts have worked for kEpisodeQuiet: a shortage that comes and
+  // goes at the edge of the limit is one episode, not a line per accept.
+  static constexpr std::chrono::seconds kEpisodeQuiet{2};
   asio::steady_timer backoff_timer_;
+  asio::steady_timer quiet_timer_;
   bool paused_ = false;
   uint64_t backoff_generation_ = 0;
+  uint64_t quiet_generation_ = 0;
   std::chrono::milliseconds backoff_{0};
   bool in_episode_ = false;
-  std::chrono::steady_clock::time_point episode_start_;
+  bool ending_ = false;  // accepts work again; the episode ends if they keep working
+  std::chrono::steady_clock::time_point episode_start_, last_failure_;
   uint64_t episode_failures_ = 0;
 };
 
