@@ -588,15 +588,18 @@ const std::string kStateOfOneSql = std::string("SELECT ") + kStateColumns +
 
 // Subscribers in one direction; the literal direction keeps each statement's
 // only parameters the keys.
+// Every statement reads at most kMaxSubscriberRows + 1 rows, so one query
+// never loads a list of any size into memory.
+#define ROSTER_SUBSCRIBER_LIMIT " LIMIT 25001"
 BatchStatements::ListFn SubscriberList(char direction) {
   if (direction == 'I')
     return [](size_t n) {
       return "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address IN (" + Placeholders(n) +
-             ") ORDER BY recipient";
+             ") ORDER BY recipient" ROSTER_SUBSCRIBER_LIMIT;
     };
   return [](size_t n) {
     return "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address IN (" + Placeholders(n) +
-           ") ORDER BY recipient";
+           ") ORDER BY recipient" ROSTER_SUBSCRIBER_LIMIT;
   };
 }
 const BatchStatements kIncomingBatch(SubscriberList('I'));
@@ -657,14 +660,22 @@ Result<std::vector<std::vector<std::string>>> Accounts::FindSubscribers(const st
                                                                         char direction) {
   if (direction != 'I' && direction != 'O') return Error::Invalid("direction must be I or O");
   static const std::string one_incoming =
-      "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address = LOWER(?) ORDER BY recipient";
+      "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address = LOWER(?) ORDER BY recipient"
+      ROSTER_SUBSCRIBER_LIMIT;
   static const std::string one_outgoing =
-      "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address = LOWER(?) ORDER BY recipient";
+      "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address = LOWER(?) ORDER BY recipient"
+      ROSTER_SUBSCRIBER_LIMIT;
   std::vector<std::vector<std::string>> found(addresses.size());
+  bool too_many = false;
   Status s = QueryByAddresses(db_, direction == 'I' ? kIncomingBatch : kOutgoingBatch,
-                              direction == 'I' ? one_incoming : one_outgoing, addresses,
-                              [&](size_t i, const DbRow& r) { found[i].push_back(r.String(1)); });
+                              direction == 'I' ? one_incoming : one_outgoing, addresses, [&](size_t i, const DbRow& r) {
+                                if (found[i].size() >= kMaxSubscriberRows) too_many = true;
+                                else found[i].push_back(r.String(1));
+                              });
   if (!s.ok()) return s.error();
+  if (too_many)
+    return Error::Invalid("more than " + std::to_string(kMaxSubscriberRows) +
+                          " subscribers: a list that long is a configuration problem");
   return found;
 }
 

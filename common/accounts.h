@@ -240,7 +240,10 @@ class Accounts {
   // Element i: the mailbox named addresses[i], if there is one.
   Result<std::vector<std::optional<MailboxState>>> FindMailboxStates(const std::vector<std::string>& addresses);
   // Element i: the recipients subscribed to addresses[i] in `direction`
-  // ('I' incoming, 'O' outgoing), in recipient order.
+  // ('I' incoming, 'O' outgoing), in recipient order. Invalid when a query
+  // meets more than kMaxSubscriberRows (more than Postfix takes in one answer
+  // of 100,000 bytes): the rows read are bounded whatever the list's size.
+  static constexpr size_t kMaxSubscriberRows = 25000;
   Result<std::vector<std::vector<std::string>>> FindSubscribers(const std::vector<std::string>& addresses,
                                                                 char direction);
   // Whether an active mailbox of an active domain logged in over IMAP or POP3

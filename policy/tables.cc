@@ -31,10 +31,10 @@ std::string Ok(const std::string& value) {
   return "OK " + value;
 }
 
-// What a temporary failure tells Postfix: it defers and retries.
+// What a failure tells Postfix: it defers and retries; the reason is logged.
 std::string Temp(const Error& e, std::string_view table, std::string_view key, std::string* log) {
   *log = "table " + std::string(table) + " key " + Shown(key) + ": " + e.message;
-  return "TEMP database unavailable";
+  return e.kind == ErrorKind::kTemporary ? "TEMP database unavailable" : "TEMP lookup failed (see the log)";
 }
 
 }  // namespace

@@ -441,6 +441,23 @@ TEST_F(PolicyTest, MailboxNamesThatCouldLeaveTheirDirectoryAreNotAnswered) {
   EXPECT_NE(log.find("mailbox name '../x/alice' starts with '.'"), std::string::npos) << log;
 }
 
+// A query reads a bounded number of subscribers whatever a list's size: a
+// list longer than any answer Postfix takes defers, with the reason logged.
+TEST_F(PolicyTest, AListLongerThanPostfixTakesIsNotLoadedWhole) {
+  AddMailbox("alice@here.test", 0, 0);
+  Sql("INSERT INTO subscription (direction, address, recipient) SELECT 'I', 'huge@here.test', "
+      "CONCAT('m', seq, '@x.test') FROM seq_1_to_25001");
+  std::string log;
+  EXPECT_EQ(service().AnswerSocketmap("aliases huge@here.test", &log), "TEMP lookup failed (see the log)");
+  EXPECT_NE(log.find("more than 25000 subscribers"), std::string::npos) << log;
+  auto subs = admin().FindSubscribers({"huge@here.test"}, 'I');
+  ASSERT_FALSE(subs.ok());
+  Sql("DELETE FROM subscription WHERE recipient = 'm25001@x.test'");
+  subs = admin().FindSubscribers({"huge@here.test"}, 'I');
+  ASSERT_TRUE(subs.ok());
+  EXPECT_EQ(subs->front().size(), 25000u);
+}
+
 TEST_F(PolicyTest, TransportRoutesSeed004Units) {
   Sql("INSERT INTO unit (name, host, transport) VALUES ('u1', 'unit1.here.test', ''), "
       "('u2', 'unit2.here.test', 'lmtp:inet:[unit2.here.test]:24')");
