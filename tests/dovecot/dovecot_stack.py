@@ -268,8 +268,11 @@ service dict-async {{
             raise RuntimeError("dovecot failed:\n" + self.log()[-3000:])
 
     def doveadm(self, *args, check=True):
-        """doveadm in Dovecot's mount namespace, so it loads the same modules (mail plugins)."""
-        enter = ["nsenter", "-t", str(self.dovecot.pid), "-m"] if self.dovecot and self.dovecot.poll() is None else []
+        """doveadm in Dovecot's mount namespace, so it loads the same modules (mail plugins).
+        -r -w keep Dovecot's root and working directory: entering a mount namespace
+        otherwise resets both to the namespace's root, which inside a chroot or
+        container is the host's (doveadm would then not find its config)."""
+        enter = ["nsenter", "-t", str(self.dovecot.pid), "-m", "-r", "-w"] if self.dovecot and self.dovecot.poll() is None else []
         return run([*enter, "doveadm", "-c", self.dovecot_conf, *args], check=check)
 
     def log(self):
