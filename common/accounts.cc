@@ -590,16 +590,16 @@ const std::string kStateOfOneSql = std::string("SELECT ") + kStateColumns +
 // only parameters the keys.
 // Every statement reads at most kMaxSubscriberRows + 1 rows, so one query
 // never loads a list of any size into memory.
-#define ROSTER_SUBSCRIBER_LIMIT " LIMIT 25001"
+std::string SubscriberLimit() { return " LIMIT " + std::to_string(Accounts::kMaxSubscriberRows + 1); }
 BatchStatements::ListFn SubscriberList(char direction) {
   if (direction == 'I')
     return [](size_t n) {
       return "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address IN (" + Placeholders(n) +
-             ") ORDER BY recipient" ROSTER_SUBSCRIBER_LIMIT;
+             ") ORDER BY recipient" + SubscriberLimit();
     };
   return [](size_t n) {
     return "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address IN (" + Placeholders(n) +
-           ") ORDER BY recipient" ROSTER_SUBSCRIBER_LIMIT;
+           ") ORDER BY recipient" + SubscriberLimit();
   };
 }
 const BatchStatements kIncomingBatch(SubscriberList('I'));
@@ -660,11 +660,11 @@ Result<std::vector<std::vector<std::string>>> Accounts::FindSubscribers(const st
                                                                         char direction) {
   if (direction != 'I' && direction != 'O') return Error::Invalid("direction must be I or O");
   static const std::string one_incoming =
-      "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address = LOWER(?) ORDER BY recipient"
-      ROSTER_SUBSCRIBER_LIMIT;
+      "SELECT address, recipient FROM subscription WHERE direction = 'I' AND address = LOWER(?) ORDER BY recipient" +
+      SubscriberLimit();
   static const std::string one_outgoing =
-      "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address = LOWER(?) ORDER BY recipient"
-      ROSTER_SUBSCRIBER_LIMIT;
+      "SELECT address, recipient FROM subscription WHERE direction = 'O' AND address = LOWER(?) ORDER BY recipient" +
+      SubscriberLimit();
   std::vector<std::vector<std::string>> found(addresses.size());
   bool too_many = false;
   Status s = QueryByAddresses(db_, direction == 'I' ? kIncomingBatch : kOutgoingBatch,
