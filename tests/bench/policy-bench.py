@@ -280,7 +280,10 @@ def main():
             print(f"   roster-policyd: {POLICYD} is not built; skipped")
         elif "roster" in SIDES:
             for name, ttl in (("roster cache off", "0"), ("roster cache 60s", "60s")):
-                server = Policyd(base, name.replace(" ", "-"), f"policy_cache_ttl = {ttl}\n")
+                # Every bench connection comes from one peer (127.0.0.1): the
+                # per-peer cap (default 500) must not stop section 8's 1000.
+                server = Policyd(base, name.replace(" ", "-"),
+                                 f"policy_cache_ttl = {ttl}\npolicy_max_connections_per_peer = 2000\n")
                 servers.append(server)
                 pid = server.proc.pid
                 rows += measure(name, server.port, recipients, REQUESTS, lambda: proc_ticks(pid))
