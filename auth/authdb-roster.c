@@ -3,8 +3,16 @@
  * call, converts requests to plain C strings for roster's core
  * (roster_auth.h) and its answers back to auth_request fields.
  *
+ * Dovecot 2.3:
  *   passdb { driver = roster  args = /etc/roster/roster.conf }
  *   userdb { driver = roster  args = /etc/roster/roster.conf }
+ * Dovecot 2.4 (keys declared in settings/roster-settings.c):
+ *   passdb roster { driver = roster  roster_config_file = /etc/roster/roster.conf }
+ *   userdb roster { driver = roster  roster_config_file = /etc/roster/roster.conf }
+ * Everything that differs between the two is in the version-specific part
+ * below (the "#if DOVECOT_PREREQ(2, 4, 0)" blocks): how the configuration file
+ * is found, module set-up, the cache key, the protocol field, the log helpers
+ * and the userdb field dialect the core is told to speak.
  *
  * With auth_threads = 0 the driver is blocking: Dovecot runs it in auth-worker
  * processes, one request at a time per process. With auth_threads = N it runs
@@ -20,13 +28,33 @@
 #include "password-scheme.h"
 #include "userdb.h"
 #include "module-dir.h"
+#if DOVECOT_PREREQ(2, 4, 0)
+#  include "settings.h"
+#  include "settings/roster-settings.h"
+#endif
 
 #include "roster_auth.h"
 
 /* Lower-cased, so one flush by address clears every spelling a client used;
    then the service, because a proxied login's port differs between IMAP and
-   POP3. Dovecot's CACHE-FLUSH matches the user up to the tab. */
-#define ROSTER_CACHE_KEY "%Lu\t%s"
+   POP3. Dovecot's CACHE-FLUSH matches the user up to the tab.
+   2.4's variables are new: its %u, %L and %s are no variables at all, so the
+   2.3 key would expand to a constant there and every user would share one
+   cache entry. */
+#if DOVECOT_PREREQ(2, 4, 0)
+#  define ROSTER_CACHE_KEY "%{user | lower}\t%{protocol}"
+#  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT24
+/* The protocol (imap, pop3) of a request. */
+#  define roster_request_protocol(request) ((request)->fields.protocol)
+#  define roster_log_unknown_user(request) auth_request_db_log_unknown_user(request)
+#  define roster_log_password_mismatch(request) auth_request_db_log_password_mismatch(request)
+#else
+#  define ROSTER_CACHE_KEY "%Lu\t%s"
+#  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT23
+#  define roster_request_protocol(request) ((request)->fields.service)
+#  define roster_log_unknown_user(request) auth_request_log_unknown_user(request, AUTH_SUBSYS_DB)
+#  define roster_log_password_mismatch(request) auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB)
+#endif
 #define ROSTER_DEFAULT_SCHEME "CRYPT"
 
 struct roster_passdb_module {
@@ -97,16 +125,14 @@ static enum passdb_result roster_passdb_result(enum roster_auth_result r)
 	return PASSDB_RESULT_INTERNAL_FAILURE;
 }
 
-static struct roster_auth *roster_core_create(const char *what, const char *args)
+/* The core for a configuration file, or NULL with the reason in *error_r. */
+static struct roster_auth *roster_core_create(const char *path, const char **error_r)
 {
 	char error[1024];
-	struct roster_auth *core;
+	struct roster_auth *core = roster_auth_create_for(path, ROSTER_FIELD_DIALECT, error, sizeof(error));
 
-	if (*args == '\0')
-		i_fatal("%s roster: args must name the configuration file (args = /etc/roster/roster.conf)", what);
-	core = roster_auth_create(args, error, sizeof(error));
 	if (core == NULL)
-		i_fatal("%s roster: %s", what, error);
+		*error_r = t_strdup_printf("%s: %s", path, error);
 	return core;
 }
 
@@ -139,9 +165,9 @@ static void roster_job_apply(struct auth_request *request, const struct roster_j
 			roster_set_passdb_field(request, result->fields[i], result->fields[i + 1]);
 	}
 	if (result->result == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		roster_log_unknown_user(request);
 	else if (result->result == ROSTER_AUTH_MISMATCH)
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		roster_log_password_mismatch(request);
 }
 
 static void roster_verify_done(void *context, const struct roster_job_result *result)
@@ -203,21 +229,57 @@ static struct roster_job *roster_job_new(struct auth_request *request)
 
 /* ---------------------------------------------------------------- passdb */
 
+#if DOVECOT_PREREQ(2, 4, 0)
+static int roster_passdb_preinit(pool_t pool, struct event *event, struct passdb_module **module_r,
+				 const char **error_r)
+{
+	struct roster_passdb_module *module;
+	const struct roster_authdb_settings *set;
+	struct roster_auth *core;
+
+	if (settings_get(event, &roster_passdb_setting_parser_info, 0, &set, error_r) < 0)
+		return -1;
+	core = roster_core_create(set->config_file, error_r);
+	settings_free(set);
+	if (core == NULL)
+		return -1;
+	module = p_new(pool, struct roster_passdb_module, 1);
+	module->core = core;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	*module_r = &module->module;
+	return 0;
+}
+#else
 static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args)
 {
 	struct roster_passdb_module *module = p_new(pool, struct roster_passdb_module, 1);
+	const char *error;
 
-	module->core = roster_core_create("passdb", args);
+	if (*args == '\0')
+		i_fatal("passdb roster: args must name the configuration file (args = /etc/roster/roster.conf)");
+	module->core = roster_core_create(args, &error);
+	if (module->core == NULL)
+		i_fatal("passdb roster: %s", error);
 	module->module.blocking = roster_auth_threads(module->core) == 0;
 	module->module.default_cache_key = ROSTER_CACHE_KEY;
 	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
 	return &module->module;
 }
+#endif
 
 static void roster_passdb_init(struct passdb_module *_module)
 {
 	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
 
+#if DOVECOT_PREREQ(2, 4, 0)
+	/* 2.4 overwrites both after preinit (passdb_use_worker, default no;
+	   passdb_default_password_scheme, default PLAIN): roster blocks unless it
+	   has threads, and a stored hash without {SCHEME} is crypt(3), also when
+	   it comes back from the auth cache. */
+	if (!module->module.blocking)
+		module->module.blocking = roster_auth_threads(module->core) == 0;
+	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
+#endif
 	/* Threads only where requests are answered: not in auth-worker processes. */
 	if (!module->module.blocking && !worker)
 		module->io = roster_core_start("passdb", module->core);
@@ -243,17 +305,17 @@ static void roster_verify_plain(struct auth_request *request, const char *passwo
 		struct roster_job *job = roster_job_new(request);
 
 		job->verify_callback = callback;
-		roster_auth_verify_async(module->core, user, password, request->fields.service,
+		roster_auth_verify_async(module->core, user, password, roster_request_protocol(request),
 					 roster_verify_done, job);
 		return;
 	}
 
-	r = roster_auth_verify(module->core, user, password, request->fields.service,
+	r = roster_auth_verify(module->core, user, password, roster_request_protocol(request),
 			       roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		roster_log_unknown_user(request);
 	else if (r == ROSTER_AUTH_MISMATCH)
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		roster_log_password_mismatch(request);
 	callback(roster_passdb_result(r), request);
 	/* The answer is on its way; only now spend time on a rehash. The request
 	   may be gone, so log without it. */
@@ -272,15 +334,15 @@ static void roster_lookup_credentials(struct auth_request *request,
 		struct roster_job *job = roster_job_new(request);
 
 		job->credentials_callback = callback;
-		roster_auth_lookup_async(module->core, request->fields.user, request->fields.service,
+		roster_auth_lookup_async(module->core, request->fields.user, roster_request_protocol(request),
 					 roster_credentials_done, job);
 		return;
 	}
 
-	r = roster_auth_lookup(module->core, request->fields.user, request->fields.service,
+	r = roster_auth_lookup(module->core, request->fields.user, roster_request_protocol(request),
 			       roster_set_passdb_field, roster_log, request);
 	if (r == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		roster_log_unknown_user(request);
 	if (r == ROSTER_AUTH_OK) {
 		password = t_strdup(request->passdb_password);
 		scheme = password_get_scheme(&password);
@@ -299,20 +361,52 @@ static struct passdb_module_interface roster_passdb = {
 
 /* ---------------------------------------------------------------- userdb */
 
+#if DOVECOT_PREREQ(2, 4, 0)
+static int roster_userdb_preinit(pool_t pool, struct event *event, struct userdb_module **module_r,
+				 const char **error_r)
+{
+	struct roster_userdb_module *module;
+	const struct roster_authdb_settings *set;
+	struct roster_auth *core;
+
+	if (settings_get(event, &roster_userdb_setting_parser_info, 0, &set, error_r) < 0)
+		return -1;
+	core = roster_core_create(set->config_file, error_r);
+	settings_free(set);
+	if (core == NULL)
+		return -1;
+	module = p_new(pool, struct roster_userdb_module, 1);
+	module->core = core;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	*module_r = &module->module;
+	return 0;
+}
+#else
 static struct userdb_module *roster_userdb_preinit(pool_t pool, const char *args)
 {
 	struct roster_userdb_module *module = p_new(pool, struct roster_userdb_module, 1);
+	const char *error;
 
-	module->core = roster_core_create("userdb", args);
+	if (*args == '\0')
+		i_fatal("userdb roster: args must name the configuration file (args = /etc/roster/roster.conf)");
+	module->core = roster_core_create(args, &error);
+	if (module->core == NULL)
+		i_fatal("userdb roster: %s", error);
 	module->module.blocking = roster_auth_threads(module->core) == 0;
 	module->module.default_cache_key = ROSTER_CACHE_KEY;
 	return &module->module;
 }
+#endif
 
 static void roster_userdb_init(struct userdb_module *_module)
 {
 	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
 
+#if DOVECOT_PREREQ(2, 4, 0)
+	/* 2.4 overwrites it after preinit (userdb_use_worker, default no). */
+	if (!module->module.blocking)
+		module->module.blocking = roster_auth_threads(module->core) == 0;
+#endif
 	if (!module->module.blocking && !worker)
 		module->io = roster_core_start("userdb", module->core);
 }
@@ -344,7 +438,7 @@ static void roster_userdb_lookup_glue(struct auth_request *request, userdb_callb
 		callback(USERDB_RESULT_OK, request);
 		break;
 	case ROSTER_AUTH_UNKNOWN:
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		roster_log_unknown_user(request);
 		callback(USERDB_RESULT_USER_UNKNOWN, request);
 		break;
 	default:

@@ -98,6 +98,56 @@ std::string QuotaRule(uint64_t bytes, uint64_t messages) {
   return "*:bytes=" + std::to_string(bytes) + ":messages=" + std::to_string(messages);
 }
 
+// The limits as Dovecot 2.4 reads them (setting overrides; 0 = unlimited).
+// quota_message_count is 32 bits there: more than it holds is no limit.
+std::vector<std::pair<std::string, std::string>> QuotaLimits24(uint64_t bytes, uint64_t messages) {
+  constexpr uint64_t kMaxCount = 4294967294u;  // UINT_MAX is Dovecot's "unlimited"
+  return {{"quota_storage_size", std::to_string(bytes)},
+          {"quota_message_count", messages > kMaxCount ? std::string("0") : std::to_string(messages)}};
+}
+
+// A 2.3 mail location template ("maildir:~/Maildir:INDEX=/x/%d/%n") as the
+// settings Dovecot 2.4 reads instead (mail_driver, mail_path, mail_index_path
+// ...), still templates. A parameter 2.4 has no single setting for is refused
+// at start, never passed on to be ignored.
+Result<std::vector<std::pair<std::string, std::string>>> MailLocation24(const std::string& location) {
+  static const std::pair<const char*, const char*> kParams[] = {
+      {"INBOX", "mail_inbox_path"},         {"INDEX", "mail_index_path"},
+      {"INDEXPVT", "mail_index_private_path"}, {"CONTROL", "mail_control_path"},
+      {"VOLATILEDIR", "mail_volatile_path"}, {"ALT", "mail_alt_path"},
+      {"LAYOUT", "mailbox_list_layout"},    {"DIRNAME", "mailbox_directory_name"},
+      {"SUBSCRIPTIONS", "mailbox_subscriptions_filename"}};
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = location.find(':', start);
+    parts.push_back(location.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 2 || parts[0].empty() || parts[0].find_first_of("=/~%") != std::string::npos)
+    return Error::Invalid("auth_mail: expected DRIVER:PATH[:KEY=VALUE...], got '" + location + "'");
+  fields.emplace_back("mail_driver", parts[0]);
+  fields.emplace_back("mail_path", parts[1]);
+  for (size_t i = 2; i < parts.size(); ++i) {
+    auto eq = parts[i].find('=');
+    std::string key = parts[i].substr(0, eq);
+    if (key == "UTF8" && eq == std::string::npos) {
+      fields.emplace_back("mailbox_list_utf8", "yes");
+      continue;
+    }
+    const char* setting = nullptr;
+    for (const auto& [param, name] : kParams)
+      if (key == param) setting = name;
+    if (setting == nullptr || eq == std::string::npos)
+      return Error::Invalid("auth_mail: '" + parts[i] + "' has no Dovecot 2.4 userdb setting roster knows; "
+                            "set it in dovecot.conf instead");
+    fields.emplace_back(setting, parts[i].substr(eq + 1));
+  }
+  return fields;
+}
+
 }  // namespace
 
 struct PendingRehash {
@@ -114,7 +164,8 @@ class AuthCore {
         threads_(static_cast<unsigned>(config_.GetInt("auth_threads"))),
         lookup_threads_(static_cast<unsigned>(config_.GetInt("auth_lookup_threads"))) {}
 
-  static Result<std::unique_ptr<AuthCore>> Create(const std::string& path) {
+  static Result<std::unique_ptr<AuthCore>> Create(const std::string& path,
+                                                  roster_field_dialect dialect = ROSTER_FIELDS_DOVECOT23) {
     auto config = Config::LoadFile(path);
     if (!config) return config.error();
     auto settings = DbSettings::FromConfig(*config, DbRole::kAuth);
@@ -133,6 +184,16 @@ class AuthCore {
     auto core = std::make_unique<AuthCore>(std::move(*config), std::move(*settings), *policy);
     core->uid_ = *uid;
     core->gid_ = *gid;
+    core->dialect_ = dialect;
+    if (!core->mail_template_.empty()) {
+      if (dialect == ROSTER_FIELDS_DOVECOT24) {
+        auto fields = MailLocation24(core->mail_template_);
+        if (!fields) return Error::Invalid(core->config_.Origin("auth_mail") + ": " + fields.error().message);
+        core->mail_fields_ = std::move(*fields);
+      } else {
+        core->mail_fields_.emplace_back("mail", core->mail_template_);
+      }
+    }
     for (const std::string& kv : SplitConfigList(core->config_.GetString("auth_userdb_fields"))) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -302,8 +363,12 @@ class AuthCore {
   std::vector<std::pair<std::string, std::string>> UserdbFields(const MailboxLogin& m) const {
     std::vector<std::pair<std::string, std::string>> f = {
         {"uid", uid_}, {"gid", gid_}, {"home", Expand(home_template_, m.address)}};
-    if (!mail_template_.empty()) f.emplace_back("mail", Expand(mail_template_, m.address));
-    f.emplace_back("quota_rule", QuotaRule(m.max_bytes, m.max_messages));
+    for (const auto& [name, value] : mail_fields_) f.emplace_back(name, Expand(value, m.address));
+    if (dialect_ == ROSTER_FIELDS_DOVECOT24) {
+      for (auto& limit : QuotaLimits24(m.max_bytes, m.max_messages)) f.push_back(std::move(limit));
+    } else {
+      f.emplace_back("quota_rule", QuotaRule(m.max_bytes, m.max_messages));
+    }
     for (const auto& [name, value] : extra_fields_) f.emplace_back(name, Expand(value, m.address));
     return f;
   }
@@ -348,6 +413,10 @@ class AuthCore {
   bool rehash_;
   std::string unit_;
   std::string home_template_, mail_template_;  // read once, not per login
+  roster_field_dialect dialect_ = ROSTER_FIELDS_DOVECOT23;
+  // The mail location as the dialect's fields (templates): ("mail", location)
+  // for 2.3, ("mail_driver", ...), ("mail_path", ...), ... for 2.4.
+  std::vector<std::pair<std::string, std::string>> mail_fields_;
   unsigned threads_, lookup_threads_;
   std::string uid_, gid_;
   std::vector<std::pair<std::string, std::string>> extra_fields_;
@@ -700,8 +769,13 @@ void Submit(roster_auth* auth, roster::Job::Kind kind, const char* user, const c
 extern "C" {
 
 struct roster_auth* roster_auth_create(const char* config_path, char* error, unsigned int size) {
+  return roster_auth_create_for(config_path, ROSTER_FIELDS_DOVECOT23, error, size);
+}
+
+struct roster_auth* roster_auth_create_for(const char* config_path, roster_field_dialect dialect, char* error,
+                                           unsigned int size) {
   try {
-    auto core = roster::AuthCore::Create(config_path);
+    auto core = roster::AuthCore::Create(config_path, dialect);
     if (!core) {
       std::snprintf(error, size, "%s", core.error().message.c_str());
       return nullptr;

@@ -29,9 +29,21 @@ typedef void roster_field_fn(void *context, const char *name, const char *value)
 /* Receives log lines (never holding a password). */
 typedef void roster_log_fn(void *context, enum roster_log_level level, const char *message);
 
+/* Which userdb field names the Dovecot in front reads. The glue knows its
+ * Dovecot's version; the core knows none and answers in the dialect it is told.
+ * Dovecot 2.4 ignores fields it does not know without a word, so the wrong
+ * dialect would mean no limit and the default mail location. */
+enum roster_field_dialect {
+  ROSTER_FIELDS_DOVECOT23 = 0, /* home, mail (a mail location), quota_rule */
+  ROSTER_FIELDS_DOVECOT24      /* home, mail_driver, mail_path, ..., quota_storage_size, quota_message_count */
+};
+
 /* Loads the configuration; connects lazily. NULL on error, with the reason
- * written to error (size bytes). */
+ * written to error (size bytes). roster_auth_create() speaks Dovecot 2.3's
+ * dialect. */
 struct roster_auth *roster_auth_create(const char *config_path, char *error, unsigned int size);
+struct roster_auth *roster_auth_create_for(const char *config_path, enum roster_field_dialect dialect, char *error,
+                                           unsigned int size);
 void roster_auth_destroy(struct roster_auth *auth);
 
 /* passdb verify_plain: on OK, fields "user" (the stored spelling), "password"
@@ -54,7 +66,9 @@ void roster_auth_rehash(struct roster_auth *auth, const char *user, const char *
  * domain spends the work of a real one (in both modes), so that answers do not
  * tell which addresses exist. For tests and diagnostics. */
 unsigned long long roster_auth_dummy_verifications(const struct roster_auth *auth);
-/* userdb lookup: fields uid, gid, home, [mail], quota_rule, extra fields. */
+/* userdb lookup: fields uid, gid, home, [mail], quota_rule, extra fields (in
+ * Dovecot 2.4's dialect: [mail_driver, mail_path, ...], quota_storage_size,
+ * quota_message_count instead of mail and quota_rule). */
 enum roster_auth_result roster_userdb_lookup(struct roster_auth *auth, const char *user, roster_field_fn *field,
                                              roster_log_fn *log, void *context);
 /* ---- threaded mode (auth_threads > 0): the driver runs in Dovecot's auth

@@ -4,10 +4,20 @@
  * through a dict (roster's dict driver behind the dict proxy), for
  * POP/IMAP-before-SMTP:
  *
+ * Dovecot 2.3:
  *   mail_plugins = $mail_plugins roster_lastlogin
  *   plugin {
  *     roster_lastlogin_dict = proxy::quota
  *     roster_lastlogin_services = imap pop3     (the default)
+ *   }
+ * Dovecot 2.4 (settings declared in settings/roster-settings.c):
+ *   mail_plugins { roster_lastlogin = yes }
+ *   roster_lastlogin {
+ *     dict proxy {
+ *       name = quota
+ *       socket_path = dict-async
+ *     }
+ *     services = imap pop3                      (the default)
  *   }
  *
  * It writes shared/roster/lastlogin/<user> = "<protocol> <ip> <unix time>"
@@ -26,6 +36,10 @@
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "module-dir.h"
+#if DOVECOT_PREREQ(2, 4, 0)
+#  include "settings.h"
+#  include "settings/roster-settings.h"
+#endif
 
 #define ROSTER_EXPORT __attribute__((visibility("default")))
 ROSTER_EXPORT extern const char *roster_lastlogin_plugin_version;
@@ -84,49 +98,102 @@ static void roster_lastlogin_committed(const struct dict_commit_result *result, 
 	luser->to = timeout_add(0, roster_lastlogin_dict_deinit, user);
 }
 
-static bool roster_lastlogin_wanted(struct mail_user *user)
-{
-	const char *services, *const *service;
+/* The protocol of a session (imap, pop3, lmtp, doveadm ...). */
+#if DOVECOT_PREREQ(2, 4, 0)
+#  define roster_lastlogin_protocol(user) ((user)->protocol)
+#else
+#  define roster_lastlogin_protocol(user) ((user)->service)
+#endif
 
+static bool roster_lastlogin_session(struct mail_user *user)
+{
 	if (user->autocreated || user->session_restored)
 		return FALSE;
 	if (user->conn.remote_ip == NULL || user->conn.remote_ip->family == 0)
 		return FALSE;
-	if (user->service == NULL)
-		return FALSE;
-	services = mail_user_plugin_getenv(user, "roster_lastlogin_services");
-	if (services == NULL)
-		services = ROSTER_LASTLOGIN_DEFAULT_SERVICES;
-	for (service = t_strsplit_spaces(services, " ,"); *service != NULL; service++) {
-		if (strcmp(*service, user->service) == 0)
+	return roster_lastlogin_protocol(user) != NULL;
+}
+
+static bool roster_lastlogin_listed(const char *const *services, const char *protocol)
+{
+	for (; *services != NULL; services++) {
+		if (strcmp(*services, protocol) == 0)
 			return TRUE;
 	}
 	return FALSE;
 }
 
-static void roster_lastlogin_mail_user_created(struct mail_user *user)
+#if DOVECOT_PREREQ(2, 4, 0)
+/* The dict from the roster_lastlogin { dict NAME { ... } } filter, if this
+   protocol is listed; 0 when nothing is to be recorded, -1 on error. */
+static int roster_lastlogin_dict_open(struct mail_user *user, struct dict **dict_r)
 {
-	struct mail_user_vfuncs *v = user->vlast;
-	struct roster_lastlogin_user *luser;
-	struct dict_settings set;
-	struct dict_transaction_context *trans;
-	struct dict *dict;
-	const char *dict_uri, *error;
-	time_t when;
+	const struct roster_lastlogin_settings *set;
+	const char *error;
+	struct event *event;
+	bool wanted;
+	int ret;
 
-	if (!roster_lastlogin_wanted(user))
-		return;
+	event = event_create(user->event);
+	settings_event_add_filter_name(event, "roster_lastlogin");
+	event_set_append_log_prefix(event, "roster_lastlogin: ");
+	if (settings_get(event, &roster_lastlogin_setting_parser_info, 0, &set, &error) < 0) {
+		e_error(event, "%s", error);
+		event_unref(&event);
+		return -1;
+	}
+	wanted = roster_lastlogin_listed(settings_boollist_get(&set->roster_lastlogin_services),
+					 roster_lastlogin_protocol(user));
+	settings_free(set);
+	if (!wanted) {
+		event_unref(&event);
+		return 0;
+	}
+	/* 0: no dict configured, nothing to record. */
+	ret = dict_init_auto(event, dict_r, &error);
+	if (ret < 0)
+		e_error(event, "dict: %s", error);
+	event_unref(&event);
+	return ret;
+}
+#else
+static int roster_lastlogin_dict_open(struct mail_user *user, struct dict **dict_r)
+{
+	struct dict_settings set;
+	const char *services, *dict_uri, *error;
+
+	services = mail_user_plugin_getenv(user, "roster_lastlogin_services");
+	if (services == NULL)
+		services = ROSTER_LASTLOGIN_DEFAULT_SERVICES;
+	if (!roster_lastlogin_listed(t_strsplit_spaces(services, " ,"), roster_lastlogin_protocol(user)))
+		return 0;
 	dict_uri = mail_user_plugin_getenv(user, "roster_lastlogin_dict");
 	if (dict_uri == NULL || dict_uri[0] == '\0')
-		return;
+		return 0;
 
 	i_zero(&set);
 	set.base_dir = user->set->base_dir;
 	set.event_parent = user->event;
-	if (dict_init(dict_uri, &set, &dict, &error) < 0) {
+	if (dict_init(dict_uri, &set, dict_r, &error) < 0) {
 		e_error(user->event, "roster_lastlogin: dict_init(%s) failed: %s", dict_uri, error);
-		return;
+		return -1;
 	}
+	return 1;
+}
+#endif
+
+static void roster_lastlogin_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct roster_lastlogin_user *luser;
+	struct dict_transaction_context *trans;
+	struct dict *dict;
+	time_t when;
+
+	if (!roster_lastlogin_session(user))
+		return;
+	if (roster_lastlogin_dict_open(user, &dict) <= 0)
+		return;
 
 	luser = p_new(user->pool, struct roster_lastlogin_user, 1);
 	luser->module_ctx.super = *v;
@@ -136,10 +203,18 @@ static void roster_lastlogin_mail_user_created(struct mail_user *user)
 	MODULE_CONTEXT_SET(user, roster_lastlogin_user_module, luser);
 
 	when = user->session_create_time != 0 ? user->session_create_time : ioloop_time;
+#if DOVECOT_PREREQ(2, 4, 0)
+	struct dict_op_settings dset = *mail_user_get_dict_op_settings(user);
+
+	dset.no_slowness_warning = TRUE;
+	trans = dict_transaction_begin(dict, &dset);
+#else
 	trans = dict_transaction_begin(dict, mail_user_get_dict_op_settings(user));
-	dict_set(trans, t_strconcat(ROSTER_LASTLOGIN_KEY_PREFIX, user->username, NULL),
-		 t_strdup_printf("%s %s %ld", user->service, net_ip2addr(user->conn.remote_ip), (long)when));
 	dict_transaction_no_slowness_warning(trans);
+#endif
+	dict_set(trans, t_strconcat(ROSTER_LASTLOGIN_KEY_PREFIX, user->username, NULL),
+		 t_strdup_printf("%s %s %ld", roster_lastlogin_protocol(user), net_ip2addr(user->conn.remote_ip),
+				 (long)when));
 	dict_transaction_commit_async(&trans, roster_lastlogin_committed, user);
 }
 

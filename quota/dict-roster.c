@@ -4,8 +4,13 @@
  * dict-transaction-memory) and hands them to roster's core (roster_dict.h) at
  * commit, as plain C strings.
  *
+ * Dovecot 2.3:
  *   dict { quota = roster:/etc/roster/roster.conf }
  *   plugin { quota = dict:User quota::proxy::quota }
+ * Dovecot 2.4 (the key is declared in settings/roster-settings.c; 2.4 has no
+ * dict quota backend, quota_clone writes the counters instead):
+ *   dict_server { dict quota { driver = roster  roster_config_file = /etc/roster/dict.conf } }
+ *   quota_clone { dict proxy { name = quota  socket_path = dict-async } }
  *
  * In the dict-async service (one process for every client, client_limit 0)
  *   plugin { quota = dict:User quota::proxy:dict-async:quota }
@@ -24,6 +29,10 @@
 #include "dict-transaction-memory.h"
 #include "module-dir.h"
 #include "master-service.h"
+#if DOVECOT_PREREQ(2, 4, 0)
+#  include "settings.h"
+#  include "settings/roster-settings.h"
+#endif
 
 #include "roster_dict.h"
 
@@ -80,6 +89,27 @@ static bool roster_dict_async_ready(struct roster_dict_handle *handle, const cha
 	return TRUE;
 }
 
+/* 2.3 names the configuration file in the dict's URI (roster:FILE); 2.4 in
+   its declared setting. */
+#if DOVECOT_PREREQ(2, 4, 0)
+static int roster_dict_init(const struct dict *driver, struct event *event,
+			    struct dict **dict_r, const char **error_r)
+{
+	const struct roster_dict_settings *set;
+	struct roster_dict *core;
+	struct roster_dict_handle *handle;
+	char error[ROSTER_DICT_ERROR_MAX];
+
+	if (settings_get(event, &roster_dict_setting_parser_info, 0, &set, error_r) < 0)
+		return -1;
+	core = roster_dict_create(set->config_file, error, sizeof(error));
+	if (core == NULL) {
+		*error_r = t_strdup_printf("roster: %s: %s", set->config_file, error);
+		settings_free(set);
+		return -1;
+	}
+	settings_free(set);
+#else
 static int roster_dict_init(struct dict *driver, const char *uri,
 			    const struct dict_settings *set ATTR_UNUSED,
 			    struct dict **dict_r, const char **error_r)
@@ -92,6 +122,7 @@ static int roster_dict_init(struct dict *driver, const char *uri,
 		*error_r = t_strdup_printf("roster: %s", error);
 		return -1;
 	}
+#endif
 	handle = i_new(struct roster_dict_handle, 1);
 	handle->dict = *driver;
 	handle->core = core;
@@ -129,6 +160,28 @@ static int roster_dict_lookup_key(struct dict *dict, const struct dict_op_settin
 		*value_r = p_strdup(pool, value);
 	return ret;
 }
+
+#if DOVECOT_PREREQ(2, 4, 0)
+/* 2.4's lookup answers a NULL-terminated list of values; roster has one. */
+static int roster_dict_lookup_values(struct dict *dict, const struct dict_op_settings *set,
+				     pool_t pool, const char *key, const char *const **values_r,
+				     const char **error_r)
+{
+	const char *value, **values;
+	int ret = roster_dict_lookup_key(dict, set, pool, key, &value, error_r);
+
+	*values_r = NULL;
+	if (ret > 0) {
+		values = p_new(pool, const char *, 2);
+		values[0] = value;
+		*values_r = values;
+	}
+	return ret;
+}
+#  define ROSTER_DICT_LOOKUP roster_dict_lookup_values
+#else
+#  define ROSTER_DICT_LOOKUP roster_dict_lookup_key
+#endif
 
 static void roster_dict_wait_all(struct dict *dict)
 {
@@ -286,12 +339,13 @@ static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx
 	roster_dict_commit_answer(&answer, callback, context);
 }
 
+/* Designated: 2.4's struct dict has a member (flags) before v. */
 static struct dict dict_driver_roster = {
 	.name = "roster",
-	{
+	.v = {
 		.init = roster_dict_init,
 		.deinit = roster_dict_deinit,
-		.lookup = roster_dict_lookup_key,
+		.lookup = ROSTER_DICT_LOOKUP,
 		.transaction_init = roster_dict_transaction_init,
 		.transaction_commit = roster_dict_transaction_commit,
 		.transaction_rollback = dict_transaction_memory_rollback,
