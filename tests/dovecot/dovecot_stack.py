@@ -1,10 +1,17 @@
-"""dovecot_stack: a private MariaDB + Dovecot 2.3 with roster's freshly built
-modules (auth driver, dict driver, last-login plugin), for tests and
-benchmarks. Nothing touches the system's Dovecot: Dovecot runs with its own
-base_dir and config under a temporary directory, in a private mount namespace
-where a copy of Debian's module directory holding our modules is bind-mounted
-over /usr/lib/dovecot/modules. IMAP, POP3 and LMTP listen on loopback ports
-(POP3 on ::1 too, when the machine has it)."""
+"""dovecot_stack: a private MariaDB + Dovecot (2.3 or 2.4, whichever is
+installed) with roster's freshly built modules (auth driver, dict driver,
+last-login plugin, and on 2.4 the settings module), for tests and benchmarks.
+Nothing touches the system's Dovecot: Dovecot runs with its own base_dir and
+config under a temporary directory, in a private mount namespace where a copy
+of Debian's module directory holding our modules is bind-mounted over
+/usr/lib/dovecot/modules. IMAP, POP3 and LMTP listen on loopback ports (POP3 on
+::1 too, when the machine has it).
+
+One description, two syntaxes: a test says what it wants (quota, last login,
+the dict-async service) and the stack writes the configuration the installed
+Dovecot reads. On 2.3 quota is the dict backend in roster's dict; on 2.4, which
+has none, Dovecot counts (the count backend, limits from the userdb) and
+quota_clone copies the counters into roster's dict."""
 import imaplib
 import os
 import poplib
@@ -23,9 +30,33 @@ ROSTERCTL = os.path.join(BUILDDIR, "admin", "rosterctl")
 AUTH_MODULE = os.path.join(BUILDDIR, "auth", ".libs", "libauthdb_roster.so")
 DICT_MODULE = os.path.join(BUILDDIR, "quota", ".libs", "libdict_roster.so")
 LASTLOGIN_PLUGIN = os.path.join(BUILDDIR, "lastlogin", ".libs", "lib90_roster_lastlogin_plugin.so")
+SETTINGS_MODULE = os.path.join(BUILDDIR, "settings", ".libs", "lib10_roster_settings.so")
 # Debian's user for Dovecot's internal services, the dict server among them.
 DICT_USER = "dovecot"
 SYSTEM_MODULES = "/usr/lib/dovecot/modules"
+
+
+def dovecot_version():
+    """(major, minor) of the installed Dovecot, e.g. (2, 3) or (2, 4)."""
+    out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True, check=True).stdout
+    major, minor = out.split()[0].split(".")[:2]
+    return int(major), int(minor)
+
+
+VERSION = dovecot_version() if shutil.which("dovecot") or os.path.exists("/usr/sbin/dovecot") else (0, 0)
+DOVECOT_24 = VERSION >= (2, 4)
+
+
+def userdb_fields(doveadm_user_output):
+    """The fields `doveadm user` printed, as a dict."""
+    return dict(line.split("\t", 1) for line in doveadm_user_output.splitlines()[1:] if "\t" in line)
+
+
+def limit_fields(max_bytes, max_messages):
+    """The userdb fields roster answers for these limits, in the installed Dovecot's dialect."""
+    if DOVECOT_24:
+        return {"quota_storage_size": str(max_bytes), "quota_message_count": str(max_messages)}
+    return {"quota_rule": f"*:bytes={max_bytes}:messages={max_messages}"}
 
 
 _next_client_ip = [0]
@@ -89,9 +120,21 @@ def cpu_ticks(match):
 
 
 class Stack:
-    def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M"):
+    def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M",
+                 quota=False, lastlogin=False, dict_service="dict-async", secure_sockets=False):
+        """quota: Dovecot's quota plugin with roster's dict holding the counters
+        and the limits from roster's userdb: True for what each version does
+        best (2.3: the dict backend; 2.4: count + quota_clone), "clone" for
+        count + quota_clone on both; lastlogin: the roster_lastlogin plugin; dict_service:
+        the dict service they use (dict-async or the blocking dict);
+        secure_sockets: the socket modes doc/dovecot.md recommends. extra_conf
+        is appended as it is (for what both versions spell the same)."""
         self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
         os.chmod(self.dir, 0o755)
+        self.quota = quota
+        self.lastlogin = lastlogin
+        self.dict_service = dict_service
+        self.secure_sockets = secure_sockets
         self.extra_conf = extra_conf
         self.auth_conf = auth_conf
         self.auth_blocks = auth_blocks  # passdb/userdb config instead of roster's
@@ -175,75 +218,15 @@ class Stack:
         os.makedirs(os.path.join(modules, "dict"), exist_ok=True)
         shutil.copy(DICT_MODULE, os.path.join(modules, "dict", "libdict_roster.so"))
         shutil.copy(LASTLOGIN_PLUGIN, os.path.join(modules, "lib90_roster_lastlogin_plugin.so"))
+        if DOVECOT_24:
+            os.makedirs(os.path.join(modules, "settings"), exist_ok=True)
+            shutil.copy(SETTINGS_MODULE, os.path.join(modules, "settings", "lib10_roster_settings.so"))
+        self.modules = modules
         for d in ("run", "state"):
-            os.makedirs(os.path.join(self.dir, d))
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
-        auth_blocks = self.auth_blocks or (f"passdb {{\n  driver = roster\n  args = {self.conf}\n}}\n"
-                                           f"userdb {{\n  driver = roster\n  args = {self.conf}\n}}\n")
         with open(self.dovecot_conf, "w") as f:
-            f.write(f"""
-base_dir = {self.dir}/run
-state_dir = {self.dir}/state
-instance_name = {self.instance_name()}
-log_path = {self.dir}/dovecot.log
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-protocols = imap pop3 lmtp
-auth_mechanisms = plain login
-# roster's address normaliser bounds and checks user names itself, so every
-# character of an address (o'brien%x@...) may reach it; no tarpit in tests.
-auth_username_chars =
-auth_failure_delay = 0
-auth_cache_size = {self.auth_cache_size}
-first_valid_uid = 8
-mail_location = maildir:~/Maildir
-{auth_blocks}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1{", ::1" if self.ipv6 else ""}
-    port = {self.pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {self.lmtp_port}
-  }}
-}}
-service auth {{
-  unix_listener auth-userdb {{
-    mode = 0666
-  }}
-}}
-# roster's dict, for the quota and last-login tests (used only when configured).
-dict {{
-  quota = roster:{getattr(self, "dict_conf", "")}
-}}
-service dict {{
-  unix_listener dict {{
-    mode = 0666
-  }}
-}}
-service dict-async {{
-  unix_listener dict-async {{
-    mode = 0666
-  }}
-}}
-{self.extra_conf}
-""")
+            f.write(self.render_conf())
         self.dovecot = subprocess.Popen(
             ["unshare", "-m", "sh", "-c",
              f"mount --bind {modules} {SYSTEM_MODULES} && exec dovecot -F -c {self.dovecot_conf}"],
@@ -260,20 +243,206 @@ service dict-async {{
                 time.sleep(0.1)
         # The auth process loads our module only now: fail fast if it cannot.
         try:
-            subprocess.run(["doveadm", "-c", self.dovecot_conf, "auth", "test", "probe@invalid.test", "x"],
-                           capture_output=True, timeout=20)
+            self.doveadm("auth", "test", "probe@invalid.test", "x", check=False, timeout=20)
         except subprocess.TimeoutExpired:
             pass
         if "Fatal:" in self.log():
             raise RuntimeError("dovecot failed:\n" + self.log()[-3000:])
 
-    def doveadm(self, *args, check=True):
+    def doveconf(self, conf_text):
+        """Runs `doveconf -n` on a configuration, with this stack's modules (the
+        settings module among them) in place: (exit code, output)."""
+        path = os.path.join(self.dir, f"doveconf-{time.time_ns()}.conf")
+        with open(path, "w") as f:
+            f.write(conf_text)
+        return self.with_modules(f"doveconf -n -c {path}")
+
+    def with_modules(self, command):
+        """Runs a shell command with this stack's modules in place: (exit code, output)."""
+        r = subprocess.run(["unshare", "-m", "sh", "-c",
+                            f"mount --bind {self.modules} {SYSTEM_MODULES} && exec {command}"],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout + r.stderr
+
+    # --- the configuration, in the installed version's syntax ---
+    def auth_conf_blocks(self):
+        if self.auth_blocks:
+            return self.auth_blocks
+        if DOVECOT_24:
+            return (f"passdb roster {{\n  driver = roster\n  roster_config_file = {self.conf}\n}}\n"
+                    f"userdb roster {{\n  driver = roster\n  roster_config_file = {self.conf}\n}}\n")
+        return (f"passdb {{\n  driver = roster\n  args = {self.conf}\n}}\n"
+                f"userdb {{\n  driver = roster\n  args = {self.conf}\n}}\n")
+
+    def dict_proxy(self, indent="  "):
+        """A 2.4 client's dict: roster's dict through the proxy."""
+        return (f"{indent}dict proxy {{\n{indent}  name = quota\n{indent}  socket_path = {self.dict_service}\n"
+                f"{indent}}}\n")
+
+    def feature_conf(self):
+        out = ""
+        if DOVECOT_24:
+            plugins = (["quota", "quota_clone"] if self.quota else []) + (["roster_lastlogin"] if self.lastlogin else [])
+            if plugins:
+                out += "mail_plugins {\n" + "".join(f"  {p} = yes\n" for p in plugins) + "}\n"
+            if self.quota:
+                # No dict backend in 2.4: Dovecot counts, the limits come from the
+                # userdb (quota_storage_size, quota_message_count), and quota_clone
+                # copies the counters into roster's dict. 2.4's default grace is
+                # 10 MiB (2.3: 10 %): none here, so a limit means that limit.
+                out += ("protocol imap {\n  mail_plugins {\n    imap_quota = yes\n  }\n}\n"
+                        "quota_full_tempfail = yes\n"
+                        "quota \"User quota\" {\n  driver = count\n}\n"
+                        "quota_storage_grace = 0\n"
+                        "quota_clone {\n" + self.dict_proxy() + "}\n")
+            if self.lastlogin:
+                out += "roster_lastlogin {\n" + self.dict_proxy() + "}\n"
+        else:
+            clone = self.quota == "clone"
+            plugins = (["quota"] if self.quota else []) + (["quota_clone"] if clone else []) + \
+                (["roster_lastlogin"] if self.lastlogin else [])
+            if plugins:
+                out += "mail_plugins = $mail_plugins " + " ".join(plugins) + "\n"
+            if self.quota:
+                out += ("protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
+                        "# A delivery over quota is a temporary failure (452), never a bounce.\n"
+                        "quota_full_tempfail = yes\n")
+            proxy = "proxy::quota" if self.dict_service == "dict" else f"proxy:{self.dict_service}:quota"
+            if clone:
+                lines = ["  quota = count:User quota\n", "  quota_vsizes = yes\n", f"  quota_clone_dict = {proxy}\n"]
+            else:
+                lines = [f"  quota = dict:User quota::{proxy}\n"] if self.quota else []
+            lines += [f"  roster_lastlogin_dict = {proxy}\n"] if self.lastlogin else []
+            if lines:
+                out += "plugin {\n" + "".join(lines) + "}\n"
+        if self.secure_sockets:
+            # The socket modes doc/dovecot.md recommends: only the mail processes'
+            # user (auth_uid) reaches the dict, only root (and Dovecot's own
+            # processes before they drop root) the userdb.
+            out += (f"service {self.dict_service} {{\n  unix_listener {self.dict_service} {{\n    mode = 0660\n"
+                    "    user = mail\n  }\n}\nservice auth {\n  unix_listener auth-userdb {\n    mode = 0600\n  }\n}\n")
+        return out
+
+    def render_conf(self):
+        if DOVECOT_24:
+            head = f"""dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+instance_name = {self.instance_name()}
+log_path = {self.dir}/dovecot.log
+listen = 127.0.0.1
+ssl = no
+auth_allow_cleartext = yes
+# The legacy hashes of the tests (MD5-CRYPT) come back from the auth cache,
+# where Dovecot verifies them itself: 2.4 refuses weak schemes unless told.
+auth_allow_weak_schemes = yes
+protocols = imap pop3 lmtp
+auth_mechanisms = plain login
+# roster's address normaliser bounds and checks user names itself, so every
+# character of an address (o'brien%x@...) may reach it; no tarpit in tests.
+auth_username_chars =
+auth_failure_delay = 0
+auth_cache_size = {self.auth_cache_size}
+first_valid_uid = 8
+mail_driver = maildir
+mail_path = ~/Maildir
+"""
+            dict_server = f"""# roster's dict, for the quota and last-login tests (used only when configured).
+dict_server {{
+  dict quota {{
+    driver = roster
+    roster_config_file = {getattr(self, "dict_conf", "") or self.conf}
+  }}
+}}
+"""
+        else:
+            head = f"""
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+instance_name = {self.instance_name()}
+log_path = {self.dir}/dovecot.log
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+protocols = imap pop3 lmtp
+auth_mechanisms = plain login
+# roster's address normaliser bounds and checks user names itself, so every
+# character of an address (o'brien%x@...) may reach it; no tarpit in tests.
+auth_username_chars =
+auth_failure_delay = 0
+auth_cache_size = {self.auth_cache_size}
+first_valid_uid = 8
+mail_location = maildir:~/Maildir
+"""
+            dict_server = f"""# roster's dict, for the quota and last-login tests (used only when configured).
+dict {{
+  quota = roster:{getattr(self, "dict_conf", "")}
+}}
+"""
+        listen = "listen" if DOVECOT_24 else "address"  # a listener's address
+        return head + self.auth_conf_blocks() + f"""
+service imap-login {{
+  inet_listener imap {{
+    {listen} = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    {listen} = 127.0.0.1{", ::1" if self.ipv6 else ""}
+    port = {self.pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    {listen} = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
+service auth {{
+  unix_listener auth-userdb {{
+    mode = 0666
+  }}
+}}
+{dict_server}service dict {{
+  unix_listener dict {{
+    mode = 0666
+  }}
+}}
+service dict-async {{
+  unix_listener dict-async {{
+    mode = 0666
+  }}
+}}
+{self.feature_conf()}{self.extra_conf}
+"""
+
+    def doveadm(self, *args, check=True, timeout=None):
         """doveadm in Dovecot's mount namespace, so it loads the same modules (mail plugins).
         -r -w keep Dovecot's root and working directory: entering a mount namespace
         otherwise resets both to the namespace's root, which inside a chroot or
         container is the host's (doveadm would then not find its config)."""
         enter = ["nsenter", "-t", str(self.dovecot.pid), "-m", "-r", "-w"] if self.dovecot and self.dovecot.poll() is None else []
-        return run([*enter, "doveadm", "-c", self.dovecot_conf, *args], check=check)
+        return subprocess.run([*enter, "doveadm", "-c", self.dovecot_conf, *args], capture_output=True, text=True,
+                              check=check, timeout=timeout)
+
+    def dict_cmd(self, command, user, dict_service, *args):
+        """doveadm dict COMMAND on roster's dict through the proxy of `dict_service`
+        (dict or dict-async). 2.3 names the dict by URI; 2.4 by a config filter
+        holding a dict: quota_clone's (the stack's own dict service, so on 2.4
+        both names reach the same service)."""
+        if DOVECOT_24:
+            target = "quota_clone"
+        else:
+            target = "proxy::quota" if dict_service == "dict" else f"proxy:{dict_service}:quota"
+        return self.doveadm("dict", command, "-u", user, target, *args, check=False)
 
     def log(self):
         out = ""
