@@ -43,7 +43,10 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"auth_gid", T::kString, "vmail", false, "userdb gid: a group name or number"},
       {"auth_home", T::kString, "/var/vmail/%d/%n", false,
        "userdb home template: %u address, %n local part, %d domain, %% a percent sign"},
-      {"auth_mail", T::kString, "", false, "userdb mail location template; empty: Dovecot's mail_location"},
+      {"auth_mail", T::kString, "", false,
+       "userdb mail location template (DRIVER:PATH[:KEY=VALUE...]); empty: Dovecot's own. Dovecot 2.4 gets it as "
+       "mail_driver, mail_path, mail_index_path ... (INBOX, INDEX, INDEXPVT, CONTROL, VOLATILEDIR, ALT, LAYOUT, "
+       "DIRNAME, SUBSCRIPTIONS, UTF8)"},
       {"auth_userdb_fields", T::kString, "", false,
        "extra userdb fields, space-separated name=value (templates allowed)"},
       {"auth_rehash", T::kBool, "yes", false,
