@@ -122,8 +122,8 @@ TEST_F(RosterctlTest, BadAddressesAreRefused) {
   EXPECT_EQ(Run({"mailbox", "add", "x@nodomain.test", "--password-stdin"}, "pw\n").exit_code, 67);
   EXPECT_EQ(Run({"domain", "add", "bad_domain.test"}).exit_code, 65);
   // Names that would become paths outside their directory (doc/rosterctl.1).
-  for (const std::string& bad : {"../example.test/alice@example.test", "a/b@example.test", "..@example.test",
-                                 ".profile@example.test", "dot.@example.test"}) {
+  for (const char* bad : {"../example.test/alice@example.test", "a/b@example.test", "..@example.test",
+                          ".profile@example.test", "dot.@example.test"}) {
     auto r = Run({"mailbox", "add", bad, "--password-stdin"}, "pw\n");
     EXPECT_EQ(r.exit_code, 65) << bad << ": " << r.err;
     EXPECT_NE(r.err.find("mailbox name"), std::string::npos) << r.err;

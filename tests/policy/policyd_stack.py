@@ -130,20 +130,13 @@ class Policyd:
     # --- clients ---
     def connect_policy(self, tcp=False, timeout=10):
         if tcp:
-            s = socket.create_connection(("127.0.0.1", self.policy_port), timeout=timeout)
-        else:
-            s = socket.socket(socket.AF_UNIX)
-            s.settimeout(timeout)
-            s.connect(self.policy_socket)
-        return s
+            return socket.create_connection(("127.0.0.1", self.policy_port), timeout=timeout)
+        return connect_unix(self.policy_socket, timeout)
 
     def connect_socketmap(self, tcp=False, timeout=10):
         if tcp:
             return socket.create_connection(("127.0.0.1", self.socketmap_port), timeout=timeout)
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(self.socketmap_socket)
-        return s
+        return connect_unix(self.socketmap_socket, timeout)
 
     def ask(self, recipient, conn=None, **kw):
         """One policy request; returns the action."""
@@ -169,6 +162,28 @@ class Policyd:
 
 # Bytes read past the reply a caller asked for, per connection (pipelining).
 _pending = weakref.WeakKeyDictionary()
+
+
+def connect_unix(path, timeout):
+    """A unix socket connection with `timeout` on every operation. With a
+    timeout, connect() fails at once with EAGAIN while the server's listen
+    queue is full (a blocking client would wait): wait for room instead, up to
+    `timeout`, as Postfix's clients do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+        except BaseException:
+            s.close()
+            raise
 
 
 def _read_until(conn, complete):
