@@ -1,16 +1,23 @@
 /* authdb-roster.c: Dovecot glue of the passdb/userdb driver "roster"
  * (libauthdb_roster.so in $moduledir/auth). It owns every Dovecot struct and
  * call, converts requests to plain C strings for roster's core
- * (roster_auth.h) and its answers back to auth_request fields.
+ * (roster_auth.h) and its answers back to auth_request fields. Every
+ * request takes the same path in both modes: roster_auth_submit with a
+ * completion (roster_done) that applies the answer to the request.
  *
  *   passdb { driver = roster  args = /etc/roster/roster.conf }
  *   userdb { driver = roster  args = /etc/roster/roster.conf }
  *
  * With auth_threads = 0 the driver is blocking: Dovecot runs it in auth-worker
- * processes, one request at a time per process. With auth_threads = N it runs
- * in the auth process: the core's N threads do the work and their results come
- * back through a descriptor watched here, so every Dovecot call stays on the
- * ioloop thread.
+ * processes, one request at a time per process, and the completion runs
+ * before roster_auth_submit returns. With auth_threads = N it runs in the
+ * auth process: the core's N threads do the work and their results come back
+ * through a descriptor watched here, so every Dovecot call stays on the
+ * ioloop thread. passdb and userdb naming the same file share one core.
+ *
+ * The parts that differ between Dovecot versions (preinit/init/deinit and
+ * registration, how the configuration path is given, the request's field
+ * names, the log helpers) are small functions apart from the request path.
  *
  * Trusts: Dovecot (same process); the core for everything about accounts. */
 #include "auth-common.h"
@@ -32,18 +39,18 @@
 struct roster_passdb_module {
 	struct passdb_module module;
 	struct roster_auth *core;
-	struct io *io; /* threaded mode: results ready */
 };
 
 struct roster_userdb_module {
 	struct userdb_module module;
 	struct roster_auth *core;
-	struct io *io;
 };
 
-/* A request waiting for the core's threads (threaded mode). */
+/* A request waiting for its answer (in blocking mode, only during the
+   submit call). */
 struct roster_job {
 	struct auth_request *request;
+	enum roster_auth_kind kind;
 	verify_plain_callback_t *verify_callback;
 	lookup_credentials_callback_t *credentials_callback;
 	userdb_callback_t *userdb_callback;
@@ -61,6 +68,8 @@ ROSTER_EXPORT void authdb_roster_init(struct module *module);
 ROSTER_EXPORT void authdb_roster_deinit(void);
 const char *authdb_roster_version = DOVECOT_ABI_VERSION;
 
+/* ---------------------------------------------------------------- version-specific helpers */
+
 static void roster_log(void *context, enum roster_log_level level, const char *message)
 {
 	struct auth_request *request = context;
@@ -74,15 +83,63 @@ static void roster_log(void *context, enum roster_log_level level, const char *m
 	}
 }
 
-static void roster_set_passdb_field(void *context, const char *name, const char *value)
+/* The login's protocol (imap, pop3...), for a proxied login's port. */
+static const char *roster_request_service(struct auth_request *request)
 {
-	auth_request_set_field(context, name, value, ROSTER_DEFAULT_SCHEME);
+	return request->fields.service;
 }
 
-static void roster_set_userdb_field(void *context, const char *name, const char *value)
+static const char *roster_request_user(struct auth_request *request)
 {
-	auth_request_set_userdb_field(context, name, value);
+	return request->fields.user;
 }
+
+/* ---------------------------------------------------------------- the core, shared */
+
+static void *roster_watch(int fd, struct roster_auth *core)
+{
+	return io_add(fd, IO_READ, roster_auth_drain, core);
+}
+
+static void roster_unwatch(void *watch)
+{
+	struct io *io = watch;
+
+	io_remove(&io);
+}
+
+static const struct roster_auth_host roster_host = {
+	.log = roster_log,
+	.watch = roster_watch,
+	.unwatch = roster_unwatch,
+};
+
+/* The core of this configuration file: passdb and userdb share it. */
+static struct roster_auth *roster_core_acquire(const char *what, const char *config_path)
+{
+	char error[1024];
+	struct roster_auth *core;
+
+	if (*config_path == '\0')
+		i_fatal("%s roster: args must name the configuration file (args = /etc/roster/roster.conf)", what);
+	core = roster_auth_acquire(config_path, &roster_host, error, sizeof(error));
+	if (core == NULL)
+		i_fatal("%s roster: %s", what, error);
+	return core;
+}
+
+/* Threads only where requests are answered: not in auth-worker processes. */
+static void roster_core_start(const char *what, struct roster_auth *core, bool blocking)
+{
+	char error[1024];
+
+	if (blocking || worker)
+		return;
+	if (roster_auth_start(core, error, sizeof(error)) < 0)
+		i_fatal("%s roster: %s", what, error);
+}
+
+/* ---------------------------------------------------------------- request path */
 
 static enum passdb_result roster_passdb_result(enum roster_auth_result r)
 {
@@ -97,81 +154,6 @@ static enum passdb_result roster_passdb_result(enum roster_auth_result r)
 	return PASSDB_RESULT_INTERNAL_FAILURE;
 }
 
-static struct roster_auth *roster_core_create(const char *what, const char *args)
-{
-	char error[1024];
-	struct roster_auth *core;
-
-	if (*args == '\0')
-		i_fatal("%s roster: args must name the configuration file (args = /etc/roster/roster.conf)", what);
-	core = roster_auth_create(args, error, sizeof(error));
-	if (core == NULL)
-		i_fatal("%s roster: %s", what, error);
-	return core;
-}
-
-static void roster_drain(struct roster_auth *core)
-{
-	roster_auth_drain(core);
-}
-
-static struct io *roster_core_start(const char *what, struct roster_auth *core)
-{
-	char error[1024];
-	int fd = roster_auth_start(core, roster_log, error, sizeof(error));
-
-	if (fd < 0)
-		i_fatal("%s roster: %s", what, error);
-	return io_add(fd, IO_READ, roster_drain, core);
-}
-
-/* Applies a finished job's fields and log lines to its request. */
-static void roster_job_apply(struct auth_request *request, const struct roster_job_result *result, bool userdb)
-{
-	unsigned int i;
-
-	for (i = 0; i < result->log_count; i++)
-		roster_log(request, result->logs[i].level, result->logs[i].message);
-	for (i = 0; result->fields[i] != NULL && result->fields[i + 1] != NULL; i += 2) {
-		if (userdb)
-			roster_set_userdb_field(request, result->fields[i], result->fields[i + 1]);
-		else
-			roster_set_passdb_field(request, result->fields[i], result->fields[i + 1]);
-	}
-	if (result->result == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-	else if (result->result == ROSTER_AUTH_MISMATCH)
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
-}
-
-static void roster_verify_done(void *context, const struct roster_job_result *result)
-{
-	struct roster_job *job = context;
-	struct auth_request *request = job->request;
-
-	roster_job_apply(request, result, FALSE);
-	job->verify_callback(roster_passdb_result(result->result), request);
-	auth_request_unref(&request);
-	i_free(job);
-}
-
-static void roster_credentials_done(void *context, const struct roster_job_result *result)
-{
-	struct roster_job *job = context;
-	struct auth_request *request = job->request;
-	const char *password = NULL, *scheme = NULL;
-
-	roster_job_apply(request, result, FALSE);
-	if (result->result == ROSTER_AUTH_OK) {
-		password = t_strdup(request->passdb_password);
-		scheme = password_get_scheme(&password);
-	}
-	passdb_handle_credentials(roster_passdb_result(result->result), password, scheme,
-				  job->credentials_callback, request);
-	auth_request_unref(&request);
-	i_free(job);
-}
-
 static enum userdb_result roster_userdb_result(enum roster_auth_result r)
 {
 	switch (r) {
@@ -181,176 +163,100 @@ static enum userdb_result roster_userdb_result(enum roster_auth_result r)
 	}
 }
 
-static void roster_userdb_done(void *context, const struct roster_job_result *result)
+/* Applies an answer's log lines and fields to its request. */
+static void roster_apply(struct auth_request *request, const struct roster_job_result *result, bool userdb)
+{
+	unsigned int i;
+
+	for (i = 0; i < result->log_count; i++)
+		roster_log(request, result->logs[i].level, result->logs[i].message);
+	for (i = 0; result->fields[i] != NULL && result->fields[i + 1] != NULL; i += 2) {
+		if (userdb)
+			auth_request_set_userdb_field(request, result->fields[i], result->fields[i + 1]);
+		else
+			auth_request_set_field(request, result->fields[i], result->fields[i + 1],
+					       ROSTER_DEFAULT_SCHEME);
+	}
+	if (result->result == ROSTER_AUTH_UNKNOWN)
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+	else if (result->result == ROSTER_AUTH_MISMATCH)
+		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+}
+
+/* A request's completion: its answer back to Dovecot. */
+static void roster_done(void *context, const struct roster_job_result *result)
 {
 	struct roster_job *job = context;
 	struct auth_request *request = job->request;
+	const char *password = NULL, *scheme = NULL;
 
-	roster_job_apply(request, result, TRUE);
-	job->userdb_callback(roster_userdb_result(result->result), request);
+	roster_apply(request, result, job->kind == ROSTER_AUTH_USERDB);
+	switch (job->kind) {
+	case ROSTER_AUTH_VERIFY:
+		job->verify_callback(roster_passdb_result(result->result), request);
+		break;
+	case ROSTER_AUTH_LOOKUP:
+		if (result->result == ROSTER_AUTH_OK) {
+			password = t_strdup(request->passdb_password);
+			scheme = password_get_scheme(&password);
+		}
+		passdb_handle_credentials(roster_passdb_result(result->result), password, scheme,
+					  job->credentials_callback, request);
+		break;
+	case ROSTER_AUTH_USERDB:
+		job->userdb_callback(roster_userdb_result(result->result), request);
+		break;
+	}
 	auth_request_unref(&request);
 	i_free(job);
 }
 
-static struct roster_job *roster_job_new(struct auth_request *request)
+/* Hands a request to the core; the job's callback runs from roster_done. */
+static void roster_submit(struct roster_auth *core, struct roster_job *job, struct auth_request *request,
+			  const char *password)
 {
-	struct roster_job *job = i_new(struct roster_job, 1);
+	struct roster_auth_request r;
 
+	i_zero(&r);
+	r.kind = job->kind;
+	r.user = roster_request_user(request);
+	r.password = password;
+	r.service = roster_request_service(request);
 	auth_request_ref(request);
 	job->request = request;
-	return job;
-}
-
-/* ---------------------------------------------------------------- passdb */
-
-static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args)
-{
-	struct roster_passdb_module *module = p_new(pool, struct roster_passdb_module, 1);
-
-	module->core = roster_core_create("passdb", args);
-	module->module.blocking = roster_auth_threads(module->core) == 0;
-	module->module.default_cache_key = ROSTER_CACHE_KEY;
-	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
-	return &module->module;
-}
-
-static void roster_passdb_init(struct passdb_module *_module)
-{
-	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
-
-	/* Threads only where requests are answered: not in auth-worker processes. */
-	if (!module->module.blocking && !worker)
-		module->io = roster_core_start("passdb", module->core);
-}
-
-static void roster_passdb_deinit(struct passdb_module *_module)
-{
-	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
-
-	io_remove(&module->io);
-	roster_auth_destroy(module->core);
-	module->core = NULL;
+	roster_auth_submit(core, &r, roster_done, job);
 }
 
 static void roster_verify_plain(struct auth_request *request, const char *password,
 				verify_plain_callback_t *callback)
 {
 	struct roster_passdb_module *module = (struct roster_passdb_module *)request->passdb->passdb;
-	const char *user = t_strdup(request->fields.user);
-	enum roster_auth_result r;
+	struct roster_job *job = i_new(struct roster_job, 1);
 
-	if (module->io != NULL) {
-		struct roster_job *job = roster_job_new(request);
-
-		job->verify_callback = callback;
-		roster_auth_verify_async(module->core, user, password, request->fields.service,
-					 roster_verify_done, job);
-		return;
-	}
-
-	r = roster_auth_verify(module->core, user, password, request->fields.service,
-			       roster_set_passdb_field, roster_log, request);
-	if (r == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-	else if (r == ROSTER_AUTH_MISMATCH)
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
-	callback(roster_passdb_result(r), request);
-	/* The answer is on its way; only now spend time on a rehash. The request
-	   may be gone, so log without it. */
-	if (r == ROSTER_AUTH_OK)
-		roster_auth_rehash(module->core, user, password, roster_log, NULL);
+	job->kind = ROSTER_AUTH_VERIFY;
+	job->verify_callback = callback;
+	roster_submit(module->core, job, request, password);
 }
 
 static void roster_lookup_credentials(struct auth_request *request,
 				      lookup_credentials_callback_t *callback)
 {
 	struct roster_passdb_module *module = (struct roster_passdb_module *)request->passdb->passdb;
-	enum roster_auth_result r;
-	const char *password = NULL, *scheme = NULL;
+	struct roster_job *job = i_new(struct roster_job, 1);
 
-	if (module->io != NULL) {
-		struct roster_job *job = roster_job_new(request);
-
-		job->credentials_callback = callback;
-		roster_auth_lookup_async(module->core, request->fields.user, request->fields.service,
-					 roster_credentials_done, job);
-		return;
-	}
-
-	r = roster_auth_lookup(module->core, request->fields.user, request->fields.service,
-			       roster_set_passdb_field, roster_log, request);
-	if (r == ROSTER_AUTH_UNKNOWN)
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-	if (r == ROSTER_AUTH_OK) {
-		password = t_strdup(request->passdb_password);
-		scheme = password_get_scheme(&password);
-	}
-	passdb_handle_credentials(roster_passdb_result(r), password, scheme, callback, request);
+	job->kind = ROSTER_AUTH_LOOKUP;
+	job->credentials_callback = callback;
+	roster_submit(module->core, job, request, NULL);
 }
 
-static struct passdb_module_interface roster_passdb = {
-	.name = "roster",
-	.preinit = roster_passdb_preinit,
-	.init = roster_passdb_init,
-	.deinit = roster_passdb_deinit,
-	.verify_plain = roster_verify_plain,
-	.lookup_credentials = roster_lookup_credentials,
-};
-
-/* ---------------------------------------------------------------- userdb */
-
-static struct userdb_module *roster_userdb_preinit(pool_t pool, const char *args)
-{
-	struct roster_userdb_module *module = p_new(pool, struct roster_userdb_module, 1);
-
-	module->core = roster_core_create("userdb", args);
-	module->module.blocking = roster_auth_threads(module->core) == 0;
-	module->module.default_cache_key = ROSTER_CACHE_KEY;
-	return &module->module;
-}
-
-static void roster_userdb_init(struct userdb_module *_module)
-{
-	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
-
-	if (!module->module.blocking && !worker)
-		module->io = roster_core_start("userdb", module->core);
-}
-
-static void roster_userdb_deinit(struct userdb_module *_module)
-{
-	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
-
-	io_remove(&module->io);
-	roster_auth_destroy(module->core);
-	module->core = NULL;
-}
-
-static void roster_userdb_lookup_glue(struct auth_request *request, userdb_callback_t *callback)
+static void roster_userdb_lookup(struct auth_request *request, userdb_callback_t *callback)
 {
 	struct roster_userdb_module *module = (struct roster_userdb_module *)request->userdb->userdb;
-	enum roster_auth_result r;
+	struct roster_job *job = i_new(struct roster_job, 1);
 
-	if (module->io != NULL) {
-		struct roster_job *job = roster_job_new(request);
-
-		job->userdb_callback = callback;
-		roster_userdb_lookup_async(module->core, request->fields.user, roster_userdb_done, job);
-		return;
-	}
-	r = roster_userdb_lookup(module->core, request->fields.user, roster_set_userdb_field, roster_log, request);
-	switch (r) {
-	case ROSTER_AUTH_OK:
-		callback(USERDB_RESULT_OK, request);
-		break;
-	case ROSTER_AUTH_UNKNOWN:
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
-		callback(USERDB_RESULT_USER_UNKNOWN, request);
-		break;
-	default:
-		callback(USERDB_RESULT_INTERNAL_FAILURE, request);
-		break;
-	}
+	job->kind = ROSTER_AUTH_USERDB;
+	job->userdb_callback = callback;
+	roster_submit(module->core, job, request, NULL);
 }
 
 static struct userdb_iterate_context *
@@ -392,12 +298,76 @@ static int roster_iterate_deinit(struct userdb_iterate_context *_ctx)
 	return ret;
 }
 
+/* ---------------------------------------------------------------- passdb module (version-specific) */
+
+static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args)
+{
+	struct roster_passdb_module *module = p_new(pool, struct roster_passdb_module, 1);
+
+	module->core = roster_core_acquire("passdb", args);
+	module->module.blocking = roster_auth_threads(module->core) == 0;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
+	return &module->module;
+}
+
+static void roster_passdb_init(struct passdb_module *_module)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
+
+	roster_core_start("passdb", module->core, module->module.blocking);
+}
+
+static void roster_passdb_deinit(struct passdb_module *_module)
+{
+	struct roster_passdb_module *module = (struct roster_passdb_module *)_module;
+
+	roster_auth_release(module->core);
+	module->core = NULL;
+}
+
+static struct passdb_module_interface roster_passdb = {
+	.name = "roster",
+	.preinit = roster_passdb_preinit,
+	.init = roster_passdb_init,
+	.deinit = roster_passdb_deinit,
+	.verify_plain = roster_verify_plain,
+	.lookup_credentials = roster_lookup_credentials,
+};
+
+/* ---------------------------------------------------------------- userdb module (version-specific) */
+
+static struct userdb_module *roster_userdb_preinit(pool_t pool, const char *args)
+{
+	struct roster_userdb_module *module = p_new(pool, struct roster_userdb_module, 1);
+
+	module->core = roster_core_acquire("userdb", args);
+	module->module.blocking = roster_auth_threads(module->core) == 0;
+	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	return &module->module;
+}
+
+static void roster_userdb_init(struct userdb_module *_module)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
+
+	roster_core_start("userdb", module->core, module->module.blocking);
+}
+
+static void roster_userdb_deinit(struct userdb_module *_module)
+{
+	struct roster_userdb_module *module = (struct roster_userdb_module *)_module;
+
+	roster_auth_release(module->core);
+	module->core = NULL;
+}
+
 static struct userdb_module_interface roster_userdb = {
 	.name = "roster",
 	.preinit = roster_userdb_preinit,
 	.init = roster_userdb_init,
 	.deinit = roster_userdb_deinit,
-	.lookup = roster_userdb_lookup_glue,
+	.lookup = roster_userdb_lookup,
 	.iterate_init = roster_iterate_init,
 	.iterate_next = roster_iterate_next,
 	.iterate_deinit = roster_iterate_deinit,
