@@ -26,9 +26,11 @@
 // created the core; Dovecot's ioloop thread). Each callback runs exactly
 // once, on the host thread: inside Submit (blocking), inside Drain
 // (threaded), or at the latest inside Stop() (or the destructor): there the
-// requests no thread has taken yet are answered kTempFail without running,
-// those running finish, and every answer not yet delivered is delivered.
+// requests waiting in a queue (for their lookup or their hashing) are
+// answered kTempFail without running further, the batches running finish,
+// and every answer not yet delivered is delivered; none after Stop returns.
 // After Stop(), Submit answers kTempFail at once. Callbacks must not throw.
+// If Submit throws (out of memory), its callback has not run and will not.
 //
 // Trusts: the configuration file (root's); nothing in user names or
 // passwords, which are normalised and bounded before any query; the

@@ -15,9 +15,10 @@
  *   - threaded mode (after roster_auth_start): later, inside
  *     roster_auth_drain, which the host's watch calls when the descriptor is
  *     readable;
- *   - at the latest inside the last roster_auth_release: requests no thread
- *     has taken yet are answered ROSTER_AUTH_TEMPFAIL, running ones finish,
- *     every answer not yet delivered is delivered there. Never after it.
+ *   - at the latest inside the last roster_auth_release: requests waiting in
+ *     a queue (for their lookup or their hashing) are answered
+ *     ROSTER_AUTH_TEMPFAIL, the batches running finish, and every answer not
+ *     yet delivered is delivered there. Never after it.
  *
  * Trusts: the glue to pass NUL-terminated strings; everything else (user
  * names, passwords) is treated as hostile and bounded by the core. */

@@ -23,9 +23,11 @@
 // account; a commit that fails is an error, never reported as done.
 //
 // Thread contract: every public call from the host thread only (the one that
-// created the core); each callback runs exactly once, on that thread. The
-// destructor answers what is still queued (an error: shutting down) and
-// runs every callback not yet run, then stops the threads.
+// created the core); each callback runs exactly once, on that thread, and
+// must not throw. The destructor lets the threads run everything queued (a
+// commit is never dropped), stops them, and runs every callback not yet run
+// before it returns; none runs after. If Lookup or Commit throws (out of
+// memory), its callback has not run and will not.
 //
 // Trusts: the configuration file (root's, or the dict user's own secrets);
 // nothing in keys, values or user names, which are bounded and checked before
