@@ -2,7 +2,8 @@
  * in $moduledir/dict, loaded by Dovecot's dict server). It owns every Dovecot
  * struct and call, buffers a transaction's changes in memory (Dovecot's
  * dict-transaction-memory) and hands them to roster's core (roster_dict.h) at
- * commit, as plain C strings.
+ * commit, as plain C strings. Every request takes the same path: one call
+ * to the core with a completion, which converts the answer back.
  *
  * Dovecot 2.3:
  *   dict { quota = roster:/etc/roster/roster.conf }
@@ -18,8 +19,14 @@
  * them, and come back on this ioloop through an eventfd. In the blocking
  * `dict` service (client_limit 1) and in doveadm's direct use, a
  * thread would only add a hand-over: there every call blocks on the
- * database. Either way the driver belongs in the dict server, never in a
- * mail process.
+ * database (the completion runs before the core's call returns). Either
+ * way the driver belongs in the dict server, never in a mail process.
+ *
+ * The parts that differ between Dovecot versions are the module's
+ * registration, the driver's init (how the configuration path is given) and
+ * the vfuncs' signatures; each is a small function apart from the request
+ * path (roster_dict_open, roster_dict_get, roster_dict_lookup_send,
+ * roster_dict_commit_send).
  *
  * Trusts: Dovecot (same process); the core for keys and values. */
 #include "lib.h"
@@ -63,66 +70,182 @@ struct roster_dict_commit_wait {
 	void *context;
 };
 
+/* A synchronous lookup's answer, copied into the caller's pool. */
+struct roster_dict_get_wait {
+	pool_t pool;
+	int ret;
+	const char *value;
+	const char *error;
+};
+
 static void roster_dict_answers_ready(struct roster_dict_handle *handle)
 {
 	roster_dict_drain(handle->core);
 }
 
-/* Starts the core's thread at the first asynchronous call. */
-static bool roster_dict_async_ready(struct roster_dict_handle *handle, const char **error_r)
+/* Starts the core's thread at the first asynchronous call. FALSE: the
+   request runs inline (the blocking service, or the thread could not start). */
+static bool roster_dict_async_ready(struct roster_dict_handle *handle)
 {
 	char error[ROSTER_DICT_ERROR_MAX];
 	int fd;
 
 	if (handle->io != NULL)
 		return TRUE;
-	if (handle->blocking) {
-		*error_r = "blocking";
+	if (handle->blocking)
 		return FALSE;
-	}
 	fd = roster_dict_start(handle->core, error, sizeof(error));
 	if (fd < 0) {
-		*error_r = t_strdup_printf("roster: %s", error);
+		i_error("roster: dict threads not started, answering inline: %s", error);
+		handle->blocking = TRUE;
 		return FALSE;
 	}
 	handle->io = io_add(fd, IO_READ, roster_dict_answers_ready, handle);
 	return TRUE;
 }
 
-/* 2.3 names the configuration file in the dict's URI (roster:FILE); 2.4 in
-   its declared setting. */
-#if DOVECOT_PREREQ(2, 4, 0)
-static int roster_dict_init(const struct dict *driver, struct event *event,
-			    struct dict **dict_r, const char **error_r)
+/* ---------------------------------------------------------------- request path */
+
+static void roster_dict_get_done(void *context, const struct roster_dict_answer *answer)
 {
-	const struct roster_dict_settings *set;
-	struct roster_dict *core;
+	struct roster_dict_get_wait *wait = context;
+
+	wait->ret = answer->found;
+	if (answer->found > 0)
+		wait->value = p_strdup(wait->pool, answer->value);
+	else if (answer->found < 0)
+		wait->error = t_strdup_printf("roster: %s", answer->error);
+}
+
+/* A synchronous lookup: 1 found (*value_r in pool), 0 not found, -1 error. */
+static int roster_dict_get(struct roster_dict_handle *handle, const char *username, const char *key,
+			   pool_t pool, const char **value_r, const char **error_r)
+{
+	struct roster_dict_get_wait wait;
+
+	i_zero(&wait);
+	wait.pool = pool;
+	wait.ret = -1;
+	wait.error = "roster: no answer";
+	roster_dict_lookup(handle->core, username, key, 1, roster_dict_get_done, &wait);
+	*value_r = wait.value;
+	if (wait.ret < 0)
+		*error_r = wait.error;
+	return wait.ret;
+}
+
+static void roster_dict_lookup_done(void *context, const struct roster_dict_answer *answer)
+{
+	struct roster_dict_lookup_wait *wait = context;
+	struct dict_lookup_result result;
+	const char *values[2] = { NULL, NULL };
+
+	i_zero(&result);
+	result.ret = answer->found;
+	if (answer->found > 0)
+		result.value = values[0] = answer->value;
+	else if (answer->found < 0)
+		result.error = t_strdup_printf("roster: %s", answer->error);
+	result.values = values;
+	wait->callback(&result, wait->context);
+	i_free(wait);
+}
+
+/* An asynchronous lookup: the callback runs now (inline) or from the ioloop. */
+static void roster_dict_lookup_send(struct roster_dict_handle *handle, const char *username, const char *key,
+				    dict_lookup_callback_t *callback, void *context)
+{
+	struct roster_dict_lookup_wait *wait = i_new(struct roster_dict_lookup_wait, 1);
+
+	wait->callback = callback;
+	wait->context = context;
+	roster_dict_lookup(handle->core, username, key, roster_dict_async_ready(handle) ? 0 : 1,
+			   roster_dict_lookup_done, wait);
+}
+
+static void roster_dict_commit_done(void *context, const struct roster_dict_answer *answer)
+{
+	struct roster_dict_commit_wait *wait = context;
+	struct dict_commit_result result;
+
+	i_zero(&result);
+	switch (answer->result) {
+	case ROSTER_DICT_COMMIT_OK:
+		result.ret = DICT_COMMIT_RET_OK;
+		break;
+	case ROSTER_DICT_COMMIT_NOTFOUND:
+		result.ret = DICT_COMMIT_RET_NOTFOUND;
+		break;
+	case ROSTER_DICT_COMMIT_FAILED:
+	default:
+		result.ret = DICT_COMMIT_RET_FAILED;
+		result.error = t_strdup_printf("roster: %s", answer->error);
+		break;
+	}
+	wait->callback(&result, wait->context);
+	i_free(wait);
+}
+
+/* A transaction's changes, converted to the core's plain form (data stack). */
+static const struct roster_dict_change *
+roster_dict_changes(struct dict_transaction_memory_context *ctx, unsigned int *count_r)
+{
+	const struct dict_transaction_memory_change *change;
+	ARRAY(struct roster_dict_change) changes;
+
+	t_array_init(&changes, array_count(&ctx->changes) + 1);
+	array_foreach(&ctx->changes, change) {
+		struct roster_dict_change *c = array_append_space(&changes);
+
+		c->key = change->key;
+		switch (change->type) {
+		case DICT_CHANGE_TYPE_SET:
+			c->type = ROSTER_DICT_SET;
+			c->value = change->value.str;
+			break;
+		case DICT_CHANGE_TYPE_UNSET:
+			c->type = ROSTER_DICT_UNSET;
+			break;
+		case DICT_CHANGE_TYPE_INC:
+			c->type = ROSTER_DICT_INC;
+			c->diff = change->value.diff;
+			break;
+		}
+	}
+	*count_r = array_count(&changes);
+	return *count_r == 0 ? NULL : array_front(&changes);
+}
+
+/* A commit: the callback runs now (synchronous, or inline) or from the ioloop.
+   The core copies the changes: the transaction's memory may go at once. */
+static void roster_dict_commit_send(struct roster_dict_handle *handle, const char *username,
+				    struct dict_transaction_memory_context *ctx, bool async,
+				    dict_transaction_commit_callback_t *callback, void *context)
+{
+	struct roster_dict_commit_wait *wait = i_new(struct roster_dict_commit_wait, 1);
+	const struct roster_dict_change *changes;
+	unsigned int count;
+
+	wait->callback = callback;
+	wait->context = context;
+	changes = roster_dict_changes(ctx, &count);
+	roster_dict_commit(handle->core, username, changes, count,
+			   async && roster_dict_async_ready(handle) ? 0 : 1, roster_dict_commit_done, wait);
+}
+
+/* ---------------------------------------------------------------- driver (version-specific signatures) */
+
+static int roster_dict_open(const struct dict *driver, const char *config_path, struct dict **dict_r,
+			    const char **error_r)
+{
 	struct roster_dict_handle *handle;
 	char error[ROSTER_DICT_ERROR_MAX];
-
-	if (settings_get(event, &roster_dict_setting_parser_info, 0, &set, error_r) < 0)
-		return -1;
-	core = roster_dict_create(set->config_file, error, sizeof(error));
-	if (core == NULL) {
-		*error_r = t_strdup_printf("roster: %s: %s", set->config_file, error);
-		settings_free(set);
-		return -1;
-	}
-	settings_free(set);
-#else
-static int roster_dict_init(struct dict *driver, const char *uri,
-			    const struct dict_settings *set ATTR_UNUSED,
-			    struct dict **dict_r, const char **error_r)
-{
-	struct roster_dict_handle *handle;
-	char error[ROSTER_DICT_ERROR_MAX];
-	struct roster_dict *core = roster_dict_create(uri, error, sizeof(error));
+	struct roster_dict *core = roster_dict_create(config_path, error, sizeof(error));
 
 	if (core == NULL) {
-		*error_r = t_strdup_printf("roster: %s", error);
+		*error_r = t_strdup_printf("roster: %s: %s", config_path, error);
 		return -1;
 	}
-#endif
 	handle = i_new(struct roster_dict_handle, 1);
 	handle->dict = *driver;
 	handle->core = core;
@@ -133,6 +256,30 @@ static int roster_dict_init(struct dict *driver, const char *uri,
 	*dict_r = &handle->dict;
 	return 0;
 }
+
+/* 2.3 names the configuration file in the dict's URI (roster:FILE); 2.4 in
+   its declared setting. */
+#if DOVECOT_PREREQ(2, 4, 0)
+static int roster_dict_init(const struct dict *driver, struct event *event,
+			    struct dict **dict_r, const char **error_r)
+{
+	const struct roster_dict_settings *set;
+	int ret;
+
+	if (settings_get(event, &roster_dict_setting_parser_info, 0, &set, error_r) < 0)
+		return -1;
+	ret = roster_dict_open(driver, set->config_file, dict_r, error_r);
+	settings_free(set);
+	return ret;
+}
+#else
+static int roster_dict_init(struct dict *driver, const char *uri,
+			    const struct dict_settings *set ATTR_UNUSED,
+			    struct dict **dict_r, const char **error_r)
+{
+	return roster_dict_open(driver, uri, dict_r, error_r);
+}
+#endif
 
 static void roster_dict_deinit(struct dict *dict)
 {
@@ -148,17 +295,7 @@ static int roster_dict_lookup_key(struct dict *dict, const struct dict_op_settin
 				  pool_t pool, const char *key, const char **value_r,
 				  const char **error_r)
 {
-	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
-	char value[ROSTER_DICT_VALUE_MAX], error[ROSTER_DICT_ERROR_MAX];
-	int ret = roster_dict_lookup(handle->core, set->username, key, value, sizeof(value),
-				     error, sizeof(error));
-
-	*value_r = NULL;
-	if (ret < 0)
-		*error_r = t_strdup_printf("roster: %s", error);
-	else if (ret > 0)
-		*value_r = p_strdup(pool, value);
-	return ret;
+	return roster_dict_get((struct roster_dict_handle *)dict, set->username, key, pool, value_r, error_r);
 }
 
 #if DOVECOT_PREREQ(2, 4, 0)
@@ -199,48 +336,11 @@ static bool roster_dict_switch_ioloop(struct dict *dict)
 	return roster_dict_pending(handle->core) > 0;
 }
 
-static void roster_dict_lookup_done(void *context, const struct roster_dict_answer *answer)
-{
-	struct roster_dict_lookup_wait *wait = context;
-	struct dict_lookup_result result;
-	const char *values[2] = { NULL, NULL };
-
-	i_zero(&result);
-	result.ret = answer->found;
-	if (answer->found > 0)
-		result.value = values[0] = answer->value;
-	else if (answer->found < 0)
-		result.error = t_strdup_printf("roster: %s", answer->error);
-	result.values = values;
-	wait->callback(&result, wait->context);
-	i_free(wait);
-}
-
 static void roster_dict_lookup_async_key(struct dict *dict, const struct dict_op_settings *set,
 					 const char *key, dict_lookup_callback_t *callback,
 					 void *context)
 {
-	struct roster_dict_handle *handle = (struct roster_dict_handle *)dict;
-	struct roster_dict_lookup_wait *wait;
-	const char *error;
-
-	if (!roster_dict_async_ready(handle, &error)) {
-		/* The blocking service, or the thread could not start. */
-		struct dict_lookup_result result;
-		const char *values[2] = { NULL, NULL };
-
-		i_zero(&result);
-		result.ret = roster_dict_lookup_key(dict, set, pool_datastack_create(), key,
-						    &values[0], &result.error);
-		result.value = values[0];
-		result.values = values;
-		callback(&result, context);
-		return;
-	}
-	wait = i_new(struct roster_dict_lookup_wait, 1);
-	wait->callback = callback;
-	wait->context = context;
-	roster_dict_lookup_async(handle->core, set->username, key, roster_dict_lookup_done, wait);
+	roster_dict_lookup_send((struct roster_dict_handle *)dict, set->username, key, callback, context);
 }
 
 static struct dict_transaction_context *roster_dict_transaction_init(struct dict *dict)
@@ -253,36 +353,6 @@ static struct dict_transaction_context *roster_dict_transaction_init(struct dict
 	return &ctx->ctx;
 }
 
-static void roster_dict_commit_answer(const struct roster_dict_answer *answer,
-				      dict_transaction_commit_callback_t *callback, void *context)
-{
-	struct dict_commit_result result;
-
-	i_zero(&result);
-	switch (answer->result) {
-	case ROSTER_DICT_COMMIT_OK:
-		result.ret = DICT_COMMIT_RET_OK;
-		break;
-	case ROSTER_DICT_COMMIT_NOTFOUND:
-		result.ret = DICT_COMMIT_RET_NOTFOUND;
-		break;
-	case ROSTER_DICT_COMMIT_FAILED:
-	default:
-		result.ret = DICT_COMMIT_RET_FAILED;
-		result.error = t_strdup_printf("roster: %s", answer->error);
-		break;
-	}
-	callback(&result, context);
-}
-
-static void roster_dict_commit_done(void *context, const struct roster_dict_answer *answer)
-{
-	struct roster_dict_commit_wait *wait = context;
-
-	roster_dict_commit_answer(answer, wait->callback, wait->context);
-	i_free(wait);
-}
-
 static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx,
 					   bool async,
 					   dict_transaction_commit_callback_t *callback,
@@ -290,53 +360,10 @@ static void roster_dict_transaction_commit(struct dict_transaction_context *_ctx
 {
 	struct dict_transaction_memory_context *ctx =
 		(struct dict_transaction_memory_context *)_ctx;
-	struct roster_dict_handle *handle = (struct roster_dict_handle *)_ctx->dict;
-	const struct dict_transaction_memory_change *change;
-	ARRAY(struct roster_dict_change) changes;
-	struct roster_dict_answer answer;
-	char error[ROSTER_DICT_ERROR_MAX];
-	const char *async_error;
 
-	t_array_init(&changes, array_count(&ctx->changes) + 1);
-	array_foreach(&ctx->changes, change) {
-		struct roster_dict_change *c = array_append_space(&changes);
-
-		c->key = change->key;
-		switch (change->type) {
-		case DICT_CHANGE_TYPE_SET:
-			c->type = ROSTER_DICT_SET;
-			c->value = change->value.str;
-			break;
-		case DICT_CHANGE_TYPE_UNSET:
-			c->type = ROSTER_DICT_UNSET;
-			break;
-		case DICT_CHANGE_TYPE_INC:
-			c->type = ROSTER_DICT_INC;
-			c->diff = change->value.diff;
-			break;
-		}
-	}
-
-	if (async && roster_dict_async_ready(handle, &async_error)) {
-		struct roster_dict_commit_wait *wait = i_new(struct roster_dict_commit_wait, 1);
-
-		wait->callback = callback;
-		wait->context = context;
-		roster_dict_commit_async(handle->core, _ctx->set.username,
-					 array_count(&changes) == 0 ? NULL : array_front(&changes),
-					 array_count(&changes), roster_dict_commit_done, wait);
-		pool_unref(&ctx->pool);
-		return;
-	}
-	/* Synchronous, the blocking service, or the thread could not start. */
-	i_zero(&answer);
-	error[0] = '\0';
-	answer.result = roster_dict_commit(handle->core, _ctx->set.username,
-					   array_count(&changes) == 0 ? NULL : array_front(&changes),
-					   array_count(&changes), error, sizeof(error));
-	answer.error = error;
+	roster_dict_commit_send((struct roster_dict_handle *)_ctx->dict, _ctx->set.username, ctx, async,
+				callback, context);
 	pool_unref(&ctx->pool);
-	roster_dict_commit_answer(&answer, callback, context);
 }
 
 /* Designated: 2.4's struct dict has a member (flags) before v. */
@@ -357,6 +384,8 @@ static struct dict dict_driver_roster = {
 		.switch_ioloop = roster_dict_switch_ioloop,
 	}
 };
+
+/* ---------------------------------------------------------------- module */
 
 void dict_roster_init(struct module *module ATTR_UNUSED)
 {

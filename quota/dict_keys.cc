@@ -70,19 +70,19 @@ Result<LoginRecord> ParseLogin(std::string_view text, const DictRules& rules) {
   return r;
 }
 
-Result<CheckedChange> Check(const roster_dict_change& c, const char* username, const DictRules& rules) {
-  if (c.key == nullptr) return Error::Invalid("change without a key");
-  auto target = ParseKey(c.key, username);
+Result<CheckedChange> Check(const Change& c, const char* username, const DictRules& rules) {
+  if (!c.key) return Error::Invalid("change without a key");
+  auto target = ParseKey(*c.key, username);
   if (!target) return target.error();
   CheckedChange out;
   out.type = c.type;
   out.target = *target;
   bool counter = target->kind == Target::kCounter;
   switch (c.type) {
-    case ROSTER_DICT_SET: {
-      if (c.value == nullptr) return Error::Invalid("set without a value");
-      std::string_view value(c.value);
-      if (value.size() > kMaxValueBytes) return Error::Invalid("value too long for " + Shown(c.key));
+    case ChangeType::kSet: {
+      if (!c.value) return Error::Invalid("set without a value");
+      std::string_view value(*c.value);
+      if (value.size() > kMaxValueBytes) return Error::Invalid("value too long for " + Shown(*c.key));
       if (counter) {
         auto n = ParseInt(value);
         if (!n) return n.error();
@@ -94,10 +94,10 @@ Result<CheckedChange> Check(const roster_dict_change& c, const char* username, c
       }
       break;
     }
-    case ROSTER_DICT_UNSET:
+    case ChangeType::kUnset:
       if (!counter) return Error::Invalid("a last login cannot be unset");
       break;
-    case ROSTER_DICT_INC:
+    case ChangeType::kInc:
       if (!counter) return Error::Invalid("a last login cannot be incremented");
       out.number = static_cast<int64_t>(c.diff);
       break;
@@ -107,12 +107,12 @@ Result<CheckedChange> Check(const roster_dict_change& c, const char* username, c
   return out;
 }
 
-Result<std::vector<CheckedChange>> CheckAll(const char* username, const roster_dict_change* changes, unsigned count,
+Result<std::vector<CheckedChange>> CheckAll(const char* username, const std::vector<Change>& changes,
                                             const DictRules& rules) {
-  if (count > kMaxChanges) return Error::Invalid("too many changes in one transaction");
+  if (changes.size() > kMaxChanges) return Error::Invalid("too many changes in one transaction");
   std::vector<CheckedChange> checked;
-  for (unsigned i = 0; i < count; ++i) {
-    auto c = Check(changes[i], username, rules);
+  for (const Change& change : changes) {
+    auto c = Check(change, username, rules);
     if (!c) return c.error();
     checked.push_back(std::move(*c));
   }

@@ -1,7 +1,7 @@
 // dict_keys.h: what roster's dict driver accepts from a dict client, as pure
 // functions (no I/O, no clock, no database): keys, values and the changes of
 // one commit, each bounded and checked before anything reaches SQL.
-// roster_dict.cc uses them; tests/fuzz/fuzz_dict.cc feeds them arbitrary
+// dict_core.cc uses them; tests/fuzz/fuzz_dict.cc feeds them arbitrary
 // bytes.
 //
 // Keys (anything else is refused, naming the key):
@@ -23,7 +23,6 @@
 
 #include "common/accounts.h"
 #include "common/result.h"
-#include "quota/roster_dict.h"
 
 namespace roster::dict {
 
@@ -37,6 +36,16 @@ constexpr int64_t kMaxClockAhead = 300;
 // No login time before 2000-01-01.
 constexpr int64_t kMinLoginTime = 946684800;
 constexpr std::string_view kLastLoginPrefix = "shared/roster/lastlogin/";
+
+// One change of a dict transaction, as the client sent it (unchecked). A key
+// or value the client left out is empty (nullopt), and refused by Check.
+enum class ChangeType { kSet, kUnset, kInc };
+struct Change {
+  ChangeType type = ChangeType::kSet;
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // kSet
+  int64_t diff = 0;                  // kInc
+};
 
 struct DictRules {
   std::vector<std::string> protocols{"imap", "pop3"};  // dict_login_protocols
@@ -57,7 +66,7 @@ struct LoginRecord {
 
 // A change checked before the transaction starts: nothing invalid reaches SQL.
 struct CheckedChange {
-  roster_dict_change_type type = ROSTER_DICT_SET;
+  ChangeType type = ChangeType::kSet;
   Target target;
   std::optional<int64_t> number;  // SET of a counter / INC
   LoginRecord login;              // SET of a last login
@@ -67,9 +76,9 @@ struct CheckedChange {
 Result<Target> ParseKey(std::string_view key, const char* username);
 // "<protocol> <ip> [<unix time>]"; the ip's form is checked by accounts.
 Result<LoginRecord> ParseLogin(std::string_view text, const DictRules& rules);
-Result<CheckedChange> Check(const roster_dict_change& change, const char* username, const DictRules& rules);
+Result<CheckedChange> Check(const Change& change, const char* username, const DictRules& rules);
 // Every change checked, or the first one's error.
-Result<std::vector<CheckedChange>> CheckAll(const char* username, const roster_dict_change* changes, unsigned count,
+Result<std::vector<CheckedChange>> CheckAll(const char* username, const std::vector<Change>& changes,
                                             const DictRules& rules);
 // A protocol name as dict_login_protocols may list it: 1-16 of [a-z0-9-].
 bool ValidProtocolName(std::string_view name);

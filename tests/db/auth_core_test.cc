@@ -1,12 +1,22 @@
-// Tests of the passdb driver's core (auth/roster_auth.h) through its C API,
-// against the private MariaDB, as the auth role, in both modes (blocking, and
-// threaded with its eventfd): a verify of an unknown user, a refused user name
-// or a disabled mailbox or domain checks the password against the dummy
-// argon2id hash, like a real one, and still answers "unknown" or "disabled".
+// Tests of the passdb/userdb driver's core (auth/auth_core.h) through its C
+// API (auth/roster_auth.h), against the private MariaDB, as the auth role,
+// each in both modes (parameterised): blocking (the callback runs before
+// roster_auth_submit returns) and threaded (it runs from roster_auth_drain,
+// when the descriptor the host watches is readable). What they prove:
+// verify (right, wrong, unknown, disabled), lookup (credentials), userdb (a
+// disabled mailbox is unknown), the dummy hash check of unknown and disabled
+// users, rehash on login and its compare-and-set (a hash changed meanwhile
+// is not overwritten), a database down (a temporary failure, never a "no"),
+// destroy with jobs in flight (each callback runs once, none after the last
+// release), and one shared core for passdb and userdb of the same file.
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,9 +31,49 @@ namespace {
 const Actor kActor{"tester", "192.0.2.7"};
 const char kPassword[] = "correct horse";
 
+// What the host (the glue, in Dovecot) sees: the descriptor to watch, and
+// the log lines of no request.
+struct Host {
+  std::vector<int> watched;  // fds, one per watch call
+  int unwatched = 0;
+  std::vector<std::string> logs;
+};
+Host host_seen;
+
+void HostLog(void*, roster_log_level, const char* message) { host_seen.logs.emplace_back(message); }
+void* HostWatch(int fd, roster_auth*) {
+  host_seen.watched.push_back(fd);
+  return &host_seen;
+}
+void HostUnwatch(void* watch) {
+  EXPECT_EQ(watch, &host_seen);
+  ++host_seen.unwatched;
+}
+const roster_auth_host kHost{ROSTER_FIELDS_DOVECOT23, HostLog, HostWatch, HostUnwatch};
+
+// One request's answer, as its callback saw it.
+struct Reply {
+  int calls = 0;
+  roster_auth_result result = ROSTER_AUTH_TEMPFAIL;
+  std::map<std::string, std::string> fields;
+  std::vector<std::string> logs;
+  // Runs inside the callback, once (tests that act "meanwhile").
+  std::function<void()> then;
+
+  static void Done(void* context, const roster_job_result* r) {
+    auto* self = static_cast<Reply*>(context);
+    ++self->calls;
+    self->result = r->result;
+    for (size_t i = 0; r->fields[i] != nullptr; i += 2) self->fields[r->fields[i]] = r->fields[i + 1];
+    for (unsigned i = 0; i < r->log_count; ++i) self->logs.emplace_back(r->logs[i].message);
+    if (self->then) self->then();
+  }
+};
+
 class AuthCoreTest : public ::testing::TestWithParam<unsigned> {
  protected:
   void SetUp() override {
+    host_seen = Host{};
     MariaDb::Get().Truncate();
     admin_ = MariaDb::Get().Connect(DbRole::kAdmin);
     Accounts accounts(*admin_);
@@ -36,106 +86,280 @@ class AuthCoreTest : public ::testing::TestWithParam<unsigned> {
     ASSERT_TRUE(policy.ok());
     auto hash = PasswordHasher(*policy).Hash(kPassword);
     ASSERT_TRUE(hash.ok());
-    for (const char* address : {"alice@here.test", "carol@here.test", "dave@off.test"}) {
+    for (const char* address : {"alice@here.test", "carol@here.test", "dave@off.test", "erin@here.test"}) {
       NewMailbox m;
       m.address = address;
       m.password_hash = *hash;
+      m.max_bytes = 1000;
       ASSERT_TRUE(accounts.AddMailbox(m, kActor).ok()) << address;
     }
     ASSERT_TRUE(accounts.SetMailboxActive("carol@here.test", false, kActor).ok());
     ASSERT_TRUE(accounts.SetDomainActive("off.test", false, kActor).ok());
+    // Erin's hash is an older scheme: a login rehashes it.
+    crypt_data data{};
+    const char* sha = crypt_r(kPassword, "$6$rostertestsalt$", &data);
+    ASSERT_NE(sha, nullptr);
+    weak_hash_ = std::string("{SHA512-CRYPT}") + sha;
+    SetHash("erin@here.test", weak_hash_);
 
-    std::string path = MariaDb::Get().dir() + "/auth-core-" + std::to_string(GetParam()) + ".conf";
-    {
-      std::ofstream c(path);
-      c << "!include " << MariaDb::Get().config_path() << "\nauth_uid = 0\nauth_gid = 0\nauth_threads = "
-        << GetParam() << "\n";
-    }
-    char error[512] = "";
-    auth_ = roster_auth_create(path.c_str(), error, sizeof error);
-    ASSERT_NE(auth_, nullptr) << error;
-    if (GetParam() > 0) {
-      fd_ = roster_auth_start(auth_, nullptr, error, sizeof error);
-      ASSERT_GE(fd_, 0) << error;
-    }
+    path_ = ConfigFile("auth-core");
+    auth_ = Acquire(path_);
+    ASSERT_NE(auth_, nullptr);
   }
   void TearDown() override {
-    if (auth_) roster_auth_destroy(auth_);
+    if (auth_) roster_auth_release(auth_);
   }
 
-  // The answers of verifies, asked all at once (one batch in threaded mode).
+  bool Threaded() const { return GetParam() > 0; }
+
+  std::string ConfigFile(const std::string& name, const std::string& extra = "") {
+    std::string path = MariaDb::Get().dir() + "/" + name + "-" + std::to_string(GetParam()) + ".conf";
+    std::ofstream c(path);
+    c << "!include " << MariaDb::Get().config_path() << "\nauth_uid = 0\nauth_gid = 0\nauth_threads = "
+      << GetParam() << "\nauth_rehash = yes\n" << extra;
+    return path;
+  }
+  // Acquires the core of `path` and, in threaded mode, starts it.
+  roster_auth* Acquire(const std::string& path) {
+    char error[512] = "";
+    roster_auth* auth = roster_auth_acquire(path.c_str(), &kHost, error, sizeof error);
+    EXPECT_NE(auth, nullptr) << error;
+    if (auth != nullptr && Threaded()) {
+      EXPECT_EQ(roster_auth_start(auth, error, sizeof error), 0) << error;
+    }
+    return auth;
+  }
+
+  void SetHash(const std::string& address, const std::string& hash) {
+    ASSERT_TRUE(admin_->Execute("UPDATE mailbox SET password_hash = ? WHERE address = ?", {hash, address}).ok());
+  }
+  std::string StoredHash(const std::string& address) {
+    auto rows = admin_->Query("SELECT password_hash FROM mailbox WHERE address = ?", {address});
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    return rows.ok() && !rows->empty() ? rows->front().String(0) : "";
+  }
+
+  void Submit(roster_auth* auth, roster_auth_kind kind, const std::string& user, const char* password,
+              Reply* reply) {
+    roster_auth_request r{kind, user.c_str(), password, "imap"};
+    roster_auth_submit(auth, &r, Reply::Done, reply);
+    // Blocking mode: answered before submit returns; threaded: not yet.
+    if (!Threaded()) {
+      EXPECT_EQ(reply->calls, 1) << user;
+    }
+  }
+  // Drains until `done` holds (a bounded wait, not a timing assertion).
+  void DrainUntil(roster_auth* auth, const std::function<bool()>& done) {
+    for (int rounds = 0; !done() && rounds < 300; ++rounds) {
+      pollfd p{host_seen.watched.empty() ? -1 : host_seen.watched.front(), POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) roster_auth_drain(auth);
+    }
+    EXPECT_TRUE(done()) << "answers missing";
+  }
+  // The answers of requests of one kind, asked all at once (one batch in
+  // threaded mode).
+  std::vector<Reply> Ask(roster_auth_kind kind, const std::vector<std::string>& users,
+                         const char* password = kPassword, roster_auth* auth = nullptr) {
+    if (auth == nullptr) auth = auth_;
+    std::vector<Reply> replies(users.size());
+    for (size_t i = 0; i < users.size(); ++i)
+      Submit(auth, kind, users[i], kind == ROSTER_AUTH_VERIFY ? password : nullptr, &replies[i]);
+    DrainUntil(auth, [&] {
+      for (const Reply& r : replies)
+        if (r.calls == 0) return false;
+      return true;
+    });
+    for (const Reply& r : replies) EXPECT_EQ(r.calls, 1);
+    return replies;
+  }
+  std::vector<roster_auth_result> Results(const std::vector<Reply>& replies) {
+    std::vector<roster_auth_result> out;
+    for (const Reply& r : replies) out.push_back(r.result);
+    return out;
+  }
   std::vector<roster_auth_result> Verify(const std::vector<std::string>& users, const char* password = kPassword) {
-    std::vector<roster_auth_result> results(users.size(), ROSTER_AUTH_TEMPFAIL);
-    if (GetParam() == 0) {
-      auto field = [](void*, const char*, const char*) {};
-      for (size_t i = 0; i < users.size(); ++i)
-        results[i] = roster_auth_verify(auth_, users[i].c_str(), password, "imap", field, nullptr, nullptr);
-      return results;
-    }
-    struct Slot {
-      roster_auth_result* result;
-      size_t* left;
-    };
-    size_t left = users.size();
-    std::vector<Slot> slots(users.size());
-    auto done = [](void* context, const roster_job_result* r) {
-      auto* slot = static_cast<Slot*>(context);
-      *slot->result = r->result;
-      --*slot->left;
-    };
-    for (size_t i = 0; i < users.size(); ++i) {
-      slots[i] = Slot{&results[i], &left};
-      roster_auth_verify_async(auth_, users[i].c_str(), password, "imap", done, &slots[i]);
-    }
-    // A bounded wait for the answers (not a timing assertion).
-    for (int rounds = 0; left > 0 && rounds < 300; ++rounds) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) > 0) roster_auth_drain(auth_);
-    }
-    EXPECT_EQ(left, 0u) << "answers missing";
-    return results;
+    return Results(Ask(ROSTER_AUTH_VERIFY, users, password));
   }
   unsigned long long Dummies() const { return roster_auth_dummy_verifications(auth_); }
 
   std::unique_ptr<Db> admin_;
+  std::string path_, weak_hash_;
   roster_auth* auth_ = nullptr;
-  int fd_ = -1;
 };
+
+using R = std::vector<roster_auth_result>;
+
+TEST_P(AuthCoreTest, VerifyAnswersRightWrongUnknownAndDisabled) {
+  auto replies = Ask(ROSTER_AUTH_VERIFY, {"alice@here.test"});
+  ASSERT_EQ(replies[0].result, ROSTER_AUTH_OK);
+  EXPECT_EQ(replies[0].fields["user"], "alice@here.test");
+  EXPECT_EQ(replies[0].fields["password"].rfind("{ARGON2ID}", 0), 0u) << replies[0].fields["password"];
+  EXPECT_EQ(replies[0].fields["userdb_quota_rule"], "*:bytes=1000:messages=0");
+  EXPECT_EQ(replies[0].fields["userdb_uid"], "0");
+  EXPECT_EQ(Verify({"alice@here.test"}, "wrong"), R{ROSTER_AUTH_MISMATCH});
+  EXPECT_EQ(Verify({"nobody@here.test", "carol@here.test", "dave@off.test"}),
+            (R{ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_DISABLED, ROSTER_AUTH_DISABLED}));
+}
+
+TEST_P(AuthCoreTest, LookupAnswersTheCredentials) {
+  auto replies = Ask(ROSTER_AUTH_LOOKUP, {"Alice@HERE.test", "nobody@here.test", "carol@here.test"});
+  EXPECT_EQ(Results(replies), (R{ROSTER_AUTH_OK, ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_DISABLED}));
+  EXPECT_EQ(replies[0].fields["user"], "alice@here.test");
+  EXPECT_EQ(replies[0].fields["password"], StoredHash("alice@here.test"));
+  EXPECT_EQ(replies[0].fields.count("userdb_home"), 1u);
+  EXPECT_EQ(Dummies(), 0u);  // no password, no check
+}
+
+TEST_P(AuthCoreTest, UserdbKnowsOnlyUsableMailboxes) {
+  auto replies = Ask(ROSTER_AUTH_USERDB, {"alice@here.test", "carol@here.test", "dave@off.test", "nobody@here.test"});
+  EXPECT_EQ(Results(replies), (R{ROSTER_AUTH_OK, ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_UNKNOWN}));
+  EXPECT_EQ(replies[0].fields["user"], "alice@here.test");
+  EXPECT_EQ(replies[0].fields["quota_rule"], "*:bytes=1000:messages=0");
+  EXPECT_EQ(replies[0].fields.count("home"), 1u);
+  EXPECT_EQ(replies[0].fields.count("password"), 0u);
+  EXPECT_EQ(replies[1].fields.size(), 0u);
+}
 
 TEST_P(AuthCoreTest, UnknownUserPasswordIsCheckedAgainstTheDummyHash) {
   EXPECT_EQ(Dummies(), 0u);
-  EXPECT_EQ(Verify({"nobody@here.test"}), std::vector<roster_auth_result>{ROSTER_AUTH_UNKNOWN});
+  EXPECT_EQ(Verify({"nobody@here.test"}), R{ROSTER_AUTH_UNKNOWN});
   EXPECT_EQ(Dummies(), 1u);
-  EXPECT_EQ(Verify({"nobody@nowhere.test"}, "wrong"), std::vector<roster_auth_result>{ROSTER_AUTH_UNKNOWN});
+  EXPECT_EQ(Verify({"nobody@nowhere.test"}, "wrong"), R{ROSTER_AUTH_UNKNOWN});
   EXPECT_EQ(Dummies(), 2u);
   // A user name that cannot be an address is unknown too, and costs the same.
-  EXPECT_EQ(Verify({"not an address"}), std::vector<roster_auth_result>{ROSTER_AUTH_UNKNOWN});
+  EXPECT_EQ(Verify({"not an address"}), R{ROSTER_AUTH_UNKNOWN});
   EXPECT_EQ(Dummies(), 3u);
 }
 
 TEST_P(AuthCoreTest, DisabledMailboxOrDomainIsCheckedAgainstTheDummyHash) {
-  EXPECT_EQ(Verify({"carol@here.test", "dave@off.test"}),
-            (std::vector<roster_auth_result>{ROSTER_AUTH_DISABLED, ROSTER_AUTH_DISABLED}));
+  EXPECT_EQ(Verify({"carol@here.test", "dave@off.test"}), (R{ROSTER_AUTH_DISABLED, ROSTER_AUTH_DISABLED}));
   EXPECT_EQ(Dummies(), 2u);
 }
 
 TEST_P(AuthCoreTest, RealUsersAreAnsweredAsBeforeWithoutTheDummy) {
-  EXPECT_EQ(Verify({"alice@here.test"}), std::vector<roster_auth_result>{ROSTER_AUTH_OK});
-  EXPECT_EQ(Verify({"alice@here.test"}, "wrong"), std::vector<roster_auth_result>{ROSTER_AUTH_MISMATCH});
+  EXPECT_EQ(Verify({"alice@here.test"}), R{ROSTER_AUTH_OK});
+  EXPECT_EQ(Verify({"alice@here.test"}, "wrong"), R{ROSTER_AUTH_MISMATCH});
   EXPECT_EQ(Dummies(), 0u);
   // Mixed in one batch: each gets its own answer.
   EXPECT_EQ(Verify({"alice@here.test", "nobody@here.test", "carol@here.test", "Alice@HERE.test"}),
-            (std::vector<roster_auth_result>{ROSTER_AUTH_OK, ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_DISABLED,
-                                             ROSTER_AUTH_OK}));
+            (R{ROSTER_AUTH_OK, ROSTER_AUTH_UNKNOWN, ROSTER_AUTH_DISABLED, ROSTER_AUTH_OK}));
   EXPECT_EQ(Dummies(), 2u);
+}
+
+TEST_P(AuthCoreTest, ALoginRehashesAWeakerHashAfterItsAnswer) {
+  EXPECT_EQ(Verify({"erin@here.test"}), R{ROSTER_AUTH_OK});
+  // The rehash runs after the answer: inside submit (blocking), or on a
+  // thread, logging to the host through the handoff (threaded).
+  DrainUntil(auth_, [&] { return !host_seen.logs.empty(); });
+  EXPECT_NE(host_seen.logs.front().find("rehashed from SHA512-CRYPT to ARGON2ID"), std::string::npos)
+      << host_seen.logs.front();
+  EXPECT_EQ(StoredHash("erin@here.test").rfind("{ARGON2ID}", 0), 0u);
+  // A wrong password rehashes nothing.
+  SetHash("erin@here.test", weak_hash_);
+  EXPECT_EQ(Verify({"erin@here.test"}, "wrong"), R{ROSTER_AUTH_MISMATCH});
+  roster_auth_release(auth_);  // the threads end what they run
+  auth_ = nullptr;
+  EXPECT_EQ(StoredHash("erin@here.test"), weak_hash_);
+}
+
+// The stored hash changes between the login's lookup and its rehash (an
+// administrator sets a new password): the rehash must not overwrite it.
+TEST_P(AuthCoreTest, ARehashDoesNotOverwriteAHashChangedMeanwhile) {
+  const std::string changed = "{PLAIN}set by the administrator";
+  Reply reply;
+  if (!Threaded()) {
+    // The rehash runs after the callback, inside submit: change it there.
+    reply.then = [&] { SetHash("erin@here.test", changed); };
+    Submit(auth_, ROSTER_AUTH_VERIFY, "erin@here.test", kPassword, &reply);
+  } else {
+    // Erin's row is locked, so the rehash's compare-and-set waits for it;
+    // meanwhile the administrator's change is made and committed.
+    auto root = DbSettings::FromConfig(MariaDb::Get().config(), DbRole::kSetup);
+    Db locker(*root);
+    ASSERT_TRUE(locker.Execute("START TRANSACTION").ok());
+    ASSERT_TRUE(locker.Query("SELECT password_hash FROM roster.mailbox WHERE address = 'erin@here.test' FOR UPDATE")
+                    .ok());
+    Submit(auth_, ROSTER_AUTH_VERIFY, "erin@here.test", kPassword, &reply);
+    DrainUntil(auth_, [&] { return reply.calls > 0; });
+    bool waiting = false;
+    for (int i = 0; i < 500 && !waiting; ++i) {
+      auto rows = locker.Query(
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'roster_auth' AND "
+          "INFO LIKE 'UPDATE mailbox%'");
+      waiting = rows.ok() && rows->front().Uint(0) > 0;
+      if (!waiting) usleep(10000);
+    }
+    EXPECT_TRUE(waiting) << "the rehash never waited for erin's row";
+    ASSERT_TRUE(locker.Execute("UPDATE roster.mailbox SET password_hash = ? WHERE address = 'erin@here.test'",
+                               {changed})
+                    .ok());
+    ASSERT_TRUE(locker.Execute("COMMIT").ok());
+    roster_auth_release(auth_);  // joins the threads: the rehash has ended
+    auth_ = nullptr;
+  }
+  EXPECT_EQ(reply.calls, 1);
+  EXPECT_EQ(reply.result, ROSTER_AUTH_OK);
+  EXPECT_EQ(StoredHash("erin@here.test"), changed);
+  for (const std::string& line : host_seen.logs) EXPECT_EQ(line.find("rehashed"), std::string::npos) << line;
 }
 
 TEST_P(AuthCoreTest, DatabaseDownIsATemporaryFailureWithoutTheDummy) {
   MariaDb::Get().Stop();
-  auto results = Verify({"nobody@here.test"});
+  auto verified = Verify({"nobody@here.test", "alice@here.test"});
+  auto looked_up = Results(Ask(ROSTER_AUTH_LOOKUP, {"alice@here.test"}));
+  auto userdb = Results(Ask(ROSTER_AUTH_USERDB, {"alice@here.test"}));
   MariaDb::Get().Start();
-  EXPECT_EQ(results, std::vector<roster_auth_result>{ROSTER_AUTH_TEMPFAIL});
+  EXPECT_EQ(verified, (R{ROSTER_AUTH_TEMPFAIL, ROSTER_AUTH_TEMPFAIL}));
+  EXPECT_EQ(looked_up, R{ROSTER_AUTH_TEMPFAIL});
+  EXPECT_EQ(userdb, R{ROSTER_AUTH_TEMPFAIL});
   EXPECT_EQ(Dummies(), 0u);
+  // Back without a restart of the core.
+  EXPECT_EQ(Verify({"alice@here.test"}), R{ROSTER_AUTH_OK});
+}
+
+// The contract of the last release: every callback runs exactly once, at
+// the latest inside it (requests not yet taken: TEMPFAIL), none after it;
+// a request submitted from such a callback is answered at once.
+TEST_P(AuthCoreTest, ReleaseWithRequestsInFlightAnswersEachOnce) {
+  std::vector<Reply> replies(40);
+  Reply late;
+  replies[0].then = [&] { Submit(auth_, ROSTER_AUTH_USERDB, "alice@here.test", nullptr, &late); };
+  for (size_t i = 0; i < replies.size(); ++i)
+    Submit(auth_, i % 3 == 2 ? ROSTER_AUTH_USERDB : ROSTER_AUTH_VERIFY, i % 2 ? "alice@here.test" : "nobody@here.test",
+           kPassword, &replies[i]);
+  roster_auth_release(auth_);
+  auth_ = nullptr;
+  for (const Reply& r : replies) {
+    EXPECT_EQ(r.calls, 1);
+    EXPECT_TRUE(r.result == ROSTER_AUTH_OK || r.result == ROSTER_AUTH_UNKNOWN || r.result == ROSTER_AUTH_TEMPFAIL)
+        << r.result;
+  }
+  EXPECT_EQ(late.calls, 1);
+  if (Threaded()) {
+    EXPECT_EQ(host_seen.unwatched, 1);
+  }
+}
+
+// passdb and userdb naming the same file share one core: one set of
+// threads, one watched descriptor, freed at the last release only.
+TEST_P(AuthCoreTest, PassdbAndUserdbShareOneCore) {
+  roster_auth* userdb = Acquire(path_);
+  ASSERT_EQ(userdb, auth_);
+  if (Threaded()) {
+    EXPECT_EQ(host_seen.watched.size(), 1u);
+  }
+  EXPECT_EQ(Results(Ask(ROSTER_AUTH_USERDB, {"alice@here.test"}, nullptr, userdb)), R{ROSTER_AUTH_OK});
+  EXPECT_EQ(Verify({"nobody@here.test"}), R{ROSTER_AUTH_UNKNOWN});
+  EXPECT_EQ(roster_auth_dummy_verifications(userdb), 1u);  // the same core counted it
+  // The passdb goes first (as Dovecot deinits them): the userdb still works.
+  roster_auth_release(auth_);
+  auth_ = userdb;
+  EXPECT_EQ(host_seen.unwatched, 0);
+  EXPECT_EQ(Results(Ask(ROSTER_AUTH_USERDB, {"alice@here.test"})), R{ROSTER_AUTH_OK});
+  // Another file is another core.
+  roster_auth* other = Acquire(ConfigFile("auth-core-other"));
+  EXPECT_NE(other, auth_);
+  roster_auth_release(other);
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockingAndThreaded, AuthCoreTest, ::testing::Values(0u, 2u),

@@ -1,5 +1,7 @@
-// Tests of the dict driver's core (quota/roster_dict.h) through its C API,
-// against the private MariaDB, as the dict role: keys, values, commits.
+// Tests of the dict driver's core (quota/dict_core.h) through its C API
+// (quota/roster_dict.h), against the private MariaDB, as the dict role: keys,
+// values, commits; inline (the callback runs before the call returns) and
+// threaded (it runs from roster_dict_drain/roster_dict_wait).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -68,19 +70,34 @@ class DictTest : public ::testing::Test {
     return admin_->Query("SELECT COUNT(*) FROM last_login WHERE " + where)->front().Uint(0);
   }
 
+  // An inline request's answer: its callback has run once when the call returns.
+  struct Inline {
+    int calls = 0;
+    roster_dict_answer answer{};
+    std::string value, error;
+    static void Done(void* context, const roster_dict_answer* a) {
+      auto* self = static_cast<Inline*>(context);
+      ++self->calls;
+      self->answer = *a;
+      self->value = a->value != nullptr ? a->value : "";
+      self->error = a->error != nullptr ? a->error : "";
+    }
+  };
   // "found:VALUE", "notfound" or "error:MESSAGE".
   std::string Lookup(const char* user, const char* key) {
-    char value[256] = "", error[256] = "";
-    int r = roster_dict_lookup(dict_, user, key, value, sizeof value, error, sizeof error);
-    return r > 0 ? std::string("found:") + value : r == 0 ? "notfound" : std::string("error:") + error;
+    Inline got;
+    roster_dict_lookup(dict_, user, key, 1, Inline::Done, &got);
+    EXPECT_EQ(got.calls, 1);
+    int r = got.answer.found;
+    return r > 0 ? "found:" + got.value : r == 0 ? "notfound" : "error:" + got.error;
   }
   roster_dict_commit_result Commit(const char* user, std::vector<roster_dict_change> changes,
                                    std::string* error_text = nullptr) {
-    char error[256] = "";
-    auto r = roster_dict_commit(dict_, user, changes.data(), static_cast<unsigned>(changes.size()), error,
-                                sizeof error);
-    if (error_text) *error_text = error;
-    return r;
+    Inline got;
+    roster_dict_commit(dict_, user, changes.data(), static_cast<unsigned>(changes.size()), 1, Inline::Done, &got);
+    EXPECT_EQ(got.calls, 1);
+    if (error_text) *error_text = got.answer.result == ROSTER_DICT_COMMIT_FAILED ? got.error : "";
+    return got.answer.result;
   }
   static roster_dict_change Inc(const char* key, long long diff) { return {ROSTER_DICT_INC, key, nullptr, diff}; }
   static roster_dict_change Set(const char* key, const char* value) { return {ROSTER_DICT_SET, key, value, 0}; }
@@ -227,24 +244,24 @@ TEST_F(DictTest, AsynchronousCommitsAndLookupsAnswerEachOnceInOrder) {
   AsyncAnswers commits, lookups;
   std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
   for (int i = 0; i < 50; ++i)
-    roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
-  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
-  roster_dict_commit_async(dict_, "nobody@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+    roster_dict_commit(dict_, "ann@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "bob@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "nobody@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &commits);
   std::vector<roster_dict_change> bad = {Inc("priv/quota/other", 1)};
-  roster_dict_commit_async(dict_, "ann@dict.test", bad.data(), 1, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "ann@dict.test", bad.data(), 1, 0, AsyncAnswers::Committed, &commits);
   std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/ann@dict.test", "imap 192.0.2.1")};
-  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, nullptr, login.data(), 1, 0, AsyncAnswers::Committed, &commits);
   // A recount's set, then an increment sent after it: applied in that order.
   std::vector<roster_dict_change> recount = {Set("priv/quota/storage", "1000")};
-  roster_dict_commit_async(dict_, "bob@dict.test", recount.data(), 1, AsyncAnswers::Committed, &commits);
-  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 1, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "bob@dict.test", recount.data(), 1, 0, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "bob@dict.test", usual.data(), 1, 0, AsyncAnswers::Committed, &commits);
   // Lookups sent after the commits see them.
-  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
-  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/messages", AsyncAnswers::Done, &lookups);
-  roster_dict_lookup_async(dict_, "bob@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
-  roster_dict_lookup_async(dict_, "nobody@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
-  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/nothing", AsyncAnswers::Done, &lookups);
-  roster_dict_lookup_async(dict_, nullptr, "shared/roster/lastlogin/ann@dict.test", AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, "ann@dict.test", "priv/quota/storage", 0, AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, "ann@dict.test", "priv/quota/messages", 0, AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, "bob@dict.test", "priv/quota/storage", 0, AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, "nobody@dict.test", "priv/quota/storage", 0, AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, "ann@dict.test", "priv/quota/nothing", 0, AsyncAnswers::Done, &lookups);
+  roster_dict_lookup(dict_, nullptr, "shared/roster/lastlogin/ann@dict.test", 0, AsyncAnswers::Done, &lookups);
   EXPECT_EQ(roster_dict_pending(dict_), 62u);
   roster_dict_wait(dict_);
   EXPECT_EQ(roster_dict_pending(dict_), 0u);
@@ -268,6 +285,27 @@ TEST_F(DictTest, AsynchronousCommitsAndLookupsAnswerEachOnceInOrder) {
   EXPECT_EQ(lookups.got[5].rfind("found:imap 192.0.2.1 ", 0), 0u) << lookups.got[5];
 }
 
+// Destroying the core with requests still queued: each callback runs once,
+// inside roster_dict_destroy (after the threads ran the request), and none
+// after it; the commits are applied, never lost.
+TEST_F(DictTest, DestroyWithRequestsInFlightAnswersEachOnce) {
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  AsyncAnswers commits, lookups;
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
+  for (int i = 0; i < 40; ++i) {
+    roster_dict_commit(dict_, i % 2 ? "ann@dict.test" : "bob@dict.test", usual.data(), 2, 0,
+                       AsyncAnswers::Committed, &commits);
+    roster_dict_lookup(dict_, "ann@dict.test", "priv/quota/messages", 0, AsyncAnswers::Done, &lookups);
+  }
+  roster_dict_destroy(dict_);
+  dict_ = nullptr;
+  EXPECT_EQ(commits.got, std::vector<std::string>(40, "ok"));
+  EXPECT_EQ(lookups.got.size(), 40u);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 20);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 2000);
+}
+
 TEST_F(DictTest, AsynchronousModeWithTheDatabaseDownFailsEveryRequest) {
   char error[256] = "";
   ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
@@ -275,8 +313,8 @@ TEST_F(DictTest, AsynchronousModeWithTheDatabaseDownFailsEveryRequest) {
   AsyncAnswers commits, lookups;
   std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
   for (int i = 0; i < 5; ++i)
-    roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
-  roster_dict_lookup_async(dict_, "ann@dict.test", "priv/quota/storage", AsyncAnswers::Done, &lookups);
+    roster_dict_commit(dict_, "ann@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &commits);
+  roster_dict_lookup(dict_, "ann@dict.test", "priv/quota/storage", 0, AsyncAnswers::Done, &lookups);
   roster_dict_wait(dict_);
   MariaDb::Get().Start();
   ASSERT_EQ(commits.got.size(), 5u);
@@ -285,7 +323,7 @@ TEST_F(DictTest, AsynchronousModeWithTheDatabaseDownFailsEveryRequest) {
   EXPECT_EQ(lookups.got[0].rfind("error:", 0), 0u) << lookups.got[0];
   // Back without a restart: the counters that missed increments are unknown
   // (recounted by Dovecot), never short.
-  roster_dict_commit_async(dict_, "ann@dict.test", usual.data(), 2, AsyncAnswers::Committed, &commits);
+  roster_dict_commit(dict_, "ann@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &commits);
   roster_dict_wait(dict_);
   EXPECT_EQ(commits.got.back(), "notfound");
   EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "notfound");
@@ -319,15 +357,15 @@ TEST_F(DictTest, WritesAfterARestartAreAppliedOnce) {
   AsyncAnswers answers;
   std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 10), Inc("priv/quota/messages", 1)};
   std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/bob@dict.test", "imap 192.0.2.1")};
-  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "bob@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
   roster_dict_wait(dict_);
   MariaDb::Get().Stop();
   MariaDb::Get().Start();
-  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, nullptr, login.data(), 1, 0, AsyncAnswers::Committed, &answers);
   roster_dict_wait(dict_);
   MariaDb::Get().Stop();
   MariaDb::Get().Start();
-  roster_dict_commit_async(dict_, "bob@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "bob@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
   roster_dict_wait(dict_);
   EXPECT_EQ(answers.got, std::vector<std::string>({"ok", "ok", "ok"}));
   EXPECT_EQ(Counter("bob@dict.test", "bytes"), 20);
@@ -389,7 +427,7 @@ TEST_F(DictTest, ABadIncrementInABatchFailsAlone) {
                   .ok());
   AsyncAnswers answers;
   std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 1000), Inc("priv/quota/messages", 1)};
-  roster_dict_commit_async(dict_, "carl@dict.test", usual.data(), 2, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "carl@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
   // Waiting shows as its UPDATE running (in a lock wait, or in the
   // optimizer's read of the locked row).
   bool waiting = false;
@@ -406,7 +444,7 @@ TEST_F(DictTest, ABadIncrementInABatchFailsAlone) {
     FAIL() << "the dict thread never waited for carl's row: " << testing::PrintToString(answers.got);
   }
   for (const char* user : {"ann@dict.test", "bob@dict.test", "dora@dict.test"})
-    roster_dict_commit_async(dict_, user, usual.data(), 2, AsyncAnswers::Committed, &answers);
+    roster_dict_commit(dict_, user, usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
   ASSERT_TRUE(locker.Execute("COMMIT").ok());
   roster_dict_wait(dict_);
   ASSERT_EQ(answers.got.size(), 4u);
@@ -462,7 +500,7 @@ TEST_F(DictTest, ALoginTimeAheadOfTheClockIsNeverStoredAsFuture) {
   ASSERT_GE(roster_dict_start(dict_, buffer, sizeof buffer), 0) << buffer;
   AsyncAnswers answers;
   std::vector<roster_dict_change> login = {Set("shared/roster/lastlogin/bob@dict.test", far.c_str())};
-  roster_dict_commit_async(dict_, nullptr, login.data(), 1, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, nullptr, login.data(), 1, 0, AsyncAnswers::Committed, &answers);
   roster_dict_wait(dict_);
   ASSERT_EQ(answers.got.size(), 1u);
   EXPECT_EQ(answers.got[0].rfind("failed:", 0), 0u) << answers.got[0];

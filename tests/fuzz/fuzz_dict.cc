@@ -21,19 +21,19 @@ namespace {
 constexpr int64_t kNow = 1763683200;
 
 void Verify(const roster::dict::CheckedChange& c, const roster::dict::DictRules& rules,
-            const roster_dict_change& raw) {
+            const roster::dict::Change& raw) {
   using roster::dict::Target;
-  if (std::string_view(raw.key).size() > roster::dict::kMaxKeyBytes) abort();
+  if (!raw.key || raw.key->size() > roster::dict::kMaxKeyBytes) abort();
   if (c.target.address.empty() || c.target.address.size() > roster::dict::kMaxKeyBytes) abort();
   if (c.target.kind == Target::kLastLogin) {
-    if (c.type != ROSTER_DICT_SET) abort();
+    if (c.type != roster::dict::ChangeType::kSet) abort();
     bool known = false;
     for (const std::string& p : rules.protocols) known = known || p == c.login.protocol;
     if (!known) abort();
     if (c.login.time && (*c.login.time > kNow + roster::dict::kMaxClockAhead ||
                          *c.login.time < roster::dict::kMinLoginTime))
       abort();
-  } else if (c.type != ROSTER_DICT_UNSET && !c.number) {
+  } else if (c.type != roster::dict::ChangeType::kUnset && !c.number) {
     abort();
   }
 }
@@ -59,35 +59,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rules.protocols = {"imap", "pop3", "submission"};
   rules.now = kNow;
 
-  std::vector<std::string> keys, values;
-  std::vector<roster_dict_change_type> types;
-  std::vector<long long> diffs;
+  using roster::dict::ChangeType;
+  std::vector<roster::dict::Change> changes;
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     if (line.empty()) continue;
-    roster_dict_change_type type = line[0] == 'u' ? ROSTER_DICT_UNSET : line[0] == 'i' ? ROSTER_DICT_INC : ROSTER_DICT_SET;
+    ChangeType type = line[0] == 'u' ? ChangeType::kUnset : line[0] == 'i' ? ChangeType::kInc : ChangeType::kSet;
     size_t tab = line.find('\t');
     std::string key = line.substr(1, tab == std::string::npos ? std::string::npos : tab - 1);
     std::string value = tab == std::string::npos ? "" : line.substr(tab + 1);
-    types.push_back(type);
-    keys.push_back(key);
-    values.push_back(value);
-    diffs.push_back(std::strtoll(value.c_str(), nullptr, 10));
+    changes.push_back(roster::dict::Change{type, key, value, std::strtoll(value.c_str(), nullptr, 10)});
   }
-  std::vector<roster_dict_change> changes;
-  for (size_t i = 0; i < keys.size(); ++i)
-    changes.push_back(roster_dict_change{types[i], keys[i].c_str(), values[i].c_str(), diffs[i]});
 
-  for (const roster_dict_change& c : changes) {
+  for (const roster::dict::Change& c : changes) {
     auto one = roster::dict::Check(c, user, rules);
     if (one)
       Verify(*one, rules, c);
     else
       VerifyError(one.error());
-    auto target = roster::dict::ParseKey(c.key, user);
+    auto target = roster::dict::ParseKey(*c.key, user);
     if (!target) VerifyError(target.error());
   }
-  auto all = roster::dict::CheckAll(user, changes.data(), static_cast<unsigned>(changes.size()), rules);
+  auto all = roster::dict::CheckAll(user, changes, rules);
   if (all) {
     if (all->size() != changes.size()) abort();
     for (size_t i = 0; i < changes.size(); ++i) Verify((*all)[i], rules, changes[i]);
