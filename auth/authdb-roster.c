@@ -168,6 +168,22 @@ static struct roster_auth *roster_core_acquire(const char *config_path, const ch
 	return core;
 }
 
+#if DOVECOT_PREREQ(2, 4, 0)
+/* The core named by a passdb's or userdb's declared setting. */
+static struct roster_auth *roster_core_from_settings(struct event *event, const struct setting_parser_info *info,
+						     const char **error_r)
+{
+	const struct roster_authdb_settings *set;
+	struct roster_auth *core;
+
+	if (settings_get(event, info, 0, &set, error_r) < 0)
+		return NULL;
+	core = roster_core_acquire(set->config_file, error_r);
+	settings_free(set);
+	return core;
+}
+#endif
+
 /* Threads only where requests are answered: not in auth-worker processes. */
 static void roster_core_start(const char *what, struct roster_auth *core, bool blocking)
 {
@@ -345,13 +361,8 @@ static int roster_passdb_preinit(pool_t pool, struct event *event, struct passdb
 				 const char **error_r)
 {
 	struct roster_passdb_module *module;
-	const struct roster_authdb_settings *set;
-	struct roster_auth *core;
+	struct roster_auth *core = roster_core_from_settings(event, &roster_passdb_setting_parser_info, error_r);
 
-	if (settings_get(event, &roster_passdb_setting_parser_info, 0, &set, error_r) < 0)
-		return -1;
-	core = roster_core_acquire(set->config_file, error_r);
-	settings_free(set);
 	if (core == NULL)
 		return -1;
 	module = p_new(pool, struct roster_passdb_module, 1);
@@ -418,13 +429,8 @@ static int roster_userdb_preinit(pool_t pool, struct event *event, struct userdb
 				 const char **error_r)
 {
 	struct roster_userdb_module *module;
-	const struct roster_authdb_settings *set;
-	struct roster_auth *core;
+	struct roster_auth *core = roster_core_from_settings(event, &roster_userdb_setting_parser_info, error_r);
 
-	if (settings_get(event, &roster_userdb_setting_parser_info, 0, &set, error_r) < 0)
-		return -1;
-	core = roster_core_acquire(set->config_file, error_r);
-	settings_free(set);
 	if (core == NULL)
 		return -1;
 	module = p_new(pool, struct roster_userdb_module, 1);
