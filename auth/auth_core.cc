@@ -105,6 +105,7 @@ Result<std::vector<std::pair<std::string, std::string>>> MailLocation24(const st
     return Error::Invalid("auth_mail: expected DRIVER:PATH[:KEY=VALUE...], got '" + location + "'");
   fields.emplace_back("mail_driver", parts[0]);
   fields.emplace_back("mail_path", parts[1]);
+  bool inbox_given = false;
   for (size_t i = 2; i < parts.size(); ++i) {
     auto eq = parts[i].find('=');
     std::string key = parts[i].substr(0, eq);
@@ -119,7 +120,13 @@ Result<std::vector<std::pair<std::string, std::string>>> MailLocation24(const st
       return Error::Invalid("auth_mail: '" + parts[i] + "' has no Dovecot 2.4 userdb setting roster knows; "
                             "set it in dovecot.conf instead");
     fields.emplace_back(setting, parts[i].substr(eq + 1));
+    if (key == "INBOX") inbox_given = true;
   }
+  // On 2.3 a location replaced the whole mail setting, so a maildir's INBOX
+  // was its root. On 2.4 the fields override one setting each, and Debian's
+  // mail_inbox_path (/var/mail/%{user}) would stay: a maildir's INBOX is put
+  // back at its root ("."; an empty value would make it a folder .INBOX).
+  if (!inbox_given && parts[0] == "maildir") fields.emplace_back("mail_inbox_path", ".");
   return fields;
 }
 
