@@ -5,12 +5,16 @@ password_query, auth cache off), in the same run, on the same MariaDB, with the
 same 1000 mailboxes and the same client (tests/bench/auth_bench: 8 auth-client
 connections, PLAIN SASL, random users). Per scheme it prints auths/s, p50/p99
 latency and the peak memory (sum of VmHWM) of each instance's auth processes.
+The anchor is written for the Dovecot the stack finds: 2.3's dovecot-sql.conf.ext
+here, 2.4's `passdb sql` / `userdb sql` blocks from anchors24.py.
 Figures only: nothing is asserted."""
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anchors24  # noqa: E402
 import dovecot_stack  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
@@ -76,6 +80,26 @@ def run_client(stack, domain, requests):
     return float(rate), float(p50), float(p99), int(failures), cpu
 
 
+def anchor_auth_blocks(stack):
+    """Dovecot's own passdb/userdb sql on seed 003's table (anchors.md), for the
+    installed version: 2.3 reads a dovecot-sql.conf.ext (password_query,
+    user_query, %u, quota_rule); 2.4 takes the same queries in named blocks
+    (%{user}; the limits as quota_storage_size / quota_message_count)."""
+    if dovecot_stack.DOVECOT_24:
+        return anchors24.sql_auth(stack.socket, "/var/vmail")
+    sql_conf = os.path.join(stack.dir, "dovecot-sql.conf.ext")
+    with open(sql_conf, "w") as f:
+        f.write(f"driver = mysql\nconnect = host={stack.socket} dbname=mail user=anchor password=anchor-pw\n"
+                "default_pass_scheme = CRYPT\n"
+                "password_query = SELECT email AS user, password FROM user WHERE email='%u' AND active='Y'\n"
+                "user_query = SELECT CONCAT('/var/vmail/', SUBSTRING_INDEX(email, '@', -1), '/', "
+                "SUBSTRING_INDEX(email, '@', 1)) AS home, 8 AS uid, 8 AS gid, "
+                "CONCAT('*:bytes=', max_bytes, ':messages=', max_messages) AS quota_rule "
+                "FROM user WHERE email = '%u'\n")
+    return (f"passdb {{\n driver = sql\n args = {sql_conf}\n}}\n"
+            f"userdb {{\n driver = sql\n args = {sql_conf}\n}}\n")
+
+
 def main():
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
@@ -97,30 +121,20 @@ def main():
                    f"INSERT INTO mail.user (email) SELECT CONCAT('user', seq, '@anchor.test') "
                    f"FROM seq_0_to_{MAILBOXES - 1}; "
                    "CREATE USER anchor@localhost IDENTIFIED BY 'anchor-pw'; GRANT SELECT ON mail.* TO anchor@localhost")
-        sql_conf = os.path.join(roster.dir, "dovecot-sql.conf.ext")
-        with open(sql_conf, "w") as f:
-            f.write(f"driver = mysql\nconnect = host={roster.socket} dbname=mail user=anchor password=anchor-pw\n"
-                    "default_pass_scheme = CRYPT\n"
-                    "password_query = SELECT email AS user, password FROM user WHERE email='%u' AND active='Y'\n"
-                    "user_query = SELECT CONCAT('/var/vmail/', SUBSTRING_INDEX(email, '@', -1), '/', "
-                    "SUBSTRING_INDEX(email, '@', 1)) AS home, 8 AS uid, 8 AS gid, "
-                    "CONCAT('*:bytes=', max_bytes, ':messages=', max_messages) AS quota_rule "
-                    "FROM user WHERE email = '%u'\n")
+        anchor_auth = anchor_auth_blocks(roster)
         # The same driver in threaded mode (auth_threads): a second Dovecot on the same database.
         threaded_conf = roster.conf_with("roster-threads.conf", f"auth_threads = {THREADS}\n"
                                                                  f"auth_lookup_threads = {LOOKUP_THREADS}\n")
         threaded = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
                                        extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
         threaded.conf = threaded_conf
-        anchor = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
-                                     auth_blocks=f"passdb {{\n driver = sql\n args = {sql_conf}\n}}\n"
-                                                 f"userdb {{\n driver = sql\n args = {sql_conf}\n}}\n")
+        anchor = dovecot_stack.Stack(db_from=roster, auth_cache_size="0", auth_blocks=anchor_auth)
         roster.start_dovecot()
         threaded.start_dovecot()
         anchor.start_dovecot()
-        print(f"-- 3. Dovecot auth: driver = sql (anchor) vs roster blocking (auth-workers) vs roster threaded "
-              f"(auth_threads = {THREADS}), {CONNECTIONS} auth-client connections, {MAILBOXES} mailboxes, "
-              "auth cache off")
+        print(f"-- 3. Dovecot {'.'.join(map(str, dovecot_stack.VERSION))} auth: driver = sql (anchor) vs roster "
+              f"blocking (auth-workers) vs roster threaded (auth_threads = {THREADS}), {CONNECTIONS} auth-client "
+              f"connections, {MAILBOXES} mailboxes, auth cache off")
         print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}"
               f"  {'CPU us/auth: client':>7} {'dovecot':>7} {'mariadb':>7}")
         for name, stored, requests in SCHEMES:

@@ -9,8 +9,12 @@ RCPT requests for random recipients):
      busy (BENCH_POLICY_CONNECTIONS), then with 4 (a light load: the latency
      of a server that is not saturated; BENCH_POLICY_LIGHT_CONNECTIONS), of
      - Dovecot's quota-status (the anchor) set up as seed 003 would: sql userdb
-       on seed 003's `user` table returning quota_rule, quota = dict over
-       dict-sql, client_limit = 1;
+       on seed 003's `user` table returning the limits, client_limit = 1. On
+       2.3 quota = dict over dict-sql (usage from user.bytes/messages); 2.4 has
+       no dict backend, so there it is `count` (anchors24.py): the usage is
+       the mailbox's, so every mailbox gets one message by LMTP before the
+       run and the over-quota ones get limits below it (max_messages = 1, or
+       max_bytes = 1), and each request opens the mailbox's index;
      - roster-policyd with its cache off and with policy_cache_ttl = 60s (warm);
      - tests/bench/policy_noop, the floor: a server that answers DUNNO unread;
      and, before timing, each recipient asked once on every side, to show that
@@ -28,6 +32,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anchors24  # noqa: E402
 import dovecot_stack  # noqa: E402
 
 BUILD = dovecot_stack.BUILDDIR
@@ -265,7 +271,8 @@ def main():
         with open(recipients, "w") as f:
             f.writelines(f"user{n}@{DOMAIN}\n" for n in range(MAILBOXES))
 
-        print(f"-- 7. Postfix policy: RCPT quota check, {CONNECTIONS} then {LIGHT_CONNECTIONS} persistent connections, "
+        print(f"-- 7. Postfix policy (Dovecot {'.'.join(map(str, dovecot_stack.VERSION))}): RCPT quota check, "
+              f"{CONNECTIONS} then {LIGHT_CONNECTIONS} persistent connections, "
               f"{MAILBOXES} mailboxes "
               f"({sum(map(over_quota, range(MAILBOXES)))} over quota), random recipients, size=0")
         rows = []  # (side, connections, requests, figures)
@@ -312,6 +319,8 @@ def main():
 
 
 def start_anchor(base, port):
+    if dovecot_stack.DOVECOT_24:
+        return start_anchor24(base, port)
     sql_conf = os.path.join(base.dir, "dovecot-sql.conf.ext")
     with open(sql_conf, "w") as f:
         f.write(f"driver = mysql\nconnect = host={base.socket} dbname=mail user=anchor password=anchor-pw\n"
@@ -355,6 +364,45 @@ service quota-status {{
         anchor.stop()
         raise
     return anchor
+
+
+def start_anchor24(base, port):
+    """The anchor on 2.4: sql passdb/userdb and quota-status on the count
+    backend (anchors24.py). The usage is what the mailboxes hold, not
+    user.bytes/messages: every mailbox gets one message (the same for all),
+    then the 100 over quota get a limit below it, half on bytes and half on
+    messages, as USAGE_SQL splits them on the roster side (the auth cache is
+    off, so the new limits count at once)."""
+    anchor = dovecot_stack.Stack(
+        db_from=base, auth_cache_size="0", auth_blocks=anchors24.sql_auth(base.socket, f"{base.dir}/mail"),
+        extra_conf=anchors24.count_quota() + anchors24.quota_status(port, success="DUNNO", nouser="DUNNO"))
+    try:
+        anchor.start_dovecot()
+        wait_for_port(port, None, None)
+        failures = deliver_one_each(anchor)
+        if failures:
+            raise RuntimeError(f"{failures} of {MAILBOXES} deliveries to the anchor's mailboxes failed")
+        n = "CAST(SUBSTRING_INDEX(SUBSTRING(email, 5), '@', 1) AS UNSIGNED)"  # user<n>@
+        base.sql(f"UPDATE mail.user SET max_bytes = IF({n} % 20 = 0, 1, max_bytes), "
+                 f"max_messages = IF({n} % 20 = 10, 1, max_messages)")
+    except Exception:
+        anchor.stop()
+        raise
+    return anchor
+
+
+def deliver_one_each(stack):
+    """One small message to each mailbox over LMTP (4 connections); returns the failures."""
+    import concurrent.futures
+    import smtplib
+    text = ("From: b@example.org\r\nTo: r@example.org\r\nSubject: fill\r\n\r\n" + "y" * 62 + "\r\n")
+
+    def run(numbers):
+        with smtplib.LMTP("127.0.0.1", stack.lmtp_port, timeout=60) as conn:
+            return sum(len(conn.sendmail("b@example.org", [f"user{n}@{DOMAIN}"], text)) for n in numbers)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return sum(pool.map(run, [range(i, MAILBOXES, 4) for i in range(4)]))
 
 
 def measure(side, port, recipients, requests, server_ticks, check=True):
