@@ -497,6 +497,120 @@ Status Accounts::SetUsageCounter(std::string_view address, UsageCounter counter,
   return id ? Status::Ok() : Status(id.error());
 }
 
+namespace {
+
+// Sets counters of one mailbox; a NULL value leaves that counter as it is
+// (a row created here then has it unknown). Sets are never NULL: an unset
+// is SetUsageCounter's.
+constexpr char kSetUsageSql[] =
+    "INSERT INTO mailbox_usage (mailbox_id, bytes, messages) SELECT id, ?, ? FROM mailbox WHERE lookup_key = LOWER(?) "
+    "ON DUPLICATE KEY UPDATE bytes = COALESCE(VALUES(bytes), bytes), messages = COALESCE(VALUES(messages), messages)";
+
+// The same for a batch of mailboxes by lower-cased key.
+const BatchStatements kSetUsageBatch([](size_t n) {
+  return "INSERT INTO mailbox_usage (mailbox_id, bytes, messages) SELECT id, CASE lookup_key " +
+         Placeholders(n, "WHEN ? THEN ?", " ") + " END, CASE lookup_key " + Placeholders(n, "WHEN ? THEN ?", " ") +
+         " END FROM mailbox WHERE lookup_key IN (" + Placeholders(n) +
+         ") ON DUPLICATE KEY UPDATE bytes = COALESCE(VALUES(bytes), bytes), "
+         "messages = COALESCE(VALUES(messages), messages)";
+});
+
+DbValue Bound(std::optional<int64_t> v) { return v ? DbValue(*v) : DbValue(nullptr); }
+
+// An idempotent write, run again after a deadlock (as Db::Transaction does).
+Result<uint64_t> ExecuteSet(Db& db, const std::string& sql, const DbParams& params) {
+  for (int attempt = 1;; ++attempt) {
+    auto affected = db.ExecuteIdempotent(sql, params);
+    if (affected || affected.error().db_code != 1213 || attempt == 3) return affected;
+  }
+}
+
+}  // namespace
+
+Status Accounts::SetUsage(std::string_view address, std::optional<int64_t> bytes, std::optional<int64_t> messages) {
+  if (!bytes && !messages) return Error::Invalid("nothing to set");
+  auto affected = ExecuteSet(db_, kSetUsageSql, {Bound(bytes), Bound(messages), std::string(address)});
+  if (!affected) return affected.error();
+  if (*affected > 0) return Status::Ok();
+  // Zero rows: either no such mailbox, or the counters already held these values.
+  auto id = MailboxId(address);
+  return id ? Status::Ok() : Status(id.error());
+}
+
+std::vector<Status> Accounts::SetUsages(const std::vector<UsageSet>& sets) {
+  std::vector<Status> result(sets.size());
+  std::vector<std::string> addresses, keys;
+  for (const UsageSet& set : sets) addresses.push_back(set.address);
+  std::vector<size_t> others;
+  std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
+  auto alone = [&](size_t i) { result[i] = SetUsage(sets[i].address, sets[i].bytes, sets[i].messages); };
+  for (size_t i : others) alone(i);
+  // One row per key: its later sets win, as if applied in order.
+  struct Row {
+    std::string key;
+    std::optional<int64_t> bytes, messages;
+    std::vector<size_t> from;  // indexes into sets
+  };
+  std::vector<Row> rows;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const UsageSet& set = sets[batched[k]];
+    if (!set.bytes && !set.messages) {
+      result[batched[k]] = Error::Invalid("nothing to set");
+      continue;
+    }
+    auto same = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.key == keys[k]; });
+    if (same == rows.end()) {
+      same = rows.insert(rows.end(), Row{});
+      same->key = keys[k];
+    }
+    same->from.push_back(batched[k]);
+    if (set.bytes) same->bytes = set.bytes;
+    if (set.messages) same->messages = set.messages;
+  }
+  auto answer = [&](const Row& row, const Status& status) {
+    for (size_t i : row.from) result[i] = status;
+  };
+  for (size_t start = 0; start < rows.size(); start += kMaxBatch) {
+    size_t count = std::min(kMaxBatch, rows.size() - start);
+    if (count == 1) {
+      const Row& row = rows[start];
+      answer(row, SetUsage(row.key, row.bytes, row.messages));
+      continue;
+    }
+    auto [sql, size] = kSetUsageBatch.For(count);
+    auto nth = [&](size_t i) -> const Row& { return rows[start + std::min(i, count - 1)]; };
+    DbParams params;
+    for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, Bound(nth(i).bytes)});
+    for (size_t i = 0; i < size; ++i) params.insert(params.end(), {nth(i).key, Bound(nth(i).messages)});
+    for (size_t i = 0; i < size; ++i) params.emplace_back(nth(i).key);
+    auto affected = ExecuteSet(db_, sql, params);
+    if (!affected) {
+      for (size_t i = start; i < start + count; ++i) {
+        const Row& row = rows[i];
+        if (affected.error().is_temporary())
+          answer(row, affected.error());  // nothing written, or (unknown) written: a set may be sent again
+        else
+          for (size_t j : row.from) alone(j);  // only the one at fault fails, with its own error
+      }
+      continue;
+    }
+    // A row counts 1 inserted, 2 changed, 0 unchanged (or no such mailbox):
+    // 2 each means every mailbox was there. Otherwise which were, their
+    // usage rows say: the upsert gave every mailbox there one.
+    if (*affected == 2 * count) continue;
+    std::vector<std::string> chunk;
+    for (size_t i = start; i < start + count; ++i) chunk.push_back(rows[i].key);
+    std::vector<bool> there(count, false);
+    Status s = QueryByKeys(db_, kUsageBatch, chunk, [&](size_t i, const DbRow&) { there[i] = true; });
+    for (size_t i = 0; i < count; ++i)
+      if (!s.ok())
+        answer(rows[start + i], s);
+      else if (!there[i])
+        for (size_t j : rows[start + i].from) result[j] = Error::NotFound("no such mailbox: " + sets[j].address);
+  }
+  return result;
+}
+
 // ---------------------------------------------------------------- last login
 
 Status Accounts::RecordLastLogin(std::string_view address, std::string_view protocol, std::string_view ip,

@@ -60,6 +60,12 @@ struct UsageIncrement {
   int64_t bytes = 0, messages = 0;
 };
 
+// Absolute values for a mailbox's counters; nullopt leaves that counter as it is.
+struct UsageSet {
+  std::string address;
+  std::optional<int64_t> bytes, messages;
+};
+
 struct LastLogin {
   std::string address;
   std::string protocol;
@@ -220,6 +226,17 @@ class Accounts {
   // unknown (Dovecot's unset) and keeps the row and the account. NotFound when
   // there is no such mailbox.
   Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
+  // Sets the given counters (at least one) in one statement (quota_clone's
+  // commit: both), creating the usage row if needed (a counter not given is
+  // then unknown) and leaving a counter not given as it is; a counter set is
+  // known again. NotFound when there is no such mailbox. Setting twice gives
+  // what setting once gives: retried after a lost connection, and after a
+  // deadlock. SetUsages: the same for a batch, kMaxBatch mailboxes per
+  // statement, as if applied in order (a mailbox's later set of a counter
+  // wins); element i answers sets[i]. When a row makes the batch fail, each
+  // set is applied alone, so only the one at fault fails.
+  Status SetUsage(std::string_view address, std::optional<int64_t> bytes, std::optional<int64_t> messages);
+  std::vector<Status> SetUsages(const std::vector<UsageSet>& sets);
 
   // --- last login (role dict writes, policy and admin read) ---
   // unix_time: when the login happened (default: now, the database server's

@@ -58,6 +58,22 @@ std::optional<std::pair<int64_t, int64_t>> IncrementsOfOneMailbox(const std::vec
   return sums;
 }
 
+// The counters to set when every change sets a counter of the same mailbox
+// (quota_clone's commit: both; a later set of a counter wins); nothing
+// otherwise.
+std::optional<UsageSet> SetsOfOneMailbox(const std::vector<CheckedChange>& all) {
+  if (all.empty()) return std::nullopt;
+  UsageSet set;
+  set.address = all.front().target.address;
+  for (const CheckedChange& c : all) {
+    if (c.type != ChangeType::kSet || c.target.kind != Target::kCounter || c.target.address != set.address ||
+        !c.number)
+      return std::nullopt;
+    (c.target.counter == UsageCounter::kBytes ? set.bytes : set.messages) = c.number;
+  }
+  return set;
+}
+
 // A commit that is not the quota plugin's usual one: its changes in one SQL
 // transaction. OK, NOTFOUND (an increment found no counter; the rest
 // committed) or an error.
@@ -136,11 +152,14 @@ using Job = DictCore::Job;
 // Runs a batch of jobs on one connection (inline: a batch of one). Commits
 // run first and in the order they came, so a lookup sent after a commit sees
 // it; runs of the quota plugin's usual commit (increments of one mailbox) go
-// in one UPDATE (Accounts::AddToUsages), and counter lookups in one query.
+// in one UPDATE (Accounts::AddToUsages), runs of quota_clone's (sets of one
+// mailbox) in one upsert (Accounts::SetUsages), and counter lookups in one
+// query.
 class DictBatch {
  public:
   static void Run(Db& db, const std::vector<Job*>& jobs, const std::vector<std::string>& protocols) {
     std::vector<std::pair<Job*, UsageIncrement>> increments;
+    std::vector<std::pair<Job*, UsageSet>> sets;  // at most one of these two waits at a time
     const DictRules rules = RulesNow(protocols);
     for (Job* job : jobs) {
       if (!job->commit) continue;
@@ -150,13 +169,21 @@ class DictBatch {
         continue;
       }
       if (auto sums = IncrementsOfOneMailbox(*checked)) {
+        SetAll(db, &sets);
         increments.emplace_back(job, UsageIncrement{checked->front().target.address, sums->first, sums->second});
         continue;
       }
+      if (auto set = SetsOfOneMailbox(*checked)) {
+        AddAll(db, &increments);
+        sets.emplace_back(job, std::move(*set));
+        continue;
+      }
       AddAll(db, &increments);
+      SetAll(db, &sets);
       Answer(job, CommitChecked(db, *checked));
     }
     AddAll(db, &increments);
+    SetAll(db, &sets);
     LookUpAll(db, jobs);
   }
 
@@ -190,6 +217,28 @@ class DictBatch {
     std::vector<Status> applied = accounts.AddToUsages(all);
     for (size_t i = 0; i < increments->size(); ++i) Answer((*increments)[i].first, applied[i]);
     increments->clear();
+  }
+
+  // A set that finds no mailbox fails the commit, as in CommitChecked.
+  static void SetAll(Db& db, std::vector<std::pair<Job*, UsageSet>>* sets) {
+    if (sets->empty()) return;
+    Accounts accounts(db);
+    std::vector<Status> applied;
+    if (sets->size() == 1) {  // one statement, atomic by itself
+      const UsageSet& set = sets->front().second;
+      applied.push_back(accounts.SetUsage(set.address, set.bytes, set.messages));
+    } else {
+      std::vector<UsageSet> all;
+      for (auto& entry : *sets) all.push_back(entry.second);
+      applied = accounts.SetUsages(all);
+    }
+    for (size_t i = 0; i < sets->size(); ++i) {
+      if (applied[i].ok())
+        (*sets)[i].first->committed = Committed::kOk;
+      else
+        (*sets)[i].first->Fail(applied[i].error());
+    }
+    sets->clear();
   }
 
   static void LookUpAll(Db& db, const std::vector<Job*>& jobs) {

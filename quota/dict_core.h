@@ -1,6 +1,8 @@
 // dict_core.h: the C++ core of the Dovecot dict driver "roster". It maps the
 // few keys Dovecot's quota and roster's last-login plugin use (quota/
-// dict_keys.h) onto common/accounts, one SQL transaction per dict commit.
+// dict_keys.h) onto common/accounts, one SQL transaction per dict commit
+// (one statement for the quota plugin's increments of one mailbox and for
+// quota_clone's sets of one mailbox).
 // C++ types only: the C API that Dovecot's glue calls is quota/roster_dict.h.
 //
 // One way to ask: Lookup() and Commit() take a completion callback.
@@ -11,10 +13,11 @@
 //   - Threaded (after Start(), the dict-async service): the job goes to one
 //     of `dict_threads` threads, each with its own connection, which runs
 //     whatever queued for it meanwhile as one batch (one query for the
-//     counters of up to 32 mailboxes, one UPDATE for their increments); the
-//     callback runs later on the host thread, inside Drain() or Wait(), when
-//     the descriptor of fd() turns readable (common/handoff.h). A user's
-//     requests always go to the same thread, in the order they came.
+//     counters of up to 32 mailboxes, one UPDATE for their increments, one
+//     upsert for their sets); the callback runs later on the host thread,
+//     inside Drain() or Wait(), when the descriptor of fd() turns readable
+//     (common/handoff.h). A user's requests always go to the same thread, in
+//     the order they came.
 // The same job code runs in both (DictBatch, on a batch of one inline).
 //
 // The counters keep Dovecot's contract: an increment of a counter that is not

@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -476,6 +477,225 @@ TEST_F(DictTest, IncrementsThatOverflowTogetherFailOnlyTheirMailbox) {
   EXPECT_EQ(applied[2].error().message.find("bob@"), std::string::npos) << applied[2].error().message;
   EXPECT_EQ(Counter("ann@dict.test", "bytes"), INT64_MAX);
   EXPECT_EQ(Counter("bob@dict.test", "bytes"), 5);
+}
+
+// ---------------------------------------------------------------- quota_clone's sets
+
+// What MariaDB counted of the statements that change or read rows, server-wide
+// (only this test talks to the server), read through a root connection.
+class StatementCounts {
+ public:
+  StatementCounts() : root_(*DbSettings::FromConfig(MariaDb::Get().config(), DbRole::kSetup)) {}
+  // The counts now; the query itself adds one to Com_select.
+  std::map<std::string, int64_t> Now() {
+    std::map<std::string, int64_t> counts;
+    auto rows = root_.Query(
+        "SELECT LOWER(VARIABLE_NAME), CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS "
+        "WHERE VARIABLE_NAME IN ('COM_INSERT', 'COM_INSERT_SELECT', 'COM_UPDATE', 'COM_DELETE', 'COM_REPLACE', "
+        "'COM_BEGIN', 'COM_COMMIT', 'COM_ROLLBACK', 'COM_SELECT')");
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    if (rows.ok())
+      for (const DbRow& r : *rows) counts[r.String(0)] = r.Int(1);
+    EXPECT_EQ(counts.size(), 9u);
+    return counts;
+  }
+  // What ran between two counts, without the counting query's own SELECT:
+  // "com_insert_select=1" and so on, zeros left out.
+  static std::string Between(const std::map<std::string, int64_t>& before,
+                             const std::map<std::string, int64_t>& after) {
+    std::string ran;
+    for (const auto& [name, n] : after) {
+      int64_t diff = n - before.at(name) - (name == "com_select" ? 1 : 0);
+      if (diff != 0) ran += (ran.empty() ? "" : " ") + name + "=" + std::to_string(diff);
+    }
+    return ran;
+  }
+
+ private:
+  Db root_;
+};
+
+// quota_clone (Dovecot 2.4's only way to the dict) sets both counters after
+// every delivery: one statement, as dict-sql's one upsert, not a transaction
+// of one statement per counter.
+TEST_F(DictTest, QuotaClonesSetOfBothCountersIsOneStatement) {
+  StatementCounts counts;
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:0");  // connected
+  auto before = counts.Now();
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "7000"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  auto after = counts.Now();
+  EXPECT_EQ(StatementCounts::Between(before, after), "com_insert_select=1");
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 7000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 3);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 0);
+  // The same through the asynchronous mode.
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> clone = {Set("priv/quota/storage", "9000"), Set("priv/quota/messages", "4")};
+  before = counts.Now();
+  roster_dict_commit(dict_, "ann@dict.test", clone.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  after = counts.Now();
+  EXPECT_EQ(answers.got, std::vector<std::string>({"ok"}));
+  EXPECT_EQ(StatementCounts::Between(before, after), "com_insert_select=1");
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 9000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 4);
+}
+
+TEST_F(DictTest, ASetOfOneCounterLeavesTheOther) {
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "7000"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "8000")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 8000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 3);
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/messages", "5")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 8000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 5);
+  // A later set of the same counter in one commit wins, as applied in order.
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "1"), Set("priv/quota/messages", "6"),
+                                     Set("priv/quota/storage", "2")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 2);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 6);
+  // Setting the values a mailbox already has is OK too (no row changes).
+  EXPECT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "2"), Set("priv/quota/messages", "6")}),
+            ROSTER_DICT_COMMIT_OK);
+  // A mailbox without a usage row gets one: the counter not set is unknown.
+  ASSERT_TRUE(admin_->Execute("DELETE u FROM mailbox_usage u JOIN mailbox m ON m.id = u.mailbox_id "
+                              "WHERE m.address = 'bob@dict.test'")
+                  .ok());
+  ASSERT_EQ(Commit("bob@dict.test", {Set("priv/quota/storage", "500")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("bob@dict.test", "priv/quota/storage"), "found:500");
+  EXPECT_EQ(Lookup("bob@dict.test", "priv/quota/messages"), "notfound");
+}
+
+TEST_F(DictTest, ASetMakesAnUnknownCounterKnown) {
+  ASSERT_EQ(Commit("ann@dict.test", {Unset("priv/quota/storage"), Unset("priv/quota/messages")}),
+            ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Counter("ann@dict.test", "bytes"), std::nullopt);
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "300"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:300");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:3");
+  // One of them unknown, set alone: known again, the other kept.
+  ASSERT_EQ(Commit("ann@dict.test", {Unset("priv/quota/messages")}), ROSTER_DICT_COMMIT_OK);
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/messages", "4")}), ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/messages"), "found:4");
+  EXPECT_EQ(Lookup("ann@dict.test", "priv/quota/storage"), "found:300");
+  // And counts from there.
+  EXPECT_EQ(Commit("ann@dict.test", {Inc("priv/quota/storage", 10), Inc("priv/quota/messages", 1)}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 310);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 5);
+}
+
+// An unknown user's sets fail the commit naming the mailbox, as a commit
+// that takes the generic path (a set and an unset) does, and create nothing.
+TEST_F(DictTest, SetsForAnUnknownUserFailAsTheGenericPathDoes) {
+  std::string generic, both, one;
+  EXPECT_EQ(Commit("nobody@dict.test", {Set("priv/quota/storage", "1"), Unset("priv/quota/messages")}, &generic),
+            ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_EQ(Commit("nobody@dict.test", {Set("priv/quota/storage", "1"), Set("priv/quota/messages", "1")}, &both),
+            ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_EQ(Commit("nobody@dict.test", {Set("priv/quota/messages", "1")}, &one), ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_NE(generic.find("no such mailbox: nobody@dict.test"), std::string::npos) << generic;
+  EXPECT_EQ(both, generic);
+  EXPECT_EQ(one, generic);
+  EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox_usage")->front().Uint(0), 2u);
+}
+
+TEST_F(DictTest, SetsWithTheDatabaseDownFailAndChangeNothing) {
+  ASSERT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "7000"), Set("priv/quota/messages", "3")}),
+            ROSTER_DICT_COMMIT_OK);
+  MariaDb::Get().Stop();
+  std::string error;
+  auto committed = Commit("ann@dict.test", {Set("priv/quota/storage", "8000"), Set("priv/quota/messages", "4")},
+                          &error);
+  MariaDb::Get().Start();
+  EXPECT_EQ(committed, ROSTER_DICT_COMMIT_FAILED);
+  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 7000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 3);
+  // Back without a restart of the dict: the next set is applied.
+  EXPECT_EQ(Commit("ann@dict.test", {Set("priv/quota/storage", "8000"), Set("priv/quota/messages", "4")}),
+            ROSTER_DICT_COMMIT_OK);
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 8000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 4);
+  // The asynchronous mode: every commit fails, none is half-applied.
+  char buffer[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, buffer, sizeof buffer), 0) << buffer;
+  MariaDb::Get().Stop();
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> clone = {Set("priv/quota/storage", "9000"), Set("priv/quota/messages", "5")};
+  for (const char* user : {"ann@dict.test", "bob@dict.test", "ann@dict.test"})
+    roster_dict_commit(dict_, user, clone.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  MariaDb::Get().Start();
+  ASSERT_EQ(answers.got.size(), 3u);
+  for (const std::string& g : answers.got) EXPECT_EQ(g.rfind("failed:", 0), 0u) << g;
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 8000);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 4);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 0);
+}
+
+// The asynchronous mode's batch: several mailboxes' sets in one upsert, in
+// the order they came (a later set wins, an increment after a set counts
+// from it), each answered as alone.
+TEST_F(DictTest, SetsOfManyMailboxesAreOneStatement) {
+  auto db = MariaDb::Get().Connect(DbRole::kDict);
+  Accounts accounts(*db);
+  StatementCounts counts;
+  ASSERT_TRUE(db->Ping().ok());
+  auto before = counts.Now();
+  std::vector<Status> applied = accounts.SetUsages({{"ann@dict.test", 100, 1},
+                                                    {"BOB@dict.test", 200, std::nullopt},
+                                                    {"Ann@Dict.Test", std::nullopt, 2}});
+  auto after = counts.Now();
+  ASSERT_EQ(applied.size(), 3u);
+  for (const Status& s : applied) EXPECT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(StatementCounts::Between(before, after), "com_insert_select=1");
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 100);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 2);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 200);
+  EXPECT_EQ(Counter("bob@dict.test", "messages"), 0);
+  // An unknown mailbox (and values that change nothing) cost a query that
+  // tells which mailboxes are there; only the unknown one fails.
+  applied = accounts.SetUsages({{"ann@dict.test", 100, 2}, {"nobody@dict.test", 1, 1}, {"bob@dict.test", 300, 3}});
+  ASSERT_EQ(applied.size(), 3u);
+  EXPECT_TRUE(applied[0].ok());
+  ASSERT_FALSE(applied[1].ok());
+  EXPECT_TRUE(applied[1].error().is_not_found());
+  EXPECT_NE(applied[1].error().message.find("nobody@dict.test"), std::string::npos);
+  EXPECT_TRUE(applied[2].ok());
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 300);
+  EXPECT_EQ(admin_->Query("SELECT COUNT(*) FROM mailbox_usage")->front().Uint(0), 2u);
+
+  // Through the dict's threads, with whatever batches they make.
+  char error[256] = "";
+  ASSERT_GE(roster_dict_start(dict_, error, sizeof error), 0) << error;
+  AsyncAnswers answers;
+  std::vector<roster_dict_change> clone = {Set("priv/quota/storage", "5000"), Set("priv/quota/messages", "5")};
+  std::vector<roster_dict_change> messages = {Set("priv/quota/messages", "7")};
+  std::vector<roster_dict_change> usual = {Inc("priv/quota/storage", 100), Inc("priv/quota/messages", 1)};
+  for (const char* user : {"ann@dict.test", "bob@dict.test", "nobody@dict.test"})
+    roster_dict_commit(dict_, user, clone.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "ann@dict.test", messages.data(), 1, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "bob@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "bob@dict.test", clone.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_commit(dict_, "ann@dict.test", usual.data(), 2, 0, AsyncAnswers::Committed, &answers);
+  roster_dict_wait(dict_);
+  ASSERT_EQ(answers.got.size(), 7u);
+  EXPECT_EQ(answers.got[0], "ok");
+  EXPECT_EQ(answers.got[1], "ok");
+  EXPECT_EQ(answers.got[2].rfind("failed:", 0), 0u) << answers.got[2];
+  EXPECT_NE(answers.got[2].find("no such mailbox: nobody@dict.test"), std::string::npos) << answers.got[2];
+  for (size_t i = 3; i < 7; ++i) EXPECT_EQ(answers.got[i], "ok") << i;
+  EXPECT_EQ(Counter("ann@dict.test", "bytes"), 5100);
+  EXPECT_EQ(Counter("ann@dict.test", "messages"), 8);
+  EXPECT_EQ(Counter("bob@dict.test", "bytes"), 5000);
+  EXPECT_EQ(Counter("bob@dict.test", "messages"), 5);
 }
 
 // ---------------------------------------------------------------- what a dict client may write
