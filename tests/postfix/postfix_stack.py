@@ -1,4 +1,4 @@
-"""postfix_stack: a private Postfix 3.7 and a private roster-policyd, for the
+"""postfix_stack: a private Postfix (3.7 on Debian 12, 3.10 on Debian 13) and a private roster-policyd, for the
 tests of roster-policyd with a real MTA (tests/postfix/policyd.test).
 
 Postfix runs from a configuration directory of its own under a temporary
