@@ -113,6 +113,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "how long recipient states, domains and relay refusals are reused without asking the database (a relay OK "
        "is never cached); 0 = never"},
       {"policy_cache_entries", T::kInt, "100000", false, "most cached entries"},
+      {"policy_sender_login_alias_members", T::kBool, "no", false,
+       "sender_logins table: every mailbox an alias delivers to (directly or through nested aliases, never through "
+       "a catch-all) may send as the alias"},
       {"unit_mx_transport", T::kString, "", false,
        "on a unit host: the transport for mail to mailboxes that are not this unit's (the MX), e.g. smtp:[mx.example.net]"},
       // --- rosterctl ---

@@ -69,6 +69,10 @@ class Service {
   Result<RecipientTargets> Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease);
   PolicyAnswer CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease);
   std::string Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log);
+  // The sender_logins table (smtpd_sender_login_maps).
+  std::string SenderLogins(std::string_view key, Accounts& accounts, std::string* log);
+  // The mailboxes an alias delivers to (not through catch-alls), as lookup keys.
+  Result<std::vector<std::string>> AliasMembers(Accounts& accounts, const RecipientKeys& keys, std::string* log);
   Accounts AccountsOf(std::unique_ptr<DbPool::Lease>* lease);
 
   const PolicySettings settings_;

@@ -148,6 +148,7 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
   s.unit = config.GetString("unit");
   s.unit_mx_transport = config.GetString("unit_mx_transport");
   s.address_options.recipient_delimiter = config.GetString("recipient_delimiter");
+  s.sender_login_alias_members = config.GetBool("policy_sender_login_alias_members");
   auto db = DbSettings::FromConfig(config, DbRole::kPolicy);
   if (!db) return db.error();
   s.db = *db;

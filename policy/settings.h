@@ -67,6 +67,8 @@ struct PolicySettings {
   std::string unit;
   std::string unit_mx_transport;
   AddressOptions address_options;
+  // sender_logins: the mailboxes an alias delivers to may send as it.
+  bool sender_login_alias_members = false;
   DbSettings db;
 
   static Result<PolicySettings> FromConfig(const Config& config);

@@ -1,12 +1,15 @@
 // tables.cc: Postfix's lookup tables over socketmap (see service.h and
-// doc/postfix.md). Postfix does not split socketmap keys as it does for
+// doc/postfix.md), sender_logins (smtpd_sender_login_maps) among them. Postfix does not split socketmap keys as it does for
 // hash: or mysql: tables, so each table handles "user+ext@domain" and
 // "@domain" itself, with the meaning of doc/postfix-mysql-maps/README.md.
 // A key is read as Postfix reads the address: one dot at the end of its
 // domain does not count (recipients.h, WithoutRootDot).
+#include <algorithm>
+#include <set>
 #include <string>
 
 #include "common/address.h"
+#include "common/send_as.h"
 #include "common/text.h"
 #include "policy/service.h"
 
@@ -46,12 +49,13 @@ std::string Service::AnswerSocketmap(std::string_view query, std::string* log) {
     std::unique_ptr<DbPool::Lease> lease;
     std::string_view name = query.substr(0, space), key = query.substr(space + 1);
     static const char* const kTables[] = {"domains", "mailboxes", "aliases", "recipient_bcc", "sender_bcc",
-                                          "transport"};
+                                          "transport", "sender_logins"};
     bool known = false;
     for (const char* t : kTables) known = known || name == t;
     if (!known) return "PERM unknown table " + Shown(name);
     if (key.empty()) return kNotFound;
     Accounts accounts = AccountsOf(&lease);
+    if (name == "sender_logins") return SenderLogins(key, accounts, log);
     return Table(name, key, accounts, log);
   } catch (const std::exception& e) {
     *log = std::string("internal error: ") + e.what();
@@ -161,6 +165,104 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   auto catch_all = accounts.FindSubscribers({"@" + domain}, 'I');
   if (!catch_all) return Temp(catch_all.error(), name, key, log);
   return Ok(Joined(catch_all->front()));
+}
+
+// ---------------------------------------------------------------- sender_logins
+
+// Postfix's smtpd_sender_login_maps asks with the envelope sender as its
+// trivial-rewrite resolved it ("user+ext@domain", never "<>": Postfix skips
+// the check for the null sender) and reads the answer as logins separated by
+// commas or spaces, compared with the SASL login case-insensitively. A
+// socketmap table gets only that whole address (Postfix tries "user@domain"
+// and "@domain" only on tables with fixed keys), so the owners of all three
+// forms are answered at once: the mailbox the address names (with or without
+// its +ext, as delivery finds it), the mailboxes granted any of the three
+// forms (rosterctl send-as), and, with policy_sender_login_alias_members, the
+// mailboxes an alias delivers to. An address nobody owns is NOTFOUND, and so
+// is one that does not parse (quoted local parts, 8-bit that is not UTF-8,
+// over-long): Postfix then refuses it to a logged-in client.
+std::string Service::SenderLogins(std::string_view key, Accounts& accounts, std::string* log) {
+  const std::string_view name = "sender_logins";
+  if (key.front() == '@' || key.find('@') == std::string_view::npos) return kNotFound;
+  auto keys = KeysOf(key, settings_.address_options);
+  if (!keys) return kNotFound;
+  std::vector<std::string> grant_keys = keys->keys;
+  grant_keys.push_back("@" + keys->address.domain);
+  SendAs send_as(accounts.db());
+  auto owners = send_as.FindOwners(keys->keys, grant_keys);
+  if (!owners) return Temp(owners.error(), name, key, log);
+  std::vector<std::string> logins;
+  if (owners->mailbox) logins.push_back(*owners->mailbox);
+  logins.insert(logins.end(), owners->granted.begin(), owners->granted.end());
+  // A mailbox's own address is never an alias: who gets copies of its mail
+  // (a forward) does not become its sender.
+  if (settings_.sender_login_alias_members && !owners->mailbox) {
+    auto members = AliasMembers(accounts, *keys, log);
+    if (!members) return Temp(members.error(), name, key, log);
+    auto stored = send_as.StoredAddresses(*members);
+    if (!stored) return Temp(stored.error(), name, key, log);
+    logins.insert(logins.end(), stored->begin(), stored->end());
+  }
+  std::vector<std::string> unique;
+  std::set<std::string> seen;
+  for (const std::string& login : logins)
+    if (seen.insert(AsciiLower(login)).second) unique.push_back(login);
+  std::string answer = Ok(Joined(unique));
+  if (StartsWith(answer, "TEMP")) *log = "table sender_logins key " + Shown(key) + ": answer too long";
+  return answer;
+}
+
+Result<std::vector<std::string>> Service::AliasMembers(Accounts& accounts, const RecipientKeys& keys,
+                                                       std::string* log) {
+  std::vector<std::string> members;
+  auto found = accounts.FindRecipient(keys.address.domain, {});
+  if (!found) return found.error();
+  if (!found->domain_exists || !found->domain_active) return members;
+  // The alias's own subscribers (the +ext form's first), then level by
+  // level, as the quota check follows aliases (decide.cc), but never into a
+  // catch-all: that an address reaches someone does not make it theirs.
+  std::vector<std::string> frontier;
+  auto own = accounts.FindSubscribers(keys.keys, 'I');
+  if (!own) return own.error();
+  for (const auto& list : *own)
+    if (!list.empty()) {
+      frontier = list;
+      break;
+    }
+  std::set<std::string> seen;
+  for (const std::string& k : keys.keys) seen.insert(AsciiLower(k));
+  for (int depth = 0; !frontier.empty(); ++depth) {
+    if (depth >= kMaxAliasDepth || seen.size() > kMaxAliasTargets) {
+      *log = "table sender_logins key " + Shown(keys.full) + ": alias members past " +
+             std::to_string(kMaxAliasDepth) + " levels or " + std::to_string(kMaxAliasTargets) +
+             " addresses are not owners";
+      break;
+    }
+    std::vector<std::string> batch;
+    for (const std::string& recipient : frontier) {
+      auto parsed = ParseAddress(recipient, settings_.address_options);
+      if (!parsed) continue;  // not a mailbox here
+      std::string k = parsed->Mailbox();
+      if (!seen.insert(AsciiLower(k)).second) continue;
+      if (seen.size() > kMaxAliasTargets) break;
+      batch.push_back(k);
+    }
+    frontier.clear();
+    if (batch.empty()) break;
+    std::vector<std::string> pending;
+    auto states = accounts.FindMailboxStates(batch);
+    if (!states) return states.error();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& s = (*states)[i];
+      if (s && s->active && s->domain_active) members.push_back(s->key);
+      else if (!s || s->domain_active) pending.push_back(batch[i]);  // a disabled domain is a dead end
+    }
+    if (pending.empty()) break;
+    auto subs = accounts.FindSubscribers(pending, 'I');
+    if (!subs) return subs.error();
+    for (const auto& list : *subs) frontier.insert(frontier.end(), list.begin(), list.end());
+  }
+  return members;
 }
 
 }  // namespace roster

@@ -27,6 +27,8 @@ GRANT SELECT ON {db}.mailbox_usage TO {user};
 GRANT SELECT ON {db}.last_login TO {user};
 GRANT SELECT ON {db}.subscription TO {user};
 GRANT SELECT ON {db}.unit TO {user};
+-- send-as grants, for the sender_logins table (migration 006).
+GRANT SELECT ON {db}.send_as TO {user};
 
 -- role admin
 -- rosterctl: owns the schema (migrations) and the accounts.

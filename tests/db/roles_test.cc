@@ -53,6 +53,19 @@ TEST_F(RolesTest, PolicyCannotReadPasswordHashes) {
   EXPECT_TRUE(db->Query("SELECT * FROM last_login").ok());
 }
 
+TEST_F(RolesTest, PolicyReadsSendAsGrantsAndCannotChangeThem) {
+  auto policy = MariaDb::Get().Connect(DbRole::kPolicy);
+  EXPECT_TRUE(policy->Query("SELECT address, mailbox_id, created_at FROM send_as").ok());
+  ExpectDeniedWrite(*policy, "INSERT INTO send_as (address, mailbox_id) VALUES ('x@roles.test', 1)");
+  ExpectDeniedWrite(*policy, "DELETE FROM send_as");
+  ExpectDeniedWrite(*policy, "UPDATE send_as SET address = 'y@roles.test'");
+  // The other pieces never see them.
+  for (DbRole role : {DbRole::kAuth, DbRole::kDict}) {
+    auto db = MariaDb::Get().Connect(role);
+    ExpectDenied(*db, "SELECT * FROM send_as");
+  }
+}
+
 TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
   auto db = MariaDb::Get().Connect(DbRole::kDict);
   Accounts a(*db);
