@@ -121,14 +121,18 @@ def cpu_ticks(match):
 
 class Stack:
     def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M",
-                 quota=False, lastlogin=False, dict_service="dict-async", secure_sockets=False):
+                 quota=False, lastlogin=False, dict_service="dict-async", secure_sockets=False, sasl_listener=False):
         """quota: Dovecot's quota plugin with roster's dict holding the counters
         and the limits from roster's userdb: True for what each version does
         best (2.3: the dict backend; 2.4: count + quota_clone), "clone" for
         count + quota_clone on both; lastlogin: the roster_lastlogin plugin; dict_service:
         the dict service they use (dict-async or the blocking dict);
-        secure_sockets: the socket modes doc/dovecot.md recommends. extra_conf
-        is appended as it is (for what both versions spell the same)."""
+        secure_sockets: the socket modes doc/dovecot.md recommends;
+        sasl_listener: an auth-client listener on a loopback TCP port
+        (sasl_port), where an MTA authenticates its SMTP clients through
+        roster's passdb (Postfix: smtpd_sasl_type = dovecot, smtpd_sasl_path =
+        the stack's sasl_path). extra_conf is appended as it is (for what both
+        versions spell the same)."""
         self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
         os.chmod(self.dir, 0o755)
         self.quota = quota
@@ -147,7 +151,13 @@ class Stack:
         self.imap_port = free_port()
         self.pop3_port = free_port()
         self.lmtp_port = free_port()
+        self.sasl_port = free_port() if sasl_listener else None
         self.ipv6 = have_ipv6_loopback(self.pop3_port)
+
+    @property
+    def sasl_path(self):
+        """Postfix's smtpd_sasl_path for the auth-client listener (sasl_listener=True)."""
+        return f"inet:127.0.0.1:{self.sasl_port}"
 
     # --- MariaDB and roster ---
     def start_db(self):
@@ -381,6 +391,13 @@ dict {{
 }}
 """
         listen = "listen" if DOVECOT_24 else "address"  # a listener's address
+        sasl = ""
+        if self.sasl_port:
+            # Dovecot's SASL server for an MTA. 2.3 tells an inet listener's
+            # protocol by its name (one not ending in -login, -master, -userdb,
+            # -token or -tokenlogin serves clients), 2.4 by its type.
+            sasl = (f"  inet_listener sasl {{\n    {listen} = 127.0.0.1\n    port = {self.sasl_port}\n"
+                    + ("    type = auth\n" if DOVECOT_24 else "") + "  }\n")
         return head + self.auth_conf_blocks() + f"""
 service imap-login {{
   inet_listener imap {{
@@ -410,7 +427,7 @@ service auth {{
   unix_listener auth-userdb {{
     mode = 0666
   }}
-}}
+{sasl}}}
 {dict_server}service dict {{
   unix_listener dict {{
     mode = 0666

@@ -12,6 +12,14 @@ so no test mail leaves the machine. Of /etc/postfix it only reads master.cf
 (and what every Postfix command reads: dynamicmaps.cf, postfix-files); the
 system's own Postfix, queue and configuration are never changed.
 
+With a Submission, the same Postfix also runs a submission smtpd on a second
+loopback port: SMTP AUTH through the test Dovecot's auth (smtpd_sasl_type =
+dovecot over its TCP auth-client listener, so through roster's passdb), only
+authenticated clients may send, and the envelope sender must belong to the
+login (smtpd_sender_login_maps = roster-policyd's sender_logins table). Tests
+of what a logged-in client may do (sender ownership, app passwords, outbound
+limits) build on it.
+
 roster-policyd runs in the foreground from the build directory with a config
 file written here; it binds its unix sockets as root and then drops to an
 unprivileged user (policy_user), which must still be able to read its config
@@ -88,6 +96,59 @@ class SMTP(smtplib.SMTP):
 
 # ---------------------------------------------------------------- Postfix
 
+class Submission:
+    """What the submission service of a private Postfix does (doc/postfix.md,
+    "Sender ownership"). sasl_path: Dovecot's auth-client listener in
+    Postfix's syntax (dovecot_stack.Stack(sasl_listener=True).sasl_path).
+    sender_login_maps: the Postfix table of the logins that may use a sender
+    (None: the Postfix's own roster-policyd sender_logins table);
+    sender_restrictions: smtpd_sender_restrictions (the mismatch check);
+    recipient_restrictions: more restrictions after permit_sasl_authenticated
+    has let the client relay (a policy service, say). Each may be changed and
+    applied with Postfix.reconfigure()."""
+
+    def __init__(self, sasl_path, sender_login_maps=None,
+                 sender_restrictions="reject_authenticated_sender_login_mismatch", recipient_restrictions=""):
+        self.sasl_path = sasl_path
+        self.sender_login_maps = sender_login_maps
+        self.sender_restrictions = sender_restrictions
+        self.recipient_restrictions = recipient_restrictions
+        self.port = free_port()
+
+    def main_cf(self, postfix):
+        """main.cf parameters that the submission service's -o options name
+        (main.cf holds the lists, master.cf only names them, as Debian's
+        master.cf example does with $mua_*)."""
+        maps = self.sender_login_maps or postfix.table("sender_logins")
+        return f"""# The submission service (tests/postfix/postfix_stack.py, Submission).
+roster_submission_sasl_path = {self.sasl_path}
+roster_submission_sender_login_maps = {maps}
+# Nothing but an authenticated client gets past RCPT.
+roster_submission_client_restrictions = permit_sasl_authenticated, reject
+roster_submission_sender_restrictions = {self.sender_restrictions}
+roster_submission_relay_restrictions = permit_sasl_authenticated, reject
+roster_submission_recipient_restrictions = {self.recipient_restrictions}
+"""
+
+    def master_cf(self):
+        options = {
+            "syslog_name": "postfix-roster-test/submission",
+            "smtpd_tls_security_level": "none",
+            "smtpd_sasl_auth_enable": "yes",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": "$roster_submission_sasl_path",
+            "smtpd_sender_login_maps": "$roster_submission_sender_login_maps",
+            "smtpd_client_restrictions": "$roster_submission_client_restrictions",
+            "smtpd_helo_restrictions": "",
+            "smtpd_sender_restrictions": "$roster_submission_sender_restrictions",
+            "smtpd_relay_restrictions": "$roster_submission_relay_restrictions",
+            "smtpd_recipient_restrictions": "$roster_submission_recipient_restrictions",
+            "smtpd_end_of_data_restrictions": "",
+        }
+        return (f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
+                + "".join(f"  -o {k}={v}\n" for k, v in options.items()))
+
+
 class Postfix:
     """A private Postfix. `policy` is the policy service (unix:/path or
     inet:127.0.0.1:port), `socketmap` the socketmap server's endpoint in
@@ -102,6 +163,7 @@ class Postfix:
         self.policy = policy
         self.socketmap = socketmap
         self.extra_main = extra_main
+        self.submission = submission
         self.smtp_port = free_port()
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
@@ -164,7 +226,7 @@ smtpd_end_of_data_restrictions = {self.policy_service("quota")}
 queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 10s
-{self.extra_main}"""
+{self.submission.main_cf(self) if self.submission else ""}{self.extra_main}"""
 
     def master_cf(self):
         """The system's master.cf, with the smtpd listener on our port, every
@@ -190,6 +252,8 @@ maximal_backoff_time = 10s
                     fields[0] = f"127.0.0.1:{self.smtp_port}"
                 fields[4] = "n"
                 out.append(" ".join(fields[:8]) + (" " + " ".join(fields[8:]) if fields[8:] else "") + "\n")
+        if self.submission:
+            out.append(self.submission.master_cf())
         return "".join(out)
 
     def write_config(self):
@@ -198,6 +262,11 @@ maximal_backoff_time = 10s
             f.write(self.main_cf())
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(self.master_cf())
+
+    def reconfigure(self):
+        """Writes the configuration again (after a change to self.submission, say) and reloads."""
+        self.write_config()
+        self.postfix("reload")
 
     def use_policy(self, policy):
         """Points the policy checks at another policy service (the tables stay)."""
@@ -221,12 +290,14 @@ maximal_backoff_time = 10s
             raise RuntimeError(f"postfix start failed ({result.returncode}):\n{result.stdout}{result.stderr}"
                                f"{self.log()[-3000:]}")
         self.started = True
-        if not wait_until(self.accepts_connections, 30):
-            raise RuntimeError("postfix does not listen on port %d:\n%s" % (self.smtp_port, self.log()[-3000:]))
+        ports = [self.smtp_port] + ([self.submission.port] if self.submission else [])
+        for port in ports:
+            if not wait_until(lambda: self.accepts_connections(port), 30):
+                raise RuntimeError("postfix does not listen on port %d:\n%s" % (port, self.log()[-3000:]))
 
-    def accepts_connections(self):
+    def accepts_connections(self, port=None):
         try:
-            with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=2) as s:
+            with socket.create_connection(("127.0.0.1", port or self.smtp_port), timeout=2) as s:
                 return s.recv(512).startswith(b"220")
         except OSError:
             return False
@@ -251,6 +322,15 @@ maximal_backoff_time = 10s
     # --- clients ---
     def smtp(self, source="127.0.0.2"):
         return SMTP(self.smtp_port, source)
+
+    def submit(self, source="127.0.0.2", login=None, password=None):
+        """An SMTP client of the submission service, after EHLO and, when a
+        login is given, AUTH (smtplib raises SMTPAuthenticationError on a refusal)."""
+        client = SMTP(self.submission.port, source)
+        client.ehlo("client.test")
+        if login is not None:
+            client.login(login, password)
+        return client
 
     def postmap(self, key, name):
         """`postmap -q KEY` on one socketmap table, with our main.cf.
