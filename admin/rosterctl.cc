@@ -91,6 +91,10 @@ const std::vector<Command>& Commands() {
        "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
        "  sub list [ADDRESS]\n",
        {}, {"outgoing"}},
+      {"send-as", &Rosterctl::SendAs_,
+       "  send-as grant|revoke ADDRESS LOGIN   LOGIN may send as ADDRESS (ADDRESS may be @domain)\n"
+       "  send-as list [ADDRESS|LOGIN] [--limit N]\n",
+       {"limit"}, {}},
       {"lastlogin", &Rosterctl::LastLogin_, "  lastlogin [ADDRESS] [--limit N]\n", {"limit"}, {}},
       {"log", &Rosterctl::Log_,
        "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n",

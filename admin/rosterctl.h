@@ -60,6 +60,7 @@ class Rosterctl {
   int Domain_();
   int Mailbox_();
   int Sub_();
+  int SendAs_();  // cmd_send_as.cc
   int LastLogin_();
   int Log_();
   int Import_();

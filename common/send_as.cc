@@ -124,13 +124,13 @@ Status SendAs::Revoke(std::string_view address, std::string_view login, const Ac
   });
 }
 
-Result<std::vector<SendAsGrant>> SendAs::List(std::string_view address, std::string_view login, size_t limit) {
+Result<std::vector<SendAsGrant>> SendAs::List(std::string_view who, size_t limit) {
   auto rows = db_.Query(
       "SELECT g.address, m.address, m.active = 1 AND d.active = 1, g.created_at FROM send_as g "
       "JOIN mailbox m ON m.id = g.mailbox_id JOIN domain d ON d.id = m.domain_id "
-      "WHERE (? = '' OR g.address = LOWER(?)) AND (? = '' OR m.lookup_key = LOWER(?)) "
+      "WHERE ? = '' OR g.address = LOWER(?) OR m.lookup_key = LOWER(?) "
       "ORDER BY g.address, m.lookup_key LIMIT ?",
-      {std::string(address), std::string(address), std::string(login), std::string(login), uint64_t{limit}});
+      {std::string(who), std::string(who), std::string(who), uint64_t{limit}});
   if (!rows) return rows.error();
   std::vector<SendAsGrant> out;
   for (const DbRow& r : *rows) out.push_back(SendAsGrant{r.String(0), r.String(1), r.Bool(2), r.String(3)});

@@ -72,9 +72,9 @@ class SendAs {
   Status Grant(std::string_view address, std::string_view login, const Actor& actor);
   // NotFound when there is no such grant.
   Status Revoke(std::string_view address, std::string_view login, const Actor& actor);
-  // Grants on `address`, or held by the mailbox `login` ("" and "": all), in
-  // address then login order; at most `limit` rows.
-  Result<std::vector<SendAsGrant>> List(std::string_view address, std::string_view login, size_t limit);
+  // The grants on the address `who` and those held by the mailbox `who`
+  // ("": all), in address then login order; at most `limit` rows.
+  Result<std::vector<SendAsGrant>> List(std::string_view who, size_t limit);
 
  private:
   Db& db_;

@@ -197,7 +197,7 @@ TEST_F(SenderLoginsTest, GrantsAreBoundedAndCheckedAndLogged) {
   Grant("x@here.test", "bob@here.test");
   EXPECT_EQ(send_as().Grant("X@here.test", "BOB@here.test", kActor).error().kind, ErrorKind::kConflict);
   EXPECT_EQ(send_as().Revoke("x@here.test", "alice@here.test", kActor).error().kind, ErrorKind::kNotFound);
-  auto listed = send_as().List("", "bob@here.test", 100);
+  auto listed = send_as().List("bob@here.test", 100);
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].address, "x@here.test");
@@ -211,7 +211,7 @@ TEST_F(SenderLoginsTest, GrantsAreBoundedAndCheckedAndLogged) {
   EXPECT_EQ((*log)[0].detail, "may send as x@here.test");
   // Deleting the mailbox deletes its grants.
   ASSERT_TRUE(admin().DeleteMailbox("bob@here.test", kActor).ok());
-  EXPECT_TRUE(send_as().List("x@here.test", "", 100)->empty());
+  EXPECT_TRUE(send_as().List("x@here.test", 100)->empty());
 }
 
 TEST_F(SenderLoginsTest, AnAnswerStaysWithinWhatPostfixTakes) {
@@ -237,6 +237,41 @@ TEST_F(SenderLoginsTest, DatabaseDownIsATemporaryFailureNeverANo) {
   EXPECT_EQ(Owners("nobody@here.test"), "TEMP database unavailable");
   MariaDb::Get().Start();
   EXPECT_EQ(Owners("alice@here.test"), "OK Alice@here.test");
+}
+
+TEST_F(SenderLoginsTest, RosterctlGrantsListsAndRevokesWithTheChangeLog) {
+  auto& db = MariaDb::Get();
+  auto r = db.Rosterctl({"send-as", "grant", "Sales@Here.test", "BOB@here.test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "granted: BOB@here.test may send as Sales@here.test\n");
+  EXPECT_EQ(Owners("sales@here.test"), "OK bob@here.test");
+  ASSERT_EQ(db.Rosterctl({"send-as", "grant", "@also.test", "alice@here.test"}).exit_code, 0);
+  EXPECT_EQ(Owners("x@also.test"), "OK Alice@here.test");
+  // Twice, an unknown login, bad addresses, a missing word: refused, nothing written.
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", "sales@here.test", "bob@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", "sales@here.test", "nobody@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", "\"a b\"@here.test", "bob@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", std::string(300, 'a') + "@here.test", "bob@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", "@", "bob@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "grant", "sales@here.test"}).exit_code, 0);
+  EXPECT_NE(db.Rosterctl({"send-as", "allow", "sales@here.test", "bob@here.test"}).exit_code, 0);
+  // list: all, by address, by login; --json.
+  r = db.Rosterctl({"send-as", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "@also.test  Alice@here.test\nsales@here.test  bob@here.test\n");
+  r = db.Rosterctl({"send-as", "list", "bob@here.test"});
+  EXPECT_EQ(r.out, "sales@here.test  bob@here.test\n");
+  r = db.Rosterctl({"send-as", "list", "@also.test", "--json"});
+  EXPECT_NE(r.out.find("\"address\":\"@also.test\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"login\":\"Alice@here.test\""), std::string::npos) << r.out;
+  // revoke, and the change log of both.
+  r = db.Rosterctl({"send-as", "revoke", "sales@here.test", "bob@here.test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Owners("sales@here.test"), kNotFound);
+  EXPECT_NE(db.Rosterctl({"send-as", "revoke", "sales@here.test", "bob@here.test"}).exit_code, 0);
+  r = db.Rosterctl({"log", "--account", "bob@here.test"});
+  EXPECT_NE(r.out.find("send-as-grant"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("send-as-revoke"), std::string::npos) << r.out;
 }
 
 }  // namespace
