@@ -102,14 +102,17 @@ class Submission:
     Postfix's syntax (dovecot_stack.Stack(sasl_listener=True).sasl_path).
     sender_login_maps: the Postfix table of the logins that may use a sender
     (None: the Postfix's own roster-policyd sender_logins table);
+    client_restrictions: smtpd_client_restrictions (by default only an
+    authenticated client gets past RCPT);
     sender_restrictions: smtpd_sender_restrictions (the mismatch check);
     recipient_restrictions: more restrictions after permit_sasl_authenticated
     has let the client relay (a policy service, say). Each may be changed and
     applied with Postfix.reconfigure()."""
 
-    def __init__(self, sasl_path, sender_login_maps=None,
+    def __init__(self, sasl_path, sender_login_maps=None, client_restrictions="permit_sasl_authenticated, reject",
                  sender_restrictions="reject_authenticated_sender_login_mismatch", recipient_restrictions=""):
         self.sasl_path = sasl_path
+        self.client_restrictions = client_restrictions
         self.sender_login_maps = sender_login_maps
         self.sender_restrictions = sender_restrictions
         self.recipient_restrictions = recipient_restrictions
@@ -123,8 +126,7 @@ class Submission:
         return f"""# The submission service (tests/postfix/postfix_stack.py, Submission).
 roster_submission_sasl_path = {self.sasl_path}
 roster_submission_sender_login_maps = {maps}
-# Nothing but an authenticated client gets past RCPT.
-roster_submission_client_restrictions = permit_sasl_authenticated, reject
+roster_submission_client_restrictions = {self.client_restrictions}
 roster_submission_sender_restrictions = {self.sender_restrictions}
 roster_submission_relay_restrictions = permit_sasl_authenticated, reject
 roster_submission_recipient_restrictions = {self.recipient_restrictions}
@@ -153,9 +155,10 @@ class Postfix:
     """A private Postfix. `policy` is the policy service (unix:/path or
     inet:127.0.0.1:port), `socketmap` the socketmap server's endpoint in
     Postfix's syntax (unix:/path or inet:127.0.0.1:port); both are
-    roster-policyd's. `lmtp_port`: where local mailboxes are delivered."""
+    roster-policyd's. `lmtp_port`: where local mailboxes are delivered.
+    `submission`: a Submission, for a submission service on a port of its own."""
 
-    def __init__(self, lmtp_port, policy, socketmap, extra_main="", directory=None):
+    def __init__(self, lmtp_port, policy, socketmap, extra_main="", directory=None, submission=None):
         self.dir = directory or tempfile.mkdtemp(prefix="roster-postfix-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
