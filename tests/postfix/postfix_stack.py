@@ -267,9 +267,15 @@ maximal_backoff_time = 10s
             f.write(self.master_cf())
 
     def reconfigure(self):
-        """Writes the configuration again (after a change to self.submission, say) and reloads."""
+        """Writes the configuration again (after a change to self.submission, say) and reloads,
+        returning once the master has read it. smtpd processes started before
+        may still answer a client or two while they finish: a test waits for the
+        new behaviour rather than assuming it."""
+        reloads = self.log().count("reload -- version")
         self.write_config()
         self.postfix("reload")
+        if not wait_until(lambda: self.log().count("reload -- version") > reloads, 30):
+            raise RuntimeError("postfix did not reload:\n" + self.log()[-3000:])
 
     def use_policy(self, policy):
         """Points the policy checks at another policy service (the tables stay)."""
