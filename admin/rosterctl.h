@@ -63,6 +63,7 @@ class Rosterctl {
   int LastLogin_();
   int Log_();
   int Import_();
+  int Outbound_();  // admin/cmd_outbound.cc
 
  private:
   Actor MakeActor() const;
