@@ -215,7 +215,13 @@ Result<OutboundDecision> Outbound::Count(std::string_view key, uint64_t recipien
       return Accounts(db_).WriteChangeLog(actor, "send-suspend", d.address, reason);
     }));
     d.tripped = tripped;
-    if (tripped) d.suspended_reason = reason;
+    if (!tripped) {
+      // Past the threshold but another request (or daemon) tripped it: suspended.
+      d.verdict = OutboundVerdict::kSuspended;
+      d.suspended_reason = "suspended at the same time by another request";
+      return d;
+    }
+    d.suspended_reason = reason;
     return d;
   }
   return Error::Temporary("the outbound counter of " + k + " kept changing under the request");
@@ -344,7 +350,7 @@ Status Outbound::Lift(std::string_view address, const Actor& actor) {
                          {r.Uint(0)});
     if (!a) return a.error();
     // The breaker counts afresh; the limits' counts stay.
-    auto c = db_.Execute("UPDATE outbound_counter SET hour_attempts = hour_messages WHERE mailbox_id = ?",
+    auto c = db_.Execute("UPDATE outbound_counter SET hour_attempts = 0 WHERE mailbox_id = ?",
                          {r.Uint(0)});
     if (!c) return c.error();
     return Accounts(db_).WriteChangeLog(actor, "send-lift", r.String(1), "was: " + r.String(3));

@@ -105,7 +105,8 @@ class Outbound {
   // admitted (one statement: counted) or refused (counted as an attempt
   // only). A refusal that takes the hour's attempts past the breaker's
   // threshold suspends the mailbox's sending and writes the change log as
-  // `actor`; exactly one request sees tripped = true.
+  // `actor`; exactly one request sees tripped = true, the others past the
+  // threshold at the same time kSuspended.
   Result<OutboundDecision> Count(std::string_view key, uint64_t recipients, const BreakerRule& rule,
                                  const Actor& actor);
   // The lookup key of the active mailbox of an active domain that logged in
@@ -123,8 +124,9 @@ class Outbound {
   Result<OutboundStatus> Show(std::string_view address);
   // Suspends by hand; Conflict if suspended already.
   Status Suspend(std::string_view address, std::string_view reason, const Actor& actor);
-  // Lifts a suspension and starts the breaker's count of the hour afresh (the
-  // limits' counts stay); Conflict if the mailbox's sending is not suspended.
+  // Lifts a suspension and forgets the hour's refused attempts, so the
+  // breaker counts afresh (the limits' counts stay); Conflict if the
+  // mailbox's sending is not suspended.
   Status Lift(std::string_view address, const Actor& actor);
   Result<std::vector<SuspendedMailbox>> ListSuspended();
 
