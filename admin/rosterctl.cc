@@ -100,6 +100,14 @@ const std::vector<Command>& Commands() {
        "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n",
        {"account", "action", "since", "limit"}, {}},
       {"import", &Rosterctl::Import_, "  import seed003 DATABASE\n", {}, {}},
+      {"outbound", &Rosterctl::Outbound_,
+       "  outbound show|lift ADDRESS\n"
+       "  outbound set ADDRESS [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
+       "                       (N: 0 = unlimited, or default = the domain's)\n"
+       "  outbound defaults DOMAIN [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
+       "  outbound suspend ADDRESS [--reason TEXT]\n"
+       "  outbound suspended\n",
+       {"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day", "reason"}, {}},
   };
   return kCommands;
 }

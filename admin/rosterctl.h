@@ -64,6 +64,7 @@ class Rosterctl {
   int LastLogin_();
   int Log_();
   int Import_();
+  int Outbound_();  // admin/cmd_outbound.cc
 
  private:
   Actor MakeActor() const;

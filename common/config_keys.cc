@@ -116,6 +116,29 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"policy_sender_login_alias_members", T::kBool, "no", false,
        "sender_logins table: every mailbox an alias delivers to (directly or through nested aliases, never through "
        "a catch-all) may send as the alias"},
+      // --- roster-policyd: outbound limits and the circuit breaker (doc/postfix.md) ---
+      {"policy_outbound_db_failure_action", T::kString, "451 4.3.0 Temporary lookup failure", false,
+       "answer at DATA to a sender whose outbound limits cannot be checked (database down); DUNNO lets the mail "
+       "through uncounted"},
+      {"policy_outbound_suspended_reply", T::kString,
+       "550 5.7.1 Sending is suspended for this account: contact your administrator", false,
+       "answer to a mailbox whose sending is suspended (circuit breaker or rosterctl): a 4xx or 5xx code and a text"},
+      {"policy_outbound_breaker_attempts", T::kInt, "0", false,
+       "circuit breaker: suspend a mailbox's sending when it tries more than this many messages in one UTC hour "
+       "(refused ones count), 0..100000000; 0 = no such threshold"},
+      {"policy_outbound_breaker_factor", T::kInt, "3", false,
+       "circuit breaker: ... or more than this many times its hourly message limit (when it has one), 0..1000; "
+       "0 = no such threshold. The lower threshold that applies counts"},
+      {"policy_outbound_relay_clients", T::kBool, "yes", false,
+       "count the mail of POP/IMAP-before-SMTP clients (no SASL login) on the mailbox that logged in last from "
+       "their network"},
+      {"policy_outbound_notify", T::kString, "", false,
+       "address told when the circuit breaker suspends a mailbox's sending; empty = nobody (the log only)"},
+      {"policy_outbound_notify_from", T::kString, "", false, "envelope sender of the notice; empty = <>"},
+      {"policy_outbound_notify_smtp", T::kString, "127.0.0.1:25", false,
+       "the local MTA the notice goes through: a loopback host:port ([::1]:25 for IPv6)"},
+      {"policy_outbound_notify_timeout", T::kDuration, "10s", false,
+       "most time for sending one notice (connect to QUIT), 100ms..60s"},
       {"unit_mx_transport", T::kString, "", false,
        "on a unit host: the transport for mail to mailboxes that are not this unit's (the MX), e.g. smtp:[mx.example.net]"},
       // --- rosterctl ---

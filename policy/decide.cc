@@ -12,12 +12,15 @@
 
 namespace roster {
 
-Service::Service(PolicySettings settings)
+Service::Service(PolicySettings settings, Logger* log)
     : settings_(std::move(settings)),
       pool_(std::make_shared<DbPool>(settings_.db)),
       targets_cache_(settings_.cache_ttl, settings_.cache_entries),
       relay_refused_cache_(settings_.cache_ttl, settings_.cache_entries),
-      domain_cache_(settings_.cache_ttl, settings_.cache_entries) {}
+      domain_cache_(settings_.cache_ttl, settings_.cache_entries),
+      notifier_(NoticeSettings{settings_.notify_to, settings_.notify_from, settings_.notify_host,
+                               settings_.notify_port, settings_.notify_timeout},
+                log) {}
 
 Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
   if (!*lease) *lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
@@ -160,15 +163,19 @@ constexpr char kRelayUnknown[] = "DEFER_IF_REJECT 4.3.0 Temporary lookup failure
 
 }  // namespace
 
+std::vector<IpRange> Service::RelayRangesOf(const std::string& client_address) const {
+  auto packed = PackIp(client_address);
+  if (!packed) return {};
+  // The login addresses that count for this client: its network, or, for a
+  // client behind a NAT64 translator, the IPv4 address it carries.
+  return RelayRanges(*packed, settings_.relay_ipv4_prefix, settings_.relay_ipv6_prefix,
+                     settings_.relay_nat64_prefixes);
+}
+
 PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease) {
   // An authenticated client is Postfix's business (permit_sasl_authenticated).
   if (!request.sasl_username.empty()) return kDunno;
-  auto packed = PackIp(request.client_address);
-  if (!packed) return kDunno;
-  // The login addresses that count for this client: its network, or, for a
-  // client behind a NAT64 translator, the IPv4 address it carries.
-  std::vector<IpRange> ranges = RelayRanges(*packed, settings_.relay_ipv4_prefix, settings_.relay_ipv6_prefix,
-                                            settings_.relay_nat64_prefixes);
+  std::vector<IpRange> ranges = RelayRangesOf(request.client_address);
   if (ranges.empty()) return kDunno;
   std::string cache_key;
   for (const IpRange& r : ranges) cache_key += r.low + r.high;
@@ -192,7 +199,14 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
   try {
     if (request.request != "smtpd_access_policy") return kDunno;
     bool at_rcpt = request.protocol_state == "RCPT";
+    // The outbound check: at DATA unless the request is for another check;
+    // at END-OF-MESSAGE only when asked for by name, so the quota check's
+    // END-OF-MESSAGE request never counts a message a second time.
+    if (request.protocol_state == "DATA")
+      return request.policy_context == "quota" || request.policy_context == "relay" ? kDunno
+                                                                                      : CheckOutbound(request);
     if (!at_rcpt && request.protocol_state != "END-OF-MESSAGE") return kDunno;
+    if (request.policy_context == "outbound") return at_rcpt ? kDunno : CheckOutbound(request);
     if (request.recipient.empty()) return kDunno;  // END-OF-MESSAGE of mail to several recipients
     bool quota_wanted = request.policy_context != "relay";
     bool relay_wanted = at_rcpt && request.policy_context != "quota";

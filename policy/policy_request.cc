@@ -71,6 +71,9 @@ PolicyRequestReader::Status PolicyRequestReader::Next(PolicyRequest* request, st
     else if (name == "size") {
       auto n = ParseCount(value);
       request->size = n ? *n : 0;
+    } else if (name == "recipient_count") {
+      auto n = ParseCount(value);
+      request->recipient_count = n ? *n : 0;
     }
     if (field != nullptr) field->assign(value);
   }

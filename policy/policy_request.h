@@ -27,6 +27,7 @@ struct PolicyRequest {
   std::string policy_context;  // check_policy_service { ..., policy_context=... }
   std::string instance;
   uint64_t size = 0;           // MAIL FROM SIZE=, or the real size at END-OF-MESSAGE
+  uint64_t recipient_count = 0;  // accepted recipients, at DATA and END-OF-MESSAGE
   size_t attributes = 0;
 };
 

@@ -143,7 +143,7 @@ int Run(int argc, char** argv) {
   asio::io_context io(settings->threads);
   if (stdin_protocol.empty()) FitDescriptorLimit(&*settings, *settings, log);
   const PolicySettings first = *settings;
-  Server server(io, log, std::make_shared<Service>(std::move(*settings)));
+  Server server(io, log, std::make_shared<Service>(std::move(*settings), &log));
 
   if (!stdin_protocol.empty()) {
     Status s = server.ServeDescriptor(0, stdin_protocol == "policy" ? Listener::Protocol::kPolicy
@@ -176,7 +176,7 @@ int Run(int argc, char** argv) {
         std::string fixed = FixedChanges(first, *fresh);
         if (!fixed.empty()) log.Warning("reload: changes to" + fixed + " take effect only after a restart");
         FitDescriptorLimit(&*fresh, first, log);
-        server.Replace(std::make_shared<Service>(std::move(*fresh)));
+        server.Replace(std::make_shared<Service>(std::move(*fresh), &log));
         log.Info("reload: configuration reloaded from " + config_path);
       }
       signals.async_wait(on_signal);

@@ -185,7 +185,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (!service) service = server_.service();
         PolicyAnswer answer = service->Decide(request);
         if (!answer.log.empty()) {
-          if (answer.warning) server_.client_log().Warning("failed policy lookup", answer.log);
+          if (answer.alert) server_.log().Warning(answer.log);
+          else if (answer.warning) server_.client_log().Warning("failed policy lookup", answer.log);
           else server_.log().Info(answer.log);
         }
         out_ += "action=" + answer.action + "\n\n";

@@ -3,13 +3,17 @@
 // a reload builds a new Service and requests in flight finish on the old.
 //   Decide()          the policy protocol (decide.cc): over-quota recipients,
 //                     POP/IMAP-before-SMTP relaying (an OK is always the
-//                     database's answer of now, never a cached one)
+//                     database's answer of now, never a cached one), and at
+//                     DATA the sender's outbound limits and the circuit
+//                     breaker (outbound.cc; never cached: counted in the
+//                     database)
 //   AnswerSocketmap() Postfix's lookup tables (tables.cc)
 // Both are safe to call from several threads at once, and catch every
 // exception: an answer always comes back.
 //
 // Trusts: requests only after common/address.h and common/ip.h have parsed
-// them; the database (role roster_policy, read-only) for the facts.
+// them; the database (role roster_policy: read-only but for the outbound
+// counters, the suspension columns and the change log) for the facts.
 #ifndef ROSTER_POLICY_SERVICE_H
 #define ROSTER_POLICY_SERVICE_H
 
@@ -20,6 +24,8 @@
 
 #include "common/accounts.h"
 #include "policy/db_pool.h"
+#include "policy/log.h"
+#include "policy/notifier.h"
 #include "policy/policy_request.h"
 #include "policy/recipients.h"
 #include "policy/settings.h"
@@ -39,6 +45,7 @@ struct PolicyAnswer {
   std::string action;  // "DUNNO", "OK", "452 4.2.2 <a@b>: Mailbox is over quota", ...
   std::string log;     // why, when worth a log line; empty otherwise
   bool warning = false;  // the log line reports a failure
+  bool alert = false;    // a warning that is an event, not a failure (the circuit breaker): always logged
 };
 
 class Service {
@@ -49,7 +56,9 @@ class Service {
   static constexpr int kMaxAliasDepth = 4;
   static constexpr size_t kMaxAliasTargets = 100;
 
-  explicit Service(PolicySettings settings);
+  // `log` (may be null: stderr) is where the notifier reports; it must
+  // outlive the Service.
+  explicit Service(PolicySettings settings, Logger* log = nullptr);
 
   const PolicySettings& settings() const { return settings_; }
 
@@ -68,6 +77,9 @@ class Service {
   Result<RecipientTargets> Resolve(Accounts& accounts, const RecipientKeys& keys);
   Result<RecipientTargets> Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease);
   PolicyAnswer CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease);
+  // At DATA (or END-OF-MESSAGE): counts the message on its sender's mailbox.
+  PolicyAnswer CheckOutbound(const PolicyRequest& request);
+  std::vector<IpRange> RelayRangesOf(const std::string& client_address) const;
   std::string Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log);
   // The sender_logins table (smtpd_sender_login_maps).
   std::string SenderLogins(std::string_view key, Accounts& accounts, std::string* log);
@@ -82,6 +94,7 @@ class Service {
   // would outlive a disabled mailbox and a database outage.
   TtlCache<bool> relay_refused_cache_;
   TtlCache<bool> domain_cache_;  // whether a domain is ours, for the relay-only context
+  Notifier notifier_;            // the circuit breaker's notices
 };
 
 }  // namespace roster

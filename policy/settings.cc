@@ -3,7 +3,10 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include "common/config.h"
+#include "common/outbound.h"
 #include "common/text.h"
 #include "common/units.h"
 
@@ -70,6 +73,62 @@ Status ParseReply(const std::string& reply, std::string* code, std::string* text
   *text = reply.substr(pos);
   for (char c : reply)
     if (static_cast<unsigned char>(c) < 0x20) return Error::Invalid("policy_overquota_reply has control characters");
+  return Status::Ok();
+}
+
+bool IsLoopback(const std::string& host) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1) return buf[0] == 127;
+  static const unsigned char kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return inet_pton(AF_INET6, host.c_str(), buf) == 1 && memcmp(buf, kV6Loopback, 16) == 0;
+}
+
+// A policy action of our own: printable, one line, not empty.
+Status CheckAction(const char* key, const std::string& action) {
+  if (action.empty()) return Error::Invalid(std::string(key) + " is empty");
+  if (action.size() > 512) return Error::Invalid(std::string(key) + " is longer than 512 bytes");
+  for (char c : action)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return Error::Invalid(std::string(key) + " has control characters");
+  return Status::Ok();
+}
+
+Status OutboundFromConfig(const Config& config, PolicySettings* s) {
+  s->outbound_db_failure_action = config.GetString("policy_outbound_db_failure_action");
+  ROSTER_TRY(CheckAction("policy_outbound_db_failure_action", s->outbound_db_failure_action));
+  s->outbound_suspended_reply = config.GetString("policy_outbound_suspended_reply");
+  ROSTER_TRY(CheckAction("policy_outbound_suspended_reply", s->outbound_suspended_reply));
+  const std::string& r = s->outbound_suspended_reply;
+  if (r.size() < 4 || (r[0] != '4' && r[0] != '5') || r[3] != ' ' ||
+      r.substr(1, 2).find_first_not_of("0123456789") != std::string::npos)
+    return Error::Invalid("policy_outbound_suspended_reply must start with a 4xx or 5xx code and a text");
+  int64_t attempts = config.GetInt("policy_outbound_breaker_attempts");
+  if (attempts < 0 || static_cast<uint64_t>(attempts) > kMaxOutboundLimit)
+    return Error::Invalid("policy_outbound_breaker_attempts must be 0.." + std::to_string(kMaxOutboundLimit));
+  int64_t factor = config.GetInt("policy_outbound_breaker_factor");
+  if (factor < 0 || static_cast<uint64_t>(factor) > kMaxBreakerFactor)
+    return Error::Invalid("policy_outbound_breaker_factor must be 0.." + std::to_string(kMaxBreakerFactor));
+  s->breaker_attempts = static_cast<uint64_t>(attempts);
+  s->breaker_factor = static_cast<uint64_t>(factor);
+  s->outbound_relay_clients = config.GetBool("policy_outbound_relay_clients");
+  s->notify_to = config.GetString("policy_outbound_notify");
+  s->notify_from = config.GetString("policy_outbound_notify_from");
+  for (const auto* a : {&s->notify_to, &s->notify_from}) {
+    if (a->empty()) continue;
+    auto parsed = ParseAddress(*a, AddressOptions{});
+    if (!parsed || a->find_first_of("<> \t\"") != std::string::npos)
+      return Error::Invalid("policy_outbound_notify and policy_outbound_notify_from must be plain addresses: " +
+                            Shown(*a));
+  }
+  auto smtp = ParseListener("inet:" + config.GetString("policy_outbound_notify_smtp"), Listener::Protocol::kPolicy);
+  if (!smtp) return Error::Invalid("policy_outbound_notify_smtp: " + smtp.error().message);
+  if (!IsLoopback(smtp->host))
+    return Error::Invalid("policy_outbound_notify_smtp must be a loopback address (127.0.0.0/8 or ::1)");
+  s->notify_host = smtp->host;
+  s->notify_port = smtp->port;
+  s->notify_timeout = config.GetDuration("policy_outbound_notify_timeout");
+  if (s->notify_timeout.count() < 100 || s->notify_timeout.count() > 60000)
+    return Error::Invalid("policy_outbound_notify_timeout must be 100ms..60s");
   return Status::Ok();
 }
 
@@ -145,6 +204,7 @@ Result<PolicySettings> PolicySettings::FromConfig(const Config& config) {
     if (static_cast<unsigned char>(c) < 0x20) return Error::Invalid("policy_db_failure_action has control characters");
   s.relay_window = config.GetDuration("policy_relay_window");
   s.cache_ttl = config.GetDuration("policy_cache_ttl");
+  ROSTER_TRY(OutboundFromConfig(config, &s));
   s.unit = config.GetString("unit");
   s.unit_mx_transport = config.GetString("unit_mx_transport");
   s.address_options.recipient_delimiter = config.GetString("recipient_delimiter");

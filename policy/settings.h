@@ -66,6 +66,17 @@ struct PolicySettings {
   size_t cache_entries = 100000;
   std::string unit;
   std::string unit_mx_transport;
+  // Outbound limits (policy/outbound.cc, doc/postfix.md).
+  std::string outbound_db_failure_action;  // "451 4.3.0 Temporary lookup failure"
+  std::string outbound_suspended_reply;    // "550 5.7.1 ..."
+  uint64_t breaker_attempts = 0;           // 0 = none
+  uint64_t breaker_factor = 3;             // times the hourly limit; 0 = none
+  bool outbound_relay_clients = true;      // count POP/IMAP-before-SMTP clients
+  std::string notify_to;                   // "" = no notice
+  std::string notify_from;                 // "" = the null sender
+  std::string notify_host;                 // numeric loopback address
+  uint16_t notify_port = 25;
+  std::chrono::milliseconds notify_timeout{10000};
   AddressOptions address_options;
   // sender_logins: the mailboxes an alias delivers to may send as it.
   bool sender_login_alias_members = false;

@@ -29,6 +29,14 @@ GRANT SELECT ON {db}.subscription TO {user};
 GRANT SELECT ON {db}.unit TO {user};
 -- send-as grants, for the sender_logins table (migration 006).
 GRANT SELECT ON {db}.send_as TO {user};
+-- Outbound limits (migration 007): reads the limits and the suspension,
+-- counts in outbound_counter (no DELETE), suspends a mailbox's sending (the
+-- two suspension columns only) and writes the change log of a suspension
+-- (INSERT only: it can neither read nor rewrite the log).
+GRANT SELECT (send_per_hour, send_per_day, rcpt_per_message, rcpt_per_day, send_suspended_at, send_suspended_reason) ON {db}.mailbox TO {user};
+GRANT UPDATE (send_suspended_at, send_suspended_reason) ON {db}.mailbox TO {user};
+GRANT SELECT, INSERT, UPDATE ON {db}.outbound_counter TO {user};
+GRANT INSERT ON {db}.change_log TO {user};
 
 -- role admin
 -- rosterctl: owns the schema (migrations) and the accounts.

@@ -21,6 +21,13 @@ RCPT requests for random recipients):
      the over-quota set gets 452 and everyone else DUNNO.
   8. resident memory (VmRSS) of roster-policyd and of the floor with 1000 idle
      connections.
+  9. (side "outbound") the outbound check at DATA (cache off: it is never
+     cached), every mailbox a SASL sender under generous domain defaults, so
+     each request is counted in the database: DATA requests with
+     policy_context=outbound beside the very same requests with
+     policy_context=quota (the check skipped), and a mix of RCPT quota checks
+     and DATA requests in turn (messages of one recipient), with and without
+     the check; goal >= 5,000 requests/s at 32 connections and >= 0.8x.
 It trusts the client's counts and /proc; figures only: nothing is asserted.
 Sides left out: BENCH_POLICY_SIDES (default "quota-status roster noop"); a
 roster-policyd that is not built yet is skipped with a note."""
@@ -52,7 +59,7 @@ LIGHT_CONNECTIONS = int(os.environ.get("BENCH_POLICY_LIGHT_CONNECTIONS", "4"))
 REQUESTS = int(os.environ.get("BENCH_POLICY_REQUESTS", "100000"))
 ANCHOR_REQUESTS = int(os.environ.get("BENCH_POLICY_ANCHOR_REQUESTS", "3000"))
 IDLE = int(os.environ.get("BENCH_POLICY_IDLE", "1000"))
-SIDES = os.environ.get("BENCH_POLICY_SIDES", "quota-status roster noop").split()
+SIDES = os.environ.get("BENCH_POLICY_SIDES", "quota-status roster noop outbound").split()
 OVERQUOTA = "452 4.2.2 Mailbox is over quota"
 
 
@@ -173,14 +180,14 @@ def status_kib(pid, key):
     return 0
 
 
-def run_client(port, recipients, connections, requests, server_ticks):
+def run_client(port, recipients, connections, requests, server_ticks, env=None):
     """tests/bench/policy_bench against 127.0.0.1:port. Returns requests/s, p50, p99 (ms),
     failures, the action counts and the CPU microseconds per request spent by the client,
     the server (server_ticks() before and after) and MariaDB."""
     hz = os.sysconf("SC_CLK_TCK")
     before = (server_ticks(), dovecot_stack.cpu_ticks("mariadbd"))
     proc = subprocess.Popen([CLIENT, f"127.0.0.1:{port}", str(connections), str(requests), recipients],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
@@ -310,6 +317,8 @@ def main():
                 noop.terminate()
                 noop.wait()
         summary(rows, roster_rss, noop_rss)
+        if "outbound" in SIDES and os.path.exists(POLICYD):
+            servers.append(measure_outbound(base, recipients))
     finally:
         for server in servers:
             server.stop()
@@ -419,6 +428,37 @@ def measure(side, port, recipients, requests, server_ticks, check=True):
         rows.append((side, LIGHT_CONNECTIONS, light,
                      run_client(port, recipients, LIGHT_CONNECTIONS, light, server_ticks)))
     return rows
+
+
+def measure_outbound(base, recipients):
+    """Section 9: the outbound check at DATA, on and off, on one daemon (cache off)."""
+    base.rosterctl("outbound", "defaults", DOMAIN, "--per-hour", "100000000", "--per-day", "100000000",
+                   "--rcpt-per-message", "1000", "--rcpt-per-day", "100000000")
+    server = Policyd(base, "roster-outbound", "policy_cache_ttl = 0\npolicy_max_connections_per_peer = 2000\n")
+    pid = server.proc.pid
+    print(f"-- 9. outbound check at DATA (roster-policyd, cache off), {CONNECTIONS} connections, "
+          f"{MAILBOXES} SASL senders, every message counted")
+    print(f"   {'requests':28} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}  "
+          f"{'CPU us/req: client':>18} {'server':>6} {'mariadb':>7}  actions")
+    rates = {}
+    for label, mode, context in (("DATA, check on", "data", "outbound"), ("DATA, check off", "data", "quota"),
+                                 ("RCPT+DATA, check on", "mix", "outbound"),
+                                 ("RCPT+DATA, check off", "mix", "quota")):
+        env = {"POLICY_BENCH_MODE": mode, "POLICY_BENCH_DATA_CONTEXT": context}
+        run_client(server.port, recipients, CONNECTIONS, max(CONNECTIONS * 10, REQUESTS // 10), lambda: proc_ticks(pid),
+                   env)  # warm up (and every sender's counter row made)
+        rate, p50, p99, failures, actions, cpu = run_client(server.port, recipients, CONNECTIONS, REQUESTS,
+                                                            lambda: proc_ticks(pid), env)
+        rates[label] = rate
+        print(f"   {label:28} {rate:9.1f} {p50:7.3f} {p99:7.3f} {failures:5d}  "
+              f"{cpu[0]:18.0f} {cpu[1]:6.0f} {cpu[2]:7.0f}  {actions}")
+    counted = base.sql("SELECT COALESCE(SUM(day_messages), 0) FROM outbound_counter").strip()
+    print(f"   messages counted in outbound_counter: {counted}")
+    for on, off in (("DATA, check on", "DATA, check off"), ("RCPT+DATA, check on", "RCPT+DATA, check off")):
+        print(f"   {on}: {rates[on]:.0f} req/s (goal >= 5,000), {rates[on] / rates[off]:.2f}x of {off!r} "
+              f"(goal >= 0.8)")
+    print(f"   roster-policyd (outbound): log {server.log_lines()} lines; stopped on SIGTERM, {server.stop()}")
+    return server
 
 
 def summary(rows, roster_rss, noop_rss):

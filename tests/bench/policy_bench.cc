@@ -16,6 +16,12 @@
 // the kernel completed), sends nothing for SECONDS, prints "still open M"
 // (connections the server has not closed) and exits; for memory measurements.
 //   policy_bench HOST:PORT|[V6]:PORT|/unix/path CONNECTIONS REQUESTS RECIPIENTS_FILE [idle SECONDS]
+// POLICY_BENCH_MODE (environment) chooses the requests: "rcpt" (default);
+// "data": DATA-state requests of one-recipient messages whose sender is
+// logged in by SASL as a line of RECIPIENTS_FILE (the outbound check), with
+// policy_context=POLICY_BENCH_DATA_CONTEXT (default "outbound"); "mix": RCPT
+// and DATA requests in turn, as for messages of one recipient (each counts as
+// one request).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -147,25 +153,26 @@ std::string ActionWord(const std::string& reply) {
 // An RCPT-state request as Postfix 3.7's smtpd sends it for one recipient of
 // a message from 127.0.0.2 without SASL or TLS: every attribute, in the order
 // SMTPD_POLICY_README lists them, empty when it does not apply.
-std::string Request(const std::string& recipient, long serial, int connection) {
+std::string Request(const std::string& recipient, long serial, int connection, bool data = false,
+                    const std::string& data_context = "") {
   char instance[48];
   std::snprintf(instance, sizeof instance, "%x.%lx.%x.0", 4242 + connection, serial, connection);
   std::string r;
   r.reserve(800);
   r += "request=smtpd_access_policy\n";
-  r += "protocol_state=RCPT\n";
+  r += data ? "protocol_state=DATA\n" : "protocol_state=RCPT\n";
   r += "protocol_name=ESMTP\n";
   r += "helo_name=sender.example.net\n";
   r += "queue_id=\n";  // smtpd_delay_open_until_valid_rcpt: no queue file before the first RCPT
   r += "sender=bench-sender@example.net\n";
   r += "recipient=" + recipient + "\n";
-  r += "recipient_count=0\n";
+  r += data ? "recipient_count=1\n" : "recipient_count=0\n";
   r += "client_address=127.0.0.2\n";
   r += "client_name=unknown\n";
   r += "reverse_client_name=unknown\n";
   r += std::string("instance=") + instance + "\n";
-  r += "sasl_method=\n";
-  r += "sasl_username=\n";
+  r += data ? "sasl_method=PLAIN\n" : "sasl_method=\n";
+  r += data ? "sasl_username=" + recipient + "\n" : "sasl_username=\n";
   r += "sasl_sender=\n";
   r += "size=0\n";
   r += "ccert_subject=\n";
@@ -178,7 +185,7 @@ std::string Request(const std::string& recipient, long serial, int connection) {
   r += "etrn_domain=\n";
   r += "stress=\n";
   r += "client_port=" + std::to_string(40000 + connection) + "\n";
-  r += "policy_context=\n";
+  r += "policy_context=" + (data ? data_context : std::string()) + "\n";
   r += "server_address=127.0.0.1\n";
   r += "server_port=25\n";
   r += "compatibility_level=3.6\n";
@@ -254,6 +261,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const char* mode_env = std::getenv("POLICY_BENCH_MODE");
+  const char* context_env = std::getenv("POLICY_BENCH_DATA_CONTEXT");
+  const std::string mode = mode_env ? mode_env : "rcpt";
+  const std::string data_context = context_env ? context_env : "outbound";
+  if (mode != "rcpt" && mode != "data" && mode != "mix") {
+    std::fprintf(stderr, "policy_bench: POLICY_BENCH_MODE must be rcpt, data or mix\n");
+    return 2;
+  }
+
   // Every connection is open before the clock starts.
   std::mutex mu;
   std::condition_variable cv;
@@ -282,7 +298,8 @@ int main(int argc, char** argv) {
       long failed = 0;
       std::string buffer, reply;
       for (long i = 0; i < mine; ++i) {
-        std::string request = Request(recipients[pick(rng)], i, c);
+        bool data = mode == "data" || (mode == "mix" && i % 2 == 1);
+        std::string request = Request(recipients[pick(rng)], i, c, data, data_context);
         if (fd < 0 && (fd = Connect(target)) < 0) {  // the server is gone: the rest fail
           failed += mine - i;
           break;

@@ -4,6 +4,7 @@
 
 #include "admin/schema.h"
 #include "common/accounts.h"
+#include "common/outbound.h"
 #include "tests/db/mariadb_fixture.h"
 
 namespace roster::test {
@@ -64,6 +65,36 @@ TEST_F(RolesTest, PolicyReadsSendAsGrantsAndCannotChangeThem) {
     auto db = MariaDb::Get().Connect(role);
     ExpectDenied(*db, "SELECT * FROM send_as");
   }
+}
+
+// Outbound limits (migration 007): the policy role counts, suspends and logs
+// the suspension, and nothing more.
+TEST_F(RolesTest, PolicyCountsAndSuspendsButChangesNothingElse) {
+  auto db = MariaDb::Get().Connect(DbRole::kPolicy);
+  Outbound o(*db);
+  auto counted = o.Count("user@roles.test", 1, BreakerRule{1, 0}, Actor{"roster-policyd", "127.0.0.1"});
+  ASSERT_TRUE(counted.ok()) << counted.error().message;
+  EXPECT_EQ(counted->verdict, OutboundVerdict::kAdmitted);
+  auto tripped = o.Count("user@roles.test", 1, BreakerRule{1, 0}, Actor{"roster-policyd", "127.0.0.1"});
+  ASSERT_TRUE(tripped.ok()) << tripped.error().message;
+  EXPECT_TRUE(tripped->tripped);  // UPDATE of the suspension columns, INSERT into change_log
+  EXPECT_TRUE(db->Query("SELECT send_per_hour, send_suspended_at, send_suspended_reason FROM mailbox").ok());
+  EXPECT_TRUE(db->Query("SELECT * FROM outbound_counter").ok());
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET send_per_hour = 1000");
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET active = 1");
+  ExpectDeniedWrite(*db, "UPDATE domain SET default_send_per_hour = 1000");
+  ExpectDeniedWrite(*db, "DELETE FROM outbound_counter");
+  ExpectDeniedWrite(*db, "DELETE FROM change_log");
+  ExpectDeniedWrite(*db, "UPDATE change_log SET actor = 'x'");
+  ExpectDenied(*db, "SELECT * FROM change_log");
+  ExpectDenied(*db, "SELECT password_hash FROM mailbox");
+  // The other roles cannot touch them.
+  auto dict = MariaDb::Get().Connect(DbRole::kDict);
+  ExpectDeniedWrite(*dict, "UPDATE outbound_counter SET hour_messages = 0");
+  ExpectDeniedWrite(*dict, "UPDATE mailbox SET send_suspended_at = NULL");
+  auto auth = MariaDb::Get().Connect(DbRole::kAuth);
+  ExpectDenied(*auth, "SELECT * FROM outbound_counter");
+  ExpectDeniedWrite(*auth, "UPDATE mailbox SET send_suspended_at = NULL");
 }
 
 TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
