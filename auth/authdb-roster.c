@@ -42,15 +42,21 @@
 
 /* Lower-cased, so one flush by address clears every spelling a client used;
    then the protocol, because a proxied login's port differs between IMAP and
-   POP3. Dovecot's CACHE-FLUSH matches the user up to the tab.
+   POP3 and protocols may be allowed or refused per mailbox; the client's
+   address, because a main password may work only from the webmail's
+   networks; and a SHA-256 of the typed password, so that each password has an
+   entry of its own: Dovecot's cache holds one password per key, and a wrong
+   password must not leave a failure that a right app password would then
+   meet (doc/dovecot.md, "The auth cache"). Dovecot's CACHE-FLUSH matches the
+   user up to the tab.
    2.4's variables are new: its %u, %L and %s are no variables at all, so the
    2.3 key would expand to a constant there and every user would share one
    cache entry. */
 #if DOVECOT_PREREQ(2, 4, 0)
-#  define ROSTER_CACHE_KEY "%{user | lower}\t%{protocol}"
+#  define ROSTER_CACHE_KEY "%{user | lower}\t%{protocol}\t%{remote_ip}\t%{password | sha256 | hexlify}"
 #  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT24
 #else
-#  define ROSTER_CACHE_KEY "%Lu\t%s"
+#  define ROSTER_CACHE_KEY "%Lu\t%s\t%r\t%{sha256:password}"
 #  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT23
 #endif
 #define ROSTER_DEFAULT_SCHEME "CRYPT"
@@ -102,7 +108,8 @@ static void roster_log(void *context, enum roster_log_level level, const char *m
 	}
 }
 
-/* The login's protocol (imap, pop3...), for a proxied login's port. */
+/* The login's protocol (imap, pop3...), for a proxied login's port and the
+   mailbox's protocol rules. */
 static const char *roster_request_service(struct auth_request *request)
 {
 #if DOVECOT_PREREQ(2, 4, 0)
@@ -278,6 +285,7 @@ static void roster_submit(struct roster_auth *core, struct roster_job *job, stru
 	r.user = roster_request_user(request);
 	r.password = password;
 	r.service = roster_request_service(request);
+	r.remote_ip = request->fields.remote_ip.family == 0 ? NULL : net_ip2addr(&request->fields.remote_ip);
 	auth_request_ref(request);
 	job->request = request;
 	roster_auth_submit(core, &r, roster_done, job);

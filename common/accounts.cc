@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "common/address.h"
+#include "common/app_passwords.h"
 #include "common/ip.h"
 #include "common/password.h"
 #include "common/text.h"
@@ -93,9 +94,13 @@ Mailbox MailboxFromRow(const DbRow& r) {
 
 namespace {
 
-constexpr char kLoginColumns[] =
-    "m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host, "
-    "u.imap_port, u.pop3_port ";
+// The mailbox's app passwords (at most kMaxAppPasswords, migration 005) come
+// with it as one column, so a login stays one query; the core picks the one
+// whose selector the typed password starts with.
+const std::string kLoginColumns =
+    std::string("m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host, "
+                "u.imap_port, u.pop3_port, m.login_protocols + 0, m.main_password_protocols + 0, ") +
+    kAppPasswordKeysColumn;
 // FORCE INDEX: with a handful of domains the optimiser would scan the domain
 // table through a join buffer for a batch, which does not stay cheap as
 // domains grow.
@@ -116,6 +121,9 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
   m.unit_host = r.String(first + 8);
   m.unit_imap_port = static_cast<unsigned>(r.Uint(first + 9));
   m.unit_pop3_port = static_cast<unsigned>(r.Uint(first + 10));
+  if (!r.IsNull(first + 11)) m.login_protocols = static_cast<unsigned>(r.Uint(first + 11));
+  if (!r.IsNull(first + 12)) m.main_password_protocols = static_cast<unsigned>(r.Uint(first + 12));
+  if (!r.IsNull(first + 13)) m.app_passwords = ParseAppPasswordKeys(r.String(first + 13));
   return m;
 }
 
@@ -217,7 +225,7 @@ constexpr char kUsageOfOneSql[] =
 
 Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
   static const std::string kSql =
-      std::string("SELECT ") + kLoginColumns + "FROM mailbox m " + kLoginJoins + "WHERE m.lookup_key = LOWER(?)";
+      "SELECT " + kLoginColumns + "FROM mailbox m " + kLoginJoins + "WHERE m.lookup_key = LOWER(?)";
   auto rows = db_.Query(kSql, {std::string(address)});
   if (!rows) return rows.error();
   // The server's LOWER() also folds non-ASCII letters; a login matches only

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/app_passwords.h"
 #include "common/db.h"
 #include "common/ip.h"
 #include "common/result.h"
@@ -41,6 +42,10 @@ struct MailboxLogin {
   std::string unit_host;      // the unit's host from the unit table, "" if none
   unsigned unit_imap_port = 0;  // 0 = the standard port
   unsigned unit_pop3_port = 0;
+  // Migration 005 (common/app_passwords.h): protocols as bits, nullopt = all.
+  std::optional<unsigned> login_protocols;
+  std::optional<unsigned> main_password_protocols;  // nullopt = wherever login is allowed
+  std::vector<AppPasswordKey> app_passwords;         // at most kMaxAppPasswords
 };
 
 struct Usage {
