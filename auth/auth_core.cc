@@ -200,7 +200,8 @@ class AuthCore::Rules {
     std::vector<IpPrefix> webmail;
     for (const std::string& net : config->GetList("auth_webmail_networks")) {
       auto prefix = ParseIpPrefix(net);
-      if (!prefix) return Error::Invalid(config->Origin("auth_webmail_networks") + ": " + prefix.error().message);
+      if (!prefix) return Error::Invalid(config->Origin("auth_webmail_networks") + ": auth_webmail_networks: " +
+                              prefix.error().message);
       webmail.push_back(std::move(*prefix));
     }
     auto rules = std::make_unique<Rules>(std::move(*config), std::move(*settings), *policy);

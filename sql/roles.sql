@@ -15,7 +15,8 @@ GRANT SELECT (id, name, active) ON {db}.domain TO {user};
 GRANT SELECT ON {db}.unit TO {user};
 GRANT SELECT (id, mailbox_id, selector, secret_hash, protocols, expires_at) ON {db}.app_password TO {user};
 GRANT UPDATE (last_used_at, last_used_ip) ON {db}.app_password TO {user};
-GRANT SELECT (mailbox_id, seq), INSERT, UPDATE ON {db}.login_history TO {user};
+-- (SELECT: the ring's upsert reads the row it replaces; nothing but logins is there.)
+GRANT SELECT, INSERT, UPDATE ON {db}.login_history TO {user};
 
 -- role dict
 -- Dovecot dict server: writes usage counters and last logins, nothing else.
