@@ -26,6 +26,7 @@
 #include "admin/import.h"
 #include "admin/json.h"
 #include "admin/password_input.h"
+#include "admin/rosterctl.h"
 #include "admin/schema.h"
 #include "common/accounts.h"
 #include "common/address.h"
@@ -42,29 +43,8 @@ namespace {
 
 constexpr char kDefaultConfig[] = ROSTER_CONFIG;
 
-const char kUsage[] =
-    "usage: rosterctl [--config FILE] [--json] [--actor NAME] COMMAND ...\n"
-    "\n"
-    "  db init | migrate | roles | status\n"
-    "  domain add DOMAIN [--transport T] [--quota SIZE] [--messages N] [--disabled]\n"
-    "  domain del DOMAIN [--force]\n"
-    "  domain enable|disable|show DOMAIN\n"
-    "  domain list\n"
-    "  mailbox add ADDRESS [--password-stdin | --hash-stdin] [--name TEXT] [--department TEXT]\n"
-    "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]\n"
-    "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
-    "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
-    "  mailbox del|enable|disable|show ADDRESS\n"
-    "  mailbox list [DOMAIN]\n"
-    "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
-    "  sub list [ADDRESS]\n"
-    "  lastlogin [ADDRESS] [--limit N]\n"
-    "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n"
-    "  import seed003 DATABASE\n"
-    "\n"
-    "SIZE: bytes or 500M, 2G ...; 0 = unlimited. See rosterctl(1).\n";
+}  // namespace
 
-// Exit status for an error, sysexits-style (documented in rosterctl(1)).
 int ExitCodeFor(const Error& e) {
   switch (e.kind) {
     case ErrorKind::kNotFound: return EX_NOUSER;
@@ -82,24 +62,61 @@ int ExitCodeFor(const Error& e) {
   return EX_SOFTWARE;
 }
 
-struct Args {
-  std::vector<std::string> words;
-  std::map<std::string, std::string> options;  // --name value
-  std::set<std::string> flags;                 // --name
+namespace {
+const char kUsageHead[] = "usage: rosterctl [--config FILE] [--json] [--actor NAME] COMMAND ...\n\n";
+const char kUsageTail[] = "\nSIZE: bytes or 500M, 2G ...; 0 = unlimited. See rosterctl(1).\n";
+// Options every command takes.
+const std::vector<const char*> kGlobalOptions = {"config", "actor"};
+const std::vector<const char*> kGlobalFlags = {"json", "help", "version"};
+}  // namespace
 
-  bool Has(const std::string& flag) const { return flags.count(flag) > 0; }
-  const std::string* Option(const std::string& name) const {
-    auto it = options.find(name);
-    return it == options.end() ? nullptr : &it->second;
-  }
-};
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"db", &Rosterctl::Db_, "  db init | migrate | roles | status\n", {}, {}},
+      {"domain", &Rosterctl::Domain_,
+       "  domain add DOMAIN [--transport T] [--quota SIZE] [--messages N] [--disabled]\n"
+       "  domain del DOMAIN [--force]\n"
+       "  domain enable|disable|show DOMAIN\n"
+       "  domain list\n",
+       {"transport", "quota", "messages"}, {"disabled", "force"}},
+      {"mailbox", &Rosterctl::Mailbox_,
+       "  mailbox add ADDRESS [--password-stdin | --hash-stdin] [--name TEXT] [--department TEXT]\n"
+       "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]\n"
+       "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
+       "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
+       "  mailbox del|enable|disable|show ADDRESS\n"
+       "  mailbox list [DOMAIN]\n",
+       {"name", "department", "quota", "messages", "unit"}, {"password-stdin", "hash-stdin", "disabled"}},
+      {"sub", &Rosterctl::Sub_,
+       "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
+       "  sub list [ADDRESS]\n",
+       {}, {"outgoing"}},
+      {"lastlogin", &Rosterctl::LastLogin_, "  lastlogin [ADDRESS] [--limit N]\n", {"limit"}, {}},
+      {"log", &Rosterctl::Log_,
+       "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n",
+       {"account", "action", "since", "limit"}, {}},
+      {"import", &Rosterctl::Import_, "  import seed003 DATABASE\n", {}, {}},
+  };
+  return kCommands;
+}
 
-const std::set<std::string> kValueOptions = {"config", "actor", "transport", "quota", "messages", "name",
-                                             "department", "unit", "account", "action", "since", "limit"};
-const std::set<std::string> kFlagOptions = {"json", "force", "disabled", "outgoing", "password-stdin", "hash-stdin",
-                                            "help", "version"};
+std::string UsageText() {
+  std::string text = kUsageHead;
+  for (const Command& c : Commands()) text += c.usage;
+  return text + kUsageTail;
+}
 
+namespace {
+
+// The options any command declares are recognised here; each subcommand
+// then refuses those that do not apply to it (Rosterctl::AllowOnly).
 Result<Args> ParseArgs(int argc, char** argv) {
+  std::set<std::string> value_options(kGlobalOptions.begin(), kGlobalOptions.end());
+  std::set<std::string> flag_options(kGlobalFlags.begin(), kGlobalFlags.end());
+  for (const Command& c : Commands()) {
+    value_options.insert(c.options.begin(), c.options.end());
+    flag_options.insert(c.flags.begin(), c.flags.end());
+  }
   Args args;
   bool only_words = false;
   for (int i = 1; i < argc; ++i) {
@@ -127,10 +144,10 @@ Result<Args> ParseArgs(int argc, char** argv) {
       name = name.substr(0, eq);
       has_value = true;
     }
-    if (kFlagOptions.count(name)) {
+    if (flag_options.count(name)) {
       if (has_value) return Error::Invalid("--" + name + " takes no value");
       args.flags.insert(name);
-    } else if (kValueOptions.count(name)) {
+    } else if (value_options.count(name)) {
       if (!has_value) {
         if (i + 1 >= argc) return Error::Invalid("--" + name + " needs a value");
         value = argv[++i];
@@ -143,53 +160,13 @@ Result<Args> ParseArgs(int argc, char** argv) {
   return args;
 }
 
-// Free text for display names and the like: bounded, valid UTF-8, no control characters.
+}  // namespace
+
 Result<std::string> CheckText(const std::string& text, const char* what, size_t max) {
   ROSTER_TRY(CheckFreeText(text, what, max));
   return text;
 }
 
-class Rosterctl {
- public:
-  Rosterctl(Config config, Args args) : config_(std::move(config)), args_(std::move(args)), json_(args_.Has("json")) {
-    actor_ = MakeActor();
-  }
-
-  int Run();
-
- private:
-  Actor MakeActor() const;
-  Result<std::unique_ptr<Db>> Connect(DbRole role, bool with_database = true);
-  // Runs an admin-role command with an Accounts repository.
-  int WithAccounts(const std::function<Status(Accounts&)>& body);
-  int Fail(const Error& e);
-  int Usage(const std::string& why);
-  void Emit(const JsonWriter& json, const std::string& text);
-  bool ExpectWords(size_t min, size_t max);
-  void AllowOnly(std::initializer_list<const char*> names);
-
-  // After a change that must stop old credentials at once: tells a running
-  // Dovecot to drop them from its auth cache (all entries when `users` is empty).
-  void FlushAuthCache(const std::vector<std::string>& users) const;
-  Result<Address> MailboxAddress(const std::string& text) const;
-  Result<std::string> SubscriptionAddress(const std::string& text) const;
-  Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
-  Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
-
-  int Db_();
-  int Domain_();
-  int Mailbox_();
-  int Sub_();
-  int LastLogin_();
-  int Log_();
-  int Import_();
-
-  Config config_;
-  Args args_;
-  bool json_;
-  Actor actor_;
-  std::string usage_error_;
-};
 
 Actor Rosterctl::MakeActor() const {
   Actor a;
@@ -223,7 +200,7 @@ int Rosterctl::Fail(const Error& e) {
 }
 
 int Rosterctl::Usage(const std::string& why) {
-  std::cerr << "rosterctl: " << why << "\n" << kUsage;
+  std::cerr << "rosterctl: " << why << "\n" << UsageText();
   return EX_USAGE;
 }
 
@@ -323,17 +300,13 @@ std::string Limit(uint64_t v, bool bytes) {
 int Rosterctl::Run() {
   if (args_.words.empty()) return Usage("no command given");
   const std::string& command = args_.words[0];
-  int rc;
-  if (command == "db") rc = Db_();
-  else if (command == "domain") rc = Domain_();
-  else if (command == "mailbox") rc = Mailbox_();
-  else if (command == "sub") rc = Sub_();
-  else if (command == "lastlogin") rc = LastLogin_();
-  else if (command == "log") rc = Log_();
-  else if (command == "import") rc = Import_();
-  else return Usage("unknown command '" + command + "'");
-  if (!usage_error_.empty()) return Usage(usage_error_);
-  return rc;
+  for (const Command& c : Commands()) {
+    if (command != c.name) continue;
+    int rc = (this->*c.run)();
+    if (!usage_error_.empty()) return Usage(usage_error_);
+    return rc;
+  }
+  return Usage("unknown command '" + command + "'");
 }
 
 // ------------------------------------------------------------------ db
@@ -911,7 +884,6 @@ int Rosterctl::Import_() {
   });
 }
 
-}  // namespace
 }  // namespace roster
 
 int main(int argc, char** argv) {
@@ -920,11 +892,11 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto args = ParseArgs(argc, argv);
   if (!args) {
-    std::cerr << "rosterctl: " << args.error().message << "\n" << kUsage;
+    std::cerr << "rosterctl: " << args.error().message << "\n" << UsageText();
     return EX_USAGE;
   }
   if (args->Has("help")) {
-    std::cout << kUsage;
+    std::cout << UsageText();
     return EX_OK;
   }
   if (args->Has("version")) {
