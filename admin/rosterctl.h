@@ -63,6 +63,7 @@ class Rosterctl {
   int LastLogin_();
   int Log_();
   int Import_();
+  int AppPassword_();  // admin/cmd_app_password.cc
 
  private:
   Actor MakeActor() const;
@@ -82,6 +83,10 @@ class Rosterctl {
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
+  // mailbox access|logins ADDRESS, mailbox list --inactive AGE (admin/cmd_app_password.cc).
+  int MailboxAccess_(const std::string& mailbox);
+  int MailboxLogins_(const std::string& mailbox);
+  int MailboxInactive_();
 
   Config config_;
   Args args_;

@@ -241,7 +241,8 @@ Result<std::pair<uint64_t, std::string>> AppPasswords::Add(const NewAppPassword&
     sodium_memzero(normalised->data(), normalised->size());
     auto inserted = db_.Execute(
         "INSERT INTO app_password (mailbox_id, slot, selector, secret_hash, label, protocols, expires_at) "
-        "VALUES (?, ?, ?, UNHEX(?), ?, ?, FROM_UNIXTIME(?))",
+        // Not FROM_UNIXTIME, which stops at 2038 on MariaDB 10.11.
+        "VALUES (?, ?, ?, UNHEX(?), ?, ?, TIMESTAMPADD(SECOND, ?, '1970-01-01 00:00:00'))",
         {*id, slot, password.substr(0, kSelectorChars), Hex(digest), add.label, ProtocolsText(add.protocols),
          add.expires_unix ? DbValue(*add.expires_unix) : DbValue(nullptr)});
     if (!inserted) return inserted.error();
@@ -267,8 +268,8 @@ Result<std::vector<AppPassword>> AppPasswords::List(std::string_view address) {
   auto id = MailboxId(address, false);
   if (!id) return id.error();
   auto rows = db_.Query(
-      "SELECT id, selector, label, protocols + 0, created_at, COALESCE(expires_at, ''), "
-      "expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(), COALESCE(last_used_at, ''), "
+      "SELECT id, selector, label, protocols + 0, created_at, COALESCE(CAST(expires_at AS CHAR), ''), "
+      "expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(), COALESCE(CAST(last_used_at AS CHAR), ''), "
       "COALESCE(HEX(last_used_ip), '') FROM app_password WHERE mailbox_id = ? ORDER BY id",
       {*id});
   if (!rows) return rows.error();
@@ -359,7 +360,7 @@ Result<std::vector<LoginRecord>> AppPasswords::Logins(std::string_view address, 
 Status AppPasswords::ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each) {
   if (days == 0 || days > 36500) return Error::Invalid("--inactive: 1 day to 100 years");
   return db_.QueryEach(
-      "SELECT m.address, COALESCE(GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)), '') FROM mailbox m "
+      "SELECT m.address, COALESCE(CAST(GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)) AS CHAR), '') FROM mailbox m "
       "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM last_login GROUP BY mailbox_id) l ON l.mailbox_id = m.id "
       "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM login_history GROUP BY mailbox_id) h "
       "ON h.mailbox_id = m.id "

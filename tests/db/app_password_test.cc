@@ -148,8 +148,13 @@ TEST_F(AppPasswordsTest, BadInputIsRefusedBeforeAnyRow) {
   EXPECT_EQ(Add("none", 0).error().kind, ErrorKind::kInvalid);
   EXPECT_EQ(Add("past", kProtoImap, std::time(nullptr) - 10).error().kind, ErrorKind::kInvalid);
   EXPECT_EQ(Add("far", kProtoImap, int64_t{1} << 40).error().kind, ErrorKind::kInvalid);
+  auto after_2038 = Add("after 2038", kProtoImap, int64_t{4102444800});  // 2100-01-01
+  ASSERT_TRUE(after_2038.ok()) << after_2038.error().message;
+  auto listed = store_->List("alice@example.test");
+  for (const auto& a : *listed)
+    if (a.label == "after 2038") EXPECT_EQ(a.expires_at.substr(0, 10), "2100-01-01");
   EXPECT_EQ(Add("negative", kProtoImap, int64_t{-1}).error().kind, ErrorKind::kInvalid);
-  EXPECT_EQ(store_->List("alice@example.test")->size(), 2u);
+  EXPECT_EQ(store_->List("alice@example.test")->size(), 3u);
 }
 
 TEST_F(AppPasswordsTest, AMailboxHoldsAtMostFiftyAndTheSchemaSaysSoToo) {
