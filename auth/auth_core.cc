@@ -314,6 +314,7 @@ class AuthCore::Rules {
   }
 
   unsigned history_slots() const { return history_slots_; }
+  bool has_webmail_networks() const { return !webmail_.empty(); }
   uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }
 
   // passdb verify of a usable mailbox. On kOk, *rehash says whether a fresh
@@ -841,6 +842,7 @@ bool AuthCore::started() const { return pool_ != nullptr; }
 int AuthCore::fd() const { return pool_ ? pool_->handoff().fd() : -1; }
 uint64_t AuthCore::dummy_verifications() const { return rules_->dummy_verifications(); }
 uint64_t AuthCore::verifications() const { return rules_->verifications(); }
+bool AuthCore::answers_depend_on_address() const { return rules_->has_webmail_networks(); }
 
 Status AuthCore::Start() {
   if (pool_) return Status::Ok();

@@ -139,6 +139,9 @@ class AuthCore {
   // has run, in both modes: one per verify, whatever the number of app
   // passwords. For tests and diagnostics.
   uint64_t verifications() const;
+  // Whether an answer may depend on the client's address (auth_webmail_networks
+  // set): the glue then puts the address in Dovecot's cache key.
+  bool answers_depend_on_address() const;
 
   // userdb iteration: a page of (address, lookup key) of active mailboxes of
   // active domains after `after_key`, at most kUserPage; on the core's own

@@ -209,6 +209,10 @@ void roster_auth_drain(struct roster_auth* auth) {
   }
 }
 
+int roster_auth_cache_key_needs_address(const struct roster_auth* auth) {
+  return auth->core->answers_depend_on_address() ? 1 : 0;
+}
+
 unsigned long long roster_auth_verifications(const struct roster_auth* auth) {
   return auth->core->verifications();
 }
