@@ -1,5 +1,5 @@
 // cmd_app_password.cc: rosterctl's app passwords and per-protocol access
-// (doc/app-passwords.md): `app-password add|list|revoke`, and the mailbox
+// (doc/dovecot.md, "App passwords and per-protocol access"): `app-password add|list|revoke`, and the mailbox
 // subcommands `access`, `logins` and `list --inactive`. Every change writes
 // the change log in its transaction (common/app_passwords.h) and flushes the
 // mailbox's entries from Dovecot's auth cache, since a login's answer changes.

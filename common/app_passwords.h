@@ -1,5 +1,5 @@
 // app_passwords.h: app passwords, per-protocol access and the login history
-// (migration 005, doc/app-passwords.md): the password format, the protocol
+// (migration 005, doc/dovecot.md, "App passwords and per-protocol access"): the password format, the protocol
 // names, and the small data class on the Db layer that administers them
 // (role admin) and records logins (role auth).
 //
