@@ -572,7 +572,7 @@ class Steps {
   // Looks up every job of the batch with one query (per kMaxBatch).
   void LookUp(Db& db, JobList& batch, JobList* rehashes) const {
     std::vector<Job*> asked;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, selectors;
     for (auto& job : batch) {
       auto key = rules_.MailboxKey(job->user, job->answer);
       if (!key) {
@@ -581,15 +581,16 @@ class Steps {
         continue;
       }
       keys.push_back(std::move(*key));
+      selectors.push_back(job->kind == Job::kVerify ? SelectorOf(job->password) : std::string());
       asked.push_back(job.get());
     }
     if (asked.empty()) return;
     Accounts accounts(db);
     if (asked.size() == 1) {
-      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front()), rehashes);
+      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front(), selectors.front()), rehashes);
       return;
     }
-    auto found = accounts.FindMailboxesForLogin(keys);
+    auto found = accounts.FindMailboxesForLogin(keys, selectors);
     for (size_t i = 0; i < asked.size(); ++i) {
       if (!found)
         Continue(*asked[i], found.error(), rehashes);

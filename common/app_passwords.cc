@@ -85,11 +85,6 @@ std::optional<unsigned> ProtocolsFromRow(const DbRow& r, size_t i) {
 
 }  // namespace
 
-const char kAppPasswordKeysColumn[] =
-    "(SELECT GROUP_CONCAT(CONCAT(a.selector, ' ', a.id, ' ', HEX(a.secret_hash), ' ', a.protocols + 0, ' ', "
-    "a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP()) SEPARATOR ',') "
-    "FROM app_password a WHERE a.mailbox_id = m.id) ";
-
 unsigned ProtocolOfService(std::string_view service) {
   if (service == "imap") return kProtoImap;
   if (service == "pop3") return kProtoPop3;
@@ -158,39 +153,12 @@ std::string AppPasswordDigest(std::string_view normalised) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
-std::vector<AppPasswordKey> ParseAppPasswordKeys(std::string_view column) {
-  std::vector<AppPasswordKey> keys;
-  size_t start = 0;
-  while (start < column.size() && keys.size() < kMaxAppPasswords) {
-    size_t end = column.find(',', start);
-    if (end == std::string_view::npos) end = column.size();
-    std::string_view entry = column.substr(start, end - start);
-    start = end + 1;
-    // "SEL ID HEX PROTOCOLS EXPIRED"
-    std::vector<std::string_view> parts;
-    size_t p = 0;
-    while (p <= entry.size() && parts.size() < 6) {
-      size_t q = entry.find(' ', p);
-      if (q == std::string_view::npos) q = entry.size();
-      parts.push_back(entry.substr(p, q - p));
-      p = q + 1;
-    }
-    if (parts.size() != 5 || parts[0].size() != kSelectorChars) continue;
-    AppPasswordKey key;
-    key.selector = std::string(parts[0]);
-    auto digest = Unhex(parts[2]);
-    if (!digest || digest->size() != crypto_hash_sha256_BYTES) continue;
-    key.digest = std::move(*digest);
-    try {
-      key.id = std::stoull(std::string(parts[1]));
-      key.protocols = static_cast<unsigned>(std::stoul(std::string(parts[3])));
-    } catch (...) {
-      continue;
-    }
-    key.expired = parts[4] != "0";
-    keys.push_back(std::move(key));
-  }
-  return keys;
+std::string SelectorOf(std::string_view typed) {
+  auto normalised = NormaliseAppPassword(typed);
+  if (!normalised) return "";
+  std::string selector = normalised->substr(0, kSelectorChars);
+  sodium_memzero(normalised->data(), normalised->size());
+  return selector;
 }
 
 // ---------------------------------------------------------------- administration

@@ -72,11 +72,8 @@ struct AppPasswordKey {
   unsigned protocols = 0;
   bool expired = false;  // by the database server's clock
 };
-// The login query's column (accounts.cc) -> keys; at most kMaxAppPasswords,
-// malformed entries skipped.
-std::vector<AppPasswordKey> ParseAppPasswordKeys(std::string_view column);
-// The SQL expression that makes that column for mailbox alias `m`.
-extern const char kAppPasswordKeysColumn[];
+// The selector a typed password names, "" if it has no app password's shape.
+std::string SelectorOf(std::string_view typed);
 
 struct AppPassword {
   uint64_t id = 0;

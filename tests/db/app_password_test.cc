@@ -2,7 +2,7 @@
 // (common/app_passwords.h, migration 005) against the private MariaDB: the
 // password format, add/list/revoke with the change log and its bounds (a
 // 51st app password, huge or empty labels, absurd expiries), the login query
-// bringing a mailbox's app passwords in its one statement (both forms), the
+// bringing the app password a selector names in its one statement (both forms), the
 // access columns, the ring of the login history and the dormant report.
 #include <gtest/gtest.h>
 
@@ -182,44 +182,56 @@ TEST_F(AppPasswordsTest, AMailboxHoldsAtMostFiftyAndTheSchemaSaysSoToo) {
   EXPECT_TRUE(Add("again").ok());
 }
 
-TEST_F(AppPasswordsTest, TheLoginQueryBringsTheAppPasswordsInBothForms) {
+TEST_F(AppPasswordsTest, TheLoginQueryBringsTheNamedAppPasswordInBothForms) {
   auto a1 = Add("phone", kProtoImap | kProtoSmtp);
   auto a2 = Add("laptop", kProtoPop3, std::time(nullptr) + 2);
   ASSERT_TRUE(a1.ok() && a2.ok());
+  for (int i = 0; i < 48; ++i) ASSERT_TRUE(Add("more").ok());  // fifty: only the one named comes
   ASSERT_TRUE(store_->SetAccess("alice@example.test", std::optional<unsigned>(kProtoImap | kProtoWebmail),
                                 std::optional<unsigned>(kProtoWebmail), kActor)
                   .ok());
-  auto check = [&](const MailboxLogin& m) {
+  std::string s1 = SelectorOf(a1->second), s2 = SelectorOf(a2->second);
+  EXPECT_EQ(s1, a1->second.substr(0, 4));
+  EXPECT_EQ(SelectorOf("correct horse"), "");
+  auto check = [&](const MailboxLogin& m, const std::pair<uint64_t, std::string>& made, unsigned protocols) {
     EXPECT_EQ(m.login_protocols, std::optional<unsigned>(kProtoImap | kProtoWebmail));
     EXPECT_EQ(m.main_password_protocols, std::optional<unsigned>(kProtoWebmail));
-    ASSERT_EQ(m.app_passwords.size(), 2u);
-    std::map<uint64_t, AppPasswordKey> by_id;
-    for (const auto& k : m.app_passwords) by_id[k.id] = k;
-    EXPECT_EQ(by_id[a1->first].selector, a1->second.substr(0, 4));
-    EXPECT_EQ(by_id[a1->first].digest, AppPasswordDigest(*NormaliseAppPassword(a1->second)));
-    EXPECT_EQ(by_id[a1->first].protocols, unsigned{kProtoImap | kProtoSmtp});
-    EXPECT_FALSE(by_id[a1->first].expired);
-    EXPECT_EQ(by_id[a2->first].protocols, unsigned{kProtoPop3});
+    ASSERT_EQ(m.app_passwords.size(), 1u);
+    EXPECT_EQ(m.app_passwords[0].id, made.first);
+    EXPECT_EQ(m.app_passwords[0].selector, made.second.substr(0, 4));
+    EXPECT_EQ(m.app_passwords[0].digest, AppPasswordDigest(*NormaliseAppPassword(made.second)));
+    EXPECT_EQ(m.app_passwords[0].protocols, protocols);
+    EXPECT_FALSE(m.app_passwords[0].expired);
   };
-  auto one = accounts_->FindMailboxForLogin("alice@example.test");
+  auto one = accounts_->FindMailboxForLogin("alice@example.test", s1);
   ASSERT_TRUE(one.ok());
-  check(*one);
-  auto many = accounts_->FindMailboxesForLogin({"bob@example.test", "alice@example.test", "nobody@example.test"});
+  check(*one, *a1, kProtoImap | kProtoSmtp);
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("alice@example.test")->app_passwords.empty());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("alice@example.test", "2222")->app_passwords.empty());
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("bob@example.test", s1)->app_passwords.empty());  // hers only
+  // Batched: each address with its own selector; the same address twice.
+  auto many = accounts_->FindMailboxesForLogin(
+      {"bob@example.test", "alice@example.test", "nobody@example.test", "Alice@example.test"}, {s1, s1, s1, s2});
   ASSERT_TRUE(many.ok());
-  ASSERT_TRUE((*many)[1].has_value());
-  check(*(*many)[1]);
+  ASSERT_TRUE((*many)[0].has_value() && (*many)[1].has_value() && (*many)[3].has_value());
   EXPECT_TRUE((*many)[0]->app_passwords.empty());
   EXPECT_FALSE((*many)[0]->login_protocols.has_value());
   EXPECT_FALSE((*many)[2].has_value());
+  // Alice's two logins each find their own among what came.
+  for (size_t i : {1u, 3u}) {
+    std::set<uint64_t> ids;
+    for (const auto& k : (*many)[i]->app_passwords) ids.insert(k.id);
+    EXPECT_TRUE(ids.count(i == 1 ? a1->first : a2->first)) << i;
+  }
+  // Without selectors: none.
+  auto plain = accounts_->FindMailboxesForLogin({"alice@example.test", "bob@example.test"});
+  EXPECT_TRUE((*plain)[0]->app_passwords.empty());
   // Expiry is the database server's clock.
   ASSERT_TRUE(db_->Execute("UPDATE app_password SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE id = ?",
                            {a2->first})
                   .ok());
-  one = accounts_->FindMailboxForLogin("alice@example.test");
-  for (const auto& k : one->app_passwords) EXPECT_EQ(k.expired, k.id == a2->first);
-  // Fifty, all in the one column.
-  for (int i = 0; i < 48; ++i) ASSERT_TRUE(Add("more").ok());
-  EXPECT_EQ(accounts_->FindMailboxForLogin("alice@example.test")->app_passwords.size(), 50u);
+  EXPECT_TRUE(accounts_->FindMailboxForLogin("alice@example.test", s2)->app_passwords.at(0).expired);
+  EXPECT_FALSE(accounts_->FindMailboxForLogin("alice@example.test", s1)->app_passwords.at(0).expired);
   // Access back to "all": NULL.
   ASSERT_TRUE(store_->SetAccess("alice@example.test", std::optional<unsigned>(), std::nullopt, kActor).ok());
   auto access = store_->GetAccess("alice@example.test");

@@ -100,7 +100,7 @@ TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   ASSERT_TRUE(made.ok()) << made.error().message;
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
   Accounts a(*db);
-  auto m = a.FindMailboxForLogin("user@roles.test");
+  auto m = a.FindMailboxForLogin("user@roles.test", SelectorOf(made->second));
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->app_passwords.size(), 1u);
   AppPasswords auth(*db);

@@ -172,7 +172,7 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   ASSERT_TRUE(NormaliseAppPassword(password).has_value()) << add.out;
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
   Accounts a(*db);
-  auto m = a.FindMailboxForLogin("alice@example.test");
+  auto m = a.FindMailboxForLogin("alice@example.test", SelectorOf(password));
   ASSERT_EQ(m->app_passwords.size(), 1u);
   EXPECT_EQ(m->app_passwords[0].digest, AppPasswordDigest(*NormaliseAppPassword(password)));
   // list: never the password; json.
