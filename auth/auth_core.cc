@@ -145,6 +145,7 @@ struct LoginNote {
   std::string protocol;
   std::string ip;            // packed, "" if unknown
   uint64_t app_password_id = 0;  // 0: the main password
+  bool touch_app_password = false;  // its last use is due (AppPasswordKey::last_use_due)
 };
 
 // What a verify knows about where it comes from.
@@ -389,7 +390,7 @@ class AuthCore::Rules {
       Status s = store.RecordLogin(note.mailbox_id, note.protocol, note.ip, note.app_password_id, history_slots_);
       if (!s.ok()) Log(answer, LogLevel::kWarning, "login history not written: " + s.error().message);
     }
-    if (note.app_password_id != 0) {
+    if (note.touch_app_password) {
       Status s = store.TouchAppPassword(note.app_password_id, note.ip);
       if (!s.ok()) Log(answer, LogLevel::kWarning, "app password's last use not written: " + s.error().message);
     }
@@ -464,7 +465,7 @@ class AuthCore::Rules {
     // which may expire or be revoked: Dovecot's cache sends the next login
     // back here.
     PassdbFields(m, service, answer, uncacheable_password_);
-    *note = LoginNote{m.id, service, origin.ip, app.id};
+    *note = LoginNote{m.id, service, origin.ip, app.id, app.last_use_due};
     return Outcome::kOk;
   }
 
@@ -659,7 +660,7 @@ class Steps {
     std::optional<LoginNote> note;
     job.answer.outcome =
         rules_.CheckPassword(*job.mailbox, job.password, job.service, job.remote_ip, job.answer, &rehash, &note);
-    if (note && (rules_.history_slots() > 0 || note->app_password_id != 0)) {
+    if (note && (rules_.history_slots() > 0 || note->touch_app_password)) {
       auto record = std::make_unique<Job>();
       record->kind = Job::kRecord;
       record->log = log_;

@@ -100,7 +100,8 @@ namespace {
 const std::string kLoginColumns =
     "m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host, "
     "u.imap_port, u.pop3_port, m.login_protocols + 0, m.main_password_protocols + 0, a.id, a.selector, "
-    "HEX(a.secret_hash), a.protocols + 0, a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP() ";
+    "HEX(a.secret_hash), a.protocols + 0, a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP(), "
+    "a.last_used_at IS NULL OR a.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND ";
 // FORCE INDEX: with a handful of domains the optimiser would scan the domain
 // table through a join buffer for a batch, which does not stay cheap as
 // domains grow.
@@ -120,6 +121,7 @@ void AddAppPasswordKey(const DbRow& r, size_t first, MailboxLogin* m) {
   key.digest = Unhex(r.String(first + 15));
   key.protocols = static_cast<unsigned>(r.Uint(first + 16));
   key.expired = r.Bool(first + 17);
+  key.last_use_due = r.Bool(first + 18);
   if (key.digest.size() == 32 && m->app_passwords.size() < kMaxAppPasswords) m->app_passwords.push_back(std::move(key));
 }
 

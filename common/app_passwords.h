@@ -71,6 +71,9 @@ struct AppPasswordKey {
   std::string digest;  // 32 bytes
   unsigned protocols = 0;
   bool expired = false;  // by the database server's clock
+  // Its last use is a minute old or more (or none): the passdb writes it only
+  // then, so a client that logs in often costs no write per login.
+  bool last_use_due = true;
 };
 // The selector a typed password names, "" if it has no app password's shape.
 std::string SelectorOf(std::string_view typed);

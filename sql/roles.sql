@@ -13,7 +13,7 @@ GRANT SELECT (id, domain_id, address, lookup_key, password_hash, active, max_byt
 GRANT UPDATE (password_hash, password_changed_at) ON {db}.mailbox TO {user};
 GRANT SELECT (id, name, active) ON {db}.domain TO {user};
 GRANT SELECT ON {db}.unit TO {user};
-GRANT SELECT (id, mailbox_id, selector, secret_hash, protocols, expires_at) ON {db}.app_password TO {user};
+GRANT SELECT (id, mailbox_id, selector, secret_hash, protocols, expires_at, last_used_at) ON {db}.app_password TO {user};
 GRANT UPDATE (last_used_at, last_used_ip) ON {db}.app_password TO {user};
 -- (SELECT: the ring's upsert reads the row it replaces; nothing but logins is there.)
 GRANT SELECT, INSERT, UPDATE ON {db}.login_history TO {user};

@@ -109,7 +109,9 @@ def anchor_auth_blocks(stack):
 
 
 def main():
+    history = os.environ.get("BENCH_AUTH_HISTORY", "20")  # auth_login_history: one write per login
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
+                                           f"auth_login_history = {history}\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
                                  auth_cache_size="0")
     anchor = threaded = None
@@ -142,7 +144,7 @@ def main():
         anchor.start_dovecot()
         print(f"-- 3. Dovecot {'.'.join(map(str, dovecot_stack.VERSION))} auth: driver = sql (anchor) vs roster "
               f"blocking (auth-workers) vs roster threaded (auth_threads = {THREADS}), {CONNECTIONS} auth-client "
-              f"connections, {MAILBOXES} mailboxes, auth cache off")
+              f"connections, {MAILBOXES} mailboxes, auth cache off, auth_login_history = {history}")
         print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}"
               f"  {'CPU us/auth: client':>7} {'dovecot':>7} {'mariadb':>7}")
         for name, stored, requests in SCHEMES:

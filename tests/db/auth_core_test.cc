@@ -524,6 +524,11 @@ TEST_P(AuthCoreTest, SuccessfulLoginsAreRecordedAfterTheirAnswer) {
   EXPECT_EQ(by_protocol["pop3"].ip, "192.0.2.4");
   for (int i = 0; i < 100 && store.List("alice@here.test")->front().last_used_at.empty(); ++i) usleep(20000);
   EXPECT_EQ(store.List("alice@here.test")->front().last_used_ip, "2001:db8::9");
+  // Within a minute, its last use is not written again (one write, not one per login).
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "192.0.2.77").result, ROSTER_AUTH_OK);
+  for (int i = 0; i < 100 && HistoryRows() < 3; ++i) usleep(20000);
+  EXPECT_EQ(HistoryRows(), 3u);
+  EXPECT_EQ(store.List("alice@here.test")->front().last_used_ip, "2001:db8::9");
   // Off (auth_login_history = 0): no row; an app password's last use still.
   roster_auth_release(auth_);
   auth_ = Acquire(ConfigFile("auth-core-nohistory", "auth_login_history = 0\n"));
@@ -531,7 +536,7 @@ TEST_P(AuthCoreTest, SuccessfulLoginsAreRecordedAfterTheirAnswer) {
   EXPECT_EQ(VerifyFrom("erin@here.test", kPassword, "imap", "192.0.2.4").result, ROSTER_AUTH_OK);
   roster_auth_release(auth_);  // ends what the threads run
   auth_ = nullptr;
-  EXPECT_EQ(HistoryRows(), 2u);
+  EXPECT_EQ(HistoryRows(), 3u);
   // A rehash happened for Erin's main password, not for app passwords.
   EXPECT_EQ(StoredHash("erin@here.test").rfind("{ARGON2ID}", 0), 0u);
 }
