@@ -85,8 +85,12 @@ const std::vector<Command>& Commands() {
        "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
        "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
        "  mailbox del|enable|disable|show ADDRESS\n"
-       "  mailbox list [DOMAIN]\n",
-       {"name", "department", "quota", "messages", "unit"}, {"password-stdin", "hash-stdin", "disabled"}},
+       "  mailbox list [DOMAIN]\n"
+       "  mailbox list --inactive AGE                     (no login for AGE, e.g. 90d)\n"
+       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all]\n"
+       "  mailbox logins ADDRESS [--limit N]\n",
+       {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit"},
+       {"password-stdin", "hash-stdin", "disabled"}},
       {"sub", &Rosterctl::Sub_,
        "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
        "  sub list [ADDRESS]\n",
@@ -100,6 +104,11 @@ const std::vector<Command>& Commands() {
        "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n",
        {"account", "action", "since", "limit"}, {}},
       {"import", &Rosterctl::Import_, "  import seed003 DATABASE\n", {}, {}},
+      {"app-password", &Rosterctl::AppPassword_,
+       "  app-password add ADDRESS --label TEXT [--protocols LIST] [--expires DURATION|DATE]\n"
+       "  app-password list ADDRESS\n"
+       "  app-password revoke ADDRESS ID\n",
+       {"label", "protocols", "expires"}, {}},
       {"outbound", &Rosterctl::Outbound_,
        "  outbound show|lift ADDRESS\n"
        "  outbound set ADDRESS [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
@@ -541,6 +550,11 @@ int Rosterctl::Mailbox_() {
     return EX_USAGE;
   }
   const std::string sub = args_.words[1];
+  if (sub == "list" && args_.Option("inactive") != nullptr) {
+    AllowOnly({"inactive"});
+    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
+    return MailboxInactive_();
+  }
   if (sub == "list") {
     AllowOnly({});
     if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
@@ -583,11 +597,15 @@ int Rosterctl::Mailbox_() {
     AllowOnly({"password-stdin", "hash-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
   else if (sub == "passwd") AllowOnly({"password-stdin", "hash-stdin"});
   else if (sub == "quota") AllowOnly({"quota", "messages"});
+  else if (sub == "access") AllowOnly({"protocols", "main-password"});
+  else if (sub == "logins") AllowOnly({"limit"});
   else AllowOnly({});
   if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
   auto address = MailboxAddress(args_.words[2]);
   if (!address) return Fail(address.error());
   const std::string mailbox = address->Mailbox();
+  if (sub == "access") return MailboxAccess_(mailbox);
+  if (sub == "logins") return MailboxLogins_(mailbox);
 
   if (sub == "add" || sub == "passwd") {
     auto policy = PasswordPolicy::FromConfig(config_);

@@ -64,6 +64,7 @@ class Rosterctl {
   int LastLogin_();
   int Log_();
   int Import_();
+  int AppPassword_();  // admin/cmd_app_password.cc
   int Outbound_();  // admin/cmd_outbound.cc
 
  private:
@@ -84,6 +85,10 @@ class Rosterctl {
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
+  // mailbox access|logins ADDRESS, mailbox list --inactive AGE (admin/cmd_app_password.cc).
+  int MailboxAccess_(const std::string& mailbox);
+  int MailboxLogins_(const std::string& mailbox);
+  int MailboxInactive_();
 
   Config config_;
   Args args_;

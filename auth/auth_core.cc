@@ -22,9 +22,11 @@
 
 #include "common/accounts.h"
 #include "common/address.h"
+#include "common/app_passwords.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/handoff.h"
+#include "common/ip.h"
 #include "common/password.h"
 #include "common/text.h"
 #include "common/units.h"
@@ -137,6 +139,22 @@ struct PendingRehash {
   std::string address, old_hash;
 };
 
+// A successful verify, for the login history and the app password's last use.
+struct LoginNote {
+  uint64_t mailbox_id = 0;
+  std::string protocol;
+  std::string ip;            // packed, "" if unknown
+  uint64_t app_password_id = 0;  // 0: the main password
+  bool touch_app_password = false;  // its last use is due (AppPasswordKey::last_use_due)
+};
+
+// What a verify knows about where it comes from.
+struct Origin {
+  unsigned protocol = 0;  // common/app_passwords.h; 0 = a service no list names
+  bool webmail = false;   // from auth_webmail_networks
+  std::string ip;         // packed, "" if unknown
+};
+
 }  // namespace
 
 // What an answer is made of: everything a request needs but a connection.
@@ -149,7 +167,18 @@ class AuthCore::Rules {
         rehash_(config_.GetBool("auth_rehash")), unit_(config_.GetString("unit")),
         home_template_(config_.GetString("auth_home")), mail_template_(config_.GetString("auth_mail")),
         threads_(static_cast<unsigned>(config_.GetInt("auth_threads"))),
-        lookup_threads_(static_cast<unsigned>(config_.GetInt("auth_lookup_threads"))) {}
+        lookup_threads_(static_cast<unsigned>(config_.GetInt("auth_lookup_threads"))) {
+    // The `password` an app-password login gives Dovecot's auth cache: a
+    // SHA-256 of random bytes, which no typed password matches, so a cache
+    // hit always goes back to the driver (doc/dovecot.md, the auth cache).
+    unsigned char random[32];
+    randombytes_buf(random, sizeof random);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, random, sizeof random);
+    char b64[sodium_base64_ENCODED_LEN(sizeof digest, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof b64, digest, sizeof digest, sodium_base64_VARIANT_ORIGINAL);
+    uncacheable_password_ = std::string("{SHA256}") + b64;
+  }
 
   static Result<std::unique_ptr<Rules>> Create(const std::string& path, FieldDialect dialect) {
     auto config = Config::LoadFile(path);
@@ -167,9 +196,20 @@ class AuthCore::Rules {
     int64_t lookup_threads = config->GetInt("auth_lookup_threads");
     if (lookup_threads < 1 || lookup_threads > 256)
       return Error::Invalid(config->Origin("auth_lookup_threads") + ": 1 to 256");
+    int64_t history = config->GetInt("auth_login_history");
+    if (history < 0 || history > 1000) return Error::Invalid(config->Origin("auth_login_history") + ": 0 to 1000");
+    std::vector<IpPrefix> webmail;
+    for (const std::string& net : config->GetList("auth_webmail_networks")) {
+      auto prefix = ParseIpPrefix(net);
+      if (!prefix) return Error::Invalid(config->Origin("auth_webmail_networks") + ": auth_webmail_networks: " +
+                              prefix.error().message);
+      webmail.push_back(std::move(*prefix));
+    }
     auto rules = std::make_unique<Rules>(std::move(*config), std::move(*settings), *policy);
     rules->uid_ = *uid;
     rules->gid_ = *gid;
+    rules->history_slots_ = static_cast<unsigned>(history);
+    rules->webmail_ = std::move(webmail);
     rules->dialect_ = dialect;
     if (!rules->mail_template_.empty()) {
       if (dialect == FieldDialect::kDovecot24) {
@@ -238,21 +278,58 @@ class AuthCore::Rules {
     Verification v = hasher_.Verify(password, *dummy);
     (void)v;  // whatever it says, the user stays unknown or disabled
     dummy_verifications_.fetch_add(1, std::memory_order_relaxed);
+    verifications_.fetch_add(1, std::memory_order_relaxed);
   }
   uint64_t dummy_verifications() const { return dummy_verifications_.load(std::memory_order_relaxed); }
 
   // The stored hash costs next to nothing to check ({PLAIN}, or unusable):
   // the thread that looked it up checks it at once instead of handing it on.
-  static bool CheapToVerify(const MailboxLogin& m) {
+  // So is an app password (one SHA-256).
+  static bool CheapToVerify(const MailboxLogin& m, const std::string& password) {
+    if (FindAppPassword(m, password) != nullptr) return true;
     Scheme scheme = ParseStoredHash(m.password_hash).scheme;
     return scheme == Scheme::kPlain || scheme == Scheme::kUnknown;
   }
 
+  // The app password a typed password names by its selector, if any.
+  static const AppPasswordKey* FindAppPassword(const MailboxLogin& m, const std::string& password) {
+    if (m.app_passwords.empty()) return nullptr;
+    auto normalised = NormaliseAppPassword(password);
+    if (!normalised) return nullptr;
+    const AppPasswordKey* found = nullptr;
+    for (const AppPasswordKey& key : m.app_passwords)
+      if (key.selector == normalised->substr(0, kSelectorChars)) found = &key;
+    sodium_memzero(normalised->data(), normalised->size());
+    return found;
+  }
+
+  Origin OriginOf(const std::string& service, const std::string& remote_ip) const {
+    Origin o;
+    o.protocol = ProtocolOfService(service);
+    if (!remote_ip.empty()) {
+      auto packed = PackIp(remote_ip);
+      if (packed) o.ip = std::move(*packed);
+    }
+    o.webmail = !o.ip.empty() && InAnyPrefix(o.ip, webmail_);
+    return o;
+  }
+
+  unsigned history_slots() const { return history_slots_; }
+  bool has_webmail_networks() const { return !webmail_.empty(); }
+  uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }
+
   // passdb verify of a usable mailbox. On kOk, *rehash says whether a fresh
   // hash should replace the verified one.
+  // On kOk, *note says what to record.
   Outcome CheckPassword(const MailboxLogin& m, const std::string& password, const std::string& service,
-                        Answer& answer, std::optional<PendingRehash>* rehash) const {
+                        const std::string& remote_ip, Answer& answer, std::optional<PendingRehash>* rehash,
+                        std::optional<LoginNote>* note) const {
     rehash->reset();
+    note->reset();
+    Origin origin = OriginOf(service, remote_ip);
+    if (const AppPasswordKey* app = FindAppPassword(m, password))
+      return CheckAppPassword(m, *app, password, service, origin, answer, note);
+    verifications_.fetch_add(1, std::memory_order_relaxed);
     Verification v = hasher_.Verify(password, m.password_hash);
     switch (v.outcome) {
       case VerifyOutcome::kMatch: break;
@@ -262,19 +339,39 @@ class AuthCore::Rules {
         Log(answer, LogLevel::kError, "stored password of " + m.address + " is unusable: " + v.reason);
         return Outcome::kNoScheme;
     }
+    if (!ProtocolAllowed(m.login_protocols, origin.protocol, origin.webmail)) {
+      Log(answer, LogLevel::kInfo, "refused: " + m.address + " may not log in over " + Where(service, remote_ip, origin));
+      return Outcome::kMismatch;
+    }
+    if (!ProtocolAllowed(m.main_password_protocols, origin.protocol, origin.webmail)) {
+      Log(answer, LogLevel::kInfo,
+          "refused: the main password of " + m.address + " does not work over " + Where(service, remote_ip, origin) +
+              " (app passwords only there)");
+      return Outcome::kMismatch;
+    }
     if (rehash_ && hasher_.NeedsRehash(m.password_hash)) *rehash = PendingRehash{m.address, m.password_hash};
-    PassdbFields(m, service, answer);
+    PassdbFields(m, service, answer, m.password_hash);
+    *note = LoginNote{m.id, service, origin.ip, 0};
     return Outcome::kOk;
   }
 
-  // passdb lookup_credentials of a usable mailbox.
-  Outcome Credentials(const MailboxLogin& m, const std::string& service, Answer& answer) const {
+  // passdb lookup_credentials of a usable mailbox: only the main password can
+  // be checked this way, so where it may not be used the answer is kMismatch.
+  Outcome Credentials(const MailboxLogin& m, const std::string& service, const std::string& remote_ip,
+                      Answer& answer) const {
+    Origin origin = OriginOf(service, remote_ip);
+    if (!ProtocolAllowed(m.login_protocols, origin.protocol, origin.webmail) ||
+        !ProtocolAllowed(m.main_password_protocols, origin.protocol, origin.webmail)) {
+      Log(answer, LogLevel::kInfo,
+          "refused: credentials of " + m.address + " are not for " + Where(service, remote_ip, origin));
+      return Outcome::kMismatch;
+    }
     ParsedHash parsed = ParseStoredHash(m.password_hash);
     if (parsed.scheme == Scheme::kUnknown || (parsed.scheme == Scheme::kPlain && !hasher_.policy().allow_plaintext)) {
       Log(answer, LogLevel::kError, "stored password of " + m.address + " has no usable scheme");
       return Outcome::kNoScheme;
     }
-    PassdbFields(m, service, answer);
+    PassdbFields(m, service, answer, m.password_hash);
     return Outcome::kOk;
   }
 
@@ -283,6 +380,20 @@ class AuthCore::Rules {
     Set(answer, "user", m.address);
     for (auto& [name, value] : UserdbFields(m)) Set(answer, std::move(name), std::move(value));
     return Outcome::kOk;
+  }
+
+  // Records a successful login (the history, the app password's last use).
+  // Never fails the login: it was answered already; a failure is logged.
+  void Record(Db& db, const LoginNote& note, Answer& answer) const {
+    AppPasswords store(db);
+    if (history_slots_ > 0) {
+      Status s = store.RecordLogin(note.mailbox_id, note.protocol, note.ip, note.app_password_id, history_slots_);
+      if (!s.ok()) Log(answer, LogLevel::kWarning, "login history not written: " + s.error().message);
+    }
+    if (note.touch_app_password) {
+      Status s = store.TouchAppPassword(note.app_password_id, note.ip);
+      if (!s.ok()) Log(answer, LogLevel::kWarning, "app password's last use not written: " + s.error().message);
+    }
   }
 
   // Stores a fresh hash in place of the verified one, unless the stored hash
@@ -318,9 +429,50 @@ class AuthCore::Rules {
     return f;
   }
 
-  void PassdbFields(const MailboxLogin& m, const std::string& service, Answer& answer) const {
+  static std::string Where(const std::string& service, const std::string& remote_ip, const Origin& origin) {
+    return (service.empty() ? std::string("an unnamed service") : Shown(service, 32)) + " from " +
+           (remote_ip.empty() ? std::string("an unknown address") : Shown(remote_ip, 64)) +
+           (origin.webmail ? " (webmail)" : "");
+  }
+
+  // One SHA-256, then the rules; the main password is not tried after it.
+  Outcome CheckAppPassword(const MailboxLogin& m, const AppPasswordKey& app, const std::string& password,
+                           const std::string& service, const Origin& origin, Answer& answer,
+                           std::optional<LoginNote>* note) const {
+    verifications_.fetch_add(1, std::memory_order_relaxed);
+    auto normalised = NormaliseAppPassword(password);
+    std::string digest = AppPasswordDigest(*normalised);
+    sodium_memzero(normalised->data(), normalised->size());
+    if (crypto_verify_32(reinterpret_cast<const unsigned char*>(digest.data()),
+                         reinterpret_cast<const unsigned char*>(app.digest.data())) != 0)
+      return Outcome::kMismatch;
+    std::string which = "app password " + std::to_string(app.id) + " of " + m.address;
+    if (app.expired) {
+      Log(answer, LogLevel::kInfo, "refused: " + which + " has expired");
+      return Outcome::kMismatch;
+    }
+    std::string remote_ip = origin.ip.empty() ? "" : UnpackIp(origin.ip);
+    if (!ProtocolAllowed(app.protocols, origin.protocol, origin.webmail)) {
+      Log(answer, LogLevel::kInfo, "refused: " + which + " is not for " + Where(service, remote_ip, origin));
+      return Outcome::kMismatch;
+    }
+    if (!ProtocolAllowed(m.login_protocols, origin.protocol, origin.webmail)) {
+      Log(answer, LogLevel::kInfo, "refused: " + m.address + " may not log in over " + Where(service, remote_ip, origin));
+      return Outcome::kMismatch;
+    }
+    // Never the main hash: a cache hit must not let the main password in
+    // where only app passwords work, and never a copy of this app password,
+    // which may expire or be revoked: Dovecot's cache sends the next login
+    // back here.
+    PassdbFields(m, service, answer, uncacheable_password_);
+    *note = LoginNote{m.id, service, origin.ip, app.id, app.last_use_due};
+    return Outcome::kOk;
+  }
+
+  void PassdbFields(const MailboxLogin& m, const std::string& service, Answer& answer,
+                    const std::string& password) const {
     Set(answer, "user", m.address);
-    Set(answer, "password", m.password_hash);
+    Set(answer, "password", password);
     if (!m.unit.empty() && m.unit != unit_) {
       // Another unit holds this mailbox: the login process proxies there.
       Set(answer, "proxy", "y");
@@ -354,6 +506,10 @@ class AuthCore::Rules {
   mutable std::mutex dummy_mu_;
   mutable std::string dummy_hash_;  // GUARDED_BY(dummy_mu_) until set, then never changed
   mutable std::atomic<uint64_t> dummy_verifications_{0};
+  mutable std::atomic<uint64_t> verifications_{0};
+  std::string uncacheable_password_;  // set in the constructor, then never changed
+  unsigned history_slots_ = 0;
+  std::vector<IpPrefix> webmail_;
   bool rehash_;
   std::string unit_;
   std::string home_template_, mail_template_;  // read once, not per login
@@ -373,13 +529,16 @@ class AuthCore::Rules {
 // logs (to the core's LogFn).
 class AuthCore::Job : public Handoff::Item {
  public:
-  enum Kind { kVerify, kLookup, kUserdb, kRehash } kind = kVerify;
-  std::string user, password, service;
-  DoneFn done;              // not kRehash
-  const LogFn* log = nullptr;  // kRehash
+  // kRehash and kRecord run after their login was answered and answer nobody.
+  enum Kind { kVerify, kLookup, kUserdb, kRehash, kRecord } kind = kVerify;
+  bool after_answer() const { return kind == kRehash || kind == kRecord; }
+  std::string user, password, service, remote_ip;
+  DoneFn done;              // not after_answer()
+  const LogFn* log = nullptr;  // after_answer()
   Answer answer;
   std::optional<MailboxLogin> mailbox;  // looked up, waiting for its hashing (none: the dummy check)
   std::optional<PendingRehash> rehash;  // kRehash: what to replace
+  std::optional<LoginNote> note;        // kRecord: what to record
   bool needs_hashing = false;           // looked up; its password check is still to run
 
   ~Job() override {
@@ -391,7 +550,7 @@ class AuthCore::Job : public Handoff::Item {
     Log(answer, LogLevel::kError, why);
   }
   void Complete() noexcept override {
-    if (kind == kRehash) {
+    if (after_answer()) {
       if (log && *log)
         for (const LogLine& line : answer.logs) (*log)(line.level, line.message);
       return;
@@ -414,7 +573,7 @@ class Steps {
   // Looks up every job of the batch with one query (per kMaxBatch).
   void LookUp(Db& db, JobList& batch, JobList* rehashes) const {
     std::vector<Job*> asked;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, selectors;
     for (auto& job : batch) {
       auto key = rules_.MailboxKey(job->user, job->answer);
       if (!key) {
@@ -423,15 +582,16 @@ class Steps {
         continue;
       }
       keys.push_back(std::move(*key));
+      selectors.push_back(job->kind == Job::kVerify ? SelectorOf(job->password) : std::string());
       asked.push_back(job.get());
     }
     if (asked.empty()) return;
     Accounts accounts(db);
     if (asked.size() == 1) {
-      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front()), rehashes);
+      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front(), selectors.front()), rehashes);
       return;
     }
-    auto found = accounts.FindMailboxesForLogin(keys);
+    auto found = accounts.FindMailboxesForLogin(keys, selectors);
     for (size_t i = 0; i < asked.size(); ++i) {
       if (!found)
         Continue(*asked[i], found.error(), rehashes);
@@ -444,6 +604,10 @@ class Steps {
 
   // A job from the hashing queue: a verify's password check, or a rehash.
   void RunCpuJob(Db& db, Job& job, JobList* rehashes) const {
+    if (job.kind == Job::kRecord) {
+      rules_.Record(db, *job.note, job.answer);
+      return;
+    }
     if (job.kind != Job::kRehash) {
       Hash(job, rehashes);
       return;
@@ -463,16 +627,19 @@ class Steps {
       return;
     }
     switch (job.kind) {
-      case Job::kLookup: job.answer.outcome = rules_.Credentials(*found, job.service, job.answer); break;
+      case Job::kLookup:
+        job.answer.outcome = rules_.Credentials(*found, job.service, job.remote_ip, job.answer);
+        break;
       case Job::kUserdb: job.answer.outcome = rules_.UserdbAnswer(*found, job.answer); break;
       case Job::kVerify:
         job.mailbox = *found;
-        if (AuthCore::Rules::CheapToVerify(*found))
+        if (AuthCore::Rules::CheapToVerify(*found, job.password))
           Hash(job, rehashes);
         else
           job.needs_hashing = true;
         break;
-      case Job::kRehash: break;
+      case Job::kRehash:
+      case Job::kRecord: break;
     }
   }
 
@@ -490,14 +657,23 @@ class Steps {
       return;
     }
     std::optional<PendingRehash> rehash;
-    job.answer.outcome = rules_.CheckPassword(*job.mailbox, job.password, job.service, job.answer, &rehash);
+    std::optional<LoginNote> note;
+    job.answer.outcome =
+        rules_.CheckPassword(*job.mailbox, job.password, job.service, job.remote_ip, job.answer, &rehash, &note);
+    if (note && (rules_.history_slots() > 0 || note->touch_app_password)) {
+      auto record = std::make_unique<Job>();
+      record->kind = Job::kRecord;
+      record->log = log_;
+      record->note = std::move(note);
+      rehashes->push_back(std::move(record));
+    }
     if (!rehash) return;
-    auto note = std::make_unique<Job>();
-    note->kind = Job::kRehash;
-    note->log = log_;
-    note->rehash = std::move(rehash);
-    note->password.swap(job.password);
-    rehashes->push_back(std::move(note));
+    auto redo = std::make_unique<Job>();
+    redo->kind = Job::kRehash;
+    redo->log = log_;
+    redo->rehash = std::move(rehash);
+    redo->password.swap(job.password);
+    rehashes->push_back(std::move(redo));
   }
 
   const AuthCore::Rules& rules_;
@@ -555,7 +731,7 @@ class AuthCore::Pool {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto* queue : {&lookups_, &cpu_}) {
       for (auto& job : *queue) {
-        if (job->kind == Job::kRehash) continue;  // its password is wiped with it
+        if (job->after_answer()) continue;  // a rehash's password is wiped with it
         job->Fail("shutting down");
         answered.push_back(std::move(job));
       }
@@ -576,7 +752,7 @@ class AuthCore::Pool {
         if (job->needs_hashing) {
           cpu_.push_back(std::move(job));
           ++queued;
-        } else if (job->kind != Job::kRehash || !job->answer.logs.empty()) {  // a silent rehash needs no delivery
+        } else if (!job->after_answer() || !job->answer.logs.empty()) {  // a silent one needs no delivery
           answered.push_back(std::move(job));
         }
       }
@@ -667,6 +843,8 @@ unsigned AuthCore::threads() const { return rules_->threads(); }
 bool AuthCore::started() const { return pool_ != nullptr; }
 int AuthCore::fd() const { return pool_ ? pool_->handoff().fd() : -1; }
 uint64_t AuthCore::dummy_verifications() const { return rules_->dummy_verifications(); }
+uint64_t AuthCore::verifications() const { return rules_->verifications(); }
+bool AuthCore::answers_depend_on_address() const { return rules_->has_webmail_networks(); }
 
 Status AuthCore::Start() {
   if (pool_) return Status::Ok();
@@ -690,6 +868,7 @@ void AuthCore::Submit(Request request, DoneFn done) {
   job->user = std::move(request.user);
   job->password.swap(request.password);
   job->service = std::move(request.service);
+  job->remote_ip = std::move(request.remote_ip);
   job->done = std::move(done);
   if (stopped_) {
     job->Fail("shutting down");

@@ -18,6 +18,15 @@
 //     the other threads.
 // The same job code runs in both; blocking = a batch of one, run inline.
 //
+// A verify is checked against one app password (common/app_passwords.h),
+// picked by the selector the typed password starts with, or else against the
+// main password: one verification either way. Then the mailbox's protocol
+// rules (login_protocols, main_password_protocols, the app password's own)
+// for `service` and `remote_ip` (webmail = auth_webmail_networks); a refusal
+// is logged with its reason and answered kMismatch. A successful verify is
+// recorded in the login history (auth_login_history) after its answer, like
+// a rehash.
+//
 // An unknown or disabled user's password is checked too, against a dummy
 // argon2id hash made with the configured parameters, so that the time and
 // memory of an answer do not tell which addresses exist.
@@ -87,6 +96,7 @@ struct Request {
   std::string user;
   std::string password;  // kVerify; wiped when the job ends
   std::string service;   // passdb: the login's protocol
+  std::string remote_ip;  // passdb: the client's address (text), "" if unknown
 };
 
 struct Answer {
@@ -125,6 +135,13 @@ class AuthCore {
   // verify of an unknown user, a refused name or a disabled mailbox or
   // domain), in both modes. For tests and diagnostics.
   uint64_t dummy_verifications() const;
+  // How many password verifications (main, app password or dummy) the core
+  // has run, in both modes: one per verify, whatever the number of app
+  // passwords. For tests and diagnostics.
+  uint64_t verifications() const;
+  // Whether an answer may depend on the client's address (auth_webmail_networks
+  // set): the glue then puts the address in Dovecot's cache key.
+  bool answers_depend_on_address() const;
 
   // userdb iteration: a page of (address, lookup key) of active mailboxes of
   // active domains after `after_key`, at most kUserPage; on the core's own

@@ -42,17 +42,30 @@
 
 /* Lower-cased, so one flush by address clears every spelling a client used;
    then the protocol, because a proxied login's port differs between IMAP and
-   POP3. Dovecot's CACHE-FLUSH matches the user up to the tab.
+   POP3 and protocols may be allowed or refused per mailbox. Dovecot's
+   CACHE-FLUSH matches the user up to the tab.
+   The passdb's key adds a SHA-256 of the typed password, so that each
+   password has an entry of its own: Dovecot's cache holds one password per
+   key, and a wrong password must not leave a failure that a right app
+   password would then meet; and, when auth_webmail_networks is set, the
+   client's address, because the main password may then work only from there
+   (doc/dovecot.md, "The auth cache").
    2.4's variables are new: its %u, %L and %s are no variables at all, so the
    2.3 key would expand to a constant there and every user would share one
    cache entry. */
 #if DOVECOT_PREREQ(2, 4, 0)
 #  define ROSTER_CACHE_KEY "%{user | lower}\t%{protocol}"
+#  define ROSTER_PASSDB_CACHE_KEY ROSTER_CACHE_KEY "\t%{password | sha256 | hexlify}"
+#  define ROSTER_PASSDB_CACHE_KEY_IP ROSTER_CACHE_KEY "\t%{remote_ip}\t%{password | sha256 | hexlify}"
 #  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT24
 #else
 #  define ROSTER_CACHE_KEY "%Lu\t%s"
+#  define ROSTER_PASSDB_CACHE_KEY ROSTER_CACHE_KEY "\t%{sha256:password}"
+#  define ROSTER_PASSDB_CACHE_KEY_IP ROSTER_CACHE_KEY "\t%r\t%{sha256:password}"
 #  define ROSTER_FIELD_DIALECT ROSTER_FIELDS_DOVECOT23
 #endif
+#define ROSTER_PASSDB_KEY(core) \
+	(roster_auth_cache_key_needs_address(core) ? ROSTER_PASSDB_CACHE_KEY_IP : ROSTER_PASSDB_CACHE_KEY)
 #define ROSTER_DEFAULT_SCHEME "CRYPT"
 
 struct roster_passdb_module {
@@ -102,7 +115,8 @@ static void roster_log(void *context, enum roster_log_level level, const char *m
 	}
 }
 
-/* The login's protocol (imap, pop3...), for a proxied login's port. */
+/* The login's protocol (imap, pop3...), for a proxied login's port and the
+   mailbox's protocol rules. */
 static const char *roster_request_service(struct auth_request *request)
 {
 #if DOVECOT_PREREQ(2, 4, 0)
@@ -278,6 +292,7 @@ static void roster_submit(struct roster_auth *core, struct roster_job *job, stru
 	r.user = roster_request_user(request);
 	r.password = password;
 	r.service = roster_request_service(request);
+	r.remote_ip = request->fields.remote_ip.family == 0 ? NULL : net_ip2addr(&request->fields.remote_ip);
 	auth_request_ref(request);
 	job->request = request;
 	roster_auth_submit(core, &r, roster_done, job);
@@ -367,7 +382,7 @@ static int roster_passdb_preinit(pool_t pool, struct event *event, struct passdb
 		return -1;
 	module = p_new(pool, struct roster_passdb_module, 1);
 	module->core = core;
-	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	module->module.default_cache_key = ROSTER_PASSDB_KEY(core);
 	*module_r = &module->module;
 	return 0;
 }
@@ -383,7 +398,7 @@ static struct passdb_module *roster_passdb_preinit(pool_t pool, const char *args
 	if (module->core == NULL)
 		i_fatal("passdb roster: %s", error);
 	module->module.blocking = roster_auth_threads(module->core) == 0;
-	module->module.default_cache_key = ROSTER_CACHE_KEY;
+	module->module.default_cache_key = ROSTER_PASSDB_KEY(module->core);
 	module->module.default_pass_scheme = ROSTER_DEFAULT_SCHEME;
 	return &module->module;
 }

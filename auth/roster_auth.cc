@@ -193,6 +193,7 @@ void roster_auth_submit(struct roster_auth* auth, const struct roster_auth_reque
     if (request->user != nullptr) r.user = request->user;
     if (request->password != nullptr) r.password = request->password;
     if (request->service != nullptr) r.service = request->service;
+    if (request->remote_ip != nullptr) r.remote_ip = request->remote_ip;
     // If Submit throws, the callback has not run and will not (auth_core.h).
     auth->core->Submit(std::move(r), [done, context](const Answer& answer) { Deliver(done, context, answer); });
     return;
@@ -206,6 +207,14 @@ void roster_auth_drain(struct roster_auth* auth) {
     auth->core->Drain();
   } catch (...) {
   }
+}
+
+int roster_auth_cache_key_needs_address(const struct roster_auth* auth) {
+  return auth->core->answers_depend_on_address() ? 1 : 0;
+}
+
+unsigned long long roster_auth_verifications(const struct roster_auth* auth) {
+  return auth->core->verifications();
 }
 
 unsigned long long roster_auth_dummy_verifications(const struct roster_auth* auth) {

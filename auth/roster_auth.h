@@ -102,6 +102,7 @@ struct roster_auth_request {
   const char *user;
   const char *password; /* VERIFY; copied, and the copy wiped after use */
   const char *service;  /* passdb: the login's protocol; may be NULL */
+  const char *remote_ip; /* passdb: the client's address as text; may be NULL */
 };
 
 struct roster_log_line {
@@ -133,6 +134,13 @@ void roster_auth_drain(struct roster_auth *auth);
  * domain spends the work of a real one (in both modes), so that answers do
  * not tell which addresses exist. For tests and diagnostics. */
 unsigned long long roster_auth_dummy_verifications(const struct roster_auth *auth);
+/* Whether the passdb's cache key must hold the client's address: when
+ * auth_webmail_networks is set, an answer may depend on it. */
+int roster_auth_cache_key_needs_address(const struct roster_auth *auth);
+
+/* How many password verifications (main password, app password or dummy)
+ * this core has run: one per verify whatever the number of app passwords. */
+unsigned long long roster_auth_verifications(const struct roster_auth *auth);
 
 /* userdb iterate: every active mailbox of an active domain, one per call,
  * fetched from the database a page at a time (blocking, on the core's own

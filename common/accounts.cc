@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "common/address.h"
+#include "common/app_passwords.h"
 #include "common/ip.h"
 #include "common/password.h"
 #include "common/text.h"
@@ -93,14 +94,36 @@ Mailbox MailboxFromRow(const DbRow& r) {
 
 namespace {
 
-constexpr char kLoginColumns[] =
+// Migration 005: the access columns, then the app password (if any) whose
+// selector the typed password starts with, joined in the same query, so a
+// login stays one statement and brings at most the one row it may check.
+const std::string kLoginColumns =
     "m.id, m.address, m.password_hash, m.active, d.active, m.max_bytes, m.max_messages, m.unit, u.host, "
-    "u.imap_port, u.pop3_port ";
+    "u.imap_port, u.pop3_port, m.login_protocols + 0, m.main_password_protocols + 0, a.id, a.selector, "
+    "HEX(a.secret_hash), a.protocols + 0, a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP(), "
+    "a.last_used_at IS NULL OR a.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND ";
 // FORCE INDEX: with a handful of domains the optimiser would scan the domain
 // table through a join buffer for a batch, which does not stay cheap as
 // domains grow.
 constexpr char kLoginJoins[] =
-    "JOIN domain d FORCE INDEX (PRIMARY) ON d.id = m.domain_id LEFT JOIN unit u ON u.name = m.unit ";
+    "JOIN domain d FORCE INDEX (PRIMARY) ON d.id = m.domain_id LEFT JOIN unit u ON u.name = m.unit "
+    "LEFT JOIN app_password a ON a.mailbox_id = m.id AND a.selector ";
+
+// The app password of a login row (kLoginColumns from `first`), if it has one
+// and `m` does not hold it yet.
+void AddAppPasswordKey(const DbRow& r, size_t first, MailboxLogin* m) {
+  if (r.IsNull(first + 13)) return;
+  AppPasswordKey key;
+  key.id = r.Uint(first + 13);
+  for (const AppPasswordKey& k : m->app_passwords)
+    if (k.id == key.id) return;
+  key.selector = r.String(first + 14);
+  key.digest = Unhex(r.String(first + 15));
+  key.protocols = static_cast<unsigned>(r.Uint(first + 16));
+  key.expired = r.Bool(first + 17);
+  key.last_use_due = r.Bool(first + 18);
+  if (key.digest.size() == 32 && m->app_passwords.size() < kMaxAppPasswords) m->app_passwords.push_back(std::move(key));
+}
 
 // kLoginColumns starting at column `first`.
 MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
@@ -116,6 +139,9 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
   m.unit_host = r.String(first + 8);
   m.unit_imap_port = static_cast<unsigned>(r.Uint(first + 9));
   m.unit_pop3_port = static_cast<unsigned>(r.Uint(first + 10));
+  if (!r.IsNull(first + 11)) m.login_protocols = static_cast<unsigned>(r.Uint(first + 11));
+  if (!r.IsNull(first + 12)) m.main_password_protocols = static_cast<unsigned>(r.Uint(first + 12));
+  AddAppPasswordKey(r, first, &m);
   return m;
 }
 
@@ -148,9 +174,10 @@ std::string Placeholders(size_t n, const char* each = "?", const char* separator
 
 // The lower-cased keys are compared as they are (the column is
 // utf8mb4_bin); the row's lookup_key says which key it answers.
+// The selectors of the batch first, then its keys.
 const BatchStatements kLoginBatch([](size_t n) {
-  return std::string("SELECT m.lookup_key, ") + kLoginColumns + "FROM mailbox m " + kLoginJoins +
-         "WHERE m.lookup_key IN (" + Placeholders(n) + ")";
+  return "SELECT m.lookup_key, " + kLoginColumns + "FROM mailbox m " + kLoginJoins + "IN (" + Placeholders(n) +
+         ") WHERE m.lookup_key IN (" + Placeholders(n) + ")";
 });
 
 // Runs `batch` over lower-cased keys, kMaxBatch at a time, the last key
@@ -215,10 +242,10 @@ constexpr char kUsageOfOneSql[] =
 
 }  // namespace
 
-Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
+Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address, std::string_view selector) {
   static const std::string kSql =
-      std::string("SELECT ") + kLoginColumns + "FROM mailbox m " + kLoginJoins + "WHERE m.lookup_key = LOWER(?)";
-  auto rows = db_.Query(kSql, {std::string(address)});
+      "SELECT " + kLoginColumns + "FROM mailbox m " + kLoginJoins + "= ? WHERE m.lookup_key = LOWER(?)";
+  auto rows = db_.Query(kSql, {std::string(selector), std::string(address)});
   if (!rows) return rows.error();
   // The server's LOWER() also folds non-ASCII letters; a login matches only
   // the spellings that differ from the stored one in ASCII case, which is
@@ -229,22 +256,39 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address) {
 }
 
 Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin(
-    const std::vector<std::string>& addresses) {
+    const std::vector<std::string>& addresses, const std::vector<std::string>& selectors) {
+  auto selector_of = [&](size_t i) { return i < selectors.size() ? selectors[i] : std::string(); };
   std::vector<std::optional<MailboxLogin>> found(addresses.size());
   std::vector<std::string> keys;
   std::vector<size_t> others;
   std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
   for (size_t i : others) {
-    auto one = FindMailboxForLogin(addresses[i]);
+    auto one = FindMailboxForLogin(addresses[i], selector_of(i));
     if (one)
       found[i] = std::move(*one);
     else if (!one.error().is_not_found())
       return one.error();
   }
-  Status s = QueryByKeys(db_, kLoginBatch, keys, [&](size_t i, const DbRow& r) {
-    if (EqualsIgnoreCase(r.String(2), addresses[batched[i]])) found[batched[i]] = LoginFromRow(r, 1);
-  });
-  if (!s.ok()) return s.error();
+  // As QueryByKeys, with the batch's selectors bound before its keys: a
+  // mailbox comes once per app password of it whose selector one of the
+  // batch's passwords starts with (or once without one).
+  for (size_t start = 0; start < keys.size(); start += kMaxBatch) {
+    size_t count = std::min(kMaxBatch, keys.size() - start);
+    auto [sql, size] = kLoginBatch.For(count);
+    DbParams params;
+    for (size_t i = 0; i < size; ++i) params.emplace_back(selector_of(batched[start + std::min(i, count - 1)]));
+    for (size_t i = 0; i < size; ++i) params.emplace_back(keys[start + std::min(i, count - 1)]);
+    auto rows = db_.Query(sql, params);
+    if (!rows) return rows.error();
+    for (const DbRow& r : *rows) {
+      for (size_t i = start; i < start + count; ++i) {
+        size_t at = batched[i];
+        if (keys[i] != r.String(0) || !EqualsIgnoreCase(r.String(2), addresses[at])) continue;
+        if (!found[at]) found[at] = LoginFromRow(r, 1);
+        else AddAppPasswordKey(r, 1, &*found[at]);
+      }
+    }
+  }
   return found;
 }
 

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/app_passwords.h"
 #include "common/db.h"
 #include "common/ip.h"
 #include "common/result.h"
@@ -41,6 +42,12 @@ struct MailboxLogin {
   std::string unit_host;      // the unit's host from the unit table, "" if none
   unsigned unit_imap_port = 0;  // 0 = the standard port
   unsigned unit_pop3_port = 0;
+  // Migration 005 (common/app_passwords.h): protocols as bits, nullopt = all.
+  std::optional<unsigned> login_protocols;
+  std::optional<unsigned> main_password_protocols;  // nullopt = wherever login is allowed
+  // The app password(s) whose selector the login's typed password starts
+  // with: at most one per selector asked (FindMailboxForLogin).
+  std::vector<AppPasswordKey> app_passwords;
 };
 
 struct Usage {
@@ -171,12 +178,17 @@ class Accounts {
   explicit Accounts(Db& db) : db_(db) {}
 
   // --- login (role auth) ---
-  Result<MailboxLogin> FindMailboxForLogin(std::string_view address);
+  // `selector`: the first group of a typed password that has an app
+  // password's shape (common/app_passwords.h), "" if none: the mailbox's app
+  // password with that selector, if any, comes in the same query.
+  Result<MailboxLogin> FindMailboxForLogin(std::string_view address, std::string_view selector = "");
   // The same for several addresses in one round trip (per kMaxBatch):
-  // element i answers addresses[i], empty if there is no such mailbox. An
-  // address may appear more than once.
+  // element i answers addresses[i] (with selectors[i]), empty if there is no
+  // such mailbox. An address may appear more than once; its app_passwords
+  // then hold those of any of its selectors in the batch.
   static constexpr size_t kMaxBatch = 32;
-  Result<std::vector<std::optional<MailboxLogin>>> FindMailboxesForLogin(const std::vector<std::string>& addresses);
+  Result<std::vector<std::optional<MailboxLogin>>> FindMailboxesForLogin(
+      const std::vector<std::string>& addresses, const std::vector<std::string>& selectors = {});
   // Compare-and-set: stores new_hash only if the row still holds old_hash.
   // Returns false (no error) when another change won.
   Result<bool> ReplacePasswordHash(std::string_view address, std::string_view old_hash, std::string_view new_hash);

@@ -57,6 +57,11 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"auth_lookup_threads", T::kInt, "1", false,
        "threaded mode: how many of the auth_threads may query the database at once; requests waiting meanwhile "
        "are looked up together, in one query"},
+      {"auth_webmail_networks", T::kList, "", false,
+       "networks (CIDR or single addresses) whose logins count as protocol 'webmail' in a mailbox's protocol lists "
+       "and an app password's (rosterctl mailbox access): the webmail's own hosts"},
+      {"auth_login_history", T::kInt, "20", false,
+       "logins the passdb keeps per mailbox (rosterctl mailbox logins), 0 to 1000; 0 = none kept"},
       // --- Dovecot dict (quota/) ---
       {"dict_threads", T::kInt, "1", false,
        "dict-async service: threads (and database connections) of the dict process; each runs the requests "

@@ -146,4 +146,29 @@ std::vector<IpRange> RelayRanges(std::string_view client, int ipv4_bits, int ipv
   return ranges;
 }
 
+Result<IpPrefix> ParseIpPrefix(std::string_view text) {
+  auto slash = text.find('/');
+  auto packed = PackIp(text.substr(0, slash));
+  if (!packed) return packed.error();
+  int max = static_cast<int>(packed->size() * 8), bits = max;
+  if (slash != std::string_view::npos) {
+    std::string_view len = text.substr(slash + 1);
+    if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string_view::npos)
+      return Error::Invalid("bad prefix length in '" + std::string(text.substr(0, 64)) + "'");
+    bits = std::stoi(std::string(len));
+    // An IPv4-mapped IPv6 network is stored as IPv4 (PackIp): its length too.
+    if (packed->size() == 4 && text.substr(0, slash).find(':') != std::string_view::npos) bits -= 96;
+    if (bits < 0 || bits > max) return Error::Invalid("prefix length out of range in '" + std::string(text.substr(0, 64)) + "'");
+  }
+  if (PrefixRange(*packed, bits).low != *packed)
+    return Error::Invalid("'" + std::string(text.substr(0, 64)) + "' has bits set past its prefix length");
+  return IpPrefix{std::move(*packed), bits};
+}
+
+bool InAnyPrefix(std::string_view packed, const std::vector<IpPrefix>& prefixes) {
+  for (const IpPrefix& p : prefixes)
+    if (p.packed.size() == packed.size() && InPrefix(packed, p.packed, p.bits)) return true;
+  return false;
+}
+
 }  // namespace roster

@@ -32,6 +32,16 @@ IpRange PrefixRange(std::string_view packed, int bits);
 // Whether `packed` shares the first `bits` bits with `prefix` (same length).
 bool InPrefix(std::string_view packed, std::string_view prefix, int bits);
 
+// A network "192.0.2.0/24", "2001:db8::/32" or a single address (all bits).
+struct IpPrefix {
+  std::string packed;
+  int bits = 0;
+};
+// Refused: a length past the family's, or bits set past it.
+Result<IpPrefix> ParseIpPrefix(std::string_view text);
+// Whether `packed` (an address) is in any of `prefixes`.
+bool InAnyPrefix(std::string_view packed, const std::vector<IpPrefix>& prefixes);
+
 // An IPv6 prefix under which a NAT64 translator (or SIIT) writes IPv4
 // addresses: 64:ff9b::/96 (RFC 6052's well-known prefix), or a network's own,
 // such as one in the local-use 64:ff9b:1::/48 (RFC 8215).

@@ -32,8 +32,16 @@ def doveadm_pw(scheme):
                           check=True).stdout.strip()
 
 
+# An app password (doc/dovecot.md, "App passwords"): every mailbox gets it
+# (selector ABCD) beside APP_DECOYS others, and keeps an argon2id main hash;
+# roster checks one SHA-256. The anchor's row stores its SHA256.HEX.
+APP = "ABCD-EFGH-JKMN-PQRS-TUVW-XYZ2"
+APP_NORMALISED = APP.replace("-", "")
+APP_DECOYS = 4
+APP_ROW = f"APP PW +{APP_DECOYS} others"
 SCHEMES = [  # name, stored hash, requests
     ("PLAIN", "{PLAIN}secret", int(os.environ.get("BENCH_AUTH_PLAIN", "20000"))),
+    (APP_ROW, None, int(os.environ.get("BENCH_AUTH_APP", "20000"))),
     ("SHA512-CRYPT", doveadm_pw("SHA512-CRYPT"), int(os.environ.get("BENCH_AUTH_SHA512", "3000"))),
     ("ARGON2ID m=64M t=3", doveadm_pw("ARGON2ID"), int(os.environ.get("BENCH_AUTH_ARGON2", "100"))),
 ]
@@ -63,13 +71,13 @@ def auth_memory_kib(instance):
     return total
 
 
-def run_client(stack, domain, requests):
+def run_client(stack, domain, requests, password="secret"):
     """Returns auths/s, p50, p99, failures and the CPU microseconds per auth spent by the
     client, the Dovecot instance and MariaDB."""
     hz = os.sysconf("SC_CLK_TCK")
     before = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
     proc = subprocess.Popen([CLIENT, os.path.join(stack.dir, "run", "auth-client"), str(CONNECTIONS),
-                             str(requests), str(MAILBOXES), domain, "secret"], stdout=subprocess.PIPE, text=True)
+                             str(requests), str(MAILBOXES), domain, password], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     _, _, usage = os.wait4(proc.pid, 0)
     after = (dovecot_stack.cpu_ticks(stack.instance_name()), dovecot_stack.cpu_ticks("mariadbd"))
@@ -101,7 +109,9 @@ def anchor_auth_blocks(stack):
 
 
 def main():
+    history = os.environ.get("BENCH_AUTH_HISTORY", "20")  # auth_login_history: one write per login
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
+                                           f"auth_login_history = {history}\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
                                  auth_cache_size="0")
     anchor = threaded = None
@@ -134,25 +144,38 @@ def main():
         anchor.start_dovecot()
         print(f"-- 3. Dovecot {'.'.join(map(str, dovecot_stack.VERSION))} auth: driver = sql (anchor) vs roster "
               f"blocking (auth-workers) vs roster threaded (auth_threads = {THREADS}), {CONNECTIONS} auth-client "
-              f"connections, {MAILBOXES} mailboxes, auth cache off")
+              f"connections, {MAILBOXES} mailboxes, auth cache off, auth_login_history = {history}")
         print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}"
               f"  {'CPU us/auth: client':>7} {'dovecot':>7} {'mariadb':>7}")
         for name, stored, requests in SCHEMES:
-            escaped = stored.replace("'", "''")
-            roster.sql(f"UPDATE mailbox SET password_hash = '{escaped}'")
-            roster.sql(f"UPDATE mail.user SET password = '{escaped}'")
+            password = "secret"
+            if name == APP_ROW:
+                password = APP
+                argon2 = doveadm_pw("ARGON2ID").replace("'", "''")
+                roster.sql(f"UPDATE mailbox SET password_hash = '{argon2}'")
+                roster.sql("UPDATE mail.user SET password = CONCAT('{SHA256.HEX}', "
+                           f"SHA2('{APP}', 256))")
+                for slot, selector in enumerate(["ABCD"] + [f"WXY{d}" for d in range(2, 2 + APP_DECOYS)]):
+                    roster.sql("INSERT IGNORE INTO app_password (mailbox_id, slot, selector, secret_hash, label, "
+                               f"protocols) SELECT id, {slot}, '{selector}', "
+                               f"UNHEX(SHA2('{selector}{APP_NORMALISED[4:]}', 256)), 'bench', 'imap' "
+                               "FROM mailbox")
+            else:
+                escaped = stored.replace("'", "''")
+                roster.sql(f"UPDATE mailbox SET password_hash = '{escaped}'")
+                roster.sql(f"UPDATE mail.user SET password = '{escaped}'")
             results = {}
             for side, stack, domain in (("anchor", anchor, "anchor.test"), ("roster", roster, "bench.test"),
                                         ("threads", threaded, "bench.test")):
                 if side not in SIDES:
                     continue
-                run_client(stack, domain, max(8, requests // 10))  # warm up: workers started, connections open
-                rate, p50, p99, failures, cpu = run_client(stack, domain, requests)
+                run_client(stack, domain, max(8, requests // 10), password)  # warm up: workers, connections
+                rate, p50, p99, failures, cpu = run_client(stack, domain, requests, password)
                 mem = auth_memory_kib(stack.instance_name())
                 results[side] = rate
                 print(f"{name:20} {side:7} {rate:9.1f} {p50:8.2f} {p99:8.2f} {failures:5d} {mem / 1024:11.1f} MiB"
                       f"  {cpu[0]:7.0f} {cpu[1]:7.0f} {cpu[2]:7.0f}")
-            if name != "PLAIN":
+            if name not in ("PLAIN", APP_ROW):
                 # The hash-bound goal: auths/s as a share of the raw rate times the cores.
                 ceiling = raw_rate(stored) * os.cpu_count()
                 print(f"{name:20} raw verify {ceiling / os.cpu_count():.1f}/s per core; share of raw x "

@@ -9,11 +9,17 @@
 // is not overwritten), a database down (a temporary failure, never a "no"),
 // destroy with jobs in flight (each callback runs once, none after the last
 // release), and one shared core for passdb and userdb of the same file.
+// App passwords (migration 005): right, wrong, expired, revoked, for another
+// protocol, the main password where only app passwords work (and from the
+// webmail's networks where it does), one verification whatever the number
+// of app passwords, the login history written after the answer, and rehash
+// for the main password only.
 #include <crypt.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -22,6 +28,7 @@
 
 #include "auth/roster_auth.h"
 #include "common/accounts.h"
+#include "common/app_passwords.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
 
@@ -181,6 +188,38 @@ class AuthCoreTest : public ::testing::TestWithParam<unsigned> {
     return Results(Ask(ROSTER_AUTH_VERIFY, users, password));
   }
   unsigned long long Dummies() const { return roster_auth_dummy_verifications(auth_); }
+
+  // One verify over `service` from `ip`, answered.
+  Reply VerifyFrom(const std::string& user, const std::string& password, const char* service, const char* ip,
+                   roster_auth* auth = nullptr) {
+    if (auth == nullptr) auth = auth_;
+    Reply reply;
+    roster_auth_request r{ROSTER_AUTH_VERIFY, user.c_str(), password.c_str(), service, ip};
+    roster_auth_submit(auth, &r, Reply::Done, &reply);
+    DrainUntil(auth, [&] { return reply.calls > 0; });
+    EXPECT_EQ(reply.calls, 1);
+    return reply;
+  }
+  static bool Logged(const Reply& r, const std::string& what) {
+    for (const std::string& line : r.logs)
+      if (line.find(what) != std::string::npos) return true;
+    return false;
+  }
+  std::pair<uint64_t, std::string> AddAppPassword(const std::string& address, unsigned protocols,
+                                                  const std::string& label = "phone") {
+    AppPasswords store(*admin_);
+    NewAppPassword n;
+    n.address = address;
+    n.label = label;
+    n.protocols = protocols;
+    auto made = store.Add(n, kActor);
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    return made.ok() ? *made : std::pair<uint64_t, std::string>{};
+  }
+  uint64_t HistoryRows(const std::string& where = "1") {
+    auto rows = admin_->Query("SELECT COUNT(*) FROM login_history WHERE " + where);
+    return rows.ok() ? rows->front().Uint(0) : 0;
+  }
 
   std::unique_ptr<Db> admin_;
   std::string path_, weak_hash_;
@@ -360,6 +399,165 @@ TEST_P(AuthCoreTest, PassdbAndUserdbShareOneCore) {
   roster_auth* other = Acquire(ConfigFile("auth-core-other"));
   EXPECT_NE(other, auth_);
   roster_auth_release(other);
+}
+
+TEST_P(AuthCoreTest, AppPasswordRightWrongExpiredRevokedAndForAnotherProtocol) {
+  auto [id, app] = AddAppPassword("alice@here.test", kProtoImap | kProtoSmtp);
+  Reply ok = VerifyFrom("alice@here.test", app, "imap", "198.51.100.9");
+  ASSERT_EQ(ok.result, ROSTER_AUTH_OK);
+  EXPECT_EQ(ok.fields["user"], "alice@here.test");
+  // The cache gets neither the main hash nor anything the app password matches.
+  EXPECT_NE(ok.fields["password"], StoredHash("alice@here.test"));
+  EXPECT_EQ(ok.fields["password"].rfind("{SHA256}", 0), 0u);
+  EXPECT_EQ(ok.fields.count("userdb_home"), 1u);
+  // Typed without dashes, in lower case; and Dovecot's submission is smtp.
+  std::string typed = app;
+  typed.erase(std::remove(typed.begin(), typed.end(), '-'), typed.end());
+  for (char& c : typed) c = static_cast<char>(tolower(c));
+  EXPECT_EQ(VerifyFrom("alice@here.test", typed, "submission", "198.51.100.9").result, ROSTER_AUTH_OK);
+  // Its selector with another secret: a mismatch (and not the main password's check).
+  std::string wrong = app.substr(0, 5) + (app[5] == 'A' ? "B" : "A") + app.substr(6);
+  EXPECT_EQ(VerifyFrom("alice@here.test", wrong, "imap", "198.51.100.9").result, ROSTER_AUTH_MISMATCH);
+  // Another protocol: refused, and the log says why (never the password).
+  Reply pop = VerifyFrom("alice@here.test", app, "pop3", "198.51.100.9");
+  EXPECT_EQ(pop.result, ROSTER_AUTH_MISMATCH);
+  EXPECT_TRUE(Logged(pop, "is not for pop3 from 198.51.100.9")) << (pop.logs.empty() ? "" : pop.logs[0]);
+  for (const std::string& line : pop.logs) EXPECT_EQ(line.find(app.substr(5)), std::string::npos);
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "sieve", "198.51.100.9").result, ROSTER_AUTH_MISMATCH);
+  // The main password still works everywhere (no rule set).
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "pop3", "198.51.100.9").result, ROSTER_AUTH_OK);
+  // Another mailbox does not know it.
+  EXPECT_EQ(VerifyFrom("erin@here.test", app, "imap", "198.51.100.9").result, ROSTER_AUTH_MISMATCH);
+  // Expired (by the database's clock): refused at once.
+  ASSERT_TRUE(admin_->Execute("UPDATE app_password SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE id = ?",
+                              {id})
+                  .ok());
+  Reply expired = VerifyFrom("alice@here.test", app, "imap", "198.51.100.9");
+  EXPECT_EQ(expired.result, ROSTER_AUTH_MISMATCH);
+  EXPECT_TRUE(Logged(expired, "has expired"));
+  ASSERT_TRUE(admin_->Execute("UPDATE app_password SET expires_at = NULL WHERE id = ?", {id}).ok());
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "198.51.100.9").result, ROSTER_AUTH_OK);
+  // Revoked: the next login is refused (it is then checked as a main password).
+  AppPasswords store(*admin_);
+  ASSERT_TRUE(store.Revoke("alice@here.test", id, kActor).ok());
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "198.51.100.9").result, ROSTER_AUTH_MISMATCH);
+  EXPECT_EQ(Dummies(), 0u);
+}
+
+TEST_P(AuthCoreTest, OneVerificationWhateverTheNumberOfAppPasswords) {
+  std::string last;
+  for (size_t i = 0; i < kMaxAppPasswords; ++i) last = AddAppPassword("alice@here.test", kProtoImap).second;
+  auto before = roster_auth_verifications(auth_);
+  EXPECT_EQ(VerifyFrom("alice@here.test", last, "imap", "192.0.2.1").result, ROSTER_AUTH_OK);
+  EXPECT_EQ(roster_auth_verifications(auth_), before + 1);
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "imap", "192.0.2.1").result, ROSTER_AUTH_OK);
+  EXPECT_EQ(roster_auth_verifications(auth_), before + 2);
+  // An app password's shape whose selector is none of hers: the main password's check.
+  EXPECT_EQ(VerifyFrom("alice@here.test", "2222-3333-4444-5555-6666-7777", "imap", "192.0.2.1").result,
+            ROSTER_AUTH_MISMATCH);
+  EXPECT_EQ(roster_auth_verifications(auth_), before + 3);
+  // In a batch too (threaded mode: one query for all).
+  auto replies = Ask(ROSTER_AUTH_VERIFY, {"alice@here.test", "alice@here.test", "erin@here.test"}, last.c_str());
+  EXPECT_EQ(Results(replies), (R{ROSTER_AUTH_OK, ROSTER_AUTH_OK, ROSTER_AUTH_MISMATCH}));
+  EXPECT_EQ(roster_auth_verifications(auth_), before + 6);
+}
+
+TEST_P(AuthCoreTest, MainPasswordOnlyWhereTheMailboxAllowsIt) {
+  roster_auth_release(auth_);
+  auth_ = Acquire(ConfigFile("auth-core-webmail", "auth_webmail_networks = 192.0.2.0/24, 2001:db8:1::/48\n"));
+  ASSERT_NE(auth_, nullptr);
+  auto [id, app] = AddAppPassword("alice@here.test", kProtoImap | kProtoPop3);
+  AppPasswords store(*admin_);
+  ASSERT_TRUE(store.SetAccess("alice@here.test", std::nullopt, std::optional<unsigned>(kProtoWebmail), kActor).ok());
+  // The main password from the webmail, over IMAP or SMTP: yes.
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "imap", "192.0.2.10").result, ROSTER_AUTH_OK);
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "smtp", "2001:db8:1::5").result, ROSTER_AUTH_OK);
+  // From anywhere else: refused, with the reason logged; no address: refused.
+  Reply away = VerifyFrom("alice@here.test", kPassword, "imap", "198.51.100.1");
+  EXPECT_EQ(away.result, ROSTER_AUTH_MISMATCH);
+  EXPECT_TRUE(Logged(away, "main password of alice@here.test does not work over imap from 198.51.100.1"))
+      << (away.logs.empty() ? "" : away.logs[0]);
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "imap", nullptr).result, ROSTER_AUTH_MISMATCH);
+  // A wrong main password is a plain mismatch, nothing more said.
+  Reply wrong = VerifyFrom("alice@here.test", "wrong", "imap", "198.51.100.1");
+  EXPECT_EQ(wrong.result, ROSTER_AUTH_MISMATCH);
+  EXPECT_FALSE(Logged(wrong, "refused"));
+  // The app password works there.
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "198.51.100.1").result, ROSTER_AUTH_OK);
+  // Credentials (non-plaintext mechanisms) are the main password's: not there.
+  Reply creds;
+  roster_auth_request r{ROSTER_AUTH_LOOKUP, "alice@here.test", nullptr, "imap", "198.51.100.1"};
+  roster_auth_submit(auth_, &r, Reply::Done, &creds);
+  DrainUntil(auth_, [&] { return creds.calls > 0; });
+  EXPECT_EQ(creds.result, ROSTER_AUTH_MISMATCH);
+  // Login over IMAP only: POP3 refused for every password.
+  ASSERT_TRUE(store.SetAccess("alice@here.test", std::optional<unsigned>(kProtoImap), std::optional<unsigned>(),
+                              kActor)
+                  .ok());
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "pop3", "198.51.100.1").result, ROSTER_AUTH_MISMATCH);
+  Reply pop = VerifyFrom("alice@here.test", kPassword, "pop3", "192.0.2.10");
+  EXPECT_EQ(pop.result, ROSTER_AUTH_MISMATCH);
+  EXPECT_TRUE(Logged(pop, "may not log in over pop3"));
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "imap", "198.51.100.1").result, ROSTER_AUTH_OK);
+  // A service no list names (doveadm) passes only where all are allowed.
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "doveadm", "127.0.0.1").result, ROSTER_AUTH_MISMATCH);
+  EXPECT_EQ(VerifyFrom("erin@here.test", kPassword, "doveadm", "127.0.0.1").result, ROSTER_AUTH_OK);
+}
+
+TEST_P(AuthCoreTest, SuccessfulLoginsAreRecordedAfterTheirAnswer) {
+  auto [id, app] = AddAppPassword("alice@here.test", kProtoImap);
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "2001:db8::9").result, ROSTER_AUTH_OK);
+  EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "pop3", "192.0.2.4").result, ROSTER_AUTH_OK);
+  EXPECT_EQ(VerifyFrom("alice@here.test", "wrong", "pop3", "192.0.2.4").result, ROSTER_AUTH_MISMATCH);
+  EXPECT_EQ(VerifyFrom("nobody@here.test", kPassword, "pop3", "192.0.2.4").result, ROSTER_AUTH_UNKNOWN);
+  // Threaded mode writes on a thread after the answer: wait for it (bounded).
+  for (int i = 0; i < 100 && HistoryRows() < 2; ++i) usleep(20000);
+  AppPasswords store(*admin_);
+  auto logins = store.Logins("alice@here.test", 10);
+  ASSERT_TRUE(logins.ok());
+  ASSERT_EQ(logins->size(), 2u);
+  std::map<std::string, LoginRecord> by_protocol;
+  for (const auto& l : *logins) by_protocol[l.protocol] = l;
+  EXPECT_EQ(by_protocol["imap"].app_password_id, id);
+  EXPECT_EQ(by_protocol["imap"].ip, "2001:db8::9");
+  EXPECT_EQ(by_protocol["pop3"].app_password_id, 0u);
+  EXPECT_EQ(by_protocol["pop3"].ip, "192.0.2.4");
+  for (int i = 0; i < 100 && store.List("alice@here.test")->front().last_used_at.empty(); ++i) usleep(20000);
+  EXPECT_EQ(store.List("alice@here.test")->front().last_used_ip, "2001:db8::9");
+  // Within a minute, its last use is not written again (one write, not one per login).
+  EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "192.0.2.77").result, ROSTER_AUTH_OK);
+  for (int i = 0; i < 100 && HistoryRows() < 3; ++i) usleep(20000);
+  EXPECT_EQ(HistoryRows(), 3u);
+  EXPECT_EQ(store.List("alice@here.test")->front().last_used_ip, "2001:db8::9");
+  // Off (auth_login_history = 0): no row; an app password's last use still.
+  roster_auth_release(auth_);
+  auth_ = Acquire(ConfigFile("auth-core-nohistory", "auth_login_history = 0\n"));
+  ASSERT_NE(auth_, nullptr);
+  EXPECT_EQ(VerifyFrom("erin@here.test", kPassword, "imap", "192.0.2.4").result, ROSTER_AUTH_OK);
+  // A rehash happens for Erin's main password (threaded: on a thread; a
+  // release would drop it if still queued, so it is awaited first).
+  for (int i = 0; i < 100 && StoredHash("erin@here.test").rfind("{ARGON2ID}", 0) != 0; ++i) usleep(20000);
+  EXPECT_EQ(StoredHash("erin@here.test").rfind("{ARGON2ID}", 0), 0u);
+  roster_auth_release(auth_);  // ends what the threads run
+  auth_ = nullptr;
+  EXPECT_EQ(HistoryRows(), 3u);
+}
+
+TEST_P(AuthCoreTest, AnAppPasswordLoginDoesNotRehashTheMainPassword) {
+  auto [id, app] = AddAppPassword("erin@here.test", kProtoImap);
+  EXPECT_EQ(VerifyFrom("erin@here.test", app, "imap", "192.0.2.4").result, ROSTER_AUTH_OK);
+  roster_auth_release(auth_);
+  auth_ = nullptr;
+  EXPECT_EQ(StoredHash("erin@here.test"), weak_hash_);
+}
+
+TEST_P(AuthCoreTest, ABadWebmailNetworkIsRefusedAtStart) {
+  char error[512] = "";
+  std::string path = ConfigFile("auth-core-badnet", "auth_webmail_networks = 192.0.2.1/24\n");
+  EXPECT_EQ(roster_auth_acquire(path.c_str(), &kHost, error, sizeof error), nullptr);
+  EXPECT_NE(std::string(error).find("auth_webmail_networks"), std::string::npos) << "[" << error << "]";
+  path = ConfigFile("auth-core-badhistory", "auth_login_history = 1001\n");
+  EXPECT_EQ(roster_auth_acquire(path.c_str(), &kHost, error, sizeof error), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockingAndThreaded, AuthCoreTest, ::testing::Values(0u, 2u),

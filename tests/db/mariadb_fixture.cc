@@ -136,7 +136,8 @@ CommandResult MariaDb::Rosterctl(const std::vector<std::string>& args, const std
 void MariaDb::Truncate() const {
   auto db = Connect(DbRole::kAdmin);
   for (const char* sql : {"SET FOREIGN_KEY_CHECKS = 0", "TRUNCATE TABLE outbound_counter", "TRUNCATE TABLE last_login", "TRUNCATE TABLE mailbox_usage",
-                          "TRUNCATE TABLE subscription", "TRUNCATE TABLE send_as", "TRUNCATE TABLE change_log", "TRUNCATE TABLE mailbox",
+                          "TRUNCATE TABLE subscription", "TRUNCATE TABLE send_as", "TRUNCATE TABLE change_log", "TRUNCATE TABLE app_password",
+                          "TRUNCATE TABLE login_history", "TRUNCATE TABLE mailbox",
                           "TRUNCATE TABLE domain", "TRUNCATE TABLE unit", "SET FOREIGN_KEY_CHECKS = 1"}) {
     auto r = db->Execute(sql);
     EXPECT_TRUE(r.ok()) << sql << ": " << r.error().message;

@@ -5,6 +5,7 @@
 #include "admin/schema.h"
 #include "common/accounts.h"
 #include "common/outbound.h"
+#include "common/app_passwords.h"
 #include "tests/db/mariadb_fixture.h"
 
 namespace roster::test {
@@ -129,6 +130,43 @@ TEST_F(RolesTest, AuthChangesOnlyTheHash) {
   ExpectDenied(*db, "SELECT * FROM mailbox_usage");
   ExpectDenied(*db, "SELECT * FROM last_login");
   ExpectDenied(*db, "SELECT * FROM change_log");
+}
+
+// Migration 005: the passdb reads app passwords and the access columns,
+// writes only an app password's last use and the login history's ring.
+TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  AppPasswords store(*admin);
+  NewAppPassword n;
+  n.address = "user@roles.test";
+  n.label = "phone";
+  auto made = store.Add(n, Actor{"t", "local"});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("user@roles.test", SelectorOf(made->second));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->app_passwords.size(), 1u);
+  AppPasswords auth(*db);
+  EXPECT_TRUE(auth.TouchAppPassword(made->first, "").ok());
+  EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", made->first, 20).ok());
+  EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", 0, 20).ok());
+  ExpectDeniedWrite(*db, "UPDATE app_password SET secret_hash = UNHEX(REPEAT('00', 32))");
+  ExpectDeniedWrite(*db, "UPDATE app_password SET protocols = 'imap,pop3,smtp,sieve,webmail'");
+  ExpectDeniedWrite(*db, "UPDATE app_password SET expires_at = NULL");
+  ExpectDeniedWrite(*db, "DELETE FROM app_password");
+  ExpectDeniedWrite(*db, "INSERT INTO app_password (mailbox_id, slot, selector, secret_hash, label, protocols) "
+                         "VALUES (1, 1, 'AAAA', UNHEX(REPEAT('00', 32)), 'x', 'imap')");
+  ExpectDenied(*db, "SELECT label FROM app_password");
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET login_protocols = NULL");
+  ExpectDeniedWrite(*db, "UPDATE mailbox SET main_password_protocols = NULL");
+  ExpectDeniedWrite(*db, "DELETE FROM login_history");
+  // The policy and dict roles see none of it.
+  for (DbRole role : {DbRole::kPolicy, DbRole::kDict}) {
+    auto other = MariaDb::Get().Connect(role);
+    ExpectDenied(*other, "SELECT secret_hash FROM app_password");
+    ExpectDeniedWrite(*other, "DELETE FROM login_history");
+  }
 }
 
 TEST_F(RolesTest, AdminOwnsTheSchemaButNotTheServer) {

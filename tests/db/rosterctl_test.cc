@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/accounts.h"
+#include "common/app_passwords.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
 
@@ -156,6 +157,85 @@ TEST_F(RosterctlTest, SubscriptionsAliasesAndCatchAll) {
   MustRun({"sub", "del", "sales@example.test", "alice@example.test"});
   EXPECT_EQ(Run({"sub", "del", "sales@example.test", "alice@example.test"}).exit_code, 67);
   EXPECT_EQ(Run({"sub", "list", "sales@example.test"}).out, "");
+}
+
+// app-password add|list|revoke, mailbox access|logins, mailbox list --inactive.
+TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
+  AddDomainAndMailbox();
+  auto add = Run({"app-password", "add", "alice@example.test", "--label", "Phone", "--protocols", "imap,smtp",
+                  "--expires", "30d"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  // Shown once: 6 groups of 4 on a line of its own.
+  auto at = add.out.find("\n\n    ");
+  ASSERT_NE(at, std::string::npos) << add.out;
+  std::string password = add.out.substr(at + 6, 29);
+  ASSERT_TRUE(NormaliseAppPassword(password).has_value()) << add.out;
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("alice@example.test", SelectorOf(password));
+  ASSERT_EQ(m->app_passwords.size(), 1u);
+  EXPECT_EQ(m->app_passwords[0].digest, AppPasswordDigest(*NormaliseAppPassword(password)));
+  // list: never the password; json.
+  auto list = Run({"--json", "app-password", "list", "alice@example.test"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"label\":\"Phone\""), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\"protocols\":\"imap,smtp\""), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find(password.substr(5)), std::string::npos);
+  auto json_add = Run({"--json", "app-password", "add", "alice@example.test", "--label", "x", "--expires",
+                       "2099-01-31"});
+  ASSERT_EQ(json_add.exit_code, 0) << json_add.err;
+  EXPECT_NE(json_add.out.find("\"password\":\""), std::string::npos);
+  // The change log never holds it.
+  auto log = Run({"log", "--account", "alice@example.test"});
+  EXPECT_NE(log.out.find("app-password-add"), std::string::npos) << log.out;
+  EXPECT_EQ(log.out.find(password.substr(5)), std::string::npos);
+  // Bad input.
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test"}).exit_code, 64);  // no --label
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test", "--label", std::string(5000, 'x')}).exit_code, 65);
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test", "--label", "a", "--protocols", "ftp"}).exit_code, 65);
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test", "--label", "a", "--expires", "-5d"}).exit_code, 65);
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test", "--label", "a", "--expires", "99999d"}).exit_code,
+            65);
+  EXPECT_EQ(Run({"app-password", "add", "alice@example.test", "--label", "a", "--expires", "1999-01-01"}).exit_code,
+            65);
+  EXPECT_EQ(Run({"app-password", "add", "nobody@example.test", "--label", "a"}).exit_code, 67);
+  EXPECT_EQ(Run({"app-password", "revoke", "alice@example.test", "abc"}).exit_code, 65);
+  // revoke
+  uint64_t id = m->app_passwords[0].id;
+  ASSERT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 0);
+  EXPECT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 67);
+  // access
+  auto access = Run({"mailbox", "access", "alice@example.test", "--protocols", "imap,smtp,webmail",
+                     "--main-password", "webmail"});
+  ASSERT_EQ(access.exit_code, 0) << access.err;
+  EXPECT_NE(access.out.find("protocols:     imap,smtp,webmail"), std::string::npos) << access.out;
+  m = a.FindMailboxForLogin("alice@example.test");
+  EXPECT_EQ(m->login_protocols, std::optional<unsigned>(kProtoImap | kProtoSmtp | kProtoWebmail));
+  EXPECT_EQ(m->main_password_protocols, std::optional<unsigned>(kProtoWebmail));
+  auto shown = Run({"--json", "mailbox", "access", "alice@example.test"});
+  EXPECT_NE(shown.out.find("\"main_password\":\"webmail\""), std::string::npos) << shown.out;
+  MustRun({"mailbox", "access", "alice@example.test", "--protocols", "all", "--main-password", "all"});
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->login_protocols.has_value());
+  EXPECT_EQ(Run({"mailbox", "access", "alice@example.test", "--protocols", "gopher"}).exit_code, 65);
+  EXPECT_EQ(Run({"mailbox", "access", "alice@example.test", "--label", "x"}).exit_code, 64);
+  // logins: the passdb's history.
+  AppPasswords history(*db);
+  ASSERT_TRUE(history.RecordLogin(m->id, "imap", std::string("\xc0\x00\x02\x05", 4), 0, 20).ok());
+  auto logins = Run({"mailbox", "logins", "alice@example.test"});
+  ASSERT_EQ(logins.exit_code, 0) << logins.err;
+  EXPECT_NE(logins.out.find("192.0.2.5"), std::string::npos) << logins.out;
+  EXPECT_NE(logins.out.find("main"), std::string::npos) << logins.out;
+  // Dormant: alice has logged in; a mailbox made long ago that never did is listed.
+  MustRun({"mailbox", "add", "bob@example.test", "--password-stdin"}, "pw pw pw\n");
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin->Execute("UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 100 DAY").ok());
+  auto dormant = Run({"mailbox", "list", "--inactive", "90d"});
+  ASSERT_EQ(dormant.exit_code, 0) << dormant.err;
+  EXPECT_NE(dormant.out.find("bob@example.test"), std::string::npos) << dormant.out;
+  EXPECT_EQ(dormant.out.find("alice@example.test"), std::string::npos) << dormant.out;
+  EXPECT_NE(Run({"--json", "mailbox", "list", "--inactive", "90d"}).out.find("\"last_login\":null"),
+            std::string::npos);
+  EXPECT_EQ(Run({"mailbox", "list", "--inactive", "soon"}).exit_code, 65);
 }
 
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {

@@ -1,0 +1,371 @@
+// app_passwords.cc: see app_passwords.h. The SQL about app passwords, mailbox
+// access and the login history (migration 005) is here.
+#include "common/app_passwords.h"
+
+#include <sodium.h>
+
+#include <ctime>
+#include <set>
+
+#include "common/accounts.h"
+#include "common/ip.h"
+#include "common/text.h"
+
+namespace roster {
+namespace {
+
+// 32 letters without look-alikes: no 0/O, no 1/I.
+constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+static_assert(sizeof kAlphabet - 1 == 32, "5 bits per character");
+
+const char* const kProtocolNames[] = {"imap", "pop3", "smtp", "sieve", "webmail"};
+
+bool InAlphabet(char c) {
+  for (const char* p = kAlphabet; *p; ++p)
+    if (*p == c) return true;
+  return false;
+}
+
+std::string Hex(std::string_view bytes) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+// A label: 1 to kMaxLabelChars characters of valid UTF-8, no control character.
+Status CheckLabel(std::string_view label) {
+  if (label.empty()) return Error::Invalid("an app password needs a label (--label)");
+  if (label.size() > 4 * kMaxLabelChars)
+    return Error::Invalid("label too long (at most " + std::to_string(kMaxLabelChars) + " characters)");
+  size_t chars = 0;
+  for (size_t i = 0; i < label.size(); ++chars) {
+    unsigned char c = static_cast<unsigned char>(label[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > label.size()) return Error::Invalid("label is not valid UTF-8");
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(label[i + k]) & 0xc0) != 0x80) return Error::Invalid("label is not valid UTF-8");
+    if (c < 0x20 || c == 0x7f) return Error::Invalid("label holds a control character");
+    i += len;
+  }
+  if (chars > kMaxLabelChars)
+    return Error::Invalid("label too long (at most " + std::to_string(kMaxLabelChars) + " characters)");
+  return Status::Ok();
+}
+
+DbValue ProtocolsValue(std::optional<unsigned> bits) {
+  if (!bits) return DbValue(nullptr);
+  return DbValue(ProtocolsText(*bits));
+}
+
+std::optional<unsigned> ProtocolsFromRow(const DbRow& r, size_t i) {
+  if (r.IsNull(i)) return std::nullopt;
+  return static_cast<unsigned>(r.Uint(i));
+}
+
+}  // namespace
+
+unsigned ProtocolOfService(std::string_view service) {
+  if (service == "imap") return kProtoImap;
+  if (service == "pop3") return kProtoPop3;
+  if (service == "smtp" || service == "submission") return kProtoSmtp;
+  if (service == "sieve") return kProtoSieve;
+  return 0;
+}
+
+Result<unsigned> ParseProtocols(std::string_view list) {
+  unsigned bits = 0;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find_first_of(", ", start);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view name = list.substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    std::string lower = AsciiLower(name);
+    if (lower == "all") {
+      bits |= kAllProtocols;
+      continue;
+    }
+    if (lower == "submission") lower = "smtp";
+    unsigned bit = 0;
+    for (unsigned i = 0; i < 5; ++i)
+      if (lower == kProtocolNames[i]) bit = 1u << i;
+    if (bit == 0)
+      return Error::Invalid("unknown protocol '" + Shown(name, 20) + "' (imap, pop3, smtp, sieve, webmail or all)");
+    bits |= bit;
+  }
+  return bits;
+}
+
+std::string ProtocolsText(unsigned bits) {
+  std::string out;
+  for (unsigned i = 0; i < 5; ++i)
+    if (bits & (1u << i)) out += (out.empty() ? "" : ",") + std::string(kProtocolNames[i]);
+  return out;
+}
+
+std::string GenerateAppPassword() {
+  std::string out;
+  for (size_t i = 0; i < kAppPasswordChars; ++i) {
+    if (i > 0 && i % 4 == 0) out += '-';
+    out += kAlphabet[randombytes_uniform(32)];
+  }
+  return out;
+}
+
+std::optional<std::string> NormaliseAppPassword(std::string_view typed) {
+  if (typed.size() > kAppPasswordChars * 2) return std::nullopt;
+  std::string out;
+  for (char c : typed) {
+    if (c == '-') continue;
+    char upper = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    if (!InAlphabet(upper) || out.size() == kAppPasswordChars) return std::nullopt;
+    out += upper;
+  }
+  if (out.size() != kAppPasswordChars) return std::nullopt;
+  return out;
+}
+
+std::string AppPasswordDigest(std::string_view normalised) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(normalised.data()), normalised.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string SelectorOf(std::string_view typed) {
+  auto normalised = NormaliseAppPassword(typed);
+  if (!normalised) return "";
+  std::string selector = normalised->substr(0, kSelectorChars);
+  sodium_memzero(normalised->data(), normalised->size());
+  return selector;
+}
+
+// ---------------------------------------------------------------- administration
+
+Result<uint64_t> AppPasswords::MailboxId(std::string_view address, bool lock) {
+  auto rows = db_.Query(lock ? "SELECT id FROM mailbox WHERE lookup_key = LOWER(?) FOR UPDATE"
+                             : "SELECT id FROM mailbox WHERE lookup_key = LOWER(?)",
+                        {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
+  return rows->front().Uint(0);
+}
+
+Result<std::pair<uint64_t, std::string>> AppPasswords::Add(const NewAppPassword& add, const Actor& actor) {
+  ROSTER_TRY(CheckLabel(add.label));
+  if ((add.protocols & kAllProtocols) == 0) return Error::Invalid("an app password needs at least one protocol");
+  if (add.expires_unix) {
+    constexpr int64_t kLatest = 253402214400;  // 9999-12-31 00:00:00 UTC
+    if (*add.expires_unix <= static_cast<int64_t>(std::time(nullptr)))
+      return Error::Invalid("the expiry is not in the future");
+    if (*add.expires_unix >= kLatest) return Error::Invalid("the expiry is past the year 9999");
+  }
+  std::pair<uint64_t, std::string> made;
+  Status s = db_.Transaction([&]() -> Status {
+    // The mailbox row locked: adds to one mailbox take their turn, so two
+    // cannot take the same slot or pass the bound together.
+    auto id = MailboxId(add.address, true);
+    if (!id) return id.error();
+    auto rows = db_.Query("SELECT slot, selector FROM app_password WHERE mailbox_id = ?", {*id});
+    if (!rows) return rows.error();
+    std::set<uint64_t> slots;
+    std::set<std::string> selectors;
+    for (const DbRow& r : *rows) {
+      slots.insert(r.Uint(0));
+      selectors.insert(r.String(1));
+    }
+    uint64_t slot = 0;
+    while (slots.count(slot)) ++slot;
+    if (slot >= kMaxAppPasswords)
+      return Error::Conflict(std::string(add.address) + " has " + std::to_string(kMaxAppPasswords) +
+                             " app passwords already (revoke one first)");
+    std::string password;
+    do {
+      password = GenerateAppPassword();
+    } while (selectors.count(password.substr(0, kSelectorChars)));
+    auto normalised = NormaliseAppPassword(password);
+    std::string digest = AppPasswordDigest(*normalised);
+    sodium_memzero(normalised->data(), normalised->size());
+    auto inserted = db_.Execute(
+        "INSERT INTO app_password (mailbox_id, slot, selector, secret_hash, label, protocols, expires_at) "
+        // Not FROM_UNIXTIME, which stops at 2038 on MariaDB 10.11.
+        "VALUES (?, ?, ?, UNHEX(?), ?, ?, TIMESTAMPADD(SECOND, ?, '1970-01-01 00:00:00'))",
+        {*id, slot, password.substr(0, kSelectorChars), Hex(digest), add.label, ProtocolsText(add.protocols),
+         add.expires_unix ? DbValue(*add.expires_unix) : DbValue(nullptr)});
+    if (!inserted) return inserted.error();
+    auto new_id = db_.LastInsertId();
+    if (!new_id) return new_id.error();
+    Accounts accounts(db_);
+    std::string detail = "id=" + std::to_string(*new_id) + " label=" + add.label +
+                         " protocols=" + ProtocolsText(add.protocols);
+    if (add.expires_unix) detail += " expires=" + std::to_string(*add.expires_unix);
+    ROSTER_TRY(accounts.WriteChangeLog(actor, "app-password-add", add.address, detail));
+    if (!made.second.empty()) sodium_memzero(made.second.data(), made.second.size());
+    made = {*new_id, std::move(password)};
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    if (!made.second.empty()) sodium_memzero(made.second.data(), made.second.size());
+    return s.error();
+  }
+  return made;
+}
+
+Result<std::vector<AppPassword>> AppPasswords::List(std::string_view address) {
+  auto id = MailboxId(address, false);
+  if (!id) return id.error();
+  auto rows = db_.Query(
+      "SELECT id, selector, label, protocols + 0, created_at, COALESCE(CAST(expires_at AS CHAR), ''), "
+      "expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(), COALESCE(CAST(last_used_at AS CHAR), ''), "
+      "COALESCE(HEX(last_used_ip), '') FROM app_password WHERE mailbox_id = ? ORDER BY id",
+      {*id});
+  if (!rows) return rows.error();
+  std::vector<AppPassword> out;
+  for (const DbRow& r : *rows) {
+    AppPassword a;
+    a.id = r.Uint(0);
+    a.selector = r.String(1);
+    a.label = r.String(2);
+    a.protocols = static_cast<unsigned>(r.Uint(3));
+    a.created_at = r.String(4);
+    a.expires_at = r.String(5);
+    a.expired = r.Bool(6);
+    a.last_used_at = r.String(7);
+    auto ip = Unhex(r.String(8));
+    a.last_used_ip = ip ? UnpackIp(*ip) : "";
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status AppPasswords::Revoke(std::string_view address, uint64_t id, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto mailbox = MailboxId(address, false);
+    if (!mailbox) return mailbox.error();
+    auto rows = db_.Query("SELECT label FROM app_password WHERE id = ? AND mailbox_id = ?", {id, *mailbox});
+    if (!rows) return rows.error();
+    if (rows->empty())
+      return Error::NotFound("no app password " + std::to_string(id) + " for " + std::string(address));
+    auto deleted = db_.Execute("DELETE FROM app_password WHERE id = ? AND mailbox_id = ?", {id, *mailbox});
+    if (!deleted) return deleted.error();
+    Accounts accounts(db_);
+    return accounts.WriteChangeLog(actor, "app-password-revoke", address,
+                                   "id=" + std::to_string(id) + " label=" + rows->front().String(0));
+  });
+}
+
+Result<MailboxAccess> AppPasswords::GetAccess(std::string_view address) {
+  auto rows = db_.Query(
+      "SELECT login_protocols + 0, main_password_protocols + 0 FROM mailbox WHERE lookup_key = LOWER(?)",
+      {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
+  return MailboxAccess{ProtocolsFromRow(rows->front(), 0), ProtocolsFromRow(rows->front(), 1)};
+}
+
+Status AppPasswords::SetAccess(std::string_view address, std::optional<std::optional<unsigned>> login,
+                               std::optional<std::optional<unsigned>> main_password, const Actor& actor) {
+  if (!login && !main_password) return Error::Invalid("nothing to change: give --protocols or --main-password");
+  return db_.Transaction([&]() -> Status {
+    auto id = MailboxId(address, false);
+    if (!id) return id.error();
+    std::string detail;
+    if (login) {
+      auto a = db_.Execute("UPDATE mailbox SET login_protocols = ? WHERE id = ?", {ProtocolsValue(*login), *id});
+      if (!a) return a.error();
+      detail += "protocols=" + (*login ? ProtocolsText(**login) : std::string("all"));
+    }
+    if (main_password) {
+      auto a = db_.Execute("UPDATE mailbox SET main_password_protocols = ? WHERE id = ?",
+                           {ProtocolsValue(*main_password), *id});
+      if (!a) return a.error();
+      detail += std::string(detail.empty() ? "" : " ") + "main-password=" +
+                (*main_password ? ProtocolsText(**main_password) : std::string("all"));
+    }
+    Accounts accounts(db_);
+    return accounts.WriteChangeLog(actor, "mailbox-access", address, detail);
+  });
+}
+
+Result<std::vector<LoginRecord>> AppPasswords::Logins(std::string_view address, uint64_t limit) {
+  auto id = MailboxId(address, false);
+  if (!id) return id.error();
+  auto rows = db_.Query(
+      "SELECT h.logged_at, h.protocol, HEX(h.ip), COALESCE(h.app_password_id, 0), COALESCE(a.label, '') "
+      "FROM login_history h LEFT JOIN app_password a ON a.id = h.app_password_id "
+      "WHERE h.mailbox_id = ? ORDER BY h.seq DESC LIMIT ?",
+      {*id, limit});
+  if (!rows) return rows.error();
+  std::vector<LoginRecord> out;
+  for (const DbRow& r : *rows) {
+    auto ip = Unhex(r.String(2));
+    out.push_back(LoginRecord{r.String(0), r.String(1), ip ? UnpackIp(*ip) : "", r.Uint(3), r.String(4)});
+  }
+  return out;
+}
+
+Status AppPasswords::ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each) {
+  if (days == 0 || days > 36500) return Error::Invalid("--inactive: 1 day to 100 years");
+  return db_.QueryEach(
+      "SELECT m.address, COALESCE(CAST(GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)) AS CHAR), '') FROM mailbox m "
+      "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM last_login GROUP BY mailbox_id) l ON l.mailbox_id = m.id "
+      "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM login_history GROUP BY mailbox_id) h "
+      "ON h.mailbox_id = m.id "
+      "WHERE m.created_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
+      "AND (COALESCE(l.t, h.t) IS NULL OR GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)) < "
+      "UTC_TIMESTAMP() - INTERVAL ? DAY) ORDER BY m.address",
+      {days, days}, [&](const DbRow& r) { return each(InactiveMailbox{r.String(0), r.String(1)}); });
+}
+
+// ---------------------------------------------------------------- the passdb
+
+Status AppPasswords::RecordLogin(uint64_t mailbox_id, std::string_view protocol, std::string_view ip,
+                                 uint64_t app_password_id, unsigned slots) {
+  if (slots == 0 || slots > 1000) return Error::Invalid("login history: 1 to 1000 slots");
+  std::string proto = protocol.size() <= 16 ? std::string(protocol) : std::string(protocol.substr(0, 16));
+  // The next slot of the ring, in the same statement: the newest seq + 1,
+  // modulo the ring's size. Two logins of one mailbox at the same instant may
+  // take the same slot (one of them is then not kept) or deadlock (logged by
+  // the caller): the history is a record, never a reason to fail a login.
+  auto affected = db_.Execute(
+      "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip, app_password_id) "
+      "SELECT ?, (n.s + 1) % ?, n.s + 1, UTC_TIMESTAMP(6), ?, UNHEX(?), ? "
+      "FROM (SELECT COALESCE(MAX(seq), 0) AS s FROM login_history WHERE mailbox_id = ?) n "
+      "ON DUPLICATE KEY UPDATE seq = VALUES(seq), logged_at = VALUES(logged_at), protocol = VALUES(protocol), "
+      "ip = VALUES(ip), app_password_id = VALUES(app_password_id)",
+      {mailbox_id, uint64_t{slots}, proto, Hex(ip),
+       app_password_id ? DbValue(app_password_id) : DbValue(nullptr), mailbox_id});
+  if (!affected) return affected.error();
+  return Status::Ok();
+}
+
+Status AppPasswords::TouchAppPassword(uint64_t id, std::string_view ip) {
+  auto affected = db_.ExecuteIdempotent(
+      "UPDATE app_password SET last_used_at = UTC_TIMESTAMP(6), last_used_ip = UNHEX(?) WHERE id = ?",
+      {Hex(ip), id});
+  if (!affected) return affected.error();
+  return Status::Ok();
+}
+
+}  // namespace roster
