@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/text.h"
+
 namespace roster {
 
 const char* OutboundVerdictName(OutboundVerdict v) {
@@ -198,33 +200,254 @@ Result<OutboundDecision> Outbound::Count(std::string_view key, uint64_t recipien
     auto now = db_.Query(kAttempts, {id});
     if (!now) return now.error();
     d.attempts = now->empty() ? ha + 1 : now->front().Uint(0);
-    if (t >= kNoThreshold || d.attempts <= t) return d;
-    std::string reason = "circuit breaker: " + std::to_string(d.attempts) +
-                         " messages tried in this UTC hour, threshold " + std::to_string(t) + " (last refusal: " +
-                         OutboundVerdictName(d.verdict) + ")";
-    bool tripped = false;
-    ROSTER_TRY(db_.Transaction([&]() -> Status {
-      tripped = false;
-      auto set = db_.Execute(
-          "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP(6), send_suspended_reason = ? "
-          "WHERE id = ? AND send_suspended_at IS NULL",
-          {reason, id});
-      if (!set) return set.error();
-      if (*set == 0) return Status::Ok();  // another request (or daemon) tripped it
-      tripped = true;
-      return Accounts(db_).WriteChangeLog(actor, "send-suspend", d.address, reason);
-    }));
-    d.tripped = tripped;
-    if (!tripped) {
-      // Past the threshold but another request (or daemon) tripped it: suspended.
-      d.verdict = OutboundVerdict::kSuspended;
-      d.suspended_reason = "suspended at the same time by another request";
-      return d;
-    }
-    d.suspended_reason = reason;
+    ROSTER_TRY(MaybeTrip(id, t, actor, &d));
     return d;
   }
   return Error::Temporary("the outbound counter of " + k + " kept changing under the request");
+}
+
+Status Outbound::MaybeTrip(uint64_t id, uint64_t t, const Actor& actor, OutboundDecision* d) {
+  if (t >= kNoThreshold || d->attempts <= t) return Status::Ok();
+  std::string reason = "circuit breaker: " + std::to_string(d->attempts) +
+                       " messages tried in this UTC hour, threshold " + std::to_string(t) + " (last refusal: " +
+                       OutboundVerdictName(d->verdict) + ")";
+  bool tripped = false;
+  ROSTER_TRY(db_.Transaction([&]() -> Status {
+    tripped = false;
+    auto set = db_.Execute(
+        "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP(6), send_suspended_reason = ? "
+        "WHERE id = ? AND send_suspended_at IS NULL",
+        {reason, id});
+    if (!set) return set.error();
+    if (*set == 0) return Status::Ok();  // another request (or daemon) tripped it
+    tripped = true;
+    return Accounts(db_).WriteChangeLog(actor, "send-suspend", d->address, reason);
+  }));
+  d->tripped = tripped;
+  if (!tripped) {
+    // Past the threshold but another request (or daemon) tripped it: suspended.
+    d->verdict = OutboundVerdict::kSuspended;
+    d->suspended_reason = "suspended at the same time by another request";
+    return Status::Ok();
+  }
+  d->suspended_reason = reason;
+  return Status::Ok();
+}
+
+namespace {
+
+// "?, ?, ..." for n parameters, each wrapped as `each` ("?" or "LOWER(?)").
+std::string Placeholders(size_t n, const char* each) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += std::string(i ? ", " : "") + each;
+  return out;
+}
+
+// A mailbox of a batch: its limits and state (read once, without locks),
+// then its counter row (read and written under the row's lock).
+struct BatchMailbox {
+  uint64_t id = 0;
+  std::string address;
+  bool suspended = false;
+  std::string suspended_reason;
+  uint64_t lm = 0, lh = 0, ld = 0, lrd = 0, threshold = kNoThreshold;
+  bool has_counter = false;
+  uint64_t hm = 0, ha = 0, dm = 0, dr = 0;  // counts of the current windows
+  bool changed = false;
+};
+
+}  // namespace
+
+std::vector<Result<OutboundDecision>> Outbound::CountBatch(const std::vector<OutboundCheck>& checks,
+                                                           const BreakerRule& rule) {
+  std::vector<Result<OutboundDecision>> out(checks.size(), Result<OutboundDecision>(OutboundDecision{}));
+  if (checks.empty()) return out;
+  if (checks.size() == 1 || checks.size() > Accounts::kMaxBatch) {
+    for (size_t i = 0; i < checks.size(); ++i)
+      out[i] = Count(checks[i].key, checks[i].recipients, rule, checks[i].actor);
+    return out;
+  }
+  const uint64_t e = rule.attempts, f = rule.factor;
+  // The distinct keys, and the mailboxes they name (no lock: the limits and
+  // the suspension as of now; the counts are read under lock below).
+  std::vector<std::string> keys;
+  for (const OutboundCheck& c : checks)
+    if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) keys.push_back(c.key);
+  DbParams params{e, e, f, f};
+  for (const std::string& k : keys) params.emplace_back(k);
+  auto rows = db_.Query(
+      "SELECT m.lookup_key, m.id, m.address, m.send_suspended_at IS NOT NULL, m.send_suspended_reason, "
+      ROSTER_LM ", " ROSTER_LH ", " ROSTER_LD ", " ROSTER_LRD ", " ROSTER_T ", c.mailbox_id IS NOT NULL "
+      "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN outbound_counter c ON c.mailbox_id = m.id "
+      "WHERE m.lookup_key IN (" + Placeholders(keys.size(), "LOWER(?)") + ")",
+      params);
+  if (!rows) {
+    for (auto& o : out) o = rows.error();
+    return out;
+  }
+  std::vector<BatchMailbox> mailboxes;
+  for (const DbRow& r : *rows) {
+    BatchMailbox b;
+    b.id = r.Uint(1);
+    b.address = r.String(2);
+    b.suspended = r.Bool(3);
+    b.suspended_reason = r.String(4);
+    b.lm = r.Uint(5);
+    b.lh = r.Uint(6);
+    b.ld = r.Uint(7);
+    b.lrd = r.Uint(8);
+    b.threshold = r.Uint(9);
+    b.has_counter = r.Bool(10);
+    mailboxes.push_back(std::move(b));
+    // Matched below by lookup key; kept in the same order as `rows`.
+  }
+  // checks[i] -> its mailbox, or none (not matched: through Count).
+  std::vector<int> of(checks.size(), -1);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    std::string lower = AsciiLower(checks[i].key);
+    for (size_t j = 0; j < rows->size(); ++j)
+      if ((*rows)[j].String(0) == lower) of[i] = static_cast<int>(j);
+  }
+
+  std::vector<OutboundDecision> decided(checks.size());
+  if (!mailboxes.empty()) {
+    std::string ids = Placeholders(mailboxes.size(), "?");
+    DbParams id_params;
+    for (const BatchMailbox& b : mailboxes) id_params.emplace_back(b.id);
+    Status st = db_.Transaction([&]() -> Status {
+      // A rerun after a deadlock starts afresh.
+      for (BatchMailbox& b : mailboxes) {
+        b.hm = b.ha = b.dm = b.dr = 0;
+        b.changed = false;
+      }
+      std::string missing;
+      DbParams missing_params;
+      for (const BatchMailbox& b : mailboxes) {
+        if (b.has_counter || b.suspended) continue;
+        missing += std::string(missing.empty() ? "" : ", ") + "(?, " ROSTER_HOUR ", " ROSTER_DAY ")";
+        missing_params.emplace_back(b.id);
+      }
+      if (!missing.empty()) {
+        auto made = db_.Execute(
+            "INSERT IGNORE INTO outbound_counter (mailbox_id, hour_start, day_start) VALUES " + missing,
+            missing_params);
+        if (!made) return made.error();
+      }
+      // The windows of now, as the database's clock says, and each row's
+      // counts in them, under the rows' locks (in primary-key order).
+      auto counters = db_.Query(
+          "SELECT c.mailbox_id, " ROSTER_HM ", " ROSTER_HA ", " ROSTER_DM ", " ROSTER_DR ", "
+          "CAST(" ROSTER_HOUR " AS CHAR), CAST(" ROSTER_DAY " AS CHAR) "
+          "FROM outbound_counter c WHERE c.mailbox_id IN (" + ids + ") ORDER BY c.mailbox_id FOR UPDATE",
+          id_params);
+      if (!counters) return counters.error();
+      std::string hour, day;
+      for (const DbRow& r : *counters) {
+        for (BatchMailbox& b : mailboxes) {
+          if (b.id != r.Uint(0)) continue;
+          b.has_counter = true;
+          b.hm = r.Uint(1);
+          b.ha = r.Uint(2);
+          b.dm = r.Uint(3);
+          b.dr = r.Uint(4);
+        }
+        hour = r.String(5);
+        day = r.String(6);
+      }
+      // Decided in order, as Count would one after the other.
+      for (size_t i = 0; i < checks.size(); ++i) {
+        if (of[i] < 0) continue;
+        BatchMailbox& b = mailboxes[of[i]];
+        OutboundDecision& d = decided[i];
+        d = OutboundDecision{};
+        d.address = b.address;
+        const uint64_t n = std::min<uint64_t>(checks[i].recipients, 1000000);
+        if (b.suspended) {
+          d.verdict = OutboundVerdict::kSuspended;
+          d.suspended_reason = b.suspended_reason;
+          continue;
+        }
+        if (!b.has_counter) return Error::Temporary("the outbound counter of " + b.address + " vanished");
+        if (b.lm > 0 && n > b.lm) {
+          d.verdict = OutboundVerdict::kRecipientsPerMessage;
+          d.limit = b.lm;
+        } else if (b.lh > 0 && b.hm + 1 > b.lh) {
+          d.verdict = OutboundVerdict::kMessagesPerHour;
+          d.limit = b.lh;
+        } else if (b.ld > 0 && b.dm + 1 > b.ld) {
+          d.verdict = OutboundVerdict::kMessagesPerDay;
+          d.limit = b.ld;
+        } else if (b.lrd > 0 && b.dr + n > b.lrd) {
+          d.verdict = OutboundVerdict::kRecipientsPerDay;
+          d.limit = b.lrd;
+        } else if (b.threshold < kNoThreshold && b.ha + 1 > b.threshold) {
+          d.verdict = OutboundVerdict::kBreaker;
+          d.limit = b.threshold;
+        }
+        b.changed = true;
+        b.ha += 1;
+        if (d.verdict == OutboundVerdict::kAdmitted) {
+          b.hm += 1;
+          b.dm += 1;
+          b.dr += n;
+          d.address.clear();  // as Count: an admitted answer carries nothing
+        } else {
+          d.attempts = b.ha;
+        }
+      }
+      // One UPDATE of the rows that changed; each window restarts where it passed.
+      std::string which;
+      DbParams update{hour, day};
+      std::string set[4];
+      DbParams set_params[4];
+      for (const BatchMailbox& b : mailboxes) {
+        if (!b.changed) continue;
+        which += std::string(which.empty() ? "" : ", ") + "?";
+        const uint64_t v[4] = {b.hm, b.ha, b.dm, b.dr};
+        for (int c = 0; c < 4; ++c) {
+          set[c] += " WHEN ? THEN ?";
+          set_params[c].emplace_back(b.id);
+          set_params[c].emplace_back(v[c]);
+        }
+      }
+      if (which.empty()) return Status::Ok();
+      for (int c = 0; c < 4; ++c) update.insert(update.end(), set_params[c].begin(), set_params[c].end());
+      for (const BatchMailbox& b : mailboxes)
+        if (b.changed) update.emplace_back(b.id);
+      auto written = db_.Execute(
+          "UPDATE outbound_counter SET hour_start = ?, day_start = ?, "
+          "hour_messages = CASE mailbox_id" + set[0] + " END, hour_attempts = CASE mailbox_id" + set[1] +
+          " END, day_messages = CASE mailbox_id" + set[2] + " END, day_recipients = CASE mailbox_id" + set[3] +
+          " END WHERE mailbox_id IN (" + which + ")",
+          update);
+      if (!written) return written.error();
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      for (size_t i = 0; i < checks.size(); ++i)
+        if (of[i] >= 0) out[i] = st.error();
+      mailboxes.clear();
+    }
+  }
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (of[i] < 0) {
+      // No mailbox matched (unknown, or a spelling LOWER() folds otherwise): one by one.
+      out[i] = Count(checks[i].key, checks[i].recipients, rule, checks[i].actor);
+      continue;
+    }
+    if (mailboxes.empty()) continue;  // the transaction failed: its error stands
+    OutboundDecision& d = decided[i];
+    const BatchMailbox& b = mailboxes[of[i]];
+    if (d.verdict != OutboundVerdict::kAdmitted && d.verdict != OutboundVerdict::kSuspended) {
+      Status tripped = MaybeTrip(b.id, b.threshold, checks[i].actor, &d);
+      if (!tripped.ok()) {
+        out[i] = tripped.error();
+        continue;
+      }
+    }
+    out[i] = std::move(d);
+  }
+  return out;
 }
 
 Result<std::optional<std::string>> Outbound::MailboxLoggedInFrom(const std::vector<IpRange>& ranges,

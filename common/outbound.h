@@ -11,7 +11,10 @@
 // limit and counts, so N requests at once at the limit admit exactly the
 // allowed number; the windows are the database server's UTC clock hour and
 // day, the same for every daemon. A refused message is not counted as sent,
-// only as an attempt (the breaker's measure).
+// only as an attempt (the breaker's measure). Under load the policy daemon
+// counts many messages at once (CountBatch): one transaction locks their
+// counter rows (SELECT ... FOR UPDATE), decides in order in C++ and writes
+// them back in one UPDATE, exact under the same row locks.
 //
 // Trusts: the Db it is given; keys are lookup keys (lower-cased addresses)
 // made by common/address.h; the caller to have checked the actor's right.
@@ -79,6 +82,13 @@ struct OutboundDecision {
   std::string suspended_reason;  // kSuspended, or tripped
 };
 
+// One message to count (CountBatch).
+struct OutboundCheck {
+  std::string key;  // the sender's mailbox, as for Count
+  uint64_t recipients = 1;
+  Actor actor;      // who suspends it, should this message trip the breaker
+};
+
 // What `rosterctl outbound show` prints.
 struct OutboundStatus {
   std::string address;
@@ -109,6 +119,15 @@ class Outbound {
   // threshold at the same time kSuspended.
   Result<OutboundDecision> Count(std::string_view key, uint64_t recipients, const BreakerRule& rule,
                                  const Actor& actor);
+  // The same for several messages (at most Accounts::kMaxBatch), decided in
+  // their order (two of one mailbox: the second sees the first counted):
+  // element i answers checks[i]. One batch of one is Count. Otherwise one
+  // read of the mailboxes, then one transaction: the missing counter rows
+  // made, every counter row read under its lock, the decisions, one UPDATE
+  // of the rows that changed, COMMIT; a trip of the breaker after it as in
+  // Count. A key the batch cannot match (no such mailbox) goes through
+  // Count. A failure of the transaction answers every check with it.
+  std::vector<Result<OutboundDecision>> CountBatch(const std::vector<OutboundCheck>& checks, const BreakerRule& rule);
   // The lookup key of the active mailbox of an active domain that logged in
   // over IMAP or POP3 from one of `ranges` (as Accounts::LoggedInFrom) within
   // `window`: the newest such login's; nullopt if none.
@@ -131,6 +150,11 @@ class Outbound {
   Result<std::vector<SuspendedMailbox>> ListSuspended();
 
  private:
+  // After a refusal that took the hour's attempts to `d->attempts`: trips
+  // the breaker past `threshold` (one transaction; exactly one request
+  // across daemons sees tripped), else leaves `d` as it is.
+  Status MaybeTrip(uint64_t id, uint64_t threshold, const Actor& actor, OutboundDecision* d);
+
   Db& db_;
 };
 

@@ -20,7 +20,8 @@ Service::Service(PolicySettings settings, Logger* log)
       domain_cache_(settings_.cache_ttl, settings_.cache_entries),
       notifier_(NoticeSettings{settings_.notify_to, settings_.notify_from, settings_.notify_host,
                                settings_.notify_port, settings_.notify_timeout},
-                log) {}
+                log),
+      outbound_(pool_, BreakerRule{settings_.breaker_attempts, settings_.breaker_factor}) {}
 
 Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
   if (!*lease) *lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
@@ -195,18 +196,36 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
                     Shown(request.recipient) + ">"};
 }
 
+bool Service::IsOutboundCheck(const PolicyRequest& request) const {
+  if (request.request != "smtpd_access_policy") return false;
+  // At DATA unless the request is for another check; at END-OF-MESSAGE only
+  // when asked for by name, so the quota check's END-OF-MESSAGE request
+  // never counts a message a second time.
+  if (request.protocol_state == "DATA")
+    return request.policy_context != "quota" && request.policy_context != "relay";
+  return request.protocol_state == "END-OF-MESSAGE" && request.policy_context == "outbound";
+}
+
+std::optional<PolicyAnswer> Service::DecideOrQueue(const PolicyRequest& request,
+                                                   std::function<void(PolicyAnswer)> later) {
+  try {
+    if (IsOutboundCheck(request)) return CheckOutbound(request, &later);
+  } catch (const std::exception& e) {
+    return PolicyAnswer{"DUNNO", std::string("internal error: ") + e.what(), true};
+  } catch (...) {
+    return PolicyAnswer{"DUNNO", "internal error", true};
+  }
+  return Decide(request);
+}
+
 PolicyAnswer Service::Decide(const PolicyRequest& request) {
   try {
     if (request.request != "smtpd_access_policy") return kDunno;
     bool at_rcpt = request.protocol_state == "RCPT";
-    // The outbound check: at DATA unless the request is for another check;
-    // at END-OF-MESSAGE only when asked for by name, so the quota check's
-    // END-OF-MESSAGE request never counts a message a second time.
-    if (request.protocol_state == "DATA")
-      return request.policy_context == "quota" || request.policy_context == "relay" ? kDunno
-                                                                                      : CheckOutbound(request);
+    if (IsOutboundCheck(request)) return *CheckOutbound(request);
+    if (request.protocol_state == "DATA") return kDunno;
     if (!at_rcpt && request.protocol_state != "END-OF-MESSAGE") return kDunno;
-    if (request.policy_context == "outbound") return at_rcpt ? kDunno : CheckOutbound(request);
+    if (request.policy_context == "outbound") return kDunno;
     if (request.recipient.empty()) return kDunno;  // END-OF-MESSAGE of mail to several recipients
     bool quota_wanted = request.policy_context != "relay";
     bool relay_wanted = at_rcpt && request.policy_context != "quota";

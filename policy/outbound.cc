@@ -7,6 +7,8 @@
 //
 // Trusts: Postfix's attributes only after they are bounded here; the
 // database for the counts.
+#include <thread>
+
 #include "common/outbound.h"
 #include "common/text.h"
 #include "policy/service.h"
@@ -43,7 +45,59 @@ std::string LimitReply(const OutboundDecision& d) {
 
 }  // namespace
 
-PolicyAnswer Service::CheckOutbound(const PolicyRequest& request) {
+OutboundBatcher::~OutboundBatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboundBatcher::Submit(OutboundCheck check, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.emplace_back(std::move(check), std::move(done));
+    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  }
+  wake_.notify_one();
+}
+
+void OutboundBatcher::Run() {
+  for (;;) {
+    std::vector<std::pair<OutboundCheck, Done>> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything counted
+      while (!queue_.empty() && batch.size() < Accounts::kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<OutboundCheck> checks;
+    for (auto& [check, done] : batch) checks.push_back(check);
+    std::vector<Result<OutboundDecision>> decided;
+    try {
+      DbPool::Lease lease = pool_->Acquire();
+      decided = Outbound(lease.db()).CountBatch(checks, rule_);
+    } catch (const std::exception& e) {
+      decided.assign(batch.size(), Error::Temporary(std::string("internal error: ") + e.what()));
+    } catch (...) {
+      decided.assign(batch.size(), Error::Temporary("internal error"));
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].second(decided[i]);
+      } catch (...) {
+        // A callback's failure must not stop the others' answers.
+      }
+    }
+  }
+}
+
+std::optional<PolicyAnswer> Service::CheckOutbound(const PolicyRequest& request,
+                                                   std::function<void(PolicyAnswer)>* later) {
   std::unique_ptr<DbPool::Lease> lease;
   auto db = [&]() -> Db& {
     if (!lease) lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
@@ -52,7 +106,8 @@ PolicyAnswer Service::CheckOutbound(const PolicyRequest& request) {
   std::string key, who;
   if (!request.sasl_username.empty()) {
     if (request.sasl_username.size() > kMaxLogin)
-      return {"DUNNO", "outbound: sasl_username too long, not counted: " + Shown(request.sasl_username), false};
+      return PolicyAnswer{"DUNNO", "outbound: sasl_username too long, not counted: " + Shown(request.sasl_username),
+                          false};
     key = request.sasl_username;
     who = "sasl_username=" + Shown(key);
   } else {
@@ -65,9 +120,10 @@ PolicyAnswer Service::CheckOutbound(const PolicyRequest& request) {
     if (relay_refused_cache_.Get(cache_key)) return kDunno;
     auto mailbox = Outbound(db()).MailboxLoggedInFrom(ranges, settings_.relay_window);
     if (!mailbox)
-      return {settings_.outbound_db_failure_action,
-              "outbound check of client " + Shown(request.client_address) + " failed: " + mailbox.error().message,
-              true};
+      return PolicyAnswer{settings_.outbound_db_failure_action,
+                          "outbound check of client " + Shown(request.client_address) +
+                              " failed: " + mailbox.error().message,
+                          true};
     if (!*mailbox) {
       relay_refused_cache_.Put(cache_key, true);
       return kDunno;
@@ -79,8 +135,29 @@ PolicyAnswer Service::CheckOutbound(const PolicyRequest& request) {
   // without it sends at least one.
   uint64_t recipients = std::max<uint64_t>(request.recipient_count, 1);
   Actor actor{"roster-policyd", Shown(request.client_address, 64)};
+  if (later) {
+    lease.reset();  // the outbound thread takes a connection of its own
+    outbound_.Submit(OutboundCheck{key, recipients, actor},
+                     [this, who, recipients, done = std::move(*later)](const Result<OutboundDecision>& d) {
+                       PolicyAnswer answer;
+                       try {
+                         answer = OutboundAnswer(who, recipients, d);
+                       } catch (const std::exception& e) {
+                         answer = {"DUNNO", std::string("internal error: ") + e.what(), true};
+                       } catch (...) {
+                         answer = {"DUNNO", "internal error", true};
+                       }
+                       done(std::move(answer));
+                     });
+    return std::nullopt;
+  }
   auto d = Outbound(db()).Count(key, recipients, BreakerRule{settings_.breaker_attempts, settings_.breaker_factor},
                                 actor);
+  return OutboundAnswer(who, recipients, d);
+}
+
+PolicyAnswer Service::OutboundAnswer(const std::string& who, uint64_t recipients,
+                                     const Result<OutboundDecision>& d) {
   if (!d)
     return {settings_.outbound_db_failure_action, "outbound check of " + who + " failed: " + d.error().message, true};
   switch (d->verdict) {

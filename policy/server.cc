@@ -127,11 +127,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::post(strand_, [self = shared_from_this()] { self->Continue(); });
   }
 
-  // From Drain(): finish the answer being written, then close.
+  // From Drain(): finish the answer being written (or counted), then close.
   void Close() {
     asio::dispatch(strand_, [self = shared_from_this()] {
       self->closing_ = true;
-      if (!self->writing_) self->Shut();
+      if (!self->writing_ && !self->waiting_) self->Shut();
     });
   }
 
@@ -161,14 +161,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Continue() {
-    if (shut_) return;
+    if (shut_ || waiting_) return;
     if (!closing_) Answer();
+    if (waiting_) return;  // the answer's arrival continues
     if (!out_.empty()) return Write();
     if (closing_) return Shut();
     Read();
   }
 
-  // Answers whole requests already read, until enough answers are pending.
+  void Deliver(const PolicyAnswer& answer) {
+    if (!answer.log.empty()) {
+      if (answer.alert) server_.log().Warning(answer.log);
+      else if (answer.warning) server_.client_log().Warning("failed policy lookup", answer.log);
+      else server_.log().Info(answer.log);
+    }
+    out_ += "action=" + answer.action + "\n\n";
+  }
+
+  // Answers whole requests already read, until enough answers are pending
+  // or one is to come later (waiting_).
   void Answer() {
     std::shared_ptr<Service> service;
     std::string problem;
@@ -183,13 +194,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
           break;
         }
         if (!service) service = server_.service();
-        PolicyAnswer answer = service->Decide(request);
-        if (!answer.log.empty()) {
-          if (answer.alert) server_.log().Warning(answer.log);
-          else if (answer.warning) server_.client_log().Warning("failed policy lookup", answer.log);
-          else server_.log().Info(answer.log);
+        auto answer = service->DecideOrQueue(request, [self = shared_from_this()](PolicyAnswer later) {
+          asio::dispatch(self->strand_, [self, later = std::move(later)] {
+            self->waiting_ = false;
+            self->Deliver(later);
+            self->request_started_ = false;
+            self->Continue();
+          });
+        });
+        if (!answer) {
+          // Counted on the outbound thread: nothing more is read, answered
+          // or written until its answer is here (answers go out in order).
+          waiting_ = true;
+          break;
         }
-        out_ += "action=" + answer.action + "\n\n";
+        Deliver(*answer);
       } else {
         std::string query;
         auto status = netstring_reader_.Next(&query, &problem);
@@ -329,6 +348,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<char, 4096> buffer_;
   std::string out_;
   bool writing_ = false;
+  bool waiting_ = false;  // an answer comes from the outbound thread
   bool closing_ = false;
   bool shut_ = false;
   std::atomic<int64_t> idle_since_{0};

@@ -8,8 +8,12 @@
 //                     breaker (outbound.cc; never cached: counted in the
 //                     database)
 //   AnswerSocketmap() Postfix's lookup tables (tables.cc)
-// Both are safe to call from several threads at once, and catch every
-// exception: an answer always comes back.
+//   DecideOrQueue()   the same, but an outbound check is queued for the
+//                     outbound thread, which counts every check that queued
+//                     while it was busy in one transaction (OutboundBatcher)
+//                     and answers later
+// All are safe to call from several threads at once, and catch every
+// exception: an answer always comes back (exactly once).
 //
 // Trusts: requests only after common/address.h and common/ip.h have parsed
 // them; the database (role roster_policy: read-only but for the outbound
@@ -17,12 +21,19 @@
 #ifndef ROSTER_POLICY_SERVICE_H
 #define ROSTER_POLICY_SERVICE_H
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
 #include "common/accounts.h"
+#include "common/outbound.h"
 #include "policy/db_pool.h"
 #include "policy/log.h"
 #include "policy/notifier.h"
@@ -48,6 +59,35 @@ struct PolicyAnswer {
   bool alert = false;    // a warning that is an event, not a failure (the circuit breaker): always logged
 };
 
+// The outbound thread of a Service: counts the checks submitted to it in
+// batches (Outbound::CountBatch, at most Accounts::kMaxBatch each): every
+// check that queued while it was busy, on one pooled connection. Each
+// check's `done` runs exactly once, on that thread. The queue holds at most
+// one check per policy connection (a connection waits for its answer before
+// its next request). Destruction counts what is queued, then joins.
+class OutboundBatcher {
+ public:
+  using Done = std::function<void(const Result<OutboundDecision>&)>;
+  OutboundBatcher(std::shared_ptr<DbPool> pool, BreakerRule rule) : pool_(std::move(pool)), rule_(rule) {}
+  ~OutboundBatcher();
+  OutboundBatcher(const OutboundBatcher&) = delete;
+  OutboundBatcher& operator=(const OutboundBatcher&) = delete;
+
+  // Queues a check; starts the thread on first use.
+  void Submit(OutboundCheck check, Done done);
+
+ private:
+  void Run();
+
+  const std::shared_ptr<DbPool> pool_;
+  const BreakerRule rule_;
+  std::mutex mu_;
+  std::condition_variable wake_;                        // GUARDED_BY(mu_): queue_ or stopping_ changed
+  std::deque<std::pair<OutboundCheck, Done>> queue_;    // GUARDED_BY(mu_)
+  bool stopping_ = false;                               // GUARDED_BY(mu_)
+  std::thread thread_;                                  // started under mu_
+};
+
 class Service {
  public:
   // Aliases are followed this deep, and to this many addresses, when the
@@ -63,6 +103,11 @@ class Service {
   const PolicySettings& settings() const { return settings_; }
 
   PolicyAnswer Decide(const PolicyRequest& request);
+  // Decide(), but a request to count on the outbound limits goes to the
+  // outbound thread: nullopt then, and `later` runs once with the answer on
+  // that thread. Anything else is answered now (`later` is not called).
+  std::optional<PolicyAnswer> DecideOrQueue(const PolicyRequest& request,
+                                            std::function<void(PolicyAnswer)> later);
   // "name key" -> "OK value" | "NOTFOUND " | "TEMP reason" | "PERM reason".
   std::string AnswerSocketmap(std::string_view query, std::string* log);
 
@@ -77,8 +122,14 @@ class Service {
   Result<RecipientTargets> Resolve(Accounts& accounts, const RecipientKeys& keys);
   Result<RecipientTargets> Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease);
   PolicyAnswer CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease);
-  // At DATA (or END-OF-MESSAGE): counts the message on its sender's mailbox.
-  PolicyAnswer CheckOutbound(const PolicyRequest& request);
+  // At DATA (or END-OF-MESSAGE): counts the message on its sender's mailbox;
+  // with `later`, on the outbound thread (nullopt: `later` answers).
+  std::optional<PolicyAnswer> CheckOutbound(const PolicyRequest& request,
+                                            std::function<void(PolicyAnswer)>* later = nullptr);
+  // Whether Decide() would count this request on the outbound limits.
+  bool IsOutboundCheck(const PolicyRequest& request) const;
+  // The answer to a counted message (and the breaker's notice).
+  PolicyAnswer OutboundAnswer(const std::string& who, uint64_t recipients, const Result<OutboundDecision>& d);
   std::vector<IpRange> RelayRangesOf(const std::string& client_address) const;
   std::string Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log);
   // The sender_logins table (smtpd_sender_login_maps).
@@ -95,6 +146,9 @@ class Service {
   TtlCache<bool> relay_refused_cache_;
   TtlCache<bool> domain_cache_;  // whether a domain is ours, for the relay-only context
   Notifier notifier_;            // the circuit breaker's notices
+  // Last: destroyed (its queue counted, its thread joined) before the
+  // members its callbacks use.
+  OutboundBatcher outbound_;
 };
 
 }  // namespace roster

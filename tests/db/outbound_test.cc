@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -213,6 +214,103 @@ TEST_F(OutboundTest, TwoDaemonsAtOnceAdmitExactlyTheHourlyLimit) {
   EXPECT_EQ(s.hour_attempts, 64u);  // but as attempts
   EXPECT_EQ(s.day_messages, 10u);
   EXPECT_EQ(s.day_recipients, 10u);
+}
+
+// Under load roster-policyd counts many messages in one transaction
+// (Outbound::CountBatch): the same decisions, in order, as one by one.
+TEST_F(OutboundTest, ABatchDecidesInOrderAsOneByOne) {
+  SetLimits("user@here.test", 3);
+  AddMailbox("other@here.test");  // no counter row yet
+  AddMailbox("held@here.test");
+  ASSERT_TRUE(admin().Suspend("held@here.test", "by hand", kActor).ok());
+  auto db = MariaDb::Get().Connect(DbRole::kPolicy);
+  std::vector<OutboundCheck> checks;
+  for (int i = 0; i < 7; ++i) checks.push_back({i % 2 ? "User@Here.test" : "user@here.test", 1, kActor});
+  checks.push_back({"other@here.test", 2, kActor});
+  checks.push_back({"nobody@here.test", 1, kActor});
+  checks.push_back({"held@here.test", 1, kActor});
+  checks.push_back({"other@here.test", 3, kActor});
+  auto d = Outbound(*db).CountBatch(checks, BreakerRule{5, 0});
+  ASSERT_EQ(d.size(), checks.size());
+  for (const auto& r : d) ASSERT_TRUE(r.ok()) << r.error().message;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(d[i]->verdict, OutboundVerdict::kAdmitted) << i;
+  EXPECT_EQ(d[3]->verdict, OutboundVerdict::kMessagesPerHour);
+  EXPECT_EQ(d[3]->limit, 3u);
+  EXPECT_EQ(d[3]->attempts, 4u);
+  EXPECT_EQ(d[4]->attempts, 5u);
+  EXPECT_FALSE(d[4]->tripped);
+  // The sixth attempt is past the breaker's 5: it trips, once; the seventh
+  // finds it tripped.
+  EXPECT_TRUE(d[5]->tripped);
+  EXPECT_EQ(d[5]->address, "user@here.test");
+  EXPECT_EQ(d[6]->verdict, OutboundVerdict::kSuspended);
+  EXPECT_FALSE(d[6]->tripped);
+  EXPECT_EQ(d[7]->verdict, OutboundVerdict::kAdmitted);
+  EXPECT_EQ(d[8]->verdict, OutboundVerdict::kUnknownSender);
+  EXPECT_EQ(d[9]->verdict, OutboundVerdict::kSuspended);
+  EXPECT_EQ(d[9]->suspended_reason, "by hand");
+  EXPECT_EQ(d[10]->verdict, OutboundVerdict::kAdmitted);
+  EXPECT_EQ(ChangeLogRows("send-suspend"), 2u);  // by hand, and the breaker once
+  OutboundStatus u = Show("user@here.test");
+  EXPECT_EQ(u.hour_messages, 3u);
+  EXPECT_EQ(u.hour_attempts, 7u);
+  EXPECT_EQ(u.day_recipients, 3u);
+  OutboundStatus o = Show("other@here.test");
+  EXPECT_EQ(o.hour_messages, 2u);
+  EXPECT_EQ(o.day_recipients, 5u);
+  EXPECT_EQ(Show("held@here.test").hour_attempts, 0u);  // a suspended mailbox's messages are not counted
+  // A batch of the next hour starts the hour's counts afresh, not the day's.
+  Sql("UPDATE outbound_counter SET hour_start = hour_start - INTERVAL 1 HOUR");
+  d = Outbound(*db).CountBatch({{"other@here.test", 1, kActor}, {"other@here.test", 1, kActor}}, BreakerRule{});
+  ASSERT_TRUE(d[1].ok());
+  EXPECT_EQ(d[1]->verdict, OutboundVerdict::kAdmitted);
+  o = Show("other@here.test");
+  EXPECT_EQ(o.hour_messages, 2u);
+  EXPECT_EQ(o.day_messages, 4u);
+}
+
+// The policy server's way: DecideOrQueue hands DATA to the outbound thread,
+// which batches; two daemons at once still admit exactly the limit.
+TEST_F(OutboundTest, TwoDaemonsQueueingAtOnceAdmitExactlyTheHourlyLimit) {
+  SetLimits("user@here.test", 10);
+  AddMailbox("other@here.test");
+  auto a = NewService(), b = NewService();
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0, admitted = 0, refused = 0, other = 0, now = 0;
+  const int kRequests = 96;
+  for (int i = 0; i < kRequests; ++i) {
+    Service& s = i % 2 ? *a : *b;
+    std::string sender = i % 3 == 2 ? "other@here.test" : "user@here.test";
+    auto tally = [&](const PolicyAnswer& answer) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (answer.action == "DUNNO") ++admitted;
+      else if (answer.action == kHourly) ++refused;
+      else ++other;
+      ++answered;
+      cv.notify_all();
+    };
+    auto answer = s.DecideOrQueue(Data(sender), tally);
+    if (answer) {
+      ++now;
+      tally(*answer);
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answered == kRequests; }));
+  }
+  EXPECT_EQ(now, 0);  // every one counted on an outbound thread
+  EXPECT_EQ(admitted, 10 + 32);
+  EXPECT_EQ(refused, 64 - 10);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(Show("user@here.test").hour_messages, 10u);
+  EXPECT_EQ(Show("user@here.test").hour_attempts, 64u);
+  EXPECT_EQ(Show("other@here.test").hour_messages, 32u);
+  // Anything but a count is answered at once.
+  PolicyRequest rcpt = Data("user@here.test", 1, "192.0.2.99", "RCPT");
+  auto answer = a->DecideOrQueue(rcpt, [](PolicyAnswer) { ADD_FAILURE() << "an RCPT request was queued"; });
+  ASSERT_TRUE(answer.has_value());
 }
 
 TEST_F(OutboundTest, CountsSurviveARestartOfTheDaemon) {
