@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "common/accounts.h"
 #include "common/address.h"
@@ -142,6 +143,7 @@ struct PendingRehash {
 // A successful verify, for the login history and the app password's last use.
 struct LoginNote {
   uint64_t mailbox_id = 0;
+  uint64_t newest_seq = 0;   // of its history, as the login query read it
   std::string protocol;
   std::string ip;            // packed, "" if unknown
   uint64_t app_password_id = 0;  // 0: the main password
@@ -351,7 +353,7 @@ class AuthCore::Rules {
     }
     if (rehash_ && hasher_.NeedsRehash(m.password_hash)) *rehash = PendingRehash{m.address, m.password_hash};
     PassdbFields(m, service, answer, m.password_hash);
-    *note = LoginNote{m.id, service, origin.ip, 0};
+    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, 0};
     return Outcome::kOk;
   }
 
@@ -382,16 +384,25 @@ class AuthCore::Rules {
     return Outcome::kOk;
   }
 
-  // Records a successful login (the history, the app password's last use).
-  // Never fails the login: it was answered already; a failure is logged.
-  void Record(Db& db, const LoginNote& note, Answer& answer) const {
+  // The history entry of a successful login: the slot after the newest one
+  // the login query read.
+  static LoginEntry HistoryEntry(const LoginNote& note) {
+    return LoginEntry{note.mailbox_id, note.newest_seq + 1, note.protocol, note.ip, note.app_password_id};
+  }
+
+  // Records successful logins: `history` (one upsert, however many), the
+  // app password's last use of `note`, if any and due. Never fails a login:
+  // they were answered already; a failure is logged.
+  void Record(Db& db, const std::vector<LoginEntry>& history, const LoginNote* note, Answer& answer) const {
     AppPasswords store(db);
-    if (history_slots_ > 0) {
-      Status s = store.RecordLogin(note.mailbox_id, note.protocol, note.ip, note.app_password_id, history_slots_);
-      if (!s.ok()) Log(answer, LogLevel::kWarning, "login history not written: " + s.error().message);
+    if (history_slots_ > 0 && !history.empty()) {
+      Status s = store.RecordLogins(history, history_slots_);
+      if (!s.ok())
+        Log(answer, LogLevel::kWarning,
+            "login history not written (" + std::to_string(history.size()) + " logins): " + s.error().message);
     }
-    if (note.touch_app_password) {
-      Status s = store.TouchAppPassword(note.app_password_id, note.ip);
+    if (note && note->touch_app_password) {
+      Status s = store.TouchAppPassword(note->app_password_id, note->ip);
       if (!s.ok()) Log(answer, LogLevel::kWarning, "app password's last use not written: " + s.error().message);
     }
   }
@@ -465,7 +476,7 @@ class AuthCore::Rules {
     // which may expire or be revoked: Dovecot's cache sends the next login
     // back here.
     PassdbFields(m, service, answer, uncacheable_password_);
-    *note = LoginNote{m.id, service, origin.ip, app.id, app.last_use_due};
+    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, app.id, app.last_use_due};
     return Outcome::kOk;
   }
 
@@ -538,7 +549,8 @@ class AuthCore::Job : public Handoff::Item {
   Answer answer;
   std::optional<MailboxLogin> mailbox;  // looked up, waiting for its hashing (none: the dummy check)
   std::optional<PendingRehash> rehash;  // kRehash: what to replace
-  std::optional<LoginNote> note;        // kRecord: what to record
+  std::optional<LoginNote> note;        // kRecord: a login to record (its last use; its history, below)
+  std::vector<LoginEntry> history;      // kRecord: the history entries to write
   bool needs_hashing = false;           // looked up; its password check is still to run
 
   ~Job() override {
@@ -586,12 +598,13 @@ class Steps {
       asked.push_back(job.get());
     }
     if (asked.empty()) return;
+    bool history = rules_.history_slots() > 0;  // the login query brings each mailbox's newest seq
     Accounts accounts(db);
     if (asked.size() == 1) {
-      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front(), selectors.front()), rehashes);
+      Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front(), selectors.front(), history), rehashes);
       return;
     }
-    auto found = accounts.FindMailboxesForLogin(keys, selectors);
+    auto found = accounts.FindMailboxesForLogin(keys, selectors, history);
     for (size_t i = 0; i < asked.size(); ++i) {
       if (!found)
         Continue(*asked[i], found.error(), rehashes);
@@ -605,7 +618,7 @@ class Steps {
   // A job from the hashing queue: a verify's password check, or a rehash.
   void RunCpuJob(Db& db, Job& job, JobList* rehashes) const {
     if (job.kind == Job::kRecord) {
-      rules_.Record(db, *job.note, job.answer);
+      rules_.Record(db, job.history, job.note ? &*job.note : nullptr, job.answer);
       return;
     }
     if (job.kind != Job::kRehash) {
@@ -664,6 +677,7 @@ class Steps {
       auto record = std::make_unique<Job>();
       record->kind = Job::kRecord;
       record->log = log_;
+      if (rules_.history_slots() > 0) record->history.push_back(AuthCore::Rules::HistoryEntry(*note));
       record->note = std::move(note);
       rehashes->push_back(std::move(record));
     }
@@ -694,7 +708,7 @@ class Steps {
 class AuthCore::Pool {
  public:
   Pool(const Rules& rules, const LogFn* log, std::unique_ptr<Handoff> handoff)
-      : rules_(rules), steps_(rules, log), handoff_(std::move(handoff)) {}
+      : rules_(rules), log_(log), steps_(rules, log), handoff_(std::move(handoff)) {}
   ~Pool() { Stop(); }
 
   Handoff& handoff() { return *handoff_; }
@@ -756,8 +770,18 @@ class AuthCore::Pool {
           answered.push_back(std::move(job));
         }
       }
-      for (auto& job : rehashes) cpu_.push_back(std::move(job));
-      queued += rehashes.size();
+      for (auto& job : rehashes) {
+        if (job->kind == Job::kRecord) {
+          // Its history joins the others waiting (written together, below);
+          // only an app password's due last use still needs a job.
+          for (LoginEntry& entry : job->history) Buffer(std::move(entry));
+          job->history.clear();
+          if (!job->note || !job->note->touch_app_password) continue;
+        }
+        cpu_.push_back(std::move(job));
+        ++queued;
+      }
+      if (!history_.empty() && !writing_history_) ++queued;
     }
     for (size_t i = 0; i < queued; ++i) cv_.notify_one();
     handoff_->Post(std::move(answered));
@@ -772,14 +796,36 @@ class AuthCore::Pool {
         std::unique_lock<std::mutex> lock(mu_);
         if (lookup) --lookups_running_;
         cv_.wait(lock, [this] {
-          return stopping_ || !cpu_.empty() || (!lookups_.empty() && lookups_running_ < max_lookups_);
+          return stopping_ || !cpu_.empty() || (!lookups_.empty() && lookups_running_ < max_lookups_) ||
+                 (!history_.empty() && !writing_history_);
         });
-        if (stopping_) return;  // what is queued is answered by Stop()
+        bool history_waits = !history_.empty() && !writing_history_;
+        // What is queued is answered by Stop(); the history waiting is written first.
+        if (stopping_ && !history_waits) return;
         bool can_look_up = !lookups_.empty() && lookups_running_ < max_lookups_;
+        // The history is written when nothing else waits, or once a whole
+        // statement's worth waits (so it neither delays answers nor grows).
+        if (history_waits && (stopping_ || history_.size() >= AppPasswords::kMaxLoginBatch ||
+                              (!can_look_up && cpu_.empty()))) {
+          auto write = std::make_unique<Job>();
+          write->kind = Job::kRecord;
+          write->log = log_;
+          while (!history_.empty() && write->history.size() < AppPasswords::kMaxLoginBatch) {
+            write->history.push_back(std::move(history_.front()));
+            history_.pop_front();
+          }
+          if (dropped_history_ > 0) {
+            Log(write->answer, LogLevel::kWarning,
+                "login history: " + std::to_string(dropped_history_) + " logins not recorded (too many waiting)");
+            dropped_history_ = 0;
+          }
+          writing_history_ = true;
+          jobs.push_back(std::move(write));
+          lookup = false;
         // A thread that just looked up goes on with the requests that queued
         // meanwhile (nobody was woken for them); the others hash first, as
         // those requests have waited for their lookup already.
-        if (can_look_up && (lookup || cpu_.empty())) {
+        } else if (can_look_up && (lookup || cpu_.empty())) {
           while (!lookups_.empty() && jobs.size() < Accounts::kMaxBatch) {
             jobs.push_back(std::move(lookups_.front()));
             lookups_.pop_front();
@@ -793,6 +839,7 @@ class AuthCore::Pool {
         }
       }
       JobList rehashes;
+      bool wrote_history = !lookup && jobs.front()->kind == Job::kRecord && !jobs.front()->note;
       try {
         if (lookup)
           steps_.LookUp(db, jobs, &rehashes);
@@ -805,11 +852,33 @@ class AuthCore::Pool {
           job->Fail(std::string("internal error: ") + e.what());
         }
       }
+      if (wrote_history) {
+        std::lock_guard<std::mutex> lock(mu_);
+        writing_history_ = false;
+      }
       Hand(std::move(jobs), std::move(rehashes));
     }
   }
 
+  // Adds a login to the history waiting to be written, in its mailbox's next
+  // slot: after the newest the login query read, and after the last this
+  // process gave the mailbox (a write may still be on its way, and two
+  // logins of one mailbox may share a batch). Bounded: past kMaxHistoryWaiting
+  // a login is counted and not recorded.
+  void Buffer(LoginEntry entry) {  // REQUIRES(mu_)
+    if (history_.size() >= kMaxHistoryWaiting) {
+      ++dropped_history_;
+      return;
+    }
+    if (last_seq_.size() >= kMaxHistoryWaiting) last_seq_.clear();  // a memory, not a truth: bounded
+    uint64_t& last = last_seq_[entry.mailbox_id];
+    entry.seq = std::max(entry.seq, last + 1);
+    last = entry.seq;
+    history_.push_back(std::move(entry));
+  }
+
   const Rules& rules_;
+  const LogFn* log_;
   const Steps steps_;
   std::unique_ptr<Handoff> handoff_;
   unsigned max_lookups_ = 1;
@@ -819,6 +888,14 @@ class AuthCore::Pool {
   std::deque<std::unique_ptr<Job>> lookups_, cpu_;  // waiting for a lookup / for hashing; GUARDED_BY(mu_)
   unsigned lookups_running_ = 0;                    // GUARDED_BY(mu_)
   bool stopping_ = false;                           // GUARDED_BY(mu_)
+  // The login history waiting to be written (one thread at a time writes a
+  // statement's worth), what was dropped since the last write, and the last
+  // seq given per mailbox.
+  static constexpr size_t kMaxHistoryWaiting = 4096;
+  std::deque<LoginEntry> history_;                  // GUARDED_BY(mu_)
+  bool writing_history_ = false;                    // GUARDED_BY(mu_)
+  uint64_t dropped_history_ = 0;                    // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, uint64_t> last_seq_; // GUARDED_BY(mu_)
 };
 
 // The host thread's connection: blocking mode's jobs and the user iteration.

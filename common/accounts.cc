@@ -102,6 +102,12 @@ const std::string kLoginColumns =
     "u.imap_port, u.pop3_port, m.login_protocols + 0, m.main_password_protocols + 0, a.id, a.selector, "
     "HEX(a.secret_hash), a.protocols + 0, a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP(), "
     "a.last_used_at IS NULL OR a.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND ";
+// The login history's newest seq of the mailbox (with_history), or NULL: at
+// most auth_login_history rows of the primary key's (mailbox_id, slot) range.
+std::string LoginColumns(bool with_history) {
+  return kLoginColumns +
+         (with_history ? ", (SELECT MAX(h.seq) FROM login_history h WHERE h.mailbox_id = m.id) " : ", NULL ");
+}
 // FORCE INDEX: with a handful of domains the optimiser would scan the domain
 // table through a join buffer for a batch, which does not stay cheap as
 // domains grow.
@@ -141,6 +147,7 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
   m.unit_pop3_port = static_cast<unsigned>(r.Uint(first + 10));
   if (!r.IsNull(first + 11)) m.login_protocols = static_cast<unsigned>(r.Uint(first + 11));
   if (!r.IsNull(first + 12)) m.main_password_protocols = static_cast<unsigned>(r.Uint(first + 12));
+  if (!r.IsNull(first + 19)) m.newest_login_seq = r.Uint(first + 19);
   AddAppPasswordKey(r, first, &m);
   return m;
 }
@@ -175,10 +182,12 @@ std::string Placeholders(size_t n, const char* each = "?", const char* separator
 // The lower-cased keys are compared as they are (the column is
 // utf8mb4_bin); the row's lookup_key says which key it answers.
 // The selectors of the batch first, then its keys.
-const BatchStatements kLoginBatch([](size_t n) {
-  return "SELECT m.lookup_key, " + kLoginColumns + "FROM mailbox m " + kLoginJoins + "IN (" + Placeholders(n) +
-         ") WHERE m.lookup_key IN (" + Placeholders(n) + ")";
-});
+std::string LoginBatch(size_t n, bool with_history) {
+  return "SELECT m.lookup_key, " + LoginColumns(with_history) + "FROM mailbox m " + kLoginJoins + "IN (" +
+         Placeholders(n) + ") WHERE m.lookup_key IN (" + Placeholders(n) + ")";
+}
+const BatchStatements kLoginBatch([](size_t n) { return LoginBatch(n, false); });
+const BatchStatements kLoginBatchWithHistory([](size_t n) { return LoginBatch(n, true); });
 
 // Runs `batch` over lower-cased keys, kMaxBatch at a time, the last key
 // repeated up to the statement's size; on_row(i, row) for every row whose
@@ -242,10 +251,12 @@ constexpr char kUsageOfOneSql[] =
 
 }  // namespace
 
-Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address, std::string_view selector) {
-  static const std::string kSql =
-      "SELECT " + kLoginColumns + "FROM mailbox m " + kLoginJoins + "= ? WHERE m.lookup_key = LOWER(?)";
-  auto rows = db_.Query(kSql, {std::string(selector), std::string(address)});
+Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address, std::string_view selector,
+                                                  bool with_history) {
+  static const std::string kSql[2] = {
+      "SELECT " + LoginColumns(false) + "FROM mailbox m " + kLoginJoins + "= ? WHERE m.lookup_key = LOWER(?)",
+      "SELECT " + LoginColumns(true) + "FROM mailbox m " + kLoginJoins + "= ? WHERE m.lookup_key = LOWER(?)"};
+  auto rows = db_.Query(kSql[with_history ? 1 : 0], {std::string(selector), std::string(address)});
   if (!rows) return rows.error();
   // The server's LOWER() also folds non-ASCII letters; a login matches only
   // the spellings that differ from the stored one in ASCII case, which is
@@ -256,14 +267,14 @@ Result<MailboxLogin> Accounts::FindMailboxForLogin(std::string_view address, std
 }
 
 Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin(
-    const std::vector<std::string>& addresses, const std::vector<std::string>& selectors) {
+    const std::vector<std::string>& addresses, const std::vector<std::string>& selectors, bool with_history) {
   auto selector_of = [&](size_t i) { return i < selectors.size() ? selectors[i] : std::string(); };
   std::vector<std::optional<MailboxLogin>> found(addresses.size());
   std::vector<std::string> keys;
   std::vector<size_t> others;
   std::vector<size_t> batched = SplitAscii(addresses, &keys, &others);
   for (size_t i : others) {
-    auto one = FindMailboxForLogin(addresses[i], selector_of(i));
+    auto one = FindMailboxForLogin(addresses[i], selector_of(i), with_history);
     if (one)
       found[i] = std::move(*one);
     else if (!one.error().is_not_found())
@@ -274,7 +285,7 @@ Result<std::vector<std::optional<MailboxLogin>>> Accounts::FindMailboxesForLogin
   // batch's passwords starts with (or once without one).
   for (size_t start = 0; start < keys.size(); start += kMaxBatch) {
     size_t count = std::min(kMaxBatch, keys.size() - start);
-    auto [sql, size] = kLoginBatch.For(count);
+    auto [sql, size] = (with_history ? kLoginBatchWithHistory : kLoginBatch).For(count);
     DbParams params;
     for (size_t i = 0; i < size; ++i) params.emplace_back(selector_of(batched[start + std::min(i, count - 1)]));
     for (size_t i = 0; i < size; ++i) params.emplace_back(keys[start + std::min(i, count - 1)]);

@@ -48,6 +48,10 @@ struct MailboxLogin {
   // The app password(s) whose selector the login's typed password starts
   // with: at most one per selector asked (FindMailboxForLogin).
   std::vector<AppPasswordKey> app_passwords;
+  // The newest seq of the mailbox's login history (0: none), brought only
+  // when the login query is asked for it (with_history), so the passdb's
+  // history write is a plain upsert into slot (seq + 1) mod its size.
+  uint64_t newest_login_seq = 0;
 };
 
 struct Usage {
@@ -181,14 +185,16 @@ class Accounts {
   // `selector`: the first group of a typed password that has an app
   // password's shape (common/app_passwords.h), "" if none: the mailbox's app
   // password with that selector, if any, comes in the same query.
-  Result<MailboxLogin> FindMailboxForLogin(std::string_view address, std::string_view selector = "");
+  Result<MailboxLogin> FindMailboxForLogin(std::string_view address, std::string_view selector = "",
+                                           bool with_history = false);
   // The same for several addresses in one round trip (per kMaxBatch):
   // element i answers addresses[i] (with selectors[i]), empty if there is no
   // such mailbox. An address may appear more than once; its app_passwords
   // then hold those of any of its selectors in the batch.
   static constexpr size_t kMaxBatch = 32;
   Result<std::vector<std::optional<MailboxLogin>>> FindMailboxesForLogin(
-      const std::vector<std::string>& addresses, const std::vector<std::string>& selectors = {});
+      const std::vector<std::string>& addresses, const std::vector<std::string>& selectors = {},
+      bool with_history = false);
   // Compare-and-set: stores new_hash only if the row still holds old_hash.
   // Returns false (no error) when another change won.
   Result<bool> ReplacePasswordHash(std::string_view address, std::string_view old_hash, std::string_view new_hash);

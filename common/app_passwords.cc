@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <ctime>
 #include <set>
 
@@ -357,6 +358,45 @@ Status AppPasswords::RecordLogin(uint64_t mailbox_id, std::string_view protocol,
       {mailbox_id, uint64_t{slots}, proto, Hex(ip),
        app_password_id ? DbValue(app_password_id) : DbValue(nullptr), mailbox_id});
   if (!affected) return affected.error();
+  return Status::Ok();
+}
+
+Status AppPasswords::RecordLogins(const std::vector<LoginEntry>& entries, unsigned slots) {
+  if (slots == 0 || slots > 1000) return Error::Invalid("login history: 1 to 1000 slots");
+  // One statement text per size 1, 2, 4 ... kMaxLoginBatch (padded with the
+  // last entry again, which changes nothing), prepared once per connection.
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> by_size;
+    for (size_t n = 1; n <= kMaxLoginBatch; n *= 2) {
+      std::string sql = "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip, app_password_id) "
+                        "VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string("(?, ?, ?, UTC_TIMESTAMP(6), ?, UNHEX(?), ?)");
+      sql += " ON DUPLICATE KEY UPDATE seq = VALUES(seq), logged_at = VALUES(logged_at), protocol = VALUES(protocol), "
+             "ip = VALUES(ip), app_password_id = VALUES(app_password_id)";
+      by_size.push_back(std::move(sql));
+    }
+    return by_size;
+  }();
+  for (size_t start = 0; start < entries.size(); start += kMaxLoginBatch) {
+    size_t count = std::min(kMaxLoginBatch, entries.size() - start);
+    size_t index = 0;
+    while ((size_t{1} << index) < count) ++index;
+    DbParams params;
+    for (size_t i = 0; i < (size_t{1} << index); ++i) {
+      const LoginEntry& e = entries[start + std::min(i, count - 1)];
+      params.emplace_back(e.mailbox_id);
+      params.emplace_back(e.seq % slots);
+      params.emplace_back(e.seq);
+      params.emplace_back(e.protocol.substr(0, 16));
+      params.emplace_back(Hex(e.ip));
+      if (e.app_password_id)
+        params.emplace_back(e.app_password_id);
+      else
+        params.emplace_back(nullptr);
+    }
+    auto affected = db_.ExecuteIdempotent(kSql.at(index), params);
+    if (!affected) return affected.error();
+  }
   return Status::Ok();
 }
 

@@ -110,6 +110,17 @@ struct LoginRecord {
   std::string app_password_label;  // "" if none or revoked
 };
 
+// A login for the passdb's history: `seq` is its place in the mailbox's
+// ring (the newest seq the login query brought, + 1), `ip` packed
+// (common/ip.h) or "" if unknown.
+struct LoginEntry {
+  uint64_t mailbox_id = 0;
+  uint64_t seq = 0;
+  std::string protocol;
+  std::string ip;
+  uint64_t app_password_id = 0;  // 0 = the main password
+};
+
 struct InactiveMailbox {
   std::string address;
   std::string last_login;  // "" = never
@@ -141,6 +152,12 @@ class AppPasswords {
   // mailbox's ring. `ip` packed (common/ip.h) or "" if unknown.
   Status RecordLogin(uint64_t mailbox_id, std::string_view protocol, std::string_view ip, uint64_t app_password_id,
                      unsigned slots);
+  // What the passdb runs: the entries as one multi-row upsert by primary key
+  // (per kMaxLoginBatch), each into slot seq mod `slots` of its mailbox's
+  // ring; no read. Two entries of one statement with one slot: the later
+  // wins. Idempotent, so retried after a lost connection.
+  static constexpr size_t kMaxLoginBatch = 64;
+  Status RecordLogins(const std::vector<LoginEntry>& entries, unsigned slots);
   Status TouchAppPassword(uint64_t id, std::string_view ip);
 
  private:

@@ -259,6 +259,43 @@ TEST_F(AppPasswordsTest, TheLoginHistoryIsARingPerMailbox) {
   EXPECT_TRUE(store_->Logins("bob@example.test", 100)->empty());
 }
 
+TEST_F(AppPasswordsTest, ThePassdbsHistoryIsOneUpsertAfterTheSeqTheLoginQueryBrings) {
+  auto alice = accounts_->FindMailboxForLogin("alice@example.test", "", true);
+  ASSERT_TRUE(alice.ok());
+  EXPECT_EQ(alice->newest_login_seq, 0u);  // no history yet
+  // 70 logins of alice and one of bob in one call (two statements: 64 + 7),
+  // into a ring of 5: the newest 5 of alice stay, and bob's.
+  auto bob = accounts_->FindMailboxForLogin("bob@example.test")->id;
+  std::vector<LoginEntry> entries;
+  for (uint64_t seq = 1; seq <= 70; ++seq)
+    entries.push_back(LoginEntry{alice->id, seq, seq % 2 ? "imap" : "pop3", *PackIp("192.0.2.9"), seq == 70 ? 42u : 0u});
+  entries.push_back(LoginEntry{bob, 1, "smtp", "", 0});
+  ASSERT_TRUE(store_->RecordLogins(entries, 5).ok());
+  auto rows = db_->Query("SELECT COUNT(*), MIN(seq), MAX(seq) FROM login_history WHERE mailbox_id = ?", {alice->id});
+  EXPECT_EQ(rows->front().Uint(0), 5u);
+  EXPECT_EQ(rows->front().Uint(1), 66u);
+  EXPECT_EQ(rows->front().Uint(2), 70u);
+  auto logins = store_->Logins("alice@example.test", 10);
+  ASSERT_EQ(logins->size(), 5u);
+  EXPECT_EQ((*logins)[0].app_password_id, 42u);
+  EXPECT_EQ((*logins)[0].ip, "192.0.2.9");
+  EXPECT_EQ(store_->Logins("bob@example.test", 10)->at(0).protocol, "smtp");
+  // The login query now brings the newest seq, single and batched; without
+  // with_history it does not look.
+  EXPECT_EQ(accounts_->FindMailboxForLogin("alice@example.test", "", true)->newest_login_seq, 70u);
+  EXPECT_EQ(accounts_->FindMailboxForLogin("alice@example.test")->newest_login_seq, 0u);
+  auto batch = accounts_->FindMailboxesForLogin({"bob@example.test", "ALICE@example.test"}, {}, true);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ((*batch)[0]->newest_login_seq, 1u);
+  EXPECT_EQ((*batch)[1]->newest_login_seq, 70u);
+  // A second write of a slot (a login that read a stale seq) replaces it: the ring never grows.
+  ASSERT_TRUE(store_->RecordLogins({LoginEntry{alice->id, 70, "sieve", "", 0}}, 5).ok());
+  rows = db_->Query("SELECT COUNT(*) FROM login_history WHERE mailbox_id = ?", {alice->id});
+  EXPECT_EQ(rows->front().Uint(0), 5u);
+  EXPECT_EQ(store_->Logins("alice@example.test", 1)->at(0).protocol, "sieve");
+  EXPECT_EQ(store_->RecordLogins(entries, 0).error().kind, ErrorKind::kInvalid);
+}
+
 TEST_F(AppPasswordsTest, TheDormantReportUsesTheHistoryAndTheLastLogins) {
   ASSERT_TRUE(db_->Execute("UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 200 DAY").ok());
   NewMailbox fresh;

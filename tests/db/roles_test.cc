@@ -151,6 +151,8 @@ TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   EXPECT_TRUE(auth.TouchAppPassword(made->first, "").ok());
   EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", made->first, 20).ok());
   EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", 0, 20).ok());
+  EXPECT_TRUE(auth.RecordLogins({LoginEntry{m->id, 3, "smtp", "", made->first}, LoginEntry{m->id, 4, "imap", "", 0}}, 20)
+                  .ok());
   ExpectDeniedWrite(*db, "UPDATE app_password SET secret_hash = UNHEX(REPEAT('00', 32))");
   ExpectDeniedWrite(*db, "UPDATE app_password SET protocols = 'imap,pop3,smtp,sieve,webmail'");
   ExpectDeniedWrite(*db, "UPDATE app_password SET expires_at = NULL");
