@@ -18,16 +18,6 @@ std::string DomainOf(std::string_view address) {
   return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
 }
 
-std::string Hex(std::string_view bytes) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::string Unhex(std::string_view hex) {
   auto nibble = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
@@ -848,24 +838,44 @@ Result<std::vector<std::vector<std::string>>> Accounts::FindSubscribers(const st
   return found;
 }
 
-Result<bool> Accounts::LoggedInFrom(const std::vector<IpRange>& ranges, std::chrono::milliseconds window) {
-  if (ranges.empty() || ranges.size() > kMaxBatch) return Error::Invalid("bad number of address ranges");
+namespace {
+
+// The WHERE condition of last_login rows from any of `ranges`, its parameters
+// appended to `params`.
+Result<std::string> LoginRangeCondition(const std::vector<IpRange>& ranges, DbParams* params) {
+  if (ranges.empty() || ranges.size() > Accounts::kMaxBatch) return Error::Invalid("bad number of address ranges");
   std::string where;
-  DbParams params;
   for (const IpRange& r : ranges) {
     if (r.low.size() != r.high.size() || (r.low.size() != 4 && r.low.size() != 16))
       return Error::Invalid("bad address range");
     where += std::string(where.empty() ? "" : " OR ") + "(l.ip BETWEEN UNHEX(?) AND UNHEX(?) AND LENGTH(l.ip) = ?)";
-    params.insert(params.end(), {Hex(r.low), Hex(r.high), static_cast<uint64_t>(r.low.size())});
+    params->insert(params->end(), {Hex(r.low), Hex(r.high), static_cast<uint64_t>(r.low.size())});
   }
+  return "(" + where + ")";
+}
+
+}  // namespace
+
+Result<bool> Accounts::LoggedInFrom(const std::vector<IpRange>& ranges, std::chrono::milliseconds window) {
+  auto who = NewestLoginFrom(ranges, window, /*newest=*/false);
+  if (!who) return who.error();
+  return who->has_value();
+}
+
+Result<std::optional<std::string>> Accounts::NewestLoginFrom(const std::vector<IpRange>& ranges,
+                                                             std::chrono::milliseconds window, bool newest) {
+  DbParams params;
+  auto where = LoginRangeCondition(ranges, &params);
+  if (!where) return where.error();
   params.emplace_back(static_cast<int64_t>(window.count()) * 1000);
   auto rows = db_.Query(
-      "SELECT 1 FROM last_login l JOIN mailbox m ON m.id = l.mailbox_id JOIN domain d ON d.id = m.domain_id "
-      "WHERE (" + where + ") "
-      "AND l.logged_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND AND m.active = 1 AND d.active = 1 LIMIT 1",
+      "SELECT m.lookup_key FROM last_login l JOIN mailbox m ON m.id = l.mailbox_id JOIN domain d ON d.id = m.domain_id "
+      "WHERE " + *where + " AND l.logged_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND AND m.active = 1 AND "
+      "d.active = 1 " + (newest ? "ORDER BY l.logged_at DESC " : "") + "LIMIT 1",
       params);
   if (!rows) return rows.error();
-  return !rows->empty();
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows->front().String(0));
 }
 
 // ---------------------------------------------------------------- domains

@@ -285,6 +285,10 @@ class Accounts {
   // from an address in one of `ranges` (packed as common/ip.h; each range's
   // ends of the same length; at most kMaxBatch ranges) within the last `window`.
   Result<bool> LoggedInFrom(const std::vector<IpRange>& ranges, std::chrono::milliseconds window);
+  // The mailbox (lookup key) that logged in from one of `ranges` within
+  // `window`: with `newest`, the one that did last; else any; none if nobody.
+  Result<std::optional<std::string>> NewestLoginFrom(const std::vector<IpRange>& ranges,
+                                                     std::chrono::milliseconds window, bool newest = true);
 
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);

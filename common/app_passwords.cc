@@ -27,15 +27,6 @@ bool InAlphabet(char c) {
   return false;
 }
 
-std::string Hex(std::string_view bytes) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 std::optional<std::string> Unhex(std::string_view hex) {
   auto nibble = [](char c) -> int {

@@ -92,16 +92,6 @@ constexpr char kShow[] =
     "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN outbound_counter c ON c.mailbox_id = m.id "
     "WHERE m.lookup_key = LOWER(?)";
 
-std::string HexOf(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::optional<uint64_t> OptionalUint(const DbRow& r, size_t i) {
   if (r.IsNull(i)) return std::nullopt;
   return r.Uint(i);
@@ -452,25 +442,7 @@ std::vector<Result<OutboundDecision>> Outbound::CountBatch(const std::vector<Out
 
 Result<std::optional<std::string>> Outbound::MailboxLoggedInFrom(const std::vector<IpRange>& ranges,
                                                                  std::chrono::milliseconds window) {
-  if (ranges.empty() || ranges.size() > Accounts::kMaxBatch) return Error::Invalid("bad number of address ranges");
-  std::string where;
-  DbParams params;
-  for (const IpRange& r : ranges) {
-    if (r.low.size() != r.high.size() || (r.low.size() != 4 && r.low.size() != 16))
-      return Error::Invalid("bad address range");
-    where += std::string(where.empty() ? "" : " OR ") + "(l.ip BETWEEN UNHEX(?) AND UNHEX(?) AND LENGTH(l.ip) = ?)";
-    params.insert(params.end(), {HexOf(r.low), HexOf(r.high), static_cast<uint64_t>(r.low.size())});
-  }
-  params.emplace_back(static_cast<int64_t>(window.count()) * 1000);
-  auto rows = db_.Query(
-      "SELECT m.lookup_key FROM last_login l JOIN mailbox m ON m.id = l.mailbox_id JOIN domain d ON d.id = m.domain_id "
-      "WHERE (" + where + ") "
-      "AND l.logged_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND AND m.active = 1 AND d.active = 1 "
-      "ORDER BY l.logged_at DESC LIMIT 1",
-      params);
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<std::string>();
-  return std::optional<std::string>(rows->front().String(0));
+  return Accounts(db_).NewestLoginFrom(ranges, window);
 }
 
 // ---------------------------------------------------------------- admin

@@ -27,6 +27,17 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 inline bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+// Bytes as hexadecimal digits (upper case), for UNHEX() in SQL.
+inline std::string Hex(std::string_view bytes) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
 // A printable rendering of a refused input for error messages: bounded, with
 // control bytes escaped, so a log line cannot be forged or flooded.
 inline std::string Shown(std::string_view s, size_t limit = 80) {
