@@ -29,7 +29,7 @@ RCPT requests for random recipients):
      and DATA requests in turn (messages of one recipient), with and without
      the check; goal >= 5,000 requests/s at 32 connections and >= 0.8x.
 It trusts the client's counts and /proc; figures only: nothing is asserted.
-Sides left out: BENCH_POLICY_SIDES (default "quota-status roster noop"); a
+Sides left out: BENCH_POLICY_SIDES (default "quota-status roster noop outbound"); a
 roster-policyd that is not built yet is skipped with a note."""
 import os
 import signal
