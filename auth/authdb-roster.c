@@ -102,16 +102,19 @@ const char *authdb_roster_version = DOVECOT_ABI_VERSION;
 
 /* ---------------------------------------------------------------- version-specific helpers */
 
+/* A request's lines go to its passdb/userdb event, whose prefix already
+   names the driver ("roster"); a line of no request says where it is from. */
 static void roster_log(void *context, enum roster_log_level level, const char *message)
 {
 	struct auth_request *request = context;
 	struct event *event = request != NULL ? authdb_event(request) : auth_event;
+	const char *prefix = request != NULL ? "" : "roster: ";
 
 	switch (level) {
-	case ROSTER_LOG_DEBUG: e_debug(event, "roster: %s", message); break;
-	case ROSTER_LOG_INFO: e_info(event, "roster: %s", message); break;
-	case ROSTER_LOG_WARNING: e_warning(event, "roster: %s", message); break;
-	case ROSTER_LOG_ERROR: e_error(event, "roster: %s", message); break;
+	case ROSTER_LOG_DEBUG: e_debug(event, "%s%s", prefix, message); break;
+	case ROSTER_LOG_INFO: e_info(event, "%s%s", prefix, message); break;
+	case ROSTER_LOG_WARNING: e_warning(event, "%s%s", prefix, message); break;
+	case ROSTER_LOG_ERROR: e_error(event, "%s%s", prefix, message); break;
 	}
 }
 
@@ -237,9 +240,13 @@ static enum userdb_result roster_userdb_result(enum roster_auth_result r)
 static void roster_apply(struct auth_request *request, const struct roster_job_result *result, bool userdb)
 {
 	unsigned int i;
+	bool explained = FALSE;
 
-	for (i = 0; i < result->log_count; i++)
+	for (i = 0; i < result->log_count; i++) {
 		roster_log(request, result->logs[i].level, result->logs[i].message);
+		if (result->logs[i].level >= ROSTER_LOG_INFO)
+			explained = TRUE;
+	}
 	for (i = 0; result->fields[i] != NULL && result->fields[i + 1] != NULL; i += 2) {
 		if (userdb)
 			auth_request_set_userdb_field(request, result->fields[i], result->fields[i + 1]);
@@ -249,8 +256,11 @@ static void roster_apply(struct auth_request *request, const struct roster_job_r
 	}
 	if (result->result == ROSTER_AUTH_UNKNOWN)
 		roster_log_unknown_user(request);
-	else if (result->result == ROSTER_AUTH_MISMATCH)
+	else if (result->result == ROSTER_AUTH_MISMATCH && !explained) {
+		/* A refusal the core explained (a protocol, an expired app
+		   password) is not a wrong password: one line says why. */
 		roster_log_password_mismatch(request);
+	}
 }
 
 /* A request's completion: its answer back to Dovecot. */
