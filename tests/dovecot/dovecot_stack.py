@@ -99,7 +99,11 @@ def have_ipv6_loopback(port):
 
 
 def run(args, input=None, check=True):
-    return subprocess.run(args, input=input, capture_output=True, text=True, check=check)
+    """Runs a command; with check, a failure raises with what it wrote to stderr."""
+    r = subprocess.run(args, input=input, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {r.returncode}: {r.stderr.strip()[-2000:]}")
+    return r
 
 
 def cpu_ticks(match):
