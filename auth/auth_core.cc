@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -384,13 +385,14 @@ class AuthCore::Rules {
     return Outcome::kOk;
   }
 
-  // The history entry of a successful login: the slot after the newest one
+  // The history entry of a successful login: the seq after the newest one
   // the login query read.
   static LoginEntry HistoryEntry(const LoginNote& note) {
     return LoginEntry{note.mailbox_id, note.newest_seq + 1, note.protocol, note.ip, note.app_password_id};
   }
 
-  // Records successful logins: `history` (one upsert, however many), the
+  // Records successful logins: `history` (one append, however many; a
+  // prune first once every history_slots_ logins of a mailbox), the
   // app password's last use of `note`, if any and due. Never fails a login:
   // they were answered already; a failure is logged.
   void Record(Db& db, const std::vector<LoginEntry>& history, const LoginNote* note, Answer& answer) const {
@@ -781,7 +783,9 @@ class AuthCore::Pool {
         cpu_.push_back(std::move(job));
         ++queued;
       }
-      if (!history_.empty() && !writing_history_) ++queued;
+      // (A history not yet due needs nobody woken: this thread waits for it
+      // when it goes back to Run's wait.)
+      if (HistoryDue()) ++queued;
     }
     for (size_t i = 0; i < queued; ++i) cv_.notify_one();
     handoff_->Post(std::move(answered));
@@ -795,18 +799,23 @@ class AuthCore::Pool {
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (lookup) --lookups_running_;
-        cv_.wait(lock, [this] {
-          return stopping_ || !cpu_.empty() || (!lookups_.empty() && lookups_running_ < max_lookups_) ||
-                 (!history_.empty() && !writing_history_);
-        });
+        for (;;) {
+          if (stopping_ || !cpu_.empty() || (!lookups_.empty() && lookups_running_ < max_lookups_) ||
+              HistoryDue())
+            break;
+          if (!history_.empty() && !writing_history_)
+            cv_.wait_until(lock, history_since_ + kHistoryDelay);
+          else
+            cv_.wait(lock);
+        }
         bool history_waits = !history_.empty() && !writing_history_;
         // What is queued is answered by Stop(); the history waiting is written first.
         if (stopping_ && !history_waits) return;
         bool can_look_up = !lookups_.empty() && lookups_running_ < max_lookups_;
-        // The history is written when nothing else waits, or once a whole
-        // statement's worth waits (so it neither delays answers nor grows).
-        if (history_waits && (stopping_ || history_.size() >= AppPasswords::kMaxLoginBatch ||
-                              (!can_look_up && cpu_.empty()))) {
+        // The history is written once a whole statement's worth waits, or its
+        // oldest has waited kHistoryDelay: few statements (and commits) under
+        // load, and it neither delays answers nor grows.
+        if (HistoryDue()) {
           auto write = std::make_unique<Job>();
           write->kind = Job::kRecord;
           write->log = log_;
@@ -860,8 +869,8 @@ class AuthCore::Pool {
     }
   }
 
-  // Adds a login to the history waiting to be written, in its mailbox's next
-  // slot: after the newest the login query read, and after the last this
+  // Adds a login to the history waiting to be written, with its mailbox's
+  // next seq: after the newest the login query read, and after the last this
   // process gave the mailbox (a write may still be on its way, and two
   // logins of one mailbox may share a batch). Bounded: past kMaxHistoryWaiting
   // a login is counted and not recorded.
@@ -870,6 +879,7 @@ class AuthCore::Pool {
       ++dropped_history_;
       return;
     }
+    if (history_.empty()) history_since_ = std::chrono::steady_clock::now();
     if (last_seq_.size() >= kMaxHistoryWaiting) last_seq_.clear();  // a memory, not a truth: bounded
     uint64_t& last = last_seq_[entry.mailbox_id];
     entry.seq = std::max(entry.seq, last + 1);
@@ -888,11 +898,20 @@ class AuthCore::Pool {
   std::deque<std::unique_ptr<Job>> lookups_, cpu_;  // waiting for a lookup / for hashing; GUARDED_BY(mu_)
   unsigned lookups_running_ = 0;                    // GUARDED_BY(mu_)
   bool stopping_ = false;                           // GUARDED_BY(mu_)
+  // Whether a thread should write the history now (see Run).
+  bool HistoryDue() const {  // REQUIRES(mu_)
+    return !history_.empty() && !writing_history_ &&
+           (stopping_ || history_.size() >= AppPasswords::kMaxLoginBatch ||
+            std::chrono::steady_clock::now() - history_since_ >= kHistoryDelay);
+  }
+
   // The login history waiting to be written (one thread at a time writes a
-  // statement's worth), what was dropped since the last write, and the last
-  // seq given per mailbox.
+  // statement's worth), since when it waits, what was dropped since the last
+  // write, and the last seq given per mailbox.
   static constexpr size_t kMaxHistoryWaiting = 4096;
+  static constexpr std::chrono::milliseconds kHistoryDelay{200};
   std::deque<LoginEntry> history_;                  // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point history_since_;  // GUARDED_BY(mu_)
   bool writing_history_ = false;                    // GUARDED_BY(mu_)
   uint64_t dropped_history_ = 0;                    // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, uint64_t> last_seq_; // GUARDED_BY(mu_)

@@ -92,8 +92,9 @@ const std::string kLoginColumns =
     "u.imap_port, u.pop3_port, m.login_protocols + 0, m.main_password_protocols + 0, a.id, a.selector, "
     "HEX(a.secret_hash), a.protocols + 0, a.expires_at IS NOT NULL AND a.expires_at <= UTC_TIMESTAMP(), "
     "a.last_used_at IS NULL OR a.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND ";
-// The login history's newest seq of the mailbox (with_history), or NULL: at
-// most auth_login_history rows of the primary key's (mailbox_id, slot) range.
+// The login history's newest seq of the mailbox (with_history), or NULL: the
+// end of the primary key's (mailbox_id, seq) range, one index dive
+// (migration 008).
 std::string LoginColumns(bool with_history) {
   return kLoginColumns +
          (with_history ? ", (SELECT MAX(h.seq) FROM login_history h WHERE h.mailbox_id = m.id) " : ", NULL ");

@@ -50,7 +50,7 @@ struct MailboxLogin {
   std::vector<AppPasswordKey> app_passwords;
   // The newest seq of the mailbox's login history (0: none), brought only
   // when the login query is asked for it (with_history), so the passdb's
-  // history write is a plain upsert into slot (seq + 1) mod its size.
+  // history write appends seq + 1 with no read (migration 008).
   uint64_t newest_login_seq = 0;
 };
 

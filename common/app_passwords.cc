@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "common/accounts.h"
@@ -335,48 +336,56 @@ Status AppPasswords::ListInactive(uint64_t days, const std::function<bool(const 
 Status AppPasswords::RecordLogin(uint64_t mailbox_id, std::string_view protocol, std::string_view ip,
                                  uint64_t app_password_id, unsigned slots) {
   if (slots == 0 || slots > 1000) return Error::Invalid("login history: 1 to 1000 slots");
-  std::string proto = protocol.size() <= 16 ? std::string(protocol) : std::string(protocol.substr(0, 16));
-  // The next slot of the ring, in the same statement: the newest seq + 1,
-  // modulo the ring's size. Two logins of one mailbox at the same instant may
-  // take the same slot (one of them is then not kept) or deadlock (logged by
-  // the caller): the history is a record, never a reason to fail a login.
-  auto affected = db_.Execute(
-      "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip, app_password_id) "
-      "SELECT ?, (n.s + 1) % ?, n.s + 1, UTC_TIMESTAMP(6), ?, UNHEX(?), ? "
-      "FROM (SELECT COALESCE(MAX(seq), 0) AS s FROM login_history WHERE mailbox_id = ?) n "
-      "ON DUPLICATE KEY UPDATE seq = VALUES(seq), logged_at = VALUES(logged_at), protocol = VALUES(protocol), "
-      "ip = VALUES(ip), app_password_id = VALUES(app_password_id)",
-      {mailbox_id, uint64_t{slots}, proto, Hex(ip),
-       app_password_id ? DbValue(app_password_id) : DbValue(nullptr), mailbox_id});
-  if (!affected) return affected.error();
-  return Status::Ok();
+  auto newest = db_.Query("SELECT COALESCE(MAX(seq), 0) FROM login_history WHERE mailbox_id = ?", {mailbox_id});
+  if (!newest) return newest.error();
+  return RecordLogins({LoginEntry{mailbox_id, newest->front().Uint(0) + 1, std::string(protocol), std::string(ip),
+                                  app_password_id}},
+                      slots);
 }
 
 Status AppPasswords::RecordLogins(const std::vector<LoginEntry>& entries, unsigned slots) {
   if (slots == 0 || slots > 1000) return Error::Invalid("login history: 1 to 1000 slots");
   // One statement text per size 1, 2, 4 ... kMaxLoginBatch (padded with the
-  // last entry again, which changes nothing), prepared once per connection.
+  // last entry again, which the IGNORE drops), prepared once per connection.
   static const std::vector<std::string> kSql = [] {
     std::vector<std::string> by_size;
     for (size_t n = 1; n <= kMaxLoginBatch; n *= 2) {
-      std::string sql = "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip, app_password_id) "
+      std::string sql = "INSERT IGNORE INTO login_history (mailbox_id, seq, logged_at, protocol, ip, app_password_id) "
                         "VALUES ";
-      for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string("(?, ?, ?, UTC_TIMESTAMP(6), ?, UNHEX(?), ?)");
-      sql += " ON DUPLICATE KEY UPDATE seq = VALUES(seq), logged_at = VALUES(logged_at), protocol = VALUES(protocol), "
-             "ip = VALUES(ip), app_password_id = VALUES(app_password_id)";
+      for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string("(?, ?, UTC_TIMESTAMP(6), ?, UNHEX(?), ?)");
       by_size.push_back(std::move(sql));
     }
     return by_size;
   }();
   for (size_t start = 0; start < entries.size(); start += kMaxLoginBatch) {
     size_t count = std::min(kMaxLoginBatch, entries.size() - start);
+    // Prunes first, one per mailbox (below its batch's newest multiple):
+    // a batch is written only once its prunes are done, and without its
+    // entries they would remove, so a mailbox never grows past its bound,
+    // however many of its logins one batch holds or how often a prune fails.
+    std::map<uint64_t, uint64_t> prune_below;  // mailbox -> seqs up to this go
+    for (size_t i = start; i < start + count; ++i) {
+      const LoginEntry& e = entries[i];
+      if (e.seq % slots != 0 || e.seq <= slots) continue;
+      uint64_t& below = prune_below[e.mailbox_id];
+      below = std::max(below, e.seq - slots);
+    }
+    for (const auto& [mailbox, below] : prune_below) {
+      auto pruned = db_.ExecuteIdempotent("DELETE FROM login_history WHERE mailbox_id = ? AND seq <= ?",
+                                          {mailbox, below});
+      if (!pruned) return pruned.error();
+    }
+    std::vector<const LoginEntry*> kept;
+    for (size_t i = start; i < start + count; ++i) {
+      auto below = prune_below.find(entries[i].mailbox_id);
+      if (below == prune_below.end() || entries[i].seq > below->second) kept.push_back(&entries[i]);
+    }
     size_t index = 0;
-    while ((size_t{1} << index) < count) ++index;
+    while ((size_t{1} << index) < kept.size()) ++index;
     DbParams params;
     for (size_t i = 0; i < (size_t{1} << index); ++i) {
-      const LoginEntry& e = entries[start + std::min(i, count - 1)];
+      const LoginEntry& e = *kept[std::min(i, kept.size() - 1)];
       params.emplace_back(e.mailbox_id);
-      params.emplace_back(e.seq % slots);
       params.emplace_back(e.seq);
       params.emplace_back(e.protocol.substr(0, 16));
       params.emplace_back(Hex(e.ip));

@@ -111,8 +111,8 @@ struct LoginRecord {
 };
 
 // A login for the passdb's history: `seq` is its place in the mailbox's
-// ring (the newest seq the login query brought, + 1), `ip` packed
-// (common/ip.h) or "" if unknown.
+// history (the newest seq the login query brought, + 1, or after the last
+// this process gave the mailbox), `ip` packed (common/ip.h) or "" if unknown.
 struct LoginEntry {
   uint64_t mailbox_id = 0;
   uint64_t seq = 0;
@@ -148,14 +148,21 @@ class AppPasswords {
   Status ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each);
 
   // --- the passdb (role auth) ---
-  // One statement: the login into slot (newest seq + 1) mod `slots` of the
-  // mailbox's ring. `ip` packed (common/ip.h) or "" if unknown.
+  // The login after the mailbox's newest (read first), as RecordLogins.
+  // `ip` packed (common/ip.h) or "" if unknown.
   Status RecordLogin(uint64_t mailbox_id, std::string_view protocol, std::string_view ip, uint64_t app_password_id,
                      unsigned slots);
-  // What the passdb runs: the entries as one multi-row upsert by primary key
-  // (per kMaxLoginBatch), each into slot seq mod `slots` of its mailbox's
-  // ring; no read. Two entries of one statement with one slot: the later
-  // wins. Idempotent, so retried after a lost connection.
+  // What the passdb runs (migration 008): the history is append-only,
+  // keyed by (mailbox_id, seq). An entry whose seq is a multiple of `slots`
+  // first prunes its mailbox to the newest `slots` (seq - slots + 1 .. seq);
+  // then all entries are one multi-row INSERT IGNORE (per kMaxLoginBatch):
+  // no read, no secondary index. So a mailbox keeps its newest `slots`
+  // logins and at most 2 * slots - 1 rows: every seq is given by some
+  // writer (each is a newest seq + 1), so every multiple prunes, and a prune
+  // that fails (its batch is then not written) is made good by the next.
+  // An entry whose seq is taken already (a login that read a stale newest,
+  // through another process) is not kept. Idempotent, so retried after a
+  // lost connection.
   static constexpr size_t kMaxLoginBatch = 64;
   Status RecordLogins(const std::vector<LoginEntry>& entries, unsigned slots);
   Status TouchAppPassword(uint64_t id, std::string_view ip);

@@ -8,15 +8,16 @@
 -- Dovecot passdb/userdb: reads credentials and limits, may rewrite only the
 -- password hash (rehash on login). Cannot see usage, logins or subscriptions.
 -- App passwords: reads them and writes only their last use; the login
--- history: writes its ring (no DELETE).
+-- history: appends to it and prunes each mailbox's to its newest entries
+-- (migration 008; no UPDATE: an entry, once written, is never changed).
 GRANT SELECT (id, domain_id, address, lookup_key, password_hash, active, max_bytes, max_messages, unit, login_protocols, main_password_protocols) ON {db}.mailbox TO {user};
 GRANT UPDATE (password_hash, password_changed_at) ON {db}.mailbox TO {user};
 GRANT SELECT (id, name, active) ON {db}.domain TO {user};
 GRANT SELECT ON {db}.unit TO {user};
 GRANT SELECT (id, mailbox_id, selector, secret_hash, protocols, expires_at, last_used_at) ON {db}.app_password TO {user};
 GRANT UPDATE (last_used_at, last_used_ip) ON {db}.app_password TO {user};
--- (SELECT: the ring's upsert reads the row it replaces; nothing but logins is there.)
-GRANT SELECT, INSERT, UPDATE ON {db}.login_history TO {user};
+-- (SELECT: the prune's DELETE reads the rows it removes; nothing but logins is there.)
+GRANT SELECT, INSERT, DELETE ON {db}.login_history TO {user};
 
 -- role dict
 -- Dovecot dict server: writes usage counters and last logins, nothing else.

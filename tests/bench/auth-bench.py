@@ -24,7 +24,11 @@ MAILBOXES = 1000
 CONNECTIONS = int(os.environ.get("BENCH_AUTH_CONNECTIONS", "8"))
 THREADS = int(os.environ.get("BENCH_AUTH_THREADS", "8"))
 LOOKUP_THREADS = int(os.environ.get("BENCH_AUTH_LOOKUP_THREADS", "1"))
-SIDES = os.environ.get("BENCH_AUTH_SIDES", "anchor roster threads").split()
+HISTORY = os.environ.get("BENCH_AUTH_HISTORY", "20")  # auth_login_history: one write per login
+# "nohist": the threaded driver again with auth_login_history = 0, in the same
+# run, so the history's cost is a ratio within one run (on by default when the
+# history is).
+SIDES = os.environ.get("BENCH_AUTH_SIDES", "anchor roster threads" + (" nohist" if HISTORY != "0" else "")).split()
 
 
 def doveadm_pw(scheme):
@@ -109,12 +113,11 @@ def anchor_auth_blocks(stack):
 
 
 def main():
-    history = os.environ.get("BENCH_AUTH_HISTORY", "20")  # auth_login_history: one write per login
+    history = HISTORY
     roster = dovecot_stack.Stack(auth_conf="password_allow_plaintext = yes\nauth_rehash = no\n"
-                                           f"auth_login_history = {history}\n"
                                            "password_argon2_memory = 64M\npassword_argon2_ops = 3\n",
                                  auth_cache_size="0")
-    anchor = threaded = None
+    anchor = threaded = nohist = None
     try:
         roster.start_db()
         roster.rosterctl("domain", "add", "bench.test")
@@ -134,17 +137,30 @@ def main():
         anchor_auth = anchor_auth_blocks(roster)
         # The same driver in threaded mode (auth_threads): a second Dovecot on the same database.
         threaded_conf = roster.conf_with("roster-threads.conf", f"auth_threads = {THREADS}\n"
-                                                                 f"auth_lookup_threads = {LOOKUP_THREADS}\n")
+                                                                 f"auth_lookup_threads = {LOOKUP_THREADS}\n"
+                                                                 f"auth_login_history = {history}\n")
+        nohist_conf = roster.conf_with("roster-nohist.conf", f"auth_threads = {THREADS}\n"
+                                                              f"auth_lookup_threads = {LOOKUP_THREADS}\n"
+                                                              "auth_login_history = 0\n")
         threaded = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
                                        extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
         threaded.conf = threaded_conf
+        nohist = None
+        if "nohist" in SIDES:
+            nohist = dovecot_stack.Stack(db_from=roster, auth_cache_size="0",
+                                         extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
+            nohist.conf = nohist_conf
         anchor = dovecot_stack.Stack(db_from=roster, auth_cache_size="0", auth_blocks=anchor_auth)
+        roster.conf = roster.conf_with("roster-blocking.conf", f"auth_login_history = {history}\n")
         roster.start_dovecot()
         threaded.start_dovecot()
+        if nohist is not None:
+            nohist.start_dovecot()
         anchor.start_dovecot()
         print(f"-- 3. Dovecot {'.'.join(map(str, dovecot_stack.VERSION))} auth: driver = sql (anchor) vs roster "
               f"blocking (auth-workers) vs roster threaded (auth_threads = {THREADS}), {CONNECTIONS} auth-client "
-              f"connections, {MAILBOXES} mailboxes, auth cache off, auth_login_history = {history}")
+              f"connections, {MAILBOXES} mailboxes, auth cache off, auth_login_history = {history}"
+              + (" (nohist: threaded with 0)" if "nohist" in SIDES else ""))
         print(f"{'scheme':20} {'side':7} {'auths/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'auth RSS peak':>14}"
               f"  {'CPU us/auth: client':>7} {'dovecot':>7} {'mariadb':>7}")
         for name, stored, requests in SCHEMES:
@@ -166,7 +182,7 @@ def main():
                 roster.sql(f"UPDATE mail.user SET password = '{escaped}'")
             results = {}
             for side, stack, domain in (("anchor", anchor, "anchor.test"), ("roster", roster, "bench.test"),
-                                        ("threads", threaded, "bench.test")):
+                                        ("threads", threaded, "bench.test"), ("nohist", nohist, "bench.test")):
                 if side not in SIDES:
                     continue
                 run_client(stack, domain, max(8, requests // 10), password)  # warm up: workers, connections
@@ -181,11 +197,15 @@ def main():
                 print(f"{name:20} raw verify {ceiling / os.cpu_count():.1f}/s per core; share of raw x "
                       f"{os.cpu_count()} cores: " + ", ".join(f"{side} {rate / ceiling:.0%}"
                                                                for side, rate in results.items()))
-            if len(results) == 3:
-                print(f"{name:20} ratio to anchor: blocking {results['roster'] / results['anchor']:.2f}, "
-                      f"threads {results['threads'] / results['anchor']:.2f}")
+            if "anchor" in results:
+                print(f"{name:20} ratio to anchor: " + ", ".join(
+                    f"{'blocking' if side == 'roster' else side} {results[side] / results['anchor']:.2f}"
+                    for side in ("roster", "threads", "nohist") if side in results))
+            if "threads" in results and "nohist" in results:
+                print(f"{name:20} threaded, auth_login_history = {history} to 0: "
+                      f"{results['threads'] / results['nohist']:.2f}")
     finally:
-        for other in (anchor, threaded):
+        for other in (anchor, threaded, nohist):
             if other is not None:
                 other.stop()
         roster.stop()

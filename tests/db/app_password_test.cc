@@ -242,16 +242,18 @@ TEST_F(AppPasswordsTest, TheLoginQueryBringsTheNamedAppPasswordInBothForms) {
   EXPECT_EQ(ChangeLogCount("mailbox-access"), 2u);
 }
 
-TEST_F(AppPasswordsTest, TheLoginHistoryIsARingPerMailbox) {
+TEST_F(AppPasswordsTest, TheLoginHistoryIsBoundedPerMailbox) {
   auto id = accounts_->FindMailboxForLogin("alice@example.test")->id;
   auto ip = *PackIp("2001:db8::7");
+  // Kept: the newest 5 and those since the last prune (seq 10): 10..12.
   for (int i = 0; i < 12; ++i)
     ASSERT_TRUE(store_->RecordLogin(id, i % 2 ? "imap" : "pop3", ip, i == 11 ? 42 : 0, 5).ok()) << i;
-  auto rows = db_->Query("SELECT COUNT(*) FROM login_history WHERE mailbox_id = ?", {id});
-  EXPECT_EQ(rows->front().Uint(0), 5u);
+  auto rows = db_->Query("SELECT COUNT(*), MIN(seq) FROM login_history WHERE mailbox_id = ?", {id});
+  EXPECT_EQ(rows->front().Uint(0), 7u);
+  EXPECT_EQ(rows->front().Uint(1), 6u);
   auto logins = store_->Logins("alice@example.test", 100);
   ASSERT_TRUE(logins.ok());
-  ASSERT_EQ(logins->size(), 5u);
+  ASSERT_EQ(logins->size(), 7u);
   EXPECT_EQ((*logins)[0].app_password_id, 42u);  // newest first
   EXPECT_EQ((*logins)[0].protocol, "imap");
   EXPECT_EQ((*logins)[0].ip, "2001:db8::7");
@@ -261,12 +263,14 @@ TEST_F(AppPasswordsTest, TheLoginHistoryIsARingPerMailbox) {
   EXPECT_TRUE(store_->Logins("bob@example.test", 100)->empty());
 }
 
-TEST_F(AppPasswordsTest, ThePassdbsHistoryIsOneUpsertAfterTheSeqTheLoginQueryBrings) {
+TEST_F(AppPasswordsTest, ThePassdbsHistoryIsOneAppendAfterTheSeqTheLoginQueryBrings) {
   auto alice = accounts_->FindMailboxForLogin("alice@example.test", "", true);
   ASSERT_TRUE(alice.ok());
   EXPECT_EQ(alice->newest_login_seq, 0u);  // no history yet
   // 70 logins of alice and one of bob in one call (two statements: 64 + 7),
-  // into a ring of 5: the newest 5 of alice stay, and bob's.
+  // with a history of 5: alice's are pruned at every fifth (the last at
+  // 70, before the second statement appends 65..70), so her newest 5 stay,
+  // and bob's.
   auto bob = accounts_->FindMailboxForLogin("bob@example.test")->id;
   std::vector<LoginEntry> entries;
   for (uint64_t seq = 1; seq <= 70; ++seq)
@@ -290,11 +294,23 @@ TEST_F(AppPasswordsTest, ThePassdbsHistoryIsOneUpsertAfterTheSeqTheLoginQueryBri
   ASSERT_TRUE(batch.ok());
   EXPECT_EQ((*batch)[0]->newest_login_seq, 1u);
   EXPECT_EQ((*batch)[1]->newest_login_seq, 70u);
-  // A second write of a slot (a login that read a stale seq) replaces it: the ring never grows.
+  // A second write of a seq (a login that read a stale newest, through
+  // another process) is not kept, and changes nothing.
   ASSERT_TRUE(store_->RecordLogins({LoginEntry{alice->id, 70, "sieve", "", 0}}, 5).ok());
   rows = db_->Query("SELECT COUNT(*) FROM login_history WHERE mailbox_id = ?", {alice->id});
   EXPECT_EQ(rows->front().Uint(0), 5u);
-  EXPECT_EQ(store_->Logins("alice@example.test", 1)->at(0).protocol, "sieve");
+  EXPECT_EQ(store_->Logins("alice@example.test", 1)->at(0).protocol, "pop3");
+  // Between prunes a mailbox grows to at most 2 * 5 - 1 rows; the prune at
+  // 75 takes it back to its newest 5 (71..75), as at 80 (76..80) after a
+  // seq that went missing (a write lost before it reached the server).
+  for (uint64_t seq = 71; seq <= 84; ++seq) {
+    if (seq == 79) continue;
+    ASSERT_TRUE(store_->RecordLogins({LoginEntry{alice->id, seq, "imap", "", 0}}, 5).ok());
+    rows = db_->Query("SELECT COUNT(*), MIN(seq) FROM login_history WHERE mailbox_id = ?", {alice->id});
+    EXPECT_LE(rows->front().Uint(0), 9u) << seq;
+    if (seq == 74) EXPECT_EQ(rows->front().Uint(0), 9u);
+    if (seq == 75 || seq == 80) EXPECT_EQ(rows->front().Uint(1), seq - 4) << seq;
+  }
   EXPECT_EQ(store_->RecordLogins(entries, 0).error().kind, ErrorKind::kInvalid);
 }
 

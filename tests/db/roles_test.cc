@@ -133,7 +133,8 @@ TEST_F(RolesTest, AuthChangesOnlyTheHash) {
 }
 
 // Migration 005: the passdb reads app passwords and the access columns,
-// writes only an app password's last use and the login history's ring.
+// writes only an app password's last use and the login history (migration
+// 008: appends and prunes, never changes an entry).
 TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
   AppPasswords store(*admin);
@@ -153,6 +154,13 @@ TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", 0, 20).ok());
   EXPECT_TRUE(auth.RecordLogins({LoginEntry{m->id, 3, "smtp", "", made->first}, LoginEntry{m->id, 4, "imap", "", 0}}, 20)
                   .ok());
+  // seq 40 of a history of 2 prunes (the DELETE of seq <= 38) before it appends.
+  EXPECT_TRUE(auth.RecordLogins({LoginEntry{m->id, 40, "imap", "", 0}}, 2).ok());
+  auto kept = admin->Query("SELECT COUNT(*), MIN(seq) FROM login_history WHERE mailbox_id = ?", {m->id});
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->front().Uint(0), 1u);
+  EXPECT_EQ(kept->front().Uint(1), 40u);
+  ExpectDeniedWrite(*db, "UPDATE login_history SET protocol = 'pop3'");
   ExpectDeniedWrite(*db, "UPDATE app_password SET secret_hash = UNHEX(REPEAT('00', 32))");
   ExpectDeniedWrite(*db, "UPDATE app_password SET protocols = 'imap,pop3,smtp,sieve,webmail'");
   ExpectDeniedWrite(*db, "UPDATE app_password SET expires_at = NULL");
@@ -162,7 +170,6 @@ TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   ExpectDenied(*db, "SELECT label FROM app_password");
   ExpectDeniedWrite(*db, "UPDATE mailbox SET login_protocols = NULL");
   ExpectDeniedWrite(*db, "UPDATE mailbox SET main_password_protocols = NULL");
-  ExpectDeniedWrite(*db, "DELETE FROM login_history");
   // The policy and dict roles see none of it.
   for (DbRole role : {DbRole::kPolicy, DbRole::kDict}) {
     auto other = MariaDb::Get().Connect(role);
