@@ -164,6 +164,27 @@ int Rosterctl::MailboxAccess_(const std::string& mailbox) {
     if (!v) return Fail(v.error());
     main_password = *v;
   }
+  // "webmail" is a place, the networks of auth_webmail_networks (roster.conf,
+  // read by the passdb); without them no login is from the webmail, and a
+  // list that names it gives nothing there: `--main-password webmail` alone
+  // would lock the main password out everywhere. Refused unless --force.
+  const bool no_webmail_networks = config_.GetList("auth_webmail_networks").empty();
+  auto webmail_trap = [&](const std::optional<std::optional<unsigned>>& change, bool is_main) -> Status {
+    if (!no_webmail_networks || args_.Has("force") || !change || !*change || (**change & kProtoWebmail) == 0)
+      return Status::Ok();
+    unsigned rest = **change & ~kProtoWebmail;
+    std::string where = rest == 0 ? std::string("nowhere") : "only over " + ProtocolsText(rest);
+    std::string effect = is_main ? "the main password of " + mailbox + " would work " + where +
+                                       " (elsewhere app passwords only)"
+                                 : mailbox + " could log in " + where;
+    return Error::Invalid(std::string(is_main ? "--main-password" : "--protocols") +
+                          " names webmail, but auth_webmail_networks is not set in " + ConfigPath() +
+                          ": no login counts as webmail, so " + effect +
+                          ". Set auth_webmail_networks in roster.conf first (the passdb reads it there), "
+                          "or give --force");
+  };
+  for (Status s : {webmail_trap(login, false), webmail_trap(main_password, true)})
+    if (!s) return Fail(s.error());
   if (login || main_password) {
     Status s = store.SetAccess(mailbox, login, main_password, actor_);
     if (!s) return Fail(s.error());
@@ -171,6 +192,13 @@ int Rosterctl::MailboxAccess_(const std::string& mailbox) {
   }
   auto access = store.GetAccess(mailbox);
   if (!access) return Fail(access.error());
+  for (const std::optional<unsigned>* bits : {&access->login_protocols, &access->main_password_protocols}) {
+    if (no_webmail_networks && *bits && (**bits & kProtoWebmail) != 0) {
+      std::cerr << "rosterctl: warning: webmail is named, but auth_webmail_networks is not set in " << ConfigPath()
+                << ": no login counts as webmail\n";
+      break;
+    }
+  }
   JsonWriter j;
   j.BeginObject().Field("mailbox", mailbox);
   AccessJson(j, "protocols", access->login_protocols);

@@ -87,10 +87,10 @@ const std::vector<Command>& Commands() {
        "  mailbox del|enable|disable|show ADDRESS\n"
        "  mailbox list [DOMAIN]\n"
        "  mailbox list --inactive AGE                     (no login for AGE, e.g. 90d)\n"
-       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all]\n"
+       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
        "  mailbox logins ADDRESS [--limit N]\n",
        {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit"},
-       {"password-stdin", "hash-stdin", "disabled"}},
+       {"password-stdin", "hash-stdin", "disabled", "force"}},
       {"sub", &Rosterctl::Sub_,
        "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
        "  sub list [ADDRESS]\n",
@@ -207,6 +207,11 @@ Actor Rosterctl::MakeActor() const {
     if (PackIp(first).ok()) a.origin = first;
   }
   return a;
+}
+
+std::string Rosterctl::ConfigPath() const {
+  const std::string* path = args_.Option("config");
+  return path ? *path : kDefaultConfig;
 }
 
 int Rosterctl::Fail(const Error& e) {
@@ -597,7 +602,7 @@ int Rosterctl::Mailbox_() {
     AllowOnly({"password-stdin", "hash-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
   else if (sub == "passwd") AllowOnly({"password-stdin", "hash-stdin"});
   else if (sub == "quota") AllowOnly({"quota", "messages"});
-  else if (sub == "access") AllowOnly({"protocols", "main-password"});
+  else if (sub == "access") AllowOnly({"protocols", "main-password", "force"});
   else if (sub == "logins") AllowOnly({"limit"});
   else AllowOnly({});
   if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;

@@ -69,6 +69,8 @@ class Rosterctl {
 
  private:
   Actor MakeActor() const;
+  // The configuration file this run read (--config, else the default).
+  std::string ConfigPath() const;
   Result<std::unique_ptr<Db>> Connect(DbRole role, bool with_database = true);
   // Runs an admin-role command with an Accounts repository.
   int WithAccounts(const std::function<Status(Accounts&)>& body);

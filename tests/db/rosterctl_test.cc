@@ -24,6 +24,14 @@ class RosterctlTest : public ::testing::Test {
     auto r = Run(args, input);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
+  // rosterctl with the test configuration plus `extra` lines (a file of its own).
+  CommandResult RunWithConfig(const std::string& extra, const std::vector<std::string>& args) {
+    std::string path = MariaDb::Get().dir() + "/extra.conf";
+    std::ofstream(path, std::ios::trunc) << "!include roster.conf\n" << extra;
+    std::vector<std::string> argv = {ROSTERCTL_PATH, "--config", path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
   void AddDomainAndMailbox() {
     MustRun({"domain", "add", "Example.TEST", "--quota", "1G", "--messages", "5000"});
     MustRun({"mailbox", "add", "alice@example.test", "--password-stdin", "--name", "Alice A."}, "s3cret pass\n");
@@ -205,8 +213,9 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   ASSERT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 0);
   EXPECT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 67);
   // access
-  auto access = Run({"mailbox", "access", "alice@example.test", "--protocols", "imap,smtp,webmail",
-                     "--main-password", "webmail"});
+  auto access = RunWithConfig("auth_webmail_networks = 192.0.2.0/24\n",
+                              {"mailbox", "access", "alice@example.test", "--protocols", "imap,smtp,webmail",
+                               "--main-password", "webmail"});
   ASSERT_EQ(access.exit_code, 0) << access.err;
   EXPECT_NE(access.out.find("protocols:     imap,smtp,webmail"), std::string::npos) << access.out;
   m = a.FindMailboxForLogin("alice@example.test");
@@ -236,6 +245,52 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   EXPECT_NE(Run({"--json", "mailbox", "list", "--inactive", "90d"}).out.find("\"last_login\":null"),
             std::string::npos);
   EXPECT_EQ(Run({"mailbox", "list", "--inactive", "soon"}).exit_code, 65);
+}
+
+// "webmail" is a login from auth_webmail_networks: without them, a list that
+// names it gives nothing there, and --main-password webmail would lock the
+// main password out everywhere. Refused (65), unless --force.
+TEST_F(RosterctlTest, WebmailInAnAccessListNeedsWebmailNetworks) {
+  AddDomainAndMailbox();
+  auto refused = Run({"mailbox", "access", "alice@example.test", "--main-password", "webmail"});
+  EXPECT_EQ(refused.exit_code, 65) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("auth_webmail_networks is not set in " + MariaDb::Get().config_path()),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("would work nowhere"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  auto partly = Run({"mailbox", "access", "alice@example.test", "--main-password", "imap,webmail"});
+  EXPECT_EQ(partly.exit_code, 65);
+  EXPECT_NE(partly.err.find("would work only over imap"), std::string::npos) << partly.err;
+  auto login = Run({"mailbox", "access", "alice@example.test", "--protocols", "webmail"});
+  EXPECT_EQ(login.exit_code, 65);
+  EXPECT_NE(login.err.find("could log in nowhere"), std::string::npos) << login.err;
+  // Nothing was changed, nothing logged.
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->main_password_protocols.has_value());
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->login_protocols.has_value());
+  EXPECT_EQ(Run({"log", "--action", "mailbox-access"}).out, "");
+  // Lists without webmail, and "all", need no networks.
+  MustRun({"mailbox", "access", "alice@example.test", "--main-password", "imap", "--protocols", "all"});
+  // With the networks set, accepted as it is.
+  auto ok = RunWithConfig("auth_webmail_networks = 192.0.2.0/24\n",
+                          {"mailbox", "access", "alice@example.test", "--main-password", "webmail"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("warning"), std::string::npos) << ok.err;
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->main_password_protocols,
+            std::optional<unsigned>(kProtoWebmail));
+  // Without them, showing it warns; --force sets it anyway.
+  auto shown = Run({"mailbox", "access", "alice@example.test"});
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.err.find("warning: webmail is named, but auth_webmail_networks is not set"), std::string::npos)
+      << shown.err;
+  MustRun({"mailbox", "access", "alice@example.test", "--main-password", "all"});
+  auto forced = Run({"mailbox", "access", "alice@example.test", "--main-password", "webmail", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->main_password_protocols,
+            std::optional<unsigned>(kProtoWebmail));
+  EXPECT_EQ(Run({"mailbox", "show", "alice@example.test", "--force"}).exit_code, 64);
 }
 
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
