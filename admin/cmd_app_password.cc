@@ -123,8 +123,8 @@ int Rosterctl::AppPassword_() {
       j.Field("protocols", ProtocolsText(a.protocols)).Field("created", a.created_at);
       j.Field("expires", a.expires_at).Field("expired", a.expired).Field("last_used", a.last_used_at);
       j.Field("last_used_ip", a.last_used_ip).EndObject();
-      std::string expires = a.expires_at.empty() ? "never" : a.expires_at + (a.expired ? " (expired)" : "");
-      std::string used = a.last_used_at.empty() ? "never" : a.last_used_at + " " + a.last_used_ip;
+      std::string expires = a.expires_at.empty() ? "never" : TextTime(a.expires_at) + (a.expired ? " (expired)" : "");
+      std::string used = a.last_used_at.empty() ? "never" : TextTime(a.last_used_at) + " " + a.last_used_ip;
       std::snprintf(line, sizeof line, "%-6llu %-4s %-24s %-22s %-20s %s\n",
                     static_cast<unsigned long long>(a.id), a.selector.c_str(), a.label.c_str(),
                     ProtocolsText(a.protocols).c_str(), expires.c_str(), used.c_str());
@@ -225,7 +225,7 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   j.BeginArray();
   std::string text;
   char line[512];
-  std::snprintf(line, sizeof line, "%-26s %-10s %-40s %s\n", "TIME (UTC)", "PROTOCOL", "FROM", "PASSWORD");
+  std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", "TIME (UTC)", "PROTOCOL", "FROM", "PASSWORD");
   text += line;
   for (const LoginRecord& l : *logins) {
     j.BeginObject().Field("time", l.at).Field("protocol", l.protocol).Field("ip", l.ip);
@@ -234,7 +234,7 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
                             ? std::string("main")
                             : "app " + std::to_string(l.app_password_id) +
                                   (l.app_password_label.empty() ? " (revoked)" : " (" + l.app_password_label + ")");
-    std::snprintf(line, sizeof line, "%-26s %-10s %-40s %s\n", l.at.c_str(), l.protocol.c_str(), l.ip.c_str(),
+    std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", TextTime(l.at).c_str(), l.protocol.c_str(), l.ip.c_str(),
                   which.c_str());
     text += line;
   }
@@ -263,7 +263,7 @@ int Rosterctl::MailboxInactive_() {
       j.EndObject();
       std::cout << (first ? "" : ",") << j.str();
     } else {
-      std::printf("%-40s %s\n", m.address.c_str(), m.last_login.empty() ? "never" : m.last_login.c_str());
+      std::printf("%-40s %s\n", m.address.c_str(), m.last_login.empty() ? "never" : TextTime(m.last_login).c_str());
     }
     first = false;
     return true;

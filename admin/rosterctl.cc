@@ -323,6 +323,10 @@ std::string Limit(uint64_t v, bool bytes) {
   return bytes ? FormatSize(v) + " (" + std::to_string(v) + ")" : std::to_string(v);
 }
 
+std::string TextTime(const std::string& time) {
+  return time.size() > 19 && time[19] == '.' ? time.substr(0, 19) : time;
+}
+
 int Rosterctl::Run() {
   if (args_.words.empty()) return Usage("no command given");
   const std::string& command = args_.words[0];
@@ -868,7 +872,7 @@ int Rosterctl::Log_() {
     for (const ChangeLogEntry& e : *list) {
       j.BeginObject().Field("id", e.id).Field("at", e.at).Field("actor", e.actor).Field("origin", e.origin);
       j.Field("action", e.action).Field("object", e.object).Field("detail", e.detail).EndObject();
-      text += e.at + "  " + e.actor + "@" + e.origin + "  " + e.action + "  " + e.object +
+      text += TextTime(e.at) + "  " + e.actor + "@" + e.origin + "  " + e.action + "  " + e.object +
               (e.detail.empty() ? "" : "  " + e.detail) + "\n";
     }
     j.EndArray();

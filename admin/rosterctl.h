@@ -45,6 +45,9 @@ int ExitCodeFor(const Error& e);
 Result<std::string> CheckText(const std::string& text, const char* what, size_t max);
 // A limit for people: "unlimited" for 0, else the size (bytes) or the count.
 std::string Limit(uint64_t v, bool bytes);
+// A time from the database ("YYYY-MM-DD HH:MM:SS[.ffffff]") for a text table:
+// to the second. --json keeps what the database holds.
+std::string TextTime(const std::string& time);
 
 // One run of rosterctl. Single-threaded; owns its configuration and arguments.
 class Rosterctl {

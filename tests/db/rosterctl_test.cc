@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <regex>
 
 #include "common/accounts.h"
 #include "common/app_passwords.h"
@@ -291,6 +292,49 @@ TEST_F(RosterctlTest, WebmailInAnAccessListNeedsWebmailNetworks) {
   EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->main_password_protocols,
             std::optional<unsigned>(kProtoWebmail));
   EXPECT_EQ(Run({"mailbox", "show", "alice@example.test", "--force"}).exit_code, 64);
+}
+
+// Text tables print times to the second; --json keeps what the database
+// holds (microseconds where the column has them).
+TEST_F(RosterctlTest, TextTablesShowSecondsAndJsonKeepsMicroseconds) {
+  AddDomainAndMailbox();
+  MustRun({"app-password", "add", "alice@example.test", "--label", "Phone", "--expires", "30d"});
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("alice@example.test");
+  ASSERT_TRUE(m.ok());
+  AppPasswords history(*db);
+  const std::string ip("\xc0\x00\x02\x05", 4);
+  ASSERT_TRUE(history.RecordLogin(m->id, "imap", ip, 0, 20).ok());
+  ASSERT_TRUE(history.TouchAppPassword(1, ip).ok());
+  MustRun({"outbound", "suspend", "alice@example.test", "--reason", "test"});
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin->Execute("UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 100 DAY").ok());
+  // Whole seconds would print no fraction either way: make sure each has one.
+  for (const char* sql : {"UPDATE login_history SET logged_at = UTC_TIMESTAMP() - INTERVAL 95 DAY + INTERVAL 0.25 SECOND",
+                          "UPDATE app_password SET last_used_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
+                          "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
+                          "UPDATE change_log SET at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND"})
+    ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
+  const std::regex time(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"), fraction(R"(\d\d:\d\d:\d\d\.\d)");
+  using V = std::vector<std::string>;
+  for (const V& args : {V{"app-password", "list", "alice@example.test"}, V{"outbound", "show", "alice@example.test"},
+                        V{"outbound", "suspended"}, V{"mailbox", "logins", "alice@example.test"},
+                        V{"mailbox", "list", "--inactive", "90d"}, V{"log"}}) {
+    auto text = Run(args);
+    ASSERT_EQ(text.exit_code, 0) << args[0] << ": " << text.err;
+    EXPECT_TRUE(std::regex_search(text.out, time)) << text.out;
+    EXPECT_FALSE(std::regex_search(text.out, fraction)) << text.out;
+    V json_args = {"--json"};
+    json_args.insert(json_args.end(), args.begin(), args.end());
+    auto json = Run(json_args);
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_TRUE(std::regex_search(json.out, fraction)) << json.out;
+  }
+  // The columns stay aligned: the time is 19 characters wide.
+  auto suspended = Run({"outbound", "suspended"}).out;
+  EXPECT_EQ(suspended.find("SUSPENDED (UTC)     REASON"), 41u) << suspended;
+  EXPECT_NE(Run({"outbound", "show", "alice@example.test"}).out.find(" UTC: test\n"), std::string::npos);
 }
 
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
