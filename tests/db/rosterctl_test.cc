@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -56,6 +57,48 @@ TEST_F(RosterctlTest, DomainLifecycle) {
   EXPECT_NE(Run({"--json", "domain", "show", "example.test"}).out.find("\"active\":false"), std::string::npos);
   MustRun({"domain", "del", "example.test", "--force"});
   EXPECT_EQ(Run({"domain", "show", "example.test"}).exit_code, 67);
+}
+
+// Deleting a domain takes the send-as grants on its addresses with it, also
+// those other domains' mailboxes hold, each with a change-log entry, in the
+// same transaction; grants elsewhere stay.
+TEST_F(RosterctlTest, DomainDelRemovesTheSendAsGrantsOnItsAddresses) {
+  for (const char* d : {"a.test", "b.test", "c.test"}) MustRun({"domain", "add", d});
+  MustRun({"mailbox", "add", "alice@a.test", "--password-stdin"}, "pw pw pw\n");
+  MustRun({"mailbox", "add", "bob@b.test", "--password-stdin"}, "pw pw pw\n");
+  for (const char* address : {"sales@a.test", "@a.test", "alice@a.test", "x@c.test", "y@elsewhere.test"})
+    MustRun({"send-as", "grant", address, "bob@b.test"});
+  MustRun({"send-as", "grant", "bob@b.test", "alice@a.test"});  // held by a.test's mailbox
+  MustRun({"domain", "del", "a.test", "--force"});
+  auto list = Run({"send-as", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.find("a.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("x@c.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("y@elsewhere.test"), std::string::npos) << list.out;
+  auto revoked = Run({"log", "--account", "bob@b.test", "--action", "send-as-revoke"});
+  for (const char* address : {"sales@a.test", "@a.test", "alice@a.test"})
+    EXPECT_NE(revoked.out.find(std::string("may no longer send as ") + address + " (domain a.test deleted)"),
+              std::string::npos)
+        << address << ": " << revoked.out;
+  EXPECT_EQ(std::count(revoked.out.begin(), revoked.out.end(), '\n'), 3) << revoked.out;
+  EXPECT_NE(Run({"log", "--account", "a.test"}).out.find("mailboxes=1 subscriptions=0 send_as=3"), std::string::npos);
+  // A domain without mailboxes (no --force needed) too; more grants than one page.
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin
+                  ->Execute("INSERT INTO send_as (address, mailbox_id) SELECT CONCAT('u', seq, '@c.test'), m.id "
+                            "FROM seq_1_to_1200 JOIN mailbox m WHERE m.lookup_key = 'bob@b.test'")
+                  .ok());
+  MustRun({"domain", "del", "c.test"});
+  EXPECT_NE(Run({"log", "--account", "c.test"}).out.find("send_as=1201"), std::string::npos);
+  auto left = admin->Query("SELECT COUNT(*) FROM send_as WHERE address LIKE '%@c.test'");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->front().Uint(0), 0u);
+  list = Run({"send-as", "list"});
+  EXPECT_EQ(list.out.find("x@c.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("y@elsewhere.test"), std::string::npos) << list.out;
+  // Added again, the domain finds none of the old grants.
+  MustRun({"domain", "add", "a.test"});
+  EXPECT_EQ(Run({"send-as", "list", "sales@a.test"}).out.find("bob@b.test"), std::string::npos);
 }
 
 TEST_F(RosterctlTest, MailboxAddStoresArgon2idThatVerifies) {
