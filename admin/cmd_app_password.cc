@@ -243,13 +243,17 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   return EX_OK;
 }
 
-int Rosterctl::MailboxInactive_() {
+int Rosterctl::MailboxInactive_(const std::string& domain) {
   const std::string* inactive = args_.Option("inactive");
   auto d = ParseDuration(*inactive);
   if (!d) return Fail(Error::Invalid("--inactive: a duration such as 90d: " + d.error().message));
   uint64_t days = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::hours>(*d).count() / 24);
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
+  if (!domain.empty()) {
+    auto known = Accounts(**db).GetDomain(domain);
+    if (!known) return Fail(known.error());
+  }
   AppPasswords store(**db);
   if (json_) std::cout << "[";
   else std::printf("%-40s %s\n", "ADDRESS", "LAST LOGIN (UTC)");
@@ -267,7 +271,7 @@ int Rosterctl::MailboxInactive_() {
     }
     first = false;
     return true;
-  });
+  }, domain);
   if (json_) std::cout << "]\n";
   if (!s) return Fail(s.error());
   return EX_OK;

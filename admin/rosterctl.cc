@@ -64,7 +64,8 @@ int ExitCodeFor(const Error& e) {
 
 namespace {
 const char kUsageHead[] = "usage: rosterctl [--config FILE] [--json] [--actor NAME] COMMAND ...\n\n";
-const char kUsageTail[] = "\nSIZE: bytes or 500M, 2G ...; 0 = unlimited. See rosterctl(1).\n";
+const char kUsageTail[] =
+    "\nSIZE: bytes or 500M, 2G ...; 0 = unlimited. DURATION: 90d, 12h, 30m, 45s. See rosterctl(1).\n";
 // Options every command takes.
 const std::vector<const char*> kGlobalOptions = {"config", "actor"};
 const std::vector<const char*> kGlobalFlags = {"json", "help", "version"};
@@ -86,7 +87,7 @@ const std::vector<Command>& Commands() {
        "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
        "  mailbox del|enable|disable|show ADDRESS\n"
        "  mailbox list [DOMAIN]\n"
-       "  mailbox list --inactive AGE                     (no login for AGE, e.g. 90d)\n"
+       "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)\n"
        "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
        "  mailbox logins ADDRESS [--limit N]\n",
        {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit"},
@@ -561,8 +562,14 @@ int Rosterctl::Mailbox_() {
   const std::string sub = args_.words[1];
   if (sub == "list" && args_.Option("inactive") != nullptr) {
     AllowOnly({"inactive"});
-    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return MailboxInactive_();
+    if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
+    std::string domain;
+    if (args_.words.size() == 3) {
+      auto d = ParseDomain(args_.words[2]);
+      if (!d) return Fail(d.error());
+      domain = *d;
+    }
+    return MailboxInactive_(domain);
   }
   if (sub == "list") {
     AllowOnly({});

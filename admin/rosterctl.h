@@ -90,10 +90,11 @@ class Rosterctl {
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
-  // mailbox access|logins ADDRESS, mailbox list --inactive AGE (admin/cmd_app_password.cc).
+  // mailbox access|logins ADDRESS, mailbox list [DOMAIN] --inactive DURATION
+  // (admin/cmd_app_password.cc); `domain` "" = every domain.
   int MailboxAccess_(const std::string& mailbox);
   int MailboxLogins_(const std::string& mailbox);
-  int MailboxInactive_();
+  int MailboxInactive_(const std::string& domain);
 
   Config config_;
   Args args_;

@@ -380,6 +380,68 @@ TEST_F(RosterctlTest, TextTablesShowSecondsAndJsonKeepsMicroseconds) {
   EXPECT_NE(Run({"outbound", "show", "alice@example.test"}).out.find(" UTC: test\n"), std::string::npos);
 }
 
+// The dormant report of one domain, and of more mailboxes than one page.
+TEST_F(RosterctlTest, DormantReportOfOneDomainPagesThroughEveryMailbox) {
+  AddDomainAndMailbox();
+  MustRun({"domain", "add", "other.test"});
+  MustRun({"mailbox", "add", "carol@other.test", "--password-stdin"}, "pw pw pw\n");
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  // 1203 more mailboxes in big.test; every third logged in lately, and the
+  // rest have a last login (last_login) older than their history's newest.
+  MustRun({"domain", "add", "big.test"});
+  for (const char* sql :
+       {"INSERT INTO mailbox (domain_id, address) SELECT d.id, CONCAT('u', LPAD(seq, 4, '0'), '@big.test') "
+        "FROM seq_1_to_1203 JOIN domain d WHERE d.name = 'big.test'",
+        "UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 200 DAY",
+        "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) SELECT id, 'imap', UNHEX('C0000205'), "
+        "UTC_TIMESTAMP() - INTERVAL 150 DAY FROM mailbox WHERE address LIKE 'u%@big.test'",
+        "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip) SELECT id, 1, 1, "
+        "IF(MOD(id, 3) = 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP() - INTERVAL 120 DAY + INTERVAL 0.5 SECOND), 'smtp', "
+        "UNHEX('C0000205') "
+        "FROM mailbox WHERE address LIKE 'u%@big.test'"})
+    ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
+  auto expected = admin->Query(
+      "SELECT m.address, CAST(h.logged_at AS CHAR) FROM mailbox m JOIN login_history h ON h.mailbox_id = m.id "
+      "WHERE m.address LIKE 'u%@big.test' AND MOD(m.id, 3) <> 0 ORDER BY m.lookup_key");
+  ASSERT_TRUE(expected.ok());
+  ASSERT_GT(expected->size(), 500u);
+  std::string want = "[";
+  for (const DbRow& r : *expected) {
+    EXPECT_EQ(r.String(1).substr(19), ".500000");  // the history's, newer than the last-login table's
+    want += (want.size() > 1 ? "," : "") + std::string("{\"address\":\"") + r.String(0) + "\",\"last_login\":\"" +
+            r.String(1) + "\"}";
+  }
+  want += "]\n";
+  auto big = Run({"--json", "mailbox", "list", "big.test", "--inactive", "90d"});
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  EXPECT_EQ(big.out, want);
+  auto text = Run({"mailbox", "list", "big.test", "--inactive", "90d"});
+  EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), static_cast<long>(expected->size()) + 1);
+  // One domain only; without one, every domain.
+  auto example = Run({"mailbox", "list", "example.test", "--inactive", "90d"});
+  ASSERT_EQ(example.exit_code, 0) << example.err;
+  EXPECT_EQ(example.out, "ADDRESS                                  LAST LOGIN (UTC)\n"
+                         "alice@example.test                       never\n");
+  auto all = Run({"mailbox", "list", "--inactive", "90d"});
+  EXPECT_NE(all.out.find("alice@example.test"), std::string::npos);
+  EXPECT_NE(all.out.find("carol@other.test"), std::string::npos);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), static_cast<long>(expected->size()) + 3);
+  EXPECT_EQ(Run({"mailbox", "list", "nowhere.test", "--inactive", "90d"}).exit_code, 67);
+  EXPECT_EQ(Run({"mailbox", "list", "bad_domain", "--inactive", "90d"}).exit_code, 65);
+  EXPECT_EQ(Run({"mailbox", "list", "example.test", "x", "--inactive", "90d"}).exit_code, 64);
+}
+
+// DURATION (rosterctl(1), ARGUMENTS): --inactive takes whole days, 1 day to 100 years.
+TEST_F(RosterctlTest, InactiveTakesDurationsOfADayToAHundredYears) {
+  AddDomainAndMailbox();
+  for (const char* ok : {"1d", "36h", "2160h", "36500d", "86400s", "1440m"})
+    EXPECT_EQ(Run({"mailbox", "list", "--inactive", ok}).exit_code, 0) << ok;
+  for (const char* bad : {"0d", "12h", "90", "1w", "1y", "36501d", "-1d", "1.5d", "d"}) {
+    auto r = Run({"mailbox", "list", "--inactive", bad});
+    EXPECT_EQ(r.exit_code, 65) << bad << ": " << r.err;
+  }
+}
+
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
   AddDomainAndMailbox();
   auto db = MariaDb::Get().Connect(DbRole::kDict);
