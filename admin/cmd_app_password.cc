@@ -123,8 +123,8 @@ int Rosterctl::AppPassword_() {
       j.Field("protocols", ProtocolsText(a.protocols)).Field("created", a.created_at);
       j.Field("expires", a.expires_at).Field("expired", a.expired).Field("last_used", a.last_used_at);
       j.Field("last_used_ip", a.last_used_ip).EndObject();
-      std::string expires = a.expires_at.empty() ? "never" : a.expires_at + (a.expired ? " (expired)" : "");
-      std::string used = a.last_used_at.empty() ? "never" : a.last_used_at + " " + a.last_used_ip;
+      std::string expires = a.expires_at.empty() ? "never" : TextTime(a.expires_at) + (a.expired ? " (expired)" : "");
+      std::string used = a.last_used_at.empty() ? "never" : TextTime(a.last_used_at) + " " + a.last_used_ip;
       std::snprintf(line, sizeof line, "%-6llu %-4s %-24s %-22s %-20s %s\n",
                     static_cast<unsigned long long>(a.id), a.selector.c_str(), a.label.c_str(),
                     ProtocolsText(a.protocols).c_str(), expires.c_str(), used.c_str());
@@ -164,6 +164,27 @@ int Rosterctl::MailboxAccess_(const std::string& mailbox) {
     if (!v) return Fail(v.error());
     main_password = *v;
   }
+  // "webmail" is a place, the networks of auth_webmail_networks (roster.conf,
+  // read by the passdb); without them no login is from the webmail, and a
+  // list that names it gives nothing there: `--main-password webmail` alone
+  // would lock the main password out everywhere. Refused unless --force.
+  const bool no_webmail_networks = config_.GetList("auth_webmail_networks").empty();
+  auto webmail_trap = [&](const std::optional<std::optional<unsigned>>& change, bool is_main) -> Status {
+    if (!no_webmail_networks || args_.Has("force") || !change || !*change || (**change & kProtoWebmail) == 0)
+      return Status::Ok();
+    unsigned rest = **change & ~kProtoWebmail;
+    std::string where = rest == 0 ? std::string("nowhere") : "only over " + ProtocolsText(rest);
+    std::string effect = is_main ? "the main password of " + mailbox + " would work " + where +
+                                       " (elsewhere app passwords only)"
+                                 : mailbox + " could log in " + where;
+    return Error::Invalid(std::string(is_main ? "--main-password" : "--protocols") +
+                          " names webmail, but auth_webmail_networks is not set in " + ConfigPath() +
+                          ": no login counts as webmail, so " + effect +
+                          ". Set auth_webmail_networks in roster.conf first (the passdb reads it there), "
+                          "or give --force");
+  };
+  for (Status s : {webmail_trap(login, false), webmail_trap(main_password, true)})
+    if (!s) return Fail(s.error());
   if (login || main_password) {
     Status s = store.SetAccess(mailbox, login, main_password, actor_);
     if (!s) return Fail(s.error());
@@ -171,6 +192,13 @@ int Rosterctl::MailboxAccess_(const std::string& mailbox) {
   }
   auto access = store.GetAccess(mailbox);
   if (!access) return Fail(access.error());
+  for (const std::optional<unsigned>* bits : {&access->login_protocols, &access->main_password_protocols}) {
+    if (no_webmail_networks && *bits && (**bits & kProtoWebmail) != 0) {
+      std::cerr << "rosterctl: warning: webmail is named, but auth_webmail_networks is not set in " << ConfigPath()
+                << ": no login counts as webmail\n";
+      break;
+    }
+  }
   JsonWriter j;
   j.BeginObject().Field("mailbox", mailbox);
   AccessJson(j, "protocols", access->login_protocols);
@@ -197,7 +225,7 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   j.BeginArray();
   std::string text;
   char line[512];
-  std::snprintf(line, sizeof line, "%-26s %-10s %-40s %s\n", "TIME (UTC)", "PROTOCOL", "FROM", "PASSWORD");
+  std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", "TIME (UTC)", "PROTOCOL", "FROM", "PASSWORD");
   text += line;
   for (const LoginRecord& l : *logins) {
     j.BeginObject().Field("time", l.at).Field("protocol", l.protocol).Field("ip", l.ip);
@@ -206,7 +234,7 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
                             ? std::string("main")
                             : "app " + std::to_string(l.app_password_id) +
                                   (l.app_password_label.empty() ? " (revoked)" : " (" + l.app_password_label + ")");
-    std::snprintf(line, sizeof line, "%-26s %-10s %-40s %s\n", l.at.c_str(), l.protocol.c_str(), l.ip.c_str(),
+    std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", TextTime(l.at).c_str(), l.protocol.c_str(), l.ip.c_str(),
                   which.c_str());
     text += line;
   }
@@ -215,13 +243,17 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   return EX_OK;
 }
 
-int Rosterctl::MailboxInactive_() {
+int Rosterctl::MailboxInactive_(const std::string& domain) {
   const std::string* inactive = args_.Option("inactive");
   auto d = ParseDuration(*inactive);
   if (!d) return Fail(Error::Invalid("--inactive: a duration such as 90d: " + d.error().message));
   uint64_t days = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::hours>(*d).count() / 24);
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
+  if (!domain.empty()) {
+    auto known = Accounts(**db).GetDomain(domain);
+    if (!known) return Fail(known.error());
+  }
   AppPasswords store(**db);
   if (json_) std::cout << "[";
   else std::printf("%-40s %s\n", "ADDRESS", "LAST LOGIN (UTC)");
@@ -235,11 +267,11 @@ int Rosterctl::MailboxInactive_() {
       j.EndObject();
       std::cout << (first ? "" : ",") << j.str();
     } else {
-      std::printf("%-40s %s\n", m.address.c_str(), m.last_login.empty() ? "never" : m.last_login.c_str());
+      std::printf("%-40s %s\n", m.address.c_str(), m.last_login.empty() ? "never" : TextTime(m.last_login).c_str());
     }
     first = false;
     return true;
-  });
+  }, domain);
   if (json_) std::cout << "]\n";
   if (!s) return Fail(s.error());
   return EX_OK;

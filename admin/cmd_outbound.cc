@@ -89,12 +89,12 @@ int Rosterctl::Outbound_() {
       JsonWriter j;
       j.BeginArray();
       char line[800];
-      std::snprintf(line, sizeof line, "%-40s %-26s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
+      std::snprintf(line, sizeof line, "%-40s %-19s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
       std::string text = line;
       for (const SuspendedMailbox& s : *list) {
         j.BeginObject().Field("address", s.address).Field("suspended_at", s.suspended_at);
         j.Field("reason", s.reason).EndObject();
-        std::snprintf(line, sizeof line, "%-40s %-26s %s\n", s.address.c_str(), s.suspended_at.c_str(),
+        std::snprintf(line, sizeof line, "%-40s %-19s %s\n", s.address.c_str(), TextTime(s.suspended_at).c_str(),
                       s.reason.c_str());
         text += line;
       }
@@ -209,7 +209,7 @@ int Rosterctl::Outbound_() {
         std::to_string(s->day_recipients) + " recipients" +
         "\nsending:                " +
         (s->suspended_at.empty() ? std::string("allowed")
-                                 : "SUSPENDED since " + s->suspended_at + " UTC: " + s->suspended_reason) +
+                                 : "SUSPENDED since " + TextTime(s->suspended_at) + " UTC: " + s->suspended_reason) +
         "\n";
     Emit(j, text);
     return Status::Ok();

@@ -64,7 +64,8 @@ int ExitCodeFor(const Error& e) {
 
 namespace {
 const char kUsageHead[] = "usage: rosterctl [--config FILE] [--json] [--actor NAME] COMMAND ...\n\n";
-const char kUsageTail[] = "\nSIZE: bytes or 500M, 2G ...; 0 = unlimited. See rosterctl(1).\n";
+const char kUsageTail[] =
+    "\nSIZE: bytes or 500M, 2G ...; 0 = unlimited. DURATION: 90d, 12h, 30m, 45s. See rosterctl(1).\n";
 // Options every command takes.
 const std::vector<const char*> kGlobalOptions = {"config", "actor"};
 const std::vector<const char*> kGlobalFlags = {"json", "help", "version"};
@@ -86,11 +87,11 @@ const std::vector<Command>& Commands() {
        "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
        "  mailbox del|enable|disable|show ADDRESS\n"
        "  mailbox list [DOMAIN]\n"
-       "  mailbox list --inactive AGE                     (no login for AGE, e.g. 90d)\n"
-       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all]\n"
+       "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)\n"
+       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
        "  mailbox logins ADDRESS [--limit N]\n",
        {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit"},
-       {"password-stdin", "hash-stdin", "disabled"}},
+       {"password-stdin", "hash-stdin", "disabled", "force"}},
       {"sub", &Rosterctl::Sub_,
        "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
        "  sub list [ADDRESS]\n",
@@ -209,6 +210,11 @@ Actor Rosterctl::MakeActor() const {
   return a;
 }
 
+std::string Rosterctl::ConfigPath() const {
+  const std::string* path = args_.Option("config");
+  return path ? *path : kDefaultConfig;
+}
+
 int Rosterctl::Fail(const Error& e) {
   std::cerr << "rosterctl: " << e.message << "\n";
   if (json_) {
@@ -316,6 +322,10 @@ Result<std::optional<uint64_t>> Rosterctl::OptionalCount(const char* option) con
 std::string Limit(uint64_t v, bool bytes) {
   if (v == 0) return "unlimited";
   return bytes ? FormatSize(v) + " (" + std::to_string(v) + ")" : std::to_string(v);
+}
+
+std::string TextTime(const std::string& time) {
+  return time.size() > 19 && time[19] == '.' ? time.substr(0, 19) : time;
 }
 
 int Rosterctl::Run() {
@@ -552,8 +562,14 @@ int Rosterctl::Mailbox_() {
   const std::string sub = args_.words[1];
   if (sub == "list" && args_.Option("inactive") != nullptr) {
     AllowOnly({"inactive"});
-    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return MailboxInactive_();
+    if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
+    std::string domain;
+    if (args_.words.size() == 3) {
+      auto d = ParseDomain(args_.words[2]);
+      if (!d) return Fail(d.error());
+      domain = *d;
+    }
+    return MailboxInactive_(domain);
   }
   if (sub == "list") {
     AllowOnly({});
@@ -597,7 +613,7 @@ int Rosterctl::Mailbox_() {
     AllowOnly({"password-stdin", "hash-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
   else if (sub == "passwd") AllowOnly({"password-stdin", "hash-stdin"});
   else if (sub == "quota") AllowOnly({"quota", "messages"});
-  else if (sub == "access") AllowOnly({"protocols", "main-password"});
+  else if (sub == "access") AllowOnly({"protocols", "main-password", "force"});
   else if (sub == "logins") AllowOnly({"limit"});
   else AllowOnly({});
   if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
@@ -863,7 +879,7 @@ int Rosterctl::Log_() {
     for (const ChangeLogEntry& e : *list) {
       j.BeginObject().Field("id", e.id).Field("at", e.at).Field("actor", e.actor).Field("origin", e.origin);
       j.Field("action", e.action).Field("object", e.object).Field("detail", e.detail).EndObject();
-      text += e.at + "  " + e.actor + "@" + e.origin + "  " + e.action + "  " + e.object +
+      text += TextTime(e.at) + "  " + e.actor + "@" + e.origin + "  " + e.action + "  " + e.object +
               (e.detail.empty() ? "" : "  " + e.detail) + "\n";
     }
     j.EndArray();

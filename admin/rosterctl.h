@@ -45,6 +45,9 @@ int ExitCodeFor(const Error& e);
 Result<std::string> CheckText(const std::string& text, const char* what, size_t max);
 // A limit for people: "unlimited" for 0, else the size (bytes) or the count.
 std::string Limit(uint64_t v, bool bytes);
+// A time from the database ("YYYY-MM-DD HH:MM:SS[.ffffff]") for a text table:
+// to the second. --json keeps what the database holds.
+std::string TextTime(const std::string& time);
 
 // One run of rosterctl. Single-threaded; owns its configuration and arguments.
 class Rosterctl {
@@ -69,6 +72,8 @@ class Rosterctl {
 
  private:
   Actor MakeActor() const;
+  // The configuration file this run read (--config, else the default).
+  std::string ConfigPath() const;
   Result<std::unique_ptr<Db>> Connect(DbRole role, bool with_database = true);
   // Runs an admin-role command with an Accounts repository.
   int WithAccounts(const std::function<Status(Accounts&)>& body);
@@ -85,10 +90,11 @@ class Rosterctl {
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
-  // mailbox access|logins ADDRESS, mailbox list --inactive AGE (admin/cmd_app_password.cc).
+  // mailbox access|logins ADDRESS, mailbox list [DOMAIN] --inactive DURATION
+  // (admin/cmd_app_password.cc); `domain` "" = every domain.
   int MailboxAccess_(const std::string& mailbox);
   int MailboxLogins_(const std::string& mailbox);
-  int MailboxInactive_();
+  int MailboxInactive_(const std::string& domain);
 
   Config config_;
   Args args_;

@@ -8,6 +8,7 @@
 #include "common/app_passwords.h"
 #include "common/ip.h"
 #include "common/password.h"
+#include "common/send_as.h"
 #include "common/text.h"
 
 namespace roster {
@@ -926,10 +927,15 @@ Status Accounts::DeleteDomain(std::string_view name, bool force, const Actor& ac
         "OR LOWER(SUBSTRING_INDEX(recipient, '@', -1)) = ?",
         {std::string(name), std::string(name)});
     if (!subs) return subs.error();
+    // The send-as grants on its addresses, held by other domains' mailboxes
+    // (a new owner of the domain must not find them granted).
+    auto grants = SendAs(db_).RemoveGrantsOnDomain(name, actor);
+    if (!grants) return grants.error();
     auto dom = db_.Execute("DELETE FROM domain WHERE id = ?", {id});
     if (!dom) return dom.error();
     return WriteChangeLog(actor, "domain-del", name,
-                          "mailboxes=" + std::to_string(*gone) + " subscriptions=" + std::to_string(*subs));
+                          "mailboxes=" + std::to_string(*gone) + " subscriptions=" + std::to_string(*subs) +
+                              " send_as=" + std::to_string(*grants));
   });
 }
 

@@ -293,7 +293,8 @@ class Accounts {
   // --- administration (role admin); each change writes the change log in the same transaction ---
   Status AddDomain(const Domain& domain, const Actor& actor);
   // Deleting a domain that has mailboxes needs force, and then deletes them,
-  // the domain's subscriptions and every subscription delivering into it.
+  // the domain's subscriptions, every subscription delivering into it, and
+  // the send-as grants on its addresses (common/send_as.h).
   Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
   Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
   Result<Domain> GetDomain(std::string_view name);

@@ -318,17 +318,46 @@ Result<std::vector<LoginRecord>> AppPasswords::Logins(std::string_view address, 
   return out;
 }
 
-Status AppPasswords::ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each) {
+Status AppPasswords::ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each,
+                                  std::string_view domain) {
   if (days == 0 || days > 36500) return Error::Invalid("--inactive: 1 day to 100 years");
-  return db_.QueryEach(
-      "SELECT m.address, COALESCE(CAST(GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)) AS CHAR), '') FROM mailbox m "
-      "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM last_login GROUP BY mailbox_id) l ON l.mailbox_id = m.id "
-      "LEFT JOIN (SELECT mailbox_id, MAX(logged_at) t FROM login_history GROUP BY mailbox_id) h "
-      "ON h.mailbox_id = m.id "
-      "WHERE m.created_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
-      "AND (COALESCE(l.t, h.t) IS NULL OR GREATEST(COALESCE(l.t, h.t), COALESCE(h.t, l.t)) < "
-      "UTC_TIMESTAMP() - INTERVAL ? DAY) ORDER BY m.address",
-      {days, days}, [&](const DbRow& r) { return each(InactiveMailbox{r.String(0), r.String(1)}); });
+  // Keyset pagination on the lookup key's index, as ListMailboxes: at most
+  // kPage rows in memory however many mailboxes are dormant. Each mailbox's
+  // newest login comes from the primary keys of the two tables; a mailbox is
+  // dormant when neither has one since the cut-off.
+  constexpr uint64_t kPage = 500;
+  // Two texts: with no domain the scan follows the lookup key's index and
+  // stops at the page's end (a join with the domain would make the server
+  // sort every mailbox left, for each page).
+  auto text = [](bool one_domain) {
+    return std::string(
+               "SELECT m.lookup_key, m.address, "
+               "(SELECT CAST(MAX(logged_at) AS CHAR) FROM last_login WHERE mailbox_id = m.id) AS l, "
+               "(SELECT CAST(MAX(logged_at) AS CHAR) FROM login_history WHERE mailbox_id = m.id) AS h "
+               "FROM mailbox m WHERE ") +
+           (one_domain ? "m.domain_id = (SELECT id FROM domain WHERE name = ?) AND " : "") +
+           "m.lookup_key > ? AND m.created_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
+           "HAVING (l IS NULL OR CAST(l AS DATETIME(6)) < UTC_TIMESTAMP() - INTERVAL ? DAY) "
+           "AND (h IS NULL OR CAST(h AS DATETIME(6)) < UTC_TIMESTAMP() - INTERVAL ? DAY) "
+           "ORDER BY m.lookup_key LIMIT ?";
+  };
+  static const std::string kAll = text(false), kOneDomain = text(true);
+  std::string after;
+  for (;;) {
+    uint64_t rows = 0;
+    bool stopped = false;
+    DbParams params = {after, days, days, days, kPage};
+    if (!domain.empty()) params.insert(params.begin(), std::string(domain));
+    Status s = db_.QueryEach(domain.empty() ? kAll : kOneDomain, params, [&](const DbRow& r) {
+      ++rows;
+      after = r.String(0);
+      // Both are "YYYY-MM-DD HH:MM:SS.ffffff" or "" (none): the later sorts last.
+      if (!each(InactiveMailbox{r.String(1), std::max(r.String(2), r.String(3))})) stopped = true;
+      return !stopped;
+    });
+    if (!s) return s;
+    if (stopped || rows < kPage) return Status::Ok();
+  }
 }
 
 // ---------------------------------------------------------------- the passdb

@@ -144,8 +144,11 @@ class AppPasswords {
   // Newest first.
   Result<std::vector<LoginRecord>> Logins(std::string_view address, uint64_t limit);
   // Mailboxes created before `days` ago with no login since (by the login
-  // history and the dict's last logins), in address order.
-  Status ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each);
+  // history and the dict's last logins), of `domain` ("" = all), in the
+  // order of their lookup keys (as Accounts::ListMailboxes), read a page at
+  // a time.
+  Status ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each,
+                      std::string_view domain = {});
 
   // --- the passdb (role auth) ---
   // The login after the mailbox's newest (read first), as RecordLogins.

@@ -124,6 +124,34 @@ Status SendAs::Revoke(std::string_view address, std::string_view login, const Ac
   });
 }
 
+Result<uint64_t> SendAs::RemoveGrantsOnDomain(std::string_view domain, const Actor& actor) {
+  if (!db_.in_transaction()) return Error::Permanent("send-as grants of a domain are removed only with the domain");
+  Accounts accounts(db_);
+  constexpr uint64_t kPage = 500;
+  uint64_t removed = 0;
+  // Each page is deleted before the next is read, so the next read starts
+  // again at the first grant left.
+  for (;;) {
+    auto grants = db_.Query(
+        "SELECT g.address, g.mailbox_id, m.address FROM send_as g JOIN mailbox m ON m.id = g.mailbox_id "
+        "WHERE SUBSTRING_INDEX(g.address, '@', -1) = ? ORDER BY g.address, g.mailbox_id LIMIT ? FOR UPDATE",
+        {std::string(domain), kPage});
+    if (!grants) return grants.error();
+    uint64_t page_removed = 0;
+    for (const DbRow& r : *grants) {
+      auto gone = db_.Execute("DELETE FROM send_as WHERE address = ? AND mailbox_id = ?", {r.String(0), r.Uint(1)});
+      if (!gone) return gone.error();
+      page_removed += *gone;
+      ROSTER_TRY(accounts.WriteChangeLog(actor, "send-as-revoke", r.String(2),
+                                         "may no longer send as " + r.String(0) + " (domain " + std::string(domain) +
+                                             " deleted)"));
+      removed += *gone;
+    }
+    if (grants->size() < kPage) return removed;
+    if (page_removed == 0) return Error::Permanent("send-as grants of " + std::string(domain) + " read but not deleted");
+  }
+}
+
 Result<std::vector<SendAsGrant>> SendAs::List(std::string_view who, size_t limit) {
   auto rows = db_.Query(
       "SELECT g.address, m.address, m.active = 1 AND d.active = 1, g.created_at FROM send_as g "

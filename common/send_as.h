@@ -72,6 +72,12 @@ class SendAs {
   Status Grant(std::string_view address, std::string_view login, const Actor& actor);
   // NotFound when there is no such grant.
   Status Revoke(std::string_view address, std::string_view login, const Actor& actor);
+  // Deleting a domain (Accounts::DeleteDomain, inside its transaction: call
+  // it only there): removes every grant on an address of `domain` (and on
+  // "@domain"), whoever holds it, each with a send-as-revoke entry in the
+  // change log; returns how many. Grants held by the domain's own mailboxes
+  // went with them already. Reads kPage grants at a time.
+  Result<uint64_t> RemoveGrantsOnDomain(std::string_view domain, const Actor& actor);
   // The grants on the address `who` and those held by the mailbox `who`
   // ("": all), in address then login order; at most `limit` rows.
   Result<std::vector<SendAsGrant>> List(std::string_view who, size_t limit);

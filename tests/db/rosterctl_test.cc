@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
+#include <regex>
 
 #include "common/accounts.h"
 #include "common/app_passwords.h"
@@ -23,6 +25,14 @@ class RosterctlTest : public ::testing::Test {
   void MustRun(const std::vector<std::string>& args, const std::string& input = "") {
     auto r = Run(args, input);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  // rosterctl with the test configuration plus `extra` lines (a file of its own).
+  CommandResult RunWithConfig(const std::string& extra, const std::vector<std::string>& args) {
+    std::string path = MariaDb::Get().dir() + "/extra.conf";
+    std::ofstream(path, std::ios::trunc) << "!include roster.conf\n" << extra;
+    std::vector<std::string> argv = {ROSTERCTL_PATH, "--config", path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
   }
   void AddDomainAndMailbox() {
     MustRun({"domain", "add", "Example.TEST", "--quota", "1G", "--messages", "5000"});
@@ -47,6 +57,48 @@ TEST_F(RosterctlTest, DomainLifecycle) {
   EXPECT_NE(Run({"--json", "domain", "show", "example.test"}).out.find("\"active\":false"), std::string::npos);
   MustRun({"domain", "del", "example.test", "--force"});
   EXPECT_EQ(Run({"domain", "show", "example.test"}).exit_code, 67);
+}
+
+// Deleting a domain takes the send-as grants on its addresses with it, also
+// those other domains' mailboxes hold, each with a change-log entry, in the
+// same transaction; grants elsewhere stay.
+TEST_F(RosterctlTest, DomainDelRemovesTheSendAsGrantsOnItsAddresses) {
+  for (const char* d : {"a.test", "b.test", "c.test"}) MustRun({"domain", "add", d});
+  MustRun({"mailbox", "add", "alice@a.test", "--password-stdin"}, "pw pw pw\n");
+  MustRun({"mailbox", "add", "bob@b.test", "--password-stdin"}, "pw pw pw\n");
+  for (const char* address : {"sales@a.test", "@a.test", "alice@a.test", "x@c.test", "y@elsewhere.test"})
+    MustRun({"send-as", "grant", address, "bob@b.test"});
+  MustRun({"send-as", "grant", "bob@b.test", "alice@a.test"});  // held by a.test's mailbox
+  MustRun({"domain", "del", "a.test", "--force"});
+  auto list = Run({"send-as", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.find("a.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("x@c.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("y@elsewhere.test"), std::string::npos) << list.out;
+  auto revoked = Run({"log", "--account", "bob@b.test", "--action", "send-as-revoke"});
+  for (const char* address : {"sales@a.test", "@a.test", "alice@a.test"})
+    EXPECT_NE(revoked.out.find(std::string("may no longer send as ") + address + " (domain a.test deleted)"),
+              std::string::npos)
+        << address << ": " << revoked.out;
+  EXPECT_EQ(std::count(revoked.out.begin(), revoked.out.end(), '\n'), 3) << revoked.out;
+  EXPECT_NE(Run({"log", "--account", "a.test"}).out.find("mailboxes=1 subscriptions=0 send_as=3"), std::string::npos);
+  // A domain without mailboxes (no --force needed) too; more grants than one page.
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin
+                  ->Execute("INSERT INTO send_as (address, mailbox_id) SELECT CONCAT('u', seq, '@c.test'), m.id "
+                            "FROM seq_1_to_1200 JOIN mailbox m WHERE m.lookup_key = 'bob@b.test'")
+                  .ok());
+  MustRun({"domain", "del", "c.test"});
+  EXPECT_NE(Run({"log", "--account", "c.test"}).out.find("send_as=1201"), std::string::npos);
+  auto left = admin->Query("SELECT COUNT(*) FROM send_as WHERE address LIKE '%@c.test'");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->front().Uint(0), 0u);
+  list = Run({"send-as", "list"});
+  EXPECT_EQ(list.out.find("x@c.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("y@elsewhere.test"), std::string::npos) << list.out;
+  // Added again, the domain finds none of the old grants.
+  MustRun({"domain", "add", "a.test"});
+  EXPECT_EQ(Run({"send-as", "list", "sales@a.test"}).out.find("bob@b.test"), std::string::npos);
 }
 
 TEST_F(RosterctlTest, MailboxAddStoresArgon2idThatVerifies) {
@@ -205,8 +257,9 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   ASSERT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 0);
   EXPECT_EQ(Run({"app-password", "revoke", "alice@example.test", std::to_string(id)}).exit_code, 67);
   // access
-  auto access = Run({"mailbox", "access", "alice@example.test", "--protocols", "imap,smtp,webmail",
-                     "--main-password", "webmail"});
+  auto access = RunWithConfig("auth_webmail_networks = 192.0.2.0/24\n",
+                              {"mailbox", "access", "alice@example.test", "--protocols", "imap,smtp,webmail",
+                               "--main-password", "webmail"});
   ASSERT_EQ(access.exit_code, 0) << access.err;
   EXPECT_NE(access.out.find("protocols:     imap,smtp,webmail"), std::string::npos) << access.out;
   m = a.FindMailboxForLogin("alice@example.test");
@@ -236,6 +289,157 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   EXPECT_NE(Run({"--json", "mailbox", "list", "--inactive", "90d"}).out.find("\"last_login\":null"),
             std::string::npos);
   EXPECT_EQ(Run({"mailbox", "list", "--inactive", "soon"}).exit_code, 65);
+}
+
+// "webmail" is a login from auth_webmail_networks: without them, a list that
+// names it gives nothing there, and --main-password webmail would lock the
+// main password out everywhere. Refused (65), unless --force.
+TEST_F(RosterctlTest, WebmailInAnAccessListNeedsWebmailNetworks) {
+  AddDomainAndMailbox();
+  auto refused = Run({"mailbox", "access", "alice@example.test", "--main-password", "webmail"});
+  EXPECT_EQ(refused.exit_code, 65) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("auth_webmail_networks is not set in " + MariaDb::Get().config_path()),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("would work nowhere"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  auto partly = Run({"mailbox", "access", "alice@example.test", "--main-password", "imap,webmail"});
+  EXPECT_EQ(partly.exit_code, 65);
+  EXPECT_NE(partly.err.find("would work only over imap"), std::string::npos) << partly.err;
+  auto login = Run({"mailbox", "access", "alice@example.test", "--protocols", "webmail"});
+  EXPECT_EQ(login.exit_code, 65);
+  EXPECT_NE(login.err.find("could log in nowhere"), std::string::npos) << login.err;
+  // Nothing was changed, nothing logged.
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->main_password_protocols.has_value());
+  EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->login_protocols.has_value());
+  EXPECT_EQ(Run({"log", "--action", "mailbox-access"}).out, "");
+  // Lists without webmail, and "all", need no networks.
+  MustRun({"mailbox", "access", "alice@example.test", "--main-password", "imap", "--protocols", "all"});
+  // With the networks set, accepted as it is.
+  auto ok = RunWithConfig("auth_webmail_networks = 192.0.2.0/24\n",
+                          {"mailbox", "access", "alice@example.test", "--main-password", "webmail"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("warning"), std::string::npos) << ok.err;
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->main_password_protocols,
+            std::optional<unsigned>(kProtoWebmail));
+  // Without them, showing it warns; --force sets it anyway.
+  auto shown = Run({"mailbox", "access", "alice@example.test"});
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.err.find("warning: webmail is named, but auth_webmail_networks is not set"), std::string::npos)
+      << shown.err;
+  MustRun({"mailbox", "access", "alice@example.test", "--main-password", "all"});
+  auto forced = Run({"mailbox", "access", "alice@example.test", "--main-password", "webmail", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->main_password_protocols,
+            std::optional<unsigned>(kProtoWebmail));
+  EXPECT_EQ(Run({"mailbox", "show", "alice@example.test", "--force"}).exit_code, 64);
+}
+
+// Text tables print times to the second; --json keeps what the database
+// holds (microseconds where the column has them).
+TEST_F(RosterctlTest, TextTablesShowSecondsAndJsonKeepsMicroseconds) {
+  AddDomainAndMailbox();
+  MustRun({"app-password", "add", "alice@example.test", "--label", "Phone", "--expires", "30d"});
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Accounts a(*db);
+  auto m = a.FindMailboxForLogin("alice@example.test");
+  ASSERT_TRUE(m.ok());
+  AppPasswords history(*db);
+  const std::string ip("\xc0\x00\x02\x05", 4);
+  ASSERT_TRUE(history.RecordLogin(m->id, "imap", ip, 0, 20).ok());
+  ASSERT_TRUE(history.TouchAppPassword(1, ip).ok());
+  MustRun({"outbound", "suspend", "alice@example.test", "--reason", "test"});
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(admin->Execute("UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 100 DAY").ok());
+  // Whole seconds would print no fraction either way: make sure each has one.
+  for (const char* sql : {"UPDATE login_history SET logged_at = UTC_TIMESTAMP() - INTERVAL 95 DAY + INTERVAL 0.25 SECOND",
+                          "UPDATE app_password SET last_used_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
+                          "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
+                          "UPDATE change_log SET at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND"})
+    ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
+  const std::regex time(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"), fraction(R"(\d\d:\d\d:\d\d\.\d)");
+  using V = std::vector<std::string>;
+  for (const V& args : {V{"app-password", "list", "alice@example.test"}, V{"outbound", "show", "alice@example.test"},
+                        V{"outbound", "suspended"}, V{"mailbox", "logins", "alice@example.test"},
+                        V{"mailbox", "list", "--inactive", "90d"}, V{"log"}}) {
+    auto text = Run(args);
+    ASSERT_EQ(text.exit_code, 0) << args[0] << ": " << text.err;
+    EXPECT_TRUE(std::regex_search(text.out, time)) << text.out;
+    EXPECT_FALSE(std::regex_search(text.out, fraction)) << text.out;
+    V json_args = {"--json"};
+    json_args.insert(json_args.end(), args.begin(), args.end());
+    auto json = Run(json_args);
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_TRUE(std::regex_search(json.out, fraction)) << json.out;
+  }
+  // The columns stay aligned: the time is 19 characters wide.
+  auto suspended = Run({"outbound", "suspended"}).out;
+  EXPECT_EQ(suspended.find("SUSPENDED (UTC)     REASON"), 41u) << suspended;
+  EXPECT_NE(Run({"outbound", "show", "alice@example.test"}).out.find(" UTC: test\n"), std::string::npos);
+}
+
+// The dormant report of one domain, and of more mailboxes than one page.
+TEST_F(RosterctlTest, DormantReportOfOneDomainPagesThroughEveryMailbox) {
+  AddDomainAndMailbox();
+  MustRun({"domain", "add", "other.test"});
+  MustRun({"mailbox", "add", "carol@other.test", "--password-stdin"}, "pw pw pw\n");
+  auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
+  // 1203 more mailboxes in big.test; every third logged in lately, and the
+  // rest have a last login (last_login) older than their history's newest.
+  MustRun({"domain", "add", "big.test"});
+  for (const char* sql :
+       {"INSERT INTO mailbox (domain_id, address) SELECT d.id, CONCAT('u', LPAD(seq, 4, '0'), '@big.test') "
+        "FROM seq_1_to_1203 JOIN domain d WHERE d.name = 'big.test'",
+        "UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 200 DAY",
+        "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) SELECT id, 'imap', UNHEX('C0000205'), "
+        "UTC_TIMESTAMP() - INTERVAL 150 DAY FROM mailbox WHERE address LIKE 'u%@big.test'",
+        "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip) SELECT id, 1, 1, "
+        "IF(MOD(id, 3) = 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP() - INTERVAL 120 DAY + INTERVAL 0.5 SECOND), 'smtp', "
+        "UNHEX('C0000205') "
+        "FROM mailbox WHERE address LIKE 'u%@big.test'"})
+    ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
+  auto expected = admin->Query(
+      "SELECT m.address, CAST(h.logged_at AS CHAR) FROM mailbox m JOIN login_history h ON h.mailbox_id = m.id "
+      "WHERE m.address LIKE 'u%@big.test' AND MOD(m.id, 3) <> 0 ORDER BY m.lookup_key");
+  ASSERT_TRUE(expected.ok());
+  ASSERT_GT(expected->size(), 500u);
+  std::string want = "[";
+  for (const DbRow& r : *expected) {
+    EXPECT_EQ(r.String(1).substr(19), ".500000");  // the history's, newer than the last-login table's
+    want += (want.size() > 1 ? "," : "") + std::string("{\"address\":\"") + r.String(0) + "\",\"last_login\":\"" +
+            r.String(1) + "\"}";
+  }
+  want += "]\n";
+  auto big = Run({"--json", "mailbox", "list", "big.test", "--inactive", "90d"});
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  EXPECT_EQ(big.out, want);
+  auto text = Run({"mailbox", "list", "big.test", "--inactive", "90d"});
+  EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), static_cast<long>(expected->size()) + 1);
+  // One domain only; without one, every domain.
+  auto example = Run({"mailbox", "list", "example.test", "--inactive", "90d"});
+  ASSERT_EQ(example.exit_code, 0) << example.err;
+  EXPECT_EQ(example.out, "ADDRESS                                  LAST LOGIN (UTC)\n"
+                         "alice@example.test                       never\n");
+  auto all = Run({"mailbox", "list", "--inactive", "90d"});
+  EXPECT_NE(all.out.find("alice@example.test"), std::string::npos);
+  EXPECT_NE(all.out.find("carol@other.test"), std::string::npos);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), static_cast<long>(expected->size()) + 3);
+  EXPECT_EQ(Run({"mailbox", "list", "nowhere.test", "--inactive", "90d"}).exit_code, 67);
+  EXPECT_EQ(Run({"mailbox", "list", "bad_domain", "--inactive", "90d"}).exit_code, 65);
+  EXPECT_EQ(Run({"mailbox", "list", "example.test", "x", "--inactive", "90d"}).exit_code, 64);
+}
+
+// DURATION (rosterctl(1), ARGUMENTS): --inactive takes whole days, 1 day to 100 years.
+TEST_F(RosterctlTest, InactiveTakesDurationsOfADayToAHundredYears) {
+  AddDomainAndMailbox();
+  for (const char* ok : {"1d", "36h", "2160h", "36500d", "86400s", "1440m"})
+    EXPECT_EQ(Run({"mailbox", "list", "--inactive", ok}).exit_code, 0) << ok;
+  for (const char* bad : {"0d", "12h", "90", "1w", "1y", "36501d", "-1d", "1.5d", "d"}) {
+    auto r = Run({"mailbox", "list", "--inactive", bad});
+    EXPECT_EQ(r.exit_code, 65) << bad << ": " << r.err;
+  }
 }
 
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
