@@ -219,7 +219,11 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
   AppPasswords store(**db);
-  auto logins = store.Logins(mailbox, std::min<uint64_t>(limit->value_or(100), 1000));
+  // By default what the history promises: the newest auth_login_history (the
+  // table may hold up to twice that until its next prune); --limit reads more.
+  int64_t kept = config_.GetInt("auth_login_history");
+  uint64_t shown = limit->value_or(kept > 0 ? static_cast<uint64_t>(kept) : 100);
+  auto logins = store.Logins(mailbox, std::min<uint64_t>(shown, 1000));
   if (!logins) return Fail(logins.error());
   JsonWriter j;
   j.BeginArray();

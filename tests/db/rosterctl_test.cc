@@ -278,6 +278,16 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   ASSERT_EQ(logins.exit_code, 0) << logins.err;
   EXPECT_NE(logins.out.find("192.0.2.5"), std::string::npos) << logins.out;
   EXPECT_NE(logins.out.find("main"), std::string::npos) << logins.out;
+  // The table may hold up to 2 x auth_login_history - 1 rows between prunes;
+  // the listing shows the newest auth_login_history (here 3) unless --limit.
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(history.RecordLogin(m->id, "pop3", std::string("\xc0\x00\x02\x06", 4), 0, 20).ok());
+  auto newest = RunWithConfig("auth_login_history = 3\n", {"mailbox", "logins", "alice@example.test"});
+  ASSERT_EQ(newest.exit_code, 0) << newest.err;
+  EXPECT_EQ(newest.out.find("192.0.2.5"), std::string::npos) << newest.out;  // the 4th newest
+  EXPECT_NE(newest.out.find("192.0.2.6"), std::string::npos) << newest.out;
+  auto more = RunWithConfig("auth_login_history = 3\n", {"mailbox", "logins", "alice@example.test", "--limit", "4"});
+  EXPECT_NE(more.out.find("192.0.2.5"), std::string::npos) << more.out;
   // Dormant: alice has logged in; a mailbox made long ago that never did is listed.
   MustRun({"mailbox", "add", "bob@example.test", "--password-stdin"}, "pw pw pw\n");
   auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
