@@ -193,6 +193,7 @@ TEST_F(SenderLoginsTest, AliasMembersWithinTheQuotaChecksBounds) {
   EXPECT_EQ(count(service().AnswerSocketmap("sender_logins narrow@here.test", &log)), 99);
   EXPECT_EQ(log, "");
   EXPECT_EQ(count(service().AnswerSocketmap("sender_logins wide@here.test", &log)), 99);
+  EXPECT_NE(log.find("are not owners"), std::string::npos) << log;
 }
 
 TEST_F(SenderLoginsTest, OddSendersParseOrAreRefusedCleanly) {
