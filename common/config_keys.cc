@@ -136,7 +136,7 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "0 = no such threshold. The lower threshold that applies counts"},
       {"policy_outbound_relay_clients", T::kBool, "yes", false,
        "count the mail of POP/IMAP-before-SMTP clients (no SASL login) on the mailbox that logged in last from "
-       "their network"},
+       "their network; never a loopback client"},
       {"policy_outbound_notify", T::kString, "", false,
        "address told when the circuit breaker suspends a mailbox's sending; empty = nobody (the log only)"},
       {"policy_outbound_notify_from", T::kString, "", false, "envelope sender of the notice; empty = <>"},

@@ -1,6 +1,7 @@
 // decide.cc: the policy protocol's decisions (see service.h and
 // doc/roster-policyd.8): the quota check of a local recipient, after +ext,
-// aliases and catch-alls are followed to mailboxes, and POP/IMAP-before-SMTP
+// aliases and catch-alls are followed to mailboxes (WalkAlias, the one alias
+// walk, which sender_logins' alias members use too), and POP/IMAP-before-SMTP
 // for a recipient elsewhere (by the client's network, or by the IPv4 address
 // that a client behind a NAT64 translator carries: common/ip.h).
 #include <algorithm>
@@ -59,8 +60,19 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
     return t;
   }
 
-  // An alias: the address's own subscribers, else its domain's catch-all;
-  // then each subscriber the same way, level by level, a batch per level.
+  // An alias (or a disabled mailbox): where its subscribers' mail goes.
+  auto walk = WalkAlias(accounts, keys, /*catch_alls=*/true);
+  if (!walk) return walk.error();
+  t.mailboxes = std::move(walk->mailboxes);
+  t.elsewhere = walk->elsewhere || walk->cut;  // past the bounds: not proven full
+  return t;
+}
+
+Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& keys, bool catch_alls) {
+  // The address's own subscribers (the +ext form's first), else its domain's
+  // catch-all; then each subscriber the same way, level by level, a batch
+  // per level.
+  AliasWalk w;
   std::set<std::string> seen;
   std::vector<std::string> frontier;
   auto own = accounts.FindSubscribers(keys.keys, 'I');
@@ -70,8 +82,8 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
       frontier = list;
       break;
     }
-  if (frontier.empty()) {
-    auto catch_all = accounts.FindSubscribers({"@" + domain}, 'I');
+  if (frontier.empty() && catch_alls) {
+    auto catch_all = accounts.FindSubscribers({"@" + keys.address.domain}, 'I');
     if (!catch_all) return catch_all.error();
     frontier = catch_all->front();
   }
@@ -79,20 +91,20 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
 
   for (int depth = 0; !frontier.empty(); ++depth) {
     if (depth >= kMaxAliasDepth) {
-      t.elsewhere = true;
+      w.cut = true;
       break;
     }
     std::vector<std::string> batch;
     for (const std::string& recipient : frontier) {
       auto parsed = ParseAddress(recipient, settings_.address_options);
       if (!parsed) {
-        t.elsewhere = true;
+        w.elsewhere = true;
         continue;
       }
       std::string key = parsed->Mailbox();
       if (!seen.insert(AsciiLower(key)).second) continue;
       if (seen.size() > kMaxAliasTargets) {
-        t.elsewhere = true;
+        w.cut = true;
         break;
       }
       batch.push_back(key);
@@ -106,7 +118,7 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto& s = (*states)[i];
       if (s && s->active && s->domain_active) {
-        t.mailboxes.push_back(*s);
+        w.mailboxes.push_back(*s);
       } else if (s && !s->domain_active) {
         // A disabled domain takes no mail: a dead end, as in the aliases table.
       } else {
@@ -117,31 +129,33 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
     if (pending.empty()) break;
     auto subs = accounts.FindSubscribers(pending, 'I');
     if (!subs) return subs.error();
-    std::vector<std::string> catch_alls;
+    std::vector<std::string> catch_all_keys;
     std::vector<bool> catch_all_has_row;
     for (size_t i = 0; i < pending.size(); ++i) {
       if (!(*subs)[i].empty()) {
         frontier.insert(frontier.end(), (*subs)[i].begin(), (*subs)[i].end());
-      } else {
-        catch_alls.push_back("@" + DomainOfKey(pending[i]));
+      } else if (catch_alls) {
+        catch_all_keys.push_back("@" + DomainOfKey(pending[i]));
         catch_all_has_row.push_back(has_row[i]);
+      } else if (!has_row[i]) {
+        w.elsewhere = true;  // not a mailbox here, and catch-alls are not followed
       }
     }
-    if (catch_alls.empty()) continue;
-    auto caught = accounts.FindSubscribers(catch_alls, 'I');
+    if (catch_all_keys.empty()) continue;
+    auto caught = accounts.FindSubscribers(catch_all_keys, 'I');
     if (!caught) return caught.error();
-    for (size_t i = 0; i < catch_alls.size(); ++i) {
+    for (size_t i = 0; i < catch_all_keys.size(); ++i) {
       if (!(*caught)[i].empty()) {
         frontier.insert(frontier.end(), (*caught)[i].begin(), (*caught)[i].end());
       } else if (!catch_all_has_row[i]) {
         // Not a mailbox here and nothing catches it: another server's
         // address (or one Postfix will bounce): it can take the mail.
-        t.elsewhere = true;
+        w.elsewhere = true;
       }
       // A disabled mailbox nothing catches gets nothing: it does not count.
     }
   }
-  return t;
+  return w;
 }
 
 Result<RecipientTargets> Service::Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease) {

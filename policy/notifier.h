@@ -3,6 +3,8 @@
 // host:port, from a thread of its own: a request never waits for it. Each
 // notice has a bounded time (connect to QUIT); a notice that cannot be sent
 // is logged, never retried (the suspension and its log line stand anyway).
+// It never authenticates, and the MTA sees it come from the loopback, so the
+// outbound check counts it on nobody (a refused notice would be lost).
 //
 // Thread contract: Send() may be called from any thread and never blocks on
 // the network. The thread starts with the first notice; the destructor lets

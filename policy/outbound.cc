@@ -1,7 +1,7 @@
 // outbound.cc: the policy protocol's outbound check at DATA (see service.h,
 // doc/postfix.md "Outbound limits"): the sender's mailbox (its SASL login,
 // or for a POP/IMAP-before-SMTP client the mailbox that logged in last from
-// its network) is counted in the database (common/outbound.h), refused with
+// its network; never for a client on the loopback) is counted in the database (common/outbound.h), refused with
 // a temporary code over a limit, and suspended, logged and notified once
 // when the circuit breaker trips.
 //
@@ -113,6 +113,11 @@ std::optional<PolicyAnswer> Service::CheckOutbound(const PolicyRequest& request,
   } else {
     // Not authenticated: counted only when it is a POP/IMAP-before-SMTP client.
     if (!settings_.outbound_relay_clients) return kDunno;
+    // Never a loopback client: a login from the loopback is a webmail or a
+    // proxy on this host, which says nothing about who sends from there (cron,
+    // monitoring, and the circuit breaker's own notices, which policy/notifier
+    // sends from the loopback without SASL).
+    if (IsLoopbackAddress(request.client_address)) return kDunno;
     std::vector<IpRange> ranges = RelayRangesOf(request.client_address);
     if (ranges.empty()) return kDunno;
     std::string cache_key;

@@ -52,6 +52,13 @@ struct RecipientTargets {
   bool elsewhere = false;      // and some address that is not a mailbox here (or not resolved)
 };
 
+// Where an alias leads (Service::WalkAlias).
+struct AliasWalk {
+  std::vector<MailboxState> mailboxes;  // the active mailboxes of active domains it reaches
+  bool elsewhere = false;  // and some address that is no mailbox here (or does not parse)
+  bool cut = false;        // stopped at kMaxAliasDepth levels or kMaxAliasTargets addresses
+};
+
 struct PolicyAnswer {
   std::string action;  // "DUNNO", "OK", "452 4.2.2 <a@b>: Mailbox is over quota", ...
   std::string log;     // why, when worth a log line; empty otherwise
@@ -136,6 +143,13 @@ class Service {
   std::string SenderLogins(std::string_view key, Accounts& accounts, std::string* log);
   // The mailboxes an alias delivers to (not through catch-alls), as lookup keys.
   Result<std::vector<std::string>> AliasMembers(Accounts& accounts, const RecipientKeys& keys, std::string* log);
+  // The one walk from an address that is not an active mailbox to the
+  // mailboxes behind it, for the quota check and sender_logins alike: its own
+  // subscribers (the +ext form's first), then theirs, level by level, one
+  // batch per level, at most kMaxAliasDepth levels and kMaxAliasTargets
+  // addresses. With `catch_alls`, an address without subscribers goes on to
+  // its domain's catch-all (where mail goes); without, never.
+  Result<AliasWalk> WalkAlias(Accounts& accounts, const RecipientKeys& keys, bool catch_alls);
   Accounts AccountsOf(std::unique_ptr<DbPool::Lease>* lease);
 
   const PolicySettings settings_;

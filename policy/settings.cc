@@ -3,8 +3,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstring>
-
 #include "common/config.h"
 #include "common/outbound.h"
 #include "common/text.h"
@@ -49,6 +47,12 @@ Result<Listener> ParseListener(std::string_view text, Listener::Protocol protoco
   return l;
 }
 
+bool IsLoopbackAddress(std::string_view address) {
+  static const std::vector<IpPrefix> kLoopback = {*ParseIpPrefix("127.0.0.0/8"), *ParseIpPrefix("::1")};
+  auto packed = PackIp(address);  // an IPv4-mapped address comes back as IPv4
+  return packed.ok() && InAnyPrefix(*packed, kLoopback);
+}
+
 namespace {
 
 // "452 4.2.2 Mailbox is over quota" -> ("452 4.2.2", "Mailbox is over quota").
@@ -74,13 +78,6 @@ Status ParseReply(const std::string& reply, std::string* code, std::string* text
   for (char c : reply)
     if (static_cast<unsigned char>(c) < 0x20) return Error::Invalid("policy_overquota_reply has control characters");
   return Status::Ok();
-}
-
-bool IsLoopback(const std::string& host) {
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, host.c_str(), buf) == 1) return buf[0] == 127;
-  static const unsigned char kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return inet_pton(AF_INET6, host.c_str(), buf) == 1 && memcmp(buf, kV6Loopback, 16) == 0;
 }
 
 // A policy action of our own: printable, one line, not empty.
@@ -122,7 +119,7 @@ Status OutboundFromConfig(const Config& config, PolicySettings* s) {
   }
   auto smtp = ParseListener("inet:" + config.GetString("policy_outbound_notify_smtp"), Listener::Protocol::kPolicy);
   if (!smtp) return Error::Invalid("policy_outbound_notify_smtp: " + smtp.error().message);
-  if (!IsLoopback(smtp->host))
+  if (!IsLoopbackAddress(smtp->host))
     return Error::Invalid("policy_outbound_notify_smtp must be a loopback address (127.0.0.0/8 or ::1)");
   s->notify_host = smtp->host;
   s->notify_port = smtp->port;

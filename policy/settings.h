@@ -34,6 +34,12 @@ struct Listener {
 };
 Result<Listener> ParseListener(std::string_view text, Listener::Protocol protocol);
 
+// Whether `address` (text, as common/ip.h's PackIp reads it) is a loopback
+// address: 127.0.0.0/8, ::1, or an IPv4-mapped one of 127.0.0.0/8. The
+// circuit breaker's notices go to an SMTP server on one, and the outbound
+// check never counts a client without SASL on one (policy/outbound.cc).
+bool IsLoopbackAddress(std::string_view address);
+
 // Most NAT64 prefixes: each is one more address range in the relay query.
 constexpr size_t kMaxNat64Prefixes = 8;
 

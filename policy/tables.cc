@@ -218,50 +218,15 @@ Result<std::vector<std::string>> Service::AliasMembers(Accounts& accounts, const
   auto found = accounts.FindRecipient(keys.address.domain, {});
   if (!found) return found.error();
   if (!found->domain_exists || !found->domain_active) return members;
-  // The alias's own subscribers (the +ext form's first), then level by
-  // level, as the quota check follows aliases (decide.cc), but never into a
+  // As the quota check follows aliases (decide.cc), but never into a
   // catch-all: that an address reaches someone does not make it theirs.
-  std::vector<std::string> frontier;
-  auto own = accounts.FindSubscribers(keys.keys, 'I');
-  if (!own) return own.error();
-  for (const auto& list : *own)
-    if (!list.empty()) {
-      frontier = list;
-      break;
-    }
-  std::set<std::string> seen;
-  for (const std::string& k : keys.keys) seen.insert(AsciiLower(k));
-  for (int depth = 0; !frontier.empty(); ++depth) {
-    if (depth >= kMaxAliasDepth || seen.size() > kMaxAliasTargets) {
-      *log = "table sender_logins key " + Shown(keys.full) + ": alias members past " +
-             std::to_string(kMaxAliasDepth) + " levels or " + std::to_string(kMaxAliasTargets) +
-             " addresses are not owners";
-      break;
-    }
-    std::vector<std::string> batch;
-    for (const std::string& recipient : frontier) {
-      auto parsed = ParseAddress(recipient, settings_.address_options);
-      if (!parsed) continue;  // not a mailbox here
-      std::string k = parsed->Mailbox();
-      if (!seen.insert(AsciiLower(k)).second) continue;
-      if (seen.size() > kMaxAliasTargets) break;
-      batch.push_back(k);
-    }
-    frontier.clear();
-    if (batch.empty()) break;
-    std::vector<std::string> pending;
-    auto states = accounts.FindMailboxStates(batch);
-    if (!states) return states.error();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& s = (*states)[i];
-      if (s && s->active && s->domain_active) members.push_back(s->key);
-      else if (!s || s->domain_active) pending.push_back(batch[i]);  // a disabled domain is a dead end
-    }
-    if (pending.empty()) break;
-    auto subs = accounts.FindSubscribers(pending, 'I');
-    if (!subs) return subs.error();
-    for (const auto& list : *subs) frontier.insert(frontier.end(), list.begin(), list.end());
-  }
+  auto walk = WalkAlias(accounts, keys, /*catch_alls=*/false);
+  if (!walk) return walk.error();
+  if (walk->cut)
+    *log = "table sender_logins key " + Shown(keys.full) + ": alias members past " +
+           std::to_string(kMaxAliasDepth) + " levels or " + std::to_string(kMaxAliasTargets) +
+           " addresses are not owners";
+  for (const MailboxState& m : walk->mailboxes) members.push_back(m.key);
   return members;
 }
 

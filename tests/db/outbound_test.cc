@@ -401,6 +401,33 @@ TEST_F(OutboundTest, ImapBeforeSmtpClientsCountOnTheMailboxThatLoggedIn) {
   EXPECT_EQ(service().Decide(Data("", 1, "192.0.2.50")).action, "DUNNO");
 }
 
+// A login from the loopback is a webmail or a proxy on this host: it says
+// nothing about who sends from there (cron, monitoring, the breaker's own
+// notices), so a loopback client without SASL is counted on nobody.
+TEST_F(OutboundTest, LoopbackClientsWithoutSaslAreNeverCounted) {
+  AddMailbox("webmail@here.test");
+  SetLimits("webmail@here.test", 1);
+  auto dict = MariaDb::Get().Connect(DbRole::kDict);
+  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "imap", "127.0.0.1").ok());
+  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "pop3", "::1").ok());
+  for (const char* client : {"127.0.0.1", "127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"})
+    EXPECT_EQ(service().Decide(Data("", 1, client)).action, "DUNNO") << client;
+  EXPECT_EQ(Show("webmail@here.test").hour_attempts, 0u);
+  // The same through the outbound thread.
+  std::optional<PolicyAnswer> now = service().DecideOrQueue(Data("", 1, "127.0.0.1"), [](PolicyAnswer) {});
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->action, "DUNNO");
+  // A SASL login from the loopback (a webmail sending for its user) is counted.
+  EXPECT_EQ(service().Decide(Data("webmail@here.test", 1, "127.0.0.1")).action, "DUNNO");
+  EXPECT_NE(service().Decide(Data("webmail@here.test", 1, "::1")).action.find("1 messages per hour"),
+            std::string::npos);
+  EXPECT_EQ(Show("webmail@here.test").hour_attempts, 2u);
+  // An address next to the loopback is an ordinary client.
+  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "imap", "128.0.0.1").ok());
+  EXPECT_NE(service().Decide(Data("", 1, "128.0.0.1")).action.find("1 messages per hour"), std::string::npos);
+  EXPECT_EQ(Show("webmail@here.test").hour_attempts, 3u);
+}
+
 TEST_F(OutboundTest, BreakerTripsOnceNotifiesOnceAndRosterctlLiftsIt) {
   SmtpSink sink;
   settings_.notify_to = "postmaster@here.test";
@@ -542,9 +569,10 @@ TEST(OutboundSettingsTest, DefaultsAndBounds) {
   EXPECT_EQ(base->notify_host, "127.0.0.1");
   EXPECT_EQ(base->notify_port, 25);
   // The notice goes to the local MTA only.
-  for (const char* host : {"192.0.2.1:25", "example.org:25", "[2001:db8::1]:25", "127.0.0.1:0", "127.0.0.1"})
+  for (const char* host : {"192.0.2.1:25", "example.org:25", "[2001:db8::1]:25", "127.0.0.1:0", "127.0.0.1",
+                           "[::2]:25", "128.0.0.1:25", "[::ffff:192.0.2.1]:25"})
     EXPECT_FALSE(SettingsFrom(std::string("policy_outbound_notify_smtp = ") + host + "\n").ok()) << host;
-  for (const char* host : {"127.0.0.1:2525", "[::1]:25", "127.0.0.2:25"})
+  for (const char* host : {"127.0.0.1:2525", "[::1]:25", "127.0.0.2:25", "127.255.255.254:25", "[::ffff:127.0.0.1]:25"})
     EXPECT_TRUE(SettingsFrom(std::string("policy_outbound_notify_smtp = ") + host + "\n").ok()) << host;
   EXPECT_FALSE(SettingsFrom("policy_outbound_breaker_factor = 1001\n").ok());
   EXPECT_FALSE(SettingsFrom("policy_outbound_breaker_attempts = 100000001\n").ok());

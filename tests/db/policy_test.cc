@@ -185,6 +185,27 @@ TEST_F(PolicyTest, AnAliasIsRefusedOnlyWhenEveryMailboxBehindItIsOverQuota) {
   EXPECT_EQ(Decide("full1@here.test"), kOverQuota);
 }
 
+// Aliases are followed kMaxAliasDepth levels deep and to kMaxAliasTargets
+// addresses; past that the mail counts as going elsewhere (never refused).
+TEST_F(PolicyTest, AliasesAreFollowedWithinTheirBounds) {
+  AddMailbox("full@here.test", 1000, 1000);
+  // d1 -> d2 -> d3 -> d4 -> full: four levels from d1, five from d0.
+  Subscribe("d4@here.test", "full@here.test");
+  for (int i = 3; i >= 0; --i)
+    Subscribe("d" + std::to_string(i) + "@here.test", "d" + std::to_string(i + 1) + "@here.test");
+  EXPECT_EQ(Decide("d1@here.test"), kOverQuota);
+  EXPECT_EQ(Decide("d0@here.test"), "DUNNO");
+  // 99 members and the alias itself are 100 addresses; one member more is past it.
+  for (size_t i = 0; i < Service::kMaxAliasTargets; ++i) {
+    std::string member = "m" + std::to_string(i) + "@here.test";
+    AddMailbox(member, 1000, 1000);
+    Subscribe("wide@here.test", member);
+    if (i + 1 < Service::kMaxAliasTargets) Subscribe("narrow@here.test", member);
+  }
+  EXPECT_EQ(Decide("narrow@here.test"), kOverQuota);
+  EXPECT_EQ(Decide("wide@here.test"), "DUNNO");
+}
+
 TEST_F(PolicyTest, CatchAllTakesUnknownAddresses) {
   AddMailbox("full@here.test", 1000, 1000);
   AddMailbox("room@also.test", 1000, 0);

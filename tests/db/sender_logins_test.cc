@@ -6,6 +6,7 @@
 // oddly, the bounds, and a database that is down.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -163,6 +164,36 @@ TEST_F(SenderLoginsTest, AliasMembersOnlyWhenConfigured) {
   // A loop ends.
   Subscribe("sub@here.test", "team@here.test");
   EXPECT_EQ(Owners("team@here.test"), "OK bob@here.test,carol@also.test,dan@here.test");
+}
+
+// The alias members are found within the quota check's bounds
+// (Service::kMaxAliasDepth levels, kMaxAliasTargets addresses); those past
+// them are not owners, and the log says so.
+TEST_F(SenderLoginsTest, AliasMembersWithinTheQuotaChecksBounds) {
+  settings_.sender_login_alias_members = true;
+  AddMailbox("deep@here.test");
+  // d1 -> d2 -> d3 -> d4 -> deep: four levels from d1, five from d0.
+  Subscribe("d4@here.test", "deep@here.test");
+  for (int i = 3; i >= 0; --i)
+    Subscribe("d" + std::to_string(i) + "@here.test", "d" + std::to_string(i + 1) + "@here.test");
+  std::string log;
+  EXPECT_EQ(service().AnswerSocketmap("sender_logins d1@here.test", &log), "OK deep@here.test");
+  EXPECT_EQ(log, "");
+  EXPECT_EQ(service().AnswerSocketmap("sender_logins d0@here.test", &log), kNotFound);
+  EXPECT_NE(log.find("alias members past 4 levels or 100 addresses are not owners"), std::string::npos) << log;
+  // 99 members and the alias itself are 100 addresses; one member more is past it.
+  for (size_t i = 0; i < Service::kMaxAliasTargets; ++i) {
+    std::string member = "m" + std::to_string(i) + "@here.test";
+    AddMailbox(member);
+    Subscribe("wide@here.test", member);
+    if (i + 1 < Service::kMaxAliasTargets) Subscribe("narrow@here.test", member);
+  }
+  auto count = [](const std::string& answer) { return std::count(answer.begin(), answer.end(), '@'); };
+  log.clear();
+  EXPECT_EQ(count(service().AnswerSocketmap("sender_logins narrow@here.test", &log)), 99);
+  EXPECT_EQ(log, "");
+  EXPECT_EQ(count(service().AnswerSocketmap("sender_logins wide@here.test", &log)), 99);
+  EXPECT_NE(log.find("are not owners"), std::string::npos) << log;
 }
 
 TEST_F(SenderLoginsTest, OddSendersParseOrAreRefusedCleanly) {

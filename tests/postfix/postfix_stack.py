@@ -106,16 +106,20 @@ class Submission:
     authenticated client gets past RCPT);
     sender_restrictions: smtpd_sender_restrictions (the mismatch check);
     recipient_restrictions: more restrictions after permit_sasl_authenticated
-    has let the client relay (a policy service, say). Each may be changed and
+    has let the client relay (a policy service, say); data_restrictions:
+    smtpd_data_restrictions of this service only (the outbound check, as
+    doc/postfix.md gives it), None: main.cf's. Each may be changed and
     applied with Postfix.reconfigure()."""
 
     def __init__(self, sasl_path, sender_login_maps=None, client_restrictions="permit_sasl_authenticated, reject",
-                 sender_restrictions="reject_authenticated_sender_login_mismatch", recipient_restrictions=""):
+                 sender_restrictions="reject_authenticated_sender_login_mismatch", recipient_restrictions="",
+                 data_restrictions=None):
         self.sasl_path = sasl_path
         self.client_restrictions = client_restrictions
         self.sender_login_maps = sender_login_maps
         self.sender_restrictions = sender_restrictions
         self.recipient_restrictions = recipient_restrictions
+        self.data_restrictions = data_restrictions
         self.port = free_port()
 
     def main_cf(self, postfix):
@@ -130,7 +134,8 @@ roster_submission_client_restrictions = {self.client_restrictions}
 roster_submission_sender_restrictions = {self.sender_restrictions}
 roster_submission_relay_restrictions = permit_sasl_authenticated, reject
 roster_submission_recipient_restrictions = {self.recipient_restrictions}
-"""
+""" + ("" if self.data_restrictions is None else
+       f"roster_submission_data_restrictions = {self.data_restrictions}\n")
 
     def master_cf(self):
         options = {
@@ -147,6 +152,8 @@ roster_submission_recipient_restrictions = {self.recipient_restrictions}
             "smtpd_recipient_restrictions": "$roster_submission_recipient_restrictions",
             "smtpd_end_of_data_restrictions": "",
         }
+        if self.data_restrictions is not None:
+            options["smtpd_data_restrictions"] = "$roster_submission_data_restrictions"
         return (f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
                 + "".join(f"  -o {k}={v}\n" for k, v in options.items()))
 
