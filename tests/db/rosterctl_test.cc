@@ -405,7 +405,7 @@ TEST_F(RosterctlTest, DormantReportOfOneDomainPagesThroughEveryMailbox) {
         "UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 200 DAY",
         "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) SELECT id, 'imap', UNHEX('C0000205'), "
         "UTC_TIMESTAMP() - INTERVAL 150 DAY FROM mailbox WHERE address LIKE 'u%@big.test'",
-        "INSERT INTO login_history (mailbox_id, slot, seq, logged_at, protocol, ip) SELECT id, 1, 1, "
+        "INSERT INTO login_history (mailbox_id, seq, logged_at, protocol, ip) SELECT id, 1, "
         "IF(MOD(id, 3) = 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP() - INTERVAL 120 DAY + INTERVAL 0.5 SECOND), 'smtp', "
         "UNHEX('C0000205') "
         "FROM mailbox WHERE address LIKE 'u%@big.test'"})
