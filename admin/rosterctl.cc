@@ -560,19 +560,11 @@ int Rosterctl::Mailbox_() {
     return EX_USAGE;
   }
   const std::string sub = args_.words[1];
-  if (sub == "list" && args_.Option("inactive") != nullptr) {
-    AllowOnly({"inactive"});
-    if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
-    std::string domain;
-    if (args_.words.size() == 3) {
-      auto d = ParseDomain(args_.words[2]);
-      if (!d) return Fail(d.error());
-      domain = *d;
-    }
-    return MailboxInactive_(domain);
-  }
   if (sub == "list") {
-    AllowOnly({});
+    // mailbox list [DOMAIN] [--inactive DURATION]
+    bool inactive = args_.Option("inactive") != nullptr;
+    if (inactive) AllowOnly({"inactive"});
+    else AllowOnly({});
     if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
     std::string domain;
     if (args_.words.size() == 3) {
@@ -580,6 +572,7 @@ int Rosterctl::Mailbox_() {
       if (!d) return Fail(d.error());
       domain = *d;
     }
+    if (inactive) return MailboxInactive_(domain);
     return WithAccounts([&](Accounts& a) -> Status {
       if (!domain.empty()) {
         auto d = a.GetDomain(domain);
