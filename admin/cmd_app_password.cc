@@ -1,7 +1,7 @@
 // cmd_app_password.cc: rosterctl's app passwords and per-protocol access
 // (doc/dovecot.md, "App passwords and per-protocol access"): `app-password add|list|revoke`, and the mailbox
 // subcommands `access`, `logins` and `list --inactive`. Every change writes
-// the change log in its transaction (common/app_passwords.h) and flushes the
+// the change log in its transaction (common/app_password_admin.h) and flushes the
 // mailbox's entries from Dovecot's auth cache, since a login's answer changes.
 //
 // Trusts: nothing on the command line (addresses, labels, protocol lists,
@@ -15,7 +15,7 @@
 #include <iostream>
 
 #include "admin/rosterctl.h"
-#include "common/app_passwords.h"
+#include "common/app_password_admin.h"
 #include "common/units.h"
 
 namespace roster {
@@ -74,7 +74,7 @@ int Rosterctl::AppPassword_() {
   const std::string mailbox = address->Mailbox();
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
-  AppPasswords store(**db);
+  AppPasswordAdmin store(**db);
 
   if (sub == "add") {
     NewAppPassword add;
@@ -152,7 +152,7 @@ int Rosterctl::AppPassword_() {
 int Rosterctl::MailboxAccess_(const std::string& mailbox) {
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
-  AppPasswords store(**db);
+  AppPasswordAdmin store(**db);
   std::optional<std::optional<unsigned>> login, main_password;
   if (const std::string* p = args_.Option("protocols")) {
     auto v = ParseAccessList(*p, "protocols");
@@ -218,7 +218,7 @@ int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   if (!limit) return Fail(limit.error());
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
-  AppPasswords store(**db);
+  AppPasswordAdmin store(**db);
   // By default what the history promises: the newest auth_login_history (the
   // table may hold up to twice that until its next prune); --limit reads more.
   int64_t kept = config_.GetInt("auth_login_history");
@@ -255,10 +255,10 @@ int Rosterctl::MailboxInactive_(const std::string& domain) {
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
   if (!domain.empty()) {
-    auto known = Accounts(**db).GetDomain(domain);
+    auto known = AdminStore(**db).GetDomain(domain);
     if (!known) return Fail(known.error());
   }
-  AppPasswords store(**db);
+  AppPasswordAdmin store(**db);
   if (json_) std::cout << "[";
   else std::printf("%-40s %s\n", "ADDRESS", "LAST LOGIN (UTC)");
   bool first = true;

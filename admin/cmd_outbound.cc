@@ -1,20 +1,20 @@
 // cmd_outbound.cc: `rosterctl outbound`: a mailbox's outbound limits and
 // counts, a domain's defaults, and the suspension of a mailbox's sending by
 // the circuit breaker (roster-policyd) or by hand: why, and lifting it.
-// Every change writes the change log in its transaction (common/outbound.h).
+// Every change writes the change log in its transaction (common/outbound_admin.h).
 // No change here alters a login's answer (the passdb never reads these
 // columns), so Dovecot's auth cache is left alone.
 //
 // Trusts: nothing on the command line: addresses and domains go through
 // common/address.h, numbers through common/units.h and the bounds of
-// common/outbound.h, the reason through CheckText.
+// common/outbound_admin.h, the reason through CheckText.
 #include <sysexits.h>
 
 #include <cstdio>
 #include <iostream>
 
 #include "admin/rosterctl.h"
-#include "common/outbound.h"
+#include "common/outbound_admin.h"
 #include "common/units.h"
 
 namespace roster {
@@ -73,9 +73,9 @@ int Rosterctl::Outbound_() {
     return EX_USAGE;
   }
   const std::string sub = args_.words[1];
-  auto with = [&](const std::function<Status(Outbound&)>& body) {
-    return WithAccounts([&](Accounts& a) -> Status {
-      Outbound o(a.db());
+  auto with = [&](const std::function<Status(OutboundAdmin&)>& body) {
+    return WithStore([&](AdminStore& a) -> Status {
+      OutboundAdmin o(a.db());
       return body(o);
     });
   };
@@ -83,7 +83,7 @@ int Rosterctl::Outbound_() {
   if (sub == "suspended") {
     AllowOnly({});
     if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return with([&](Outbound& o) -> Status {
+    return with([&](OutboundAdmin& o) -> Status {
       auto list = o.ListSuspended();
       if (!list) return list.error();
       JsonWriter j;
@@ -111,7 +111,7 @@ int Rosterctl::Outbound_() {
     if (!domain) return Fail(domain.error());
     auto change = ChangeFrom(args_, true);
     if (!change) return Fail(change.error());
-    return with([&](Outbound& o) -> Status {
+    return with([&](OutboundAdmin& o) -> Status {
       if (!change->empty()) ROSTER_TRY(o.SetDomainDefaults(*domain, *change, actor_));
       auto d = o.DomainDefaults(*domain);
       if (!d) return d.error();
@@ -147,7 +147,7 @@ int Rosterctl::Outbound_() {
       usage_error_ = "give --per-hour, --per-day, --rcpt-per-message or --rcpt-per-day (N or default)";
       return EX_USAGE;
     }
-    return with([&](Outbound& o) -> Status {
+    return with([&](OutboundAdmin& o) -> Status {
       ROSTER_TRY(o.SetMailboxLimits(mailbox, *change, actor_));
       JsonWriter j;
       j.BeginObject().Field("mailbox", mailbox).Field("changed", true).EndObject();
@@ -162,7 +162,7 @@ int Rosterctl::Outbound_() {
       if (!checked) return Fail(checked.error());
       reason = *checked;
     }
-    return with([&](Outbound& o) -> Status {
+    return with([&](OutboundAdmin& o) -> Status {
       ROSTER_TRY(o.Suspend(mailbox, reason, actor_));
       JsonWriter j;
       j.BeginObject().Field("mailbox", mailbox).Field("suspended", true).EndObject();
@@ -171,7 +171,7 @@ int Rosterctl::Outbound_() {
     });
   }
   if (sub == "lift") {
-    return with([&](Outbound& o) -> Status {
+    return with([&](OutboundAdmin& o) -> Status {
       ROSTER_TRY(o.Lift(mailbox, actor_));
       JsonWriter j;
       j.BeginObject().Field("mailbox", mailbox).Field("suspended", false).EndObject();
@@ -180,7 +180,7 @@ int Rosterctl::Outbound_() {
     });
   }
   // show
-  return with([&](Outbound& o) -> Status {
+  return with([&](OutboundAdmin& o) -> Status {
     auto s = o.Show(mailbox);
     if (!s) return s.error();
     JsonWriter j;

@@ -1,5 +1,5 @@
 // cmd_send_as.cc: `rosterctl send-as`: which mailboxes may use an envelope
-// sender besides its own mailbox (common/send_as.h; roster-policyd answers
+// sender besides its own mailbox (common/send_as_admin.h; roster-policyd answers
 // them to Postfix's smtpd_sender_login_maps, doc/postfix.md). A grant changes
 // no login's answer, so Dovecot's auth cache is left alone; roster-policyd
 // caches none of it, so a revoke holds from the next message on.
@@ -9,7 +9,7 @@
 #include <sysexits.h>
 
 #include "admin/rosterctl.h"
-#include "common/send_as.h"
+#include "common/send_as_admin.h"
 #include "common/units.h"
 
 namespace roster {
@@ -31,8 +31,8 @@ int Rosterctl::SendAs_() {
     }
     auto limit = OptionalCount("limit");
     if (!limit) return Fail(limit.error());
-    return WithAccounts([&](Accounts& accounts) -> Status {
-      SendAs send_as(accounts.db());
+    return WithStore([&](AdminStore& accounts) -> Status {
+      SendAsAdmin send_as(accounts.db());
       auto list = send_as.List(who, limit->value_or(1000));
       if (!list) return list.error();
       JsonWriter j;
@@ -59,8 +59,8 @@ int Rosterctl::SendAs_() {
   if (!address) return Fail(address.error());
   auto login = MailboxAddress(args_.words[3]);
   if (!login) return Fail(login.error());
-  return WithAccounts([&](Accounts& accounts) -> Status {
-    SendAs send_as(accounts.db());
+  return WithStore([&](AdminStore& accounts) -> Status {
+    SendAsAdmin send_as(accounts.db());
     ROSTER_TRY(sub == "grant" ? send_as.Grant(*address, login->Mailbox(), actor_)
                               : send_as.Revoke(*address, login->Mailbox(), actor_));
     JsonWriter j;

@@ -1,5 +1,5 @@
 // import.cc: see import.h. The only SQL here reads seed 003's tables (not
-// roster's: those are written through Accounts).
+// roster's: those are written through AdminStore).
 #include "admin/import.h"
 
 #include <functional>
@@ -32,7 +32,7 @@ std::string JoinedName(const DbRow& r, size_t first) {
 
 class Importer {
  public:
-  Importer(Db& source, const std::string& db, Accounts& target, const Actor& actor)
+  Importer(Db& source, const std::string& db, AdminStore& target, const Actor& actor)
       : source_(source), db_("`" + db + "`."), target_(target), actor_(actor) {}
 
   Result<ImportReport> Run() {
@@ -161,14 +161,14 @@ class Importer {
 
   Db& source_;
   const std::string db_;  // "`name`."
-  Accounts& target_;
+  AdminStore& target_;
   const Actor& actor_;
   ImportReport report_;
 };
 
 }  // namespace
 
-Result<ImportReport> ImportSeed003(Db& source, const std::string& source_db, Accounts& target, const Actor& actor) {
+Result<ImportReport> ImportSeed003(Db& source, const std::string& source_db, AdminStore& target, const Actor& actor) {
   return Importer(source, source_db, target, actor).Run();
 }
 

@@ -2,7 +2,7 @@
 // replaces (seed 003: MySQL tables `domain`, `user` and `subscription` read by
 // Postfix's mysql: maps and Dovecot's sql driver) into roster's schema.
 //
-// Every row goes through Accounts, as `rosterctl domain|mailbox|sub add` would
+// Every row goes through AdminStore, as `rosterctl domain|mailbox|sub add` would
 // (the same checks, the change log), keeping password hashes, limits, usage
 // counters, active flags, names, departments and subscriptions. A row that
 // roster cannot take is skipped and reported with its reason, never changed
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "common/accounts.h"
+#include "common/admin_store.h"
 #include "common/db.h"
 #include "common/result.h"
 
@@ -37,7 +37,7 @@ struct ImportReport {
 
 // Reads `source_db`'s seed-003 tables through `source` (a connection that may
 // read them; the rows are read a page at a time) and writes through `target`.
-Result<ImportReport> ImportSeed003(Db& source, const std::string& source_db, Accounts& target, const Actor& actor);
+Result<ImportReport> ImportSeed003(Db& source, const std::string& source_db, AdminStore& target, const Actor& actor);
 
 }  // namespace roster
 

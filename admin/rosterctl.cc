@@ -28,7 +28,7 @@
 #include "admin/password_input.h"
 #include "admin/rosterctl.h"
 #include "admin/schema.h"
-#include "common/accounts.h"
+#include "common/admin_store.h"
 #include "common/address.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -264,10 +264,10 @@ Result<std::unique_ptr<Db>> Rosterctl::Connect(DbRole role, bool with_database) 
   return std::make_unique<Db>(std::move(*settings));
 }
 
-int Rosterctl::WithAccounts(const std::function<Status(Accounts&)>& body) {
+int Rosterctl::WithStore(const std::function<Status(AdminStore&)>& body) {
   auto db = Connect(DbRole::kAdmin);
   if (!db) return Fail(db.error());
-  Accounts accounts(**db);
+  AdminStore accounts(**db);
   Status s = body(accounts);
   if (!s) return Fail(s.error());
   return EX_OK;
@@ -276,7 +276,7 @@ int Rosterctl::WithAccounts(const std::function<Status(Accounts&)>& body) {
 void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const {
   std::vector<std::string> keys;
   // The driver's cache key is the address as Dovecot lower-cases it (%Lu):
-  // ASCII letters only, as a login compares (Accounts::FindMailboxForLogin).
+  // ASCII letters only, as a login compares (LoginStore::FindMailboxForLogin).
   for (const std::string& u : users) keys.push_back(AsciiLower(u));
   auto flushed = FlushDovecotAuthCache(config_.GetString("dovecot_auth_master"), keys);
   if (flushed) {
@@ -448,7 +448,7 @@ int Rosterctl::Domain_() {
   if (sub == "list") {
     AllowOnly({});
     if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       auto list = a.ListDomains();
       if (!list) return list.error();
       JsonWriter j;
@@ -492,7 +492,7 @@ int Rosterctl::Domain_() {
     d.default_max_bytes = quota->value_or(0);
     d.default_max_messages = messages->value_or(0);
     d.active = !args_.Has("disabled");
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.AddDomain(d, actor_));
       JsonWriter j;
       j.BeginObject().Field("added", d.name).EndObject();
@@ -501,7 +501,7 @@ int Rosterctl::Domain_() {
     });
   }
   if (sub == "del") {
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.DeleteDomain(*name, args_.Has("force"), actor_));
       FlushAuthCache({});
       JsonWriter j;
@@ -512,7 +512,7 @@ int Rosterctl::Domain_() {
   }
   if (sub == "enable" || sub == "disable") {
     bool active = sub == "enable";
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.SetDomainActive(*name, active, actor_));
       FlushAuthCache({});  // every cached answer about the domain's mailboxes
       JsonWriter j;
@@ -522,7 +522,7 @@ int Rosterctl::Domain_() {
     });
   }
   if (sub == "show") {
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       auto d = a.GetDomain(*name);
       if (!d) return d.error();
       JsonWriter j;
@@ -573,7 +573,7 @@ int Rosterctl::Mailbox_() {
       domain = *d;
     }
     if (inactive) return MailboxInactive_(domain);
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       if (!domain.empty()) {
         auto d = a.GetDomain(domain);
         if (!d) return d.error();
@@ -661,7 +661,7 @@ int Rosterctl::Mailbox_() {
       if (!hash) return Fail(hash.error());
       nm.password_hash = *hash;
     }
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       if (sub == "add") ROSTER_TRY(a.AddMailbox(nm, actor_));  // Dovecot may hold "unknown user"
       else ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
       FlushAuthCache({mailbox});
@@ -672,7 +672,7 @@ int Rosterctl::Mailbox_() {
     });
   }
   if (sub == "del") {
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.DeleteMailbox(mailbox, actor_));
       FlushAuthCache({mailbox});
       JsonWriter j;
@@ -683,7 +683,7 @@ int Rosterctl::Mailbox_() {
   }
   if (sub == "enable" || sub == "disable") {
     bool active = sub == "enable";
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.SetMailboxActive(mailbox, active, actor_));
       FlushAuthCache({mailbox});
       JsonWriter j;
@@ -701,7 +701,7 @@ int Rosterctl::Mailbox_() {
       usage_error_ = "mailbox quota needs --quota SIZE and/or --messages N";
       return EX_USAGE;
     }
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       ROSTER_TRY(a.SetMailboxQuota(mailbox, *quota, *messages, actor_));
       FlushAuthCache({mailbox});  // the userdb's quota_rule changed
       auto m = a.GetMailbox(mailbox);
@@ -715,7 +715,7 @@ int Rosterctl::Mailbox_() {
     });
   }
   if (sub == "show") {
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       auto m = a.GetMailbox(mailbox);
       if (!m) return m.error();
       JsonWriter j;
@@ -755,7 +755,7 @@ int Rosterctl::Sub_() {
       if (!a) return Fail(a.error());
       address = *a;
     }
-    return WithAccounts([&](Accounts& a) -> Status {
+    return WithStore([&](AdminStore& a) -> Status {
       auto list = a.ListSubscriptions(address);
       if (!list) return list.error();
       JsonWriter j;
@@ -786,7 +786,7 @@ int Rosterctl::Sub_() {
     usage_error_ = "outgoing subscriptions (sender BCC) need a full address";
     return EX_USAGE;
   }
-  return WithAccounts([&](Accounts& a) -> Status {
+  return WithStore([&](AdminStore& a) -> Status {
     ROSTER_TRY(sub == "add" ? a.AddSubscription(s, actor_) : a.DeleteSubscription(s, actor_));
     JsonWriter j;
     j.BeginObject().Field(sub == "add" ? "added" : "deleted", s.address);
@@ -810,7 +810,7 @@ int Rosterctl::LastLogin_() {
   }
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
-  return WithAccounts([&](Accounts& a) -> Status {
+  return WithStore([&](AdminStore& a) -> Status {
     if (!address.empty()) {
       auto m = a.GetMailbox(address);
       if (!m) return m.error();
@@ -863,7 +863,7 @@ int Rosterctl::Log_() {
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
   f.limit = limit->value_or(100);
-  return WithAccounts([&](Accounts& a) -> Status {
+  return WithStore([&](AdminStore& a) -> Status {
     auto list = a.ListChangeLog(f);
     if (!list) return list.error();
     JsonWriter j;
@@ -896,7 +896,7 @@ int Rosterctl::Import_() {
   // as db init): no roster role may read another database.
   auto source = Connect(DbRole::kSetup, false);
   if (!source) return Fail(source.error());
-  return WithAccounts([&](Accounts& a) -> Status {
+  return WithStore([&](AdminStore& a) -> Status {
     auto report = ImportSeed003(**source, source_db, a, actor_);
     if (!report) return report.error();
     if (report->mailboxes > 0) FlushAuthCache({});  // Dovecot may hold "unknown user" for them

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "admin/json.h"
-#include "common/accounts.h"
+#include "common/admin_store.h"
 #include "common/address.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -75,8 +75,8 @@ class Rosterctl {
   // The configuration file this run read (--config, else the default).
   std::string ConfigPath() const;
   Result<std::unique_ptr<Db>> Connect(DbRole role, bool with_database = true);
-  // Runs an admin-role command with an Accounts repository.
-  int WithAccounts(const std::function<Status(Accounts&)>& body);
+  // Runs an admin-role command with the admin store.
+  int WithStore(const std::function<Status(AdminStore&)>& body);
   int Fail(const Error& e);
   int Usage(const std::string& why);
   void Emit(const JsonWriter& json, const std::string& text);

@@ -22,13 +22,13 @@
 #include <thread>
 #include <unordered_map>
 
-#include "common/accounts.h"
 #include "common/address.h"
 #include "common/app_passwords.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/handoff.h"
 #include "common/ip.h"
+#include "common/login_store.h"
 #include "common/password.h"
 #include "common/text.h"
 #include "common/units.h"
@@ -396,7 +396,7 @@ class AuthCore::Rules {
   // app password's last use of `note`, if any and due. Never fails a login:
   // they were answered already; a failure is logged.
   void Record(Db& db, const std::vector<LoginEntry>& history, const LoginNote* note, Answer& answer) const {
-    AppPasswords store(db);
+    LoginStore store(db);
     if (history_slots_ > 0 && !history.empty()) {
       Status s = store.RecordLogins(history, history_slots_);
       if (!s.ok())
@@ -417,7 +417,7 @@ class AuthCore::Rules {
       Log(answer, LogLevel::kWarning, "rehash of " + pending.address + " failed: " + fresh.error().message);
       return;
     }
-    Accounts accounts(db);
+    LoginStore accounts(db);
     auto replaced = accounts.ReplacePasswordHash(pending.address, pending.old_hash, *fresh);
     if (!replaced) {
       Log(answer, LogLevel::kWarning, "rehash of " + pending.address + " not stored: " + replaced.error().message);
@@ -601,7 +601,7 @@ class Steps {
     }
     if (asked.empty()) return;
     bool history = rules_.history_slots() > 0;  // the login query brings each mailbox's newest seq
-    Accounts accounts(db);
+    LoginStore accounts(db);
     if (asked.size() == 1) {
       Continue(*asked.front(), accounts.FindMailboxForLogin(keys.front(), selectors.front(), history), rehashes);
       return;
@@ -703,7 +703,7 @@ class Steps {
 //
 // Why batches: on a small machine a login's cost is mostly wakeups and round
 // trips (ioloop -> thread -> database -> thread -> ioloop), not work. A thread
-// takes every waiting job (up to Accounts::kMaxBatch), looks them all up in
+// takes every waiting job (up to kMaxBatch), looks them all up in
 // one query and hands all answers back with one wakeup. At most
 // `max_lookups` threads query at once, so that under load jobs gather into
 // batches instead of each waking a thread of its own; the other threads hash.
@@ -819,7 +819,7 @@ class AuthCore::Pool {
           auto write = std::make_unique<Job>();
           write->kind = Job::kRecord;
           write->log = log_;
-          while (!history_.empty() && write->history.size() < AppPasswords::kMaxLoginBatch) {
+          while (!history_.empty() && write->history.size() < LoginStore::kMaxLoginBatch) {
             write->history.push_back(std::move(history_.front()));
             history_.pop_front();
           }
@@ -835,7 +835,7 @@ class AuthCore::Pool {
         // meanwhile (nobody was woken for them); the others hash first, as
         // those requests have waited for their lookup already.
         } else if (can_look_up && (lookup || cpu_.empty())) {
-          while (!lookups_.empty() && jobs.size() < Accounts::kMaxBatch) {
+          while (!lookups_.empty() && jobs.size() < kMaxBatch) {
             jobs.push_back(std::move(lookups_.front()));
             lookups_.pop_front();
           }
@@ -901,7 +901,7 @@ class AuthCore::Pool {
   // Whether a thread should write the history now (see Run).
   bool HistoryDue() const {  // REQUIRES(mu_)
     return !history_.empty() && !writing_history_ &&
-           (stopping_ || history_.size() >= AppPasswords::kMaxLoginBatch ||
+           (stopping_ || history_.size() >= LoginStore::kMaxLoginBatch ||
             std::chrono::steady_clock::now() - history_since_ >= kHistoryDelay);
   }
 
@@ -1017,7 +1017,7 @@ void AuthCore::Stop() {
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> AuthCore::UserPage(const std::string& after_key) {
-  Accounts accounts(inline_->db);
+  LoginStore accounts(inline_->db);
   return accounts.ActiveAddressPage(after_key, kUserPage);
 }
 

@@ -1,5 +1,5 @@
 // auth_core.h: the C++ core of the Dovecot passdb/userdb driver. It turns a
-// login or user lookup into one query through common/accounts and the answer
+// login or user lookup into one query through common/login_store and the answer
 // into Dovecot's fields. C++ types only: the C API that Dovecot's glue calls
 // is auth/roster_auth.h.
 //

@@ -24,9 +24,9 @@ Service::Service(PolicySettings settings, Logger* log)
                 log),
       outbound_(pool_, BreakerRule{settings_.breaker_attempts, settings_.breaker_factor}) {}
 
-Accounts Service::AccountsOf(std::unique_ptr<DbPool::Lease>* lease) {
+PolicyStore Service::StoreOf(std::unique_ptr<DbPool::Lease>* lease) {
   if (!*lease) *lease = std::make_unique<DbPool::Lease>(pool_->Acquire());
-  return Accounts((*lease)->db());
+  return PolicyStore((*lease)->db());
 }
 
 bool Service::OverQuota(const MailboxState& m, uint64_t size) {
@@ -47,10 +47,10 @@ bool Service::AllOverQuota(const RecipientTargets& t, uint64_t size) {
                      [&](const MailboxState& m) { return OverQuota(m, size); });
 }
 
-Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKeys& keys) {
+Result<RecipientTargets> Service::Resolve(PolicyStore& store, const RecipientKeys& keys) {
   RecipientTargets t;
   const std::string& domain = keys.address.domain;
-  auto found = accounts.FindRecipient(domain, keys.keys);
+  auto found = store.FindRecipient(domain, keys.keys);
   if (!found) return found.error();
   t.local_domain = found->domain_exists;
   t.domain_active = found->domain_active;
@@ -61,21 +61,21 @@ Result<RecipientTargets> Service::Resolve(Accounts& accounts, const RecipientKey
   }
 
   // An alias (or a disabled mailbox): where its subscribers' mail goes.
-  auto walk = WalkAlias(accounts, keys, /*catch_alls=*/true);
+  auto walk = WalkAlias(store, keys, /*catch_alls=*/true);
   if (!walk) return walk.error();
   t.mailboxes = std::move(walk->mailboxes);
   t.elsewhere = walk->elsewhere || walk->cut;  // past the bounds: not proven full
   return t;
 }
 
-Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& keys, bool catch_alls) {
+Result<AliasWalk> Service::WalkAlias(PolicyStore& store, const RecipientKeys& keys, bool catch_alls) {
   // The address's own subscribers (the +ext form's first), else its domain's
   // catch-all; then each subscriber the same way, level by level, a batch
   // per level.
   AliasWalk w;
   std::set<std::string> seen;
   std::vector<std::string> frontier;
-  auto own = accounts.FindSubscribers(keys.keys, 'I');
+  auto own = store.FindSubscribers(keys.keys, 'I');
   if (!own) return own.error();
   for (const auto& list : *own)
     if (!list.empty()) {
@@ -83,7 +83,7 @@ Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& ke
       break;
     }
   if (frontier.empty() && catch_alls) {
-    auto catch_all = accounts.FindSubscribers({"@" + keys.address.domain}, 'I');
+    auto catch_all = store.FindSubscribers({"@" + keys.address.domain}, 'I');
     if (!catch_all) return catch_all.error();
     frontier = catch_all->front();
   }
@@ -111,7 +111,7 @@ Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& ke
     }
     frontier.clear();
     if (batch.empty()) break;
-    auto states = accounts.FindMailboxStates(batch);
+    auto states = store.FindMailboxStates(batch);
     if (!states) return states.error();
     std::vector<std::string> pending;
     std::vector<bool> has_row;
@@ -127,7 +127,7 @@ Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& ke
       }
     }
     if (pending.empty()) break;
-    auto subs = accounts.FindSubscribers(pending, 'I');
+    auto subs = store.FindSubscribers(pending, 'I');
     if (!subs) return subs.error();
     std::vector<std::string> catch_all_keys;
     std::vector<bool> catch_all_has_row;
@@ -142,7 +142,7 @@ Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& ke
       }
     }
     if (catch_all_keys.empty()) continue;
-    auto caught = accounts.FindSubscribers(catch_all_keys, 'I');
+    auto caught = store.FindSubscribers(catch_all_keys, 'I');
     if (!caught) return caught.error();
     for (size_t i = 0; i < catch_all_keys.size(); ++i) {
       if (!(*caught)[i].empty()) {
@@ -161,8 +161,8 @@ Result<AliasWalk> Service::WalkAlias(Accounts& accounts, const RecipientKeys& ke
 Result<RecipientTargets> Service::Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease) {
   std::string cache_key = AsciiLower(keys.full);
   if (auto hit = targets_cache_.Get(cache_key)) return *hit;
-  Accounts accounts = AccountsOf(lease);
-  auto t = Resolve(accounts, keys);
+  PolicyStore store = StoreOf(lease);
+  auto t = Resolve(store, keys);
   if (t) targets_cache_.Put(cache_key, *t);
   return t;
 }
@@ -197,8 +197,8 @@ PolicyAnswer Service::CheckRelay(const PolicyRequest& request, std::unique_ptr<D
   // Only refusals are cached: every OK is the database's answer of now, so a
   // mailbox or domain disabled, or a database gone, stops relaying at once.
   if (relay_refused_cache_.Get(cache_key)) return kDunno;
-  Accounts accounts = AccountsOf(lease);
-  auto recent = accounts.LoggedInFrom(ranges, settings_.relay_window);
+  PolicyStore store = StoreOf(lease);
+  auto recent = store.LoggedInFrom(ranges, settings_.relay_window);
   if (!recent)
     return {kRelayUnknown, "relay check for " + Shown(request.client_address) + " failed: " + recent.error().message,
             true};
@@ -252,8 +252,8 @@ PolicyAnswer Service::Decide(const PolicyRequest& request) {
       if (!relay_wanted) return kDunno;
       std::optional<bool> local = domain_cache_.Get(keys->address.domain);
       if (!local) {
-        Accounts accounts = AccountsOf(&lease);
-        auto domain = accounts.FindRecipient(keys->address.domain, {});
+        PolicyStore store = StoreOf(&lease);
+        auto domain = store.FindRecipient(keys->address.domain, {});
         if (!domain) return {kRelayUnknown, "relay check: database unavailable: " + domain.error().message, true};
         local = domain->domain_exists;
         domain_cache_.Put(keys->address.domain, *local);

@@ -1,7 +1,7 @@
 // outbound.cc: the policy protocol's outbound check at DATA (see service.h,
 // doc/postfix.md "Outbound limits"): the sender's mailbox (its SASL login,
 // or for a POP/IMAP-before-SMTP client the mailbox that logged in last from
-// its network; never for a client on the loopback) is counted in the database (common/outbound.h), refused with
+// its network; never for a client on the loopback) is counted in the database (common/outbound_counter.h), refused with
 // a temporary code over a limit, and suspended, logged and notified once
 // when the circuit breaker trips.
 //
@@ -9,7 +9,7 @@
 // database for the counts.
 #include <thread>
 
-#include "common/outbound.h"
+#include "common/outbound_counter.h"
 #include "common/text.h"
 #include "policy/service.h"
 
@@ -70,7 +70,7 @@ void OutboundBatcher::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything counted
-      while (!queue_.empty() && batch.size() < Accounts::kMaxBatch) {
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -80,7 +80,7 @@ void OutboundBatcher::Run() {
     std::vector<Result<OutboundDecision>> decided;
     try {
       DbPool::Lease lease = pool_->Acquire();
-      decided = Outbound(lease.db()).CountBatch(checks, rule_);
+      decided = OutboundCounter(lease.db()).CountBatch(checks, rule_);
     } catch (const std::exception& e) {
       decided.assign(batch.size(), Error::Temporary(std::string("internal error: ") + e.what()));
     } catch (...) {
@@ -123,7 +123,7 @@ std::optional<PolicyAnswer> Service::CheckOutbound(const PolicyRequest& request,
     std::string cache_key;
     for (const IpRange& r : ranges) cache_key += r.low + r.high;
     if (relay_refused_cache_.Get(cache_key)) return kDunno;
-    auto mailbox = Outbound(db()).MailboxLoggedInFrom(ranges, settings_.relay_window);
+    auto mailbox = PolicyStore(db()).NewestLoginFrom(ranges, settings_.relay_window);
     if (!mailbox)
       return PolicyAnswer{settings_.outbound_db_failure_action,
                           "outbound check of client " + Shown(request.client_address) +
@@ -156,7 +156,7 @@ std::optional<PolicyAnswer> Service::CheckOutbound(const PolicyRequest& request,
                      });
     return std::nullopt;
   }
-  auto d = Outbound(db()).Count(key, recipients, BreakerRule{settings_.breaker_attempts, settings_.breaker_factor},
+  auto d = OutboundCounter(db()).Count(key, recipients, BreakerRule{settings_.breaker_attempts, settings_.breaker_factor},
                                 actor);
   return OutboundAnswer(who, recipients, d);
 }

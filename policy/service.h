@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/accounts.h"
-#include "common/outbound.h"
+#include "common/outbound_counter.h"
+#include "common/policy_store.h"
 #include "policy/db_pool.h"
 #include "policy/log.h"
 #include "policy/notifier.h"
@@ -67,7 +67,7 @@ struct PolicyAnswer {
 };
 
 // The outbound thread of a Service: counts the checks submitted to it in
-// batches (Outbound::CountBatch, at most Accounts::kMaxBatch each): every
+// batches (OutboundCounter::CountBatch, at most kMaxBatch each): every
 // check that queued while it was busy, on one pooled connection. Each
 // check's `done` runs exactly once, on that thread. The queue holds at most
 // one check per policy connection (a connection waits for its answer before
@@ -126,7 +126,7 @@ class Service {
   static bool AllOverQuota(const RecipientTargets& targets, uint64_t size);
 
  private:
-  Result<RecipientTargets> Resolve(Accounts& accounts, const RecipientKeys& keys);
+  Result<RecipientTargets> Resolve(PolicyStore& store, const RecipientKeys& keys);
   Result<RecipientTargets> Targets(const RecipientKeys& keys, std::unique_ptr<DbPool::Lease>* lease);
   PolicyAnswer CheckRelay(const PolicyRequest& request, std::unique_ptr<DbPool::Lease>* lease);
   // At DATA (or END-OF-MESSAGE): counts the message on its sender's mailbox;
@@ -138,19 +138,19 @@ class Service {
   // The answer to a counted message (and the breaker's notice).
   PolicyAnswer OutboundAnswer(const std::string& who, uint64_t recipients, const Result<OutboundDecision>& d);
   std::vector<IpRange> RelayRangesOf(const std::string& client_address) const;
-  std::string Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log);
+  std::string Table(std::string_view name, std::string_view key, PolicyStore& store, std::string* log);
   // The sender_logins table (smtpd_sender_login_maps).
-  std::string SenderLogins(std::string_view key, Accounts& accounts, std::string* log);
+  std::string SenderLogins(std::string_view key, PolicyStore& store, std::string* log);
   // The mailboxes an alias delivers to (not through catch-alls), as lookup keys.
-  Result<std::vector<std::string>> AliasMembers(Accounts& accounts, const RecipientKeys& keys, std::string* log);
+  Result<std::vector<std::string>> AliasMembers(PolicyStore& store, const RecipientKeys& keys, std::string* log);
   // The one walk from an address that is not an active mailbox to the
   // mailboxes behind it, for the quota check and sender_logins alike: its own
   // subscribers (the +ext form's first), then theirs, level by level, one
   // batch per level, at most kMaxAliasDepth levels and kMaxAliasTargets
   // addresses. With `catch_alls`, an address without subscribers goes on to
   // its domain's catch-all (where mail goes); without, never.
-  Result<AliasWalk> WalkAlias(Accounts& accounts, const RecipientKeys& keys, bool catch_alls);
-  Accounts AccountsOf(std::unique_ptr<DbPool::Lease>* lease);
+  Result<AliasWalk> WalkAlias(PolicyStore& store, const RecipientKeys& keys, bool catch_alls);
+  PolicyStore StoreOf(std::unique_ptr<DbPool::Lease>* lease);
 
   const PolicySettings settings_;
   std::shared_ptr<DbPool> pool_;

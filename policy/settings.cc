@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 
 #include "common/config.h"
-#include "common/outbound.h"
+#include "common/store_types.h"
 #include "common/text.h"
 #include "common/units.h"
 

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "common/address.h"
-#include "common/send_as.h"
 #include "common/text.h"
 #include "policy/service.h"
 
@@ -54,9 +53,9 @@ std::string Service::AnswerSocketmap(std::string_view query, std::string* log) {
     for (const char* t : kTables) known = known || name == t;
     if (!known) return "PERM unknown table " + Shown(name);
     if (key.empty()) return kNotFound;
-    Accounts accounts = AccountsOf(&lease);
-    if (name == "sender_logins") return SenderLogins(key, accounts, log);
-    return Table(name, key, accounts, log);
+    PolicyStore store = StoreOf(&lease);
+    if (name == "sender_logins") return SenderLogins(key, store, log);
+    return Table(name, key, store, log);
   } catch (const std::exception& e) {
     *log = std::string("internal error: ") + e.what();
     return "TEMP internal error";
@@ -66,13 +65,13 @@ std::string Service::AnswerSocketmap(std::string_view query, std::string* log) {
   }
 }
 
-std::string Service::Table(std::string_view name, std::string_view key, Accounts& accounts, std::string* log) {
+std::string Service::Table(std::string_view name, std::string_view key, PolicyStore& store, std::string* log) {
   // Keys without '@': domain names (domains, transport).
   if (key.find('@') == std::string_view::npos) {
     if (name != "domains" && name != "transport") return kNotFound;
     auto domain = ParseDomain(WithoutRootDot(key));
     if (!domain) return kNotFound;
-    auto found = accounts.FindRecipient(*domain, {});
+    auto found = store.FindRecipient(*domain, {});
     if (!found) return Temp(found.error(), name, key, log);
     if (!found->domain_exists) return kNotFound;
     if (name == "domains") return found->domain_active ? Ok(*domain) : kNotFound;
@@ -84,16 +83,16 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
     if (key.front() == '@') {
       auto domain = ParseDomain(WithoutRootDot(key.substr(1)));
       if (!domain) return kNotFound;
-      auto found = accounts.FindRecipient(*domain, {});
+      auto found = store.FindRecipient(*domain, {});
       if (!found) return Temp(found.error(), name, key, log);
       if (!found->domain_exists || !found->domain_active) return kNotFound;
-      auto subs = accounts.FindSubscribers({"@" + *domain}, 'I');
+      auto subs = store.FindSubscribers({"@" + *domain}, 'I');
       if (!subs) return Temp(subs.error(), name, key, log);
       return Ok(Joined(subs->front()));
     }
     // The list address of a BCC answer: all the subscribers.
     if (auto list = ParseBccListAddress(key)) {
-      auto subs = accounts.FindSubscribers({list->first}, list->second);
+      auto subs = store.FindSubscribers({list->first}, list->second);
       if (!subs) return Temp(subs.error(), name, key, log);
       return Ok(Joined(subs->front()));
     }
@@ -102,7 +101,7 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   auto keys = KeysOf(key, settings_.address_options);
   if (!keys) return kNotFound;
   const std::string& domain = keys->address.domain;
-  auto found = accounts.FindRecipient(domain, keys->keys);
+  auto found = store.FindRecipient(domain, keys->keys);
   if (!found) return Temp(found.error(), name, key, log);
   if (!found->domain_exists) return kNotFound;
   const std::optional<MailboxState>& mailbox = found->mailbox;
@@ -146,7 +145,7 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
   if (name == "recipient_bcc" || name == "sender_bcc") {
     if (!active_mailbox) return kNotFound;
     char direction = name == "recipient_bcc" ? 'I' : 'O';
-    auto subs = accounts.FindSubscribers({mailbox->key}, direction);
+    auto subs = store.FindSubscribers({mailbox->key}, direction);
     if (!subs) return Temp(subs.error(), name, key, log);
     return subs->front().empty() ? kNotFound : Ok(BccListAddress(mailbox->key, direction));
   }
@@ -158,11 +157,11 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
     return Ok(mailbox->key.substr(0, at) + keys->address.delimiter + keys->address.extension +
               mailbox->key.substr(at));
   }
-  auto own = accounts.FindSubscribers(keys->keys, 'I');
+  auto own = store.FindSubscribers(keys->keys, 'I');
   if (!own) return Temp(own.error(), name, key, log);
   for (const auto& list : *own)
     if (!list.empty()) return Ok(Joined(list));
-  auto catch_all = accounts.FindSubscribers({"@" + domain}, 'I');
+  auto catch_all = store.FindSubscribers({"@" + domain}, 'I');
   if (!catch_all) return Temp(catch_all.error(), name, key, log);
   return Ok(Joined(catch_all->front()));
 }
@@ -181,15 +180,14 @@ std::string Service::Table(std::string_view name, std::string_view key, Accounts
 // mailboxes an alias delivers to. An address nobody owns is NOTFOUND, and so
 // is one that does not parse (quoted local parts, 8-bit that is not UTF-8,
 // over-long): Postfix then refuses it to a logged-in client.
-std::string Service::SenderLogins(std::string_view key, Accounts& accounts, std::string* log) {
+std::string Service::SenderLogins(std::string_view key, PolicyStore& store, std::string* log) {
   const std::string_view name = "sender_logins";
   if (key.front() == '@' || key.find('@') == std::string_view::npos) return kNotFound;
   auto keys = KeysOf(key, settings_.address_options);
   if (!keys) return kNotFound;
   std::vector<std::string> grant_keys = keys->keys;
   grant_keys.push_back("@" + keys->address.domain);
-  SendAs send_as(accounts.db());
-  auto owners = send_as.FindOwners(keys->keys, grant_keys);
+  auto owners = store.FindOwners(keys->keys, grant_keys);
   if (!owners) return Temp(owners.error(), name, key, log);
   std::vector<std::string> logins;
   if (owners->mailbox) logins.push_back(*owners->mailbox);
@@ -197,9 +195,9 @@ std::string Service::SenderLogins(std::string_view key, Accounts& accounts, std:
   // A mailbox's own address is never an alias: who gets copies of its mail
   // (a forward) does not become its sender.
   if (settings_.sender_login_alias_members && !owners->mailbox) {
-    auto members = AliasMembers(accounts, *keys, log);
+    auto members = AliasMembers(store, *keys, log);
     if (!members) return Temp(members.error(), name, key, log);
-    auto stored = send_as.StoredAddresses(*members);
+    auto stored = store.StoredAddresses(*members);
     if (!stored) return Temp(stored.error(), name, key, log);
     logins.insert(logins.end(), stored->begin(), stored->end());
   }
@@ -212,15 +210,15 @@ std::string Service::SenderLogins(std::string_view key, Accounts& accounts, std:
   return answer;
 }
 
-Result<std::vector<std::string>> Service::AliasMembers(Accounts& accounts, const RecipientKeys& keys,
+Result<std::vector<std::string>> Service::AliasMembers(PolicyStore& store, const RecipientKeys& keys,
                                                        std::string* log) {
   std::vector<std::string> members;
-  auto found = accounts.FindRecipient(keys.address.domain, {});
+  auto found = store.FindRecipient(keys.address.domain, {});
   if (!found) return found.error();
   if (!found->domain_exists || !found->domain_active) return members;
   // As the quota check follows aliases (decide.cc), but never into a
   // catch-all: that an address reaches someone does not make it theirs.
-  auto walk = WalkAlias(accounts, keys, /*catch_alls=*/false);
+  auto walk = WalkAlias(store, keys, /*catch_alls=*/false);
   if (!walk) return walk.error();
   if (walk->cut)
     *log = "table sender_logins key " + Shown(keys.full) + ": alias members past " +

@@ -13,11 +13,11 @@
 #include <thread>
 #include <utility>
 
-#include "common/accounts.h"
 #include "common/config.h"
 #include "common/handoff.h"
 #include "common/text.h"
 #include "common/units.h"
+#include "common/usage_store.h"
 
 namespace roster::dict {
 namespace {
@@ -30,14 +30,14 @@ DictRules RulesNow(const std::vector<std::string>& protocols) {
   return rules;
 }
 
-Status Apply(Accounts& accounts, const CheckedChange& c) {
+Status Apply(UsageStore& store, const CheckedChange& c) {
   const Target& t = c.target;
   if (t.kind == Target::kLastLogin)
-    return accounts.RecordLastLogin(t.address, c.login.protocol, c.login.ip, c.login.time);
+    return store.RecordLastLogin(t.address, c.login.protocol, c.login.ip, c.login.time);
   switch (c.type) {
-    case ChangeType::kSet: return accounts.SetUsageCounter(t.address, t.counter, c.number);
-    case ChangeType::kUnset: return accounts.SetUsageCounter(t.address, t.counter, std::nullopt);
-    case ChangeType::kInc: return accounts.AddToUsageCounter(t.address, t.counter, *c.number);
+    case ChangeType::kSet: return store.SetUsageCounter(t.address, t.counter, c.number);
+    case ChangeType::kUnset: return store.SetUsageCounter(t.address, t.counter, std::nullopt);
+    case ChangeType::kInc: return store.AddToUsageCounter(t.address, t.counter, *c.number);
   }
   return Error::Invalid("unknown change type");
 }
@@ -82,9 +82,9 @@ Result<Committed> CommitChecked(Db& db, const std::vector<CheckedChange>& checke
   bool not_found = false;
   auto apply_all = [&]() -> Status {
     not_found = false;  // the body may run again after a deadlock
-    Accounts accounts(db);
+    UsageStore store(db);
     for (const CheckedChange& c : checked) {
-      Status s = Apply(accounts, c);
+      Status s = Apply(store, c);
       if (!s.ok() && c.type == ChangeType::kInc && s.error().is_not_found()) {
         not_found = true;
         continue;
@@ -100,10 +100,10 @@ Result<Committed> CommitChecked(Db& db, const std::vector<CheckedChange>& checke
     // an answer) may have been applied: their counters become unknown, so
     // Dovecot recounts them (now, or once the server is back).
     if (done.error().is_temporary() && checked.size() > 1) {
-      Accounts accounts(db);
+      UsageStore store(db);
       for (const CheckedChange& c : checked)
         if (c.type == ChangeType::kInc && c.target.kind == Target::kCounter && *c.number != 0)
-          (void)accounts.ForgetUsage(c.target.address, c.target.counter == UsageCounter::kBytes,
+          (void)store.ForgetUsage(c.target.address, c.target.counter == UsageCounter::kBytes,
                                      c.target.counter == UsageCounter::kMessages);
     }
     return done.error();
@@ -152,8 +152,8 @@ using Job = DictCore::Job;
 // Runs a batch of jobs on one connection (inline: a batch of one). Commits
 // run first and in the order they came, so a lookup sent after a commit sees
 // it; runs of the quota plugin's usual commit (increments of one mailbox) go
-// in one UPDATE (Accounts::AddToUsages), runs of quota_clone's (sets of one
-// mailbox) in one upsert (Accounts::SetUsages), and counter lookups in one
+// in one UPDATE (UsageStore::AddToUsages), runs of quota_clone's (sets of one
+// mailbox) in one upsert (UsageStore::SetUsages), and counter lookups in one
 // query.
 class DictBatch {
  public:
@@ -205,16 +205,16 @@ class DictBatch {
 
   static void AddAll(Db& db, std::vector<std::pair<Job*, UsageIncrement>>* increments) {
     if (increments->empty()) return;
-    Accounts accounts(db);
+    UsageStore store(db);
     if (increments->size() == 1) {  // one statement, atomic by itself
       const UsageIncrement& inc = increments->front().second;
-      Answer(increments->front().first, accounts.AddToUsage(inc.address, inc.bytes, inc.messages));
+      Answer(increments->front().first, store.AddToUsage(inc.address, inc.bytes, inc.messages));
       increments->clear();
       return;
     }
     std::vector<UsageIncrement> all;
     for (auto& entry : *increments) all.push_back(entry.second);
-    std::vector<Status> applied = accounts.AddToUsages(all);
+    std::vector<Status> applied = store.AddToUsages(all);
     for (size_t i = 0; i < increments->size(); ++i) Answer((*increments)[i].first, applied[i]);
     increments->clear();
   }
@@ -222,15 +222,15 @@ class DictBatch {
   // A set that finds no mailbox fails the commit, as in CommitChecked.
   static void SetAll(Db& db, std::vector<std::pair<Job*, UsageSet>>* sets) {
     if (sets->empty()) return;
-    Accounts accounts(db);
+    UsageStore store(db);
     std::vector<Status> applied;
     if (sets->size() == 1) {  // one statement, atomic by itself
       const UsageSet& set = sets->front().second;
-      applied.push_back(accounts.SetUsage(set.address, set.bytes, set.messages));
+      applied.push_back(store.SetUsage(set.address, set.bytes, set.messages));
     } else {
       std::vector<UsageSet> all;
       for (auto& entry : *sets) all.push_back(entry.second);
-      applied = accounts.SetUsages(all);
+      applied = store.SetUsages(all);
     }
     for (size_t i = 0; i < sets->size(); ++i) {
       if (applied[i].ok())
@@ -244,7 +244,7 @@ class DictBatch {
   static void LookUpAll(Db& db, const std::vector<Job*>& jobs) {
     std::vector<std::pair<Job*, UsageCounter>> counters;
     std::vector<std::string> addresses;
-    Accounts accounts(db);
+    UsageStore store(db);
     for (Job* job : jobs) {
       if (job->commit) continue;
       auto target = ParseKey(job->key, job->user());
@@ -254,7 +254,7 @@ class DictBatch {
         counters.emplace_back(job, target->counter);
         addresses.push_back(target->address);
       } else {
-        auto login = accounts.NewestLogin(target->address);
+        auto login = store.NewestLogin(target->address);
         if (login) {
           auto& [protocol, ip, time] = *login;
           job->value = protocol + " " + ip + " " + std::to_string(time);
@@ -264,7 +264,7 @@ class DictBatch {
       }
     }
     if (counters.size() == 1) {
-      auto n = accounts.GetUsageCounter(addresses.front(), counters.front().second);
+      auto n = store.GetUsageCounter(addresses.front(), counters.front().second);
       if (n)
         counters.front().first->value = std::to_string(*n);
       else if (!n.error().is_not_found())
@@ -272,7 +272,7 @@ class DictBatch {
       return;
     }
     if (counters.empty()) return;
-    auto usages = accounts.GetUsages(addresses);
+    auto usages = store.GetUsages(addresses);
     for (size_t i = 0; i < counters.size(); ++i) {
       auto [job, counter] = counters[i];
       if (!usages) {
@@ -301,7 +301,7 @@ void RunBatch(Db& db, const std::vector<Job*>& batch, const std::vector<std::str
 
 // The threaded mode's threads, each with its own connection. A thread's
 // batch is whatever queued for it while its previous batch ran (up to
-// Accounts::kMaxBatch): under load, one round of statements answers many
+// kMaxBatch): under load, one round of statements answers many
 // clients of the dict-async service, and while one thread waits for the
 // database the others gather and run theirs. A user's requests always go to
 // the same thread, so they run in the order they came (a recount's set is
@@ -350,7 +350,7 @@ class DictCore::Workers {
         std::unique_lock<std::mutex> lock(mu_);
         wake_[index].wait(lock, [&] { return stopping_ || !queue.empty(); });
         if (queue.empty()) return;  // stopping, and nothing left
-        while (!queue.empty() && jobs.size() < Accounts::kMaxBatch) {
+        while (!queue.empty() && jobs.size() < kMaxBatch) {
           batch.push_back(queue.front().get());
           jobs.push_back(std::move(queue.front()));
           queue.pop_front();

@@ -1,6 +1,6 @@
 // dict_core.h: the C++ core of the Dovecot dict driver "roster". It maps the
 // few keys Dovecot's quota and roster's last-login plugin use (quota/
-// dict_keys.h) onto common/accounts, one SQL transaction per dict commit
+// dict_keys.h) onto common/usage_store, one SQL transaction per dict commit
 // (one statement for the quota plugin's increments of one mailbox and for
 // quota_clone's sets of one mailbox).
 // C++ types only: the C API that Dovecot's glue calls is quota/roster_dict.h.

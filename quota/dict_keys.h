@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/accounts.h"
 #include "common/result.h"
+#include "common/store_types.h"
 
 namespace roster::dict {
 
@@ -31,7 +31,7 @@ constexpr size_t kMaxValueBytes = 256;
 constexpr unsigned kMaxChanges = 1000;
 // A login time more than this ahead of the dict server's clock is refused
 // (a client's clock may run a little fast; the database then stores at most
-// its own now, common/accounts.h).
+// its own now, common/usage_store.h).
 constexpr int64_t kMaxClockAhead = 300;
 // No login time before 2000-01-01.
 constexpr int64_t kMinLoginTime = 946684800;
@@ -74,7 +74,7 @@ struct CheckedChange {
 
 // `username` is the dict user (NULL for shared keys).
 Result<Target> ParseKey(std::string_view key, const char* username);
-// "<protocol> <ip> [<unix time>]"; the ip's form is checked by accounts.
+// "<protocol> <ip> [<unix time>]"; the ip's form is checked by the usage store.
 Result<LoginRecord> ParseLogin(std::string_view text, const DictRules& rules);
 Result<CheckedChange> Check(const Change& change, const char* username, const DictRules& rules);
 // Every change checked, or the first one's error.

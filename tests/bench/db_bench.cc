@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/accounts.h"
+#include "common/login_store.h"
 #include "common/config.h"
 #include "common/db.h"
 
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      roster::Accounts accounts(*dbs[t]);
+      roster::LoginStore accounts(*dbs[t]);
       std::mt19937 rng(static_cast<unsigned>(t));
       if (batch > 1) {
         // As the threaded auth driver does under load: several logins in one query.

@@ -1,12 +1,12 @@
-// Tests of the accounts repository against a real MariaDB.
+// Tests of the role stores (common/login_store, usage_store, policy_store, admin_store) against a real MariaDB.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <thread>
 
-#include "common/accounts.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -18,7 +18,7 @@ class AccountsTest : public ::testing::Test {
   void SetUp() override {
     MariaDb::Get().Truncate();
     db_ = MariaDb::Get().Connect(DbRole::kAdmin);
-    accounts_ = std::make_unique<Accounts>(*db_);
+    accounts_ = std::make_unique<Stores>(*db_);
     Domain d;
     d.name = "example.test";
     d.default_max_bytes = 1000;
@@ -33,7 +33,7 @@ class AccountsTest : public ::testing::Test {
     return accounts_->AddMailbox(m, kActor);
   }
   std::unique_ptr<Db> db_;
-  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<Stores> accounts_;
 };
 
 TEST_F(AccountsTest, MailboxForLoginIsCaseInsensitiveAndCarriesFlags) {
@@ -269,7 +269,7 @@ TEST_F(AccountsTest, ConcurrentIncrementsAreNeverLost) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&failures] {
       auto db = MariaDb::Get().Connect(DbRole::kDict);
-      Accounts a(*db);
+      Stores a(*db);
       for (int i = 0; i < kEach; ++i)
         if (!a.AddToUsageCounter("busy@example.test", UsageCounter::kBytes, 10).ok() ||
             !a.AddToUsageCounter("busy@example.test", UsageCounter::kMessages, 1).ok())

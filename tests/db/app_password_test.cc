@@ -9,10 +9,9 @@
 #include <ctime>
 #include <set>
 
-#include "common/accounts.h"
-#include "common/app_passwords.h"
 #include "common/ip.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -71,8 +70,8 @@ class AppPasswordsTest : public ::testing::Test {
   void SetUp() override {
     MariaDb::Get().Truncate();
     db_ = MariaDb::Get().Connect(DbRole::kAdmin);
-    accounts_ = std::make_unique<Accounts>(*db_);
-    store_ = std::make_unique<AppPasswords>(*db_);
+    accounts_ = std::make_unique<Stores>(*db_);
+    store_ = std::make_unique<AppPasswordStores>(*db_);
     Domain d;
     d.name = "example.test";
     ASSERT_TRUE(accounts_->AddDomain(d, kActor).ok());
@@ -100,8 +99,8 @@ class AppPasswordsTest : public ::testing::Test {
     return entries.ok() ? entries->size() : 0;
   }
   std::unique_ptr<Db> db_;
-  std::unique_ptr<Accounts> accounts_;
-  std::unique_ptr<AppPasswords> store_;
+  std::unique_ptr<Stores> accounts_;
+  std::unique_ptr<AppPasswordStores> store_;
 };
 
 TEST_F(AppPasswordsTest, AddListRevokeWriteTheChangeLogAndNeverThePassword) {

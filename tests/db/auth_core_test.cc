@@ -27,10 +27,9 @@
 #include <vector>
 
 #include "auth/roster_auth.h"
-#include "common/accounts.h"
-#include "common/app_passwords.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -83,7 +82,7 @@ class AuthCoreTest : public ::testing::TestWithParam<unsigned> {
     host_seen = Host{};
     MariaDb::Get().Truncate();
     admin_ = MariaDb::Get().Connect(DbRole::kAdmin);
-    Accounts accounts(*admin_);
+    Stores accounts(*admin_);
     for (const char* name : {"here.test", "off.test"}) {
       Domain d;
       d.name = name;
@@ -207,7 +206,7 @@ class AuthCoreTest : public ::testing::TestWithParam<unsigned> {
   }
   std::pair<uint64_t, std::string> AddAppPassword(const std::string& address, unsigned protocols,
                                                   const std::string& label = "phone") {
-    AppPasswords store(*admin_);
+    AppPasswordStores store(*admin_);
     NewAppPassword n;
     n.address = address;
     n.label = label;
@@ -438,7 +437,7 @@ TEST_P(AuthCoreTest, AppPasswordRightWrongExpiredRevokedAndForAnotherProtocol) {
   ASSERT_TRUE(admin_->Execute("UPDATE app_password SET expires_at = NULL WHERE id = ?", {id}).ok());
   EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "198.51.100.9").result, ROSTER_AUTH_OK);
   // Revoked: the next login is refused (it is then checked as a main password).
-  AppPasswords store(*admin_);
+  AppPasswordStores store(*admin_);
   ASSERT_TRUE(store.Revoke("alice@here.test", id, kActor).ok());
   EXPECT_EQ(VerifyFrom("alice@here.test", app, "imap", "198.51.100.9").result, ROSTER_AUTH_MISMATCH);
   EXPECT_EQ(Dummies(), 0u);
@@ -467,7 +466,7 @@ TEST_P(AuthCoreTest, MainPasswordOnlyWhereTheMailboxAllowsIt) {
   auth_ = Acquire(ConfigFile("auth-core-webmail", "auth_webmail_networks = 192.0.2.0/24, 2001:db8:1::/48\n"));
   ASSERT_NE(auth_, nullptr);
   auto [id, app] = AddAppPassword("alice@here.test", kProtoImap | kProtoPop3);
-  AppPasswords store(*admin_);
+  AppPasswordStores store(*admin_);
   ASSERT_TRUE(store.SetAccess("alice@here.test", std::nullopt, std::optional<unsigned>(kProtoWebmail), kActor).ok());
   // The main password from the webmail, over IMAP or SMTP: yes.
   EXPECT_EQ(VerifyFrom("alice@here.test", kPassword, "imap", "192.0.2.10").result, ROSTER_AUTH_OK);
@@ -512,7 +511,7 @@ TEST_P(AuthCoreTest, SuccessfulLoginsAreRecordedAfterTheirAnswer) {
   EXPECT_EQ(VerifyFrom("nobody@here.test", kPassword, "pop3", "192.0.2.4").result, ROSTER_AUTH_UNKNOWN);
   // Threaded mode writes on a thread after the answer: wait for it (bounded).
   for (int i = 0; i < 100 && HistoryRows() < 2; ++i) usleep(20000);
-  AppPasswords store(*admin_);
+  AppPasswordStores store(*admin_);
   auto logins = store.Logins("alice@here.test", 10);
   ASSERT_TRUE(logins.ok());
   ASSERT_EQ(logins->size(), 2u);

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/accounts.h"
 #include "quota/roster_dict.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -27,7 +27,7 @@ class DictTest : public ::testing::Test {
   void SetUp() override {
     MariaDb::Get().Truncate();
     admin_ = MariaDb::Get().Connect(DbRole::kAdmin);
-    Accounts accounts(*admin_);
+    Stores accounts(*admin_);
     Domain d;
     d.name = "dict.test";
     ASSERT_TRUE(accounts.AddDomain(d, kActor).ok());
@@ -412,7 +412,7 @@ TEST_F(DictTest, ABadIncrementInABatchFailsAlone) {
     NewMailbox m;
     m.address = address;
     m.password_hash = "{PLAIN}x";
-    ASSERT_TRUE(Accounts(*admin_).AddMailbox(m, kActor).ok());
+    ASSERT_TRUE(AdminStore(*admin_).AddMailbox(m, kActor).ok());
   }
   ASSERT_EQ(Commit("bob@dict.test", {Set("priv/quota/storage", "9223372036854775000")}), ROSTER_DICT_COMMIT_OK);
   char error[256] = "";
@@ -464,12 +464,12 @@ TEST_F(DictTest, ABadIncrementInABatchFailsAlone) {
 
 // Increments whose sum overflows even before SQL: only that mailbox's fail.
 TEST_F(DictTest, IncrementsThatOverflowTogetherFailOnlyTheirMailbox) {
-  Accounts accounts(*admin_);
+  Stores accounts(*admin_);
   std::vector<UsageIncrement> incs = {{"ann@dict.test", INT64_MAX, 0},
                                       {"bob@dict.test", 5, 1},
                                       {"ann@dict.test", INT64_MAX, 0}};
   auto db = MariaDb::Get().Connect(DbRole::kDict);
-  std::vector<Status> applied = Accounts(*db).AddToUsages(incs);
+  std::vector<Status> applied = UsageStore(*db).AddToUsages(incs);
   ASSERT_EQ(applied.size(), 3u);
   EXPECT_TRUE(applied[0].ok());   // alone it fits
   EXPECT_TRUE(applied[1].ok());
@@ -645,7 +645,7 @@ TEST_F(DictTest, SetsWithTheDatabaseDownFailAndChangeNothing) {
 // from it), each answered as alone.
 TEST_F(DictTest, SetsOfManyMailboxesAreOneStatement) {
   auto db = MariaDb::Get().Connect(DbRole::kDict);
-  Accounts accounts(*db);
+  Stores accounts(*db);
   StatementCounts counts;
   ASSERT_TRUE(db->Ping().ok());
   auto before = counts.Now();

@@ -5,9 +5,9 @@
 
 #include <set>
 
-#include "common/accounts.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -81,7 +81,7 @@ TEST_F(ImportTest, KeepsHashesLimitsUsageAndSubscriptionsAndSaysWhatItSkipped) {
     EXPECT_NE(r.out.find(said), std::string::npos) << said << "\n" << r.out;
 
   auto db = MariaDb::Get().Connect(DbRole::kAdmin);
-  Accounts accounts(*db);
+  Stores accounts(*db);
   auto alice = accounts.GetMailbox("alice@example.test");
   ASSERT_TRUE(alice.ok());
   EXPECT_TRUE(alice->active);
@@ -145,7 +145,7 @@ TEST_F(ImportTest, MailboxAddTakesAnExistingHashOnStdin) {
                                     std::string(kMd5) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto db = MariaDb::Get().Connect(DbRole::kAdmin);
-  Accounts accounts(*db);
+  Stores accounts(*db);
   PasswordHasher hasher{PasswordPolicy{}};
   EXPECT_TRUE(hasher.Verify(kPassword, accounts.FindMailboxForLogin("moved@example.test")->password_hash).matched());
   EXPECT_EQ(accounts.GetMailbox("moved@example.test")->password_scheme, "MD5-CRYPT");

@@ -1,4 +1,4 @@
-// Tests of outbound limits and the circuit breaker (common/outbound.h,
+// Tests of outbound limits and the circuit breaker (common/outbound_counter.h, common/outbound_admin.h,
 // policy/outbound.cc) against the private MariaDB: two Service objects, as
 // two roster-policyd sharing one database, asked at once at the limit; the
 // UTC windows; recipients per message and per day; the breaker tripping
@@ -22,11 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/accounts.h"
 #include "common/config.h"
-#include "common/outbound.h"
 #include "policy/service.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -127,16 +126,16 @@ class OutboundTest : public ::testing::Test {
     settings_.threads = 1;
     Domain d;
     d.name = "here.test";
-    ASSERT_TRUE(Accounts(*admin_).AddDomain(d, kActor).ok());
+    ASSERT_TRUE(AdminStore(*admin_).AddDomain(d, kActor).ok());
     AddMailbox("user@here.test");
   }
   void AddMailbox(const std::string& address) {
     NewMailbox m;
     m.address = address;
     m.password_hash = "{PLAIN}x";
-    ASSERT_TRUE(Accounts(*admin_).AddMailbox(m, kActor).ok()) << address;
+    ASSERT_TRUE(AdminStore(*admin_).AddMailbox(m, kActor).ok()) << address;
   }
-  Outbound admin() { return Outbound(*admin_); }
+  OutboundStores admin() { return OutboundStores(*admin_); }
   void SetLimits(const std::string& address, std::optional<uint64_t> hour, std::optional<uint64_t> day = {},
                  std::optional<uint64_t> per_message = {}, std::optional<uint64_t> rcpt_day = {}) {
     OutboundLimitChange c;
@@ -217,7 +216,7 @@ TEST_F(OutboundTest, TwoDaemonsAtOnceAdmitExactlyTheHourlyLimit) {
 }
 
 // Under load roster-policyd counts many messages in one transaction
-// (Outbound::CountBatch): the same decisions, in order, as one by one.
+// (OutboundCounter::CountBatch): the same decisions, in order, as one by one.
 TEST_F(OutboundTest, ABatchDecidesInOrderAsOneByOne) {
   SetLimits("user@here.test", 3);
   AddMailbox("other@here.test");  // no counter row yet
@@ -230,7 +229,7 @@ TEST_F(OutboundTest, ABatchDecidesInOrderAsOneByOne) {
   checks.push_back({"nobody@here.test", 1, kActor});
   checks.push_back({"held@here.test", 1, kActor});
   checks.push_back({"other@here.test", 3, kActor});
-  auto d = Outbound(*db).CountBatch(checks, BreakerRule{5, 0});
+  auto d = OutboundCounter(*db).CountBatch(checks, BreakerRule{5, 0});
   ASSERT_EQ(d.size(), checks.size());
   for (const auto& r : d) ASSERT_TRUE(r.ok()) << r.error().message;
   for (int i = 0; i < 3; ++i) EXPECT_EQ(d[i]->verdict, OutboundVerdict::kAdmitted) << i;
@@ -261,7 +260,7 @@ TEST_F(OutboundTest, ABatchDecidesInOrderAsOneByOne) {
   EXPECT_EQ(Show("held@here.test").hour_attempts, 0u);  // a suspended mailbox's messages are not counted
   // A batch of the next hour starts the hour's counts afresh, not the day's.
   Sql("UPDATE outbound_counter SET hour_start = hour_start - INTERVAL 1 HOUR");
-  d = Outbound(*db).CountBatch({{"other@here.test", 1, kActor}, {"other@here.test", 1, kActor}}, BreakerRule{});
+  d = OutboundCounter(*db).CountBatch({{"other@here.test", 1, kActor}, {"other@here.test", 1, kActor}}, BreakerRule{});
   ASSERT_TRUE(d[1].ok());
   EXPECT_EQ(d[1]->verdict, OutboundVerdict::kAdmitted);
   o = Show("other@here.test");
@@ -387,7 +386,7 @@ TEST_F(OutboundTest, ImapBeforeSmtpClientsCountOnTheMailboxThatLoggedIn) {
   AddMailbox("roamer@here.test");
   SetLimits("roamer@here.test", 1);
   auto dict = MariaDb::Get().Connect(DbRole::kDict);
-  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("roamer@here.test", "imap", "192.0.2.50").ok());
+  ASSERT_TRUE(UsageStore(*dict).RecordLastLogin("roamer@here.test", "imap", "192.0.2.50").ok());
   EXPECT_EQ(service().Decide(Data("", 2, "192.0.2.50")).action, "DUNNO");
   EXPECT_NE(service().Decide(Data("", 1, "192.0.2.50")).action.find("1 messages per hour"), std::string::npos);
   OutboundStatus s = Show("roamer@here.test");
@@ -408,8 +407,8 @@ TEST_F(OutboundTest, LoopbackClientsWithoutSaslAreNeverCounted) {
   AddMailbox("webmail@here.test");
   SetLimits("webmail@here.test", 1);
   auto dict = MariaDb::Get().Connect(DbRole::kDict);
-  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "imap", "127.0.0.1").ok());
-  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "pop3", "::1").ok());
+  ASSERT_TRUE(UsageStore(*dict).RecordLastLogin("webmail@here.test", "imap", "127.0.0.1").ok());
+  ASSERT_TRUE(UsageStore(*dict).RecordLastLogin("webmail@here.test", "pop3", "::1").ok());
   for (const char* client : {"127.0.0.1", "127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"})
     EXPECT_EQ(service().Decide(Data("", 1, client)).action, "DUNNO") << client;
   EXPECT_EQ(Show("webmail@here.test").hour_attempts, 0u);
@@ -423,7 +422,7 @@ TEST_F(OutboundTest, LoopbackClientsWithoutSaslAreNeverCounted) {
             std::string::npos);
   EXPECT_EQ(Show("webmail@here.test").hour_attempts, 2u);
   // An address next to the loopback is an ordinary client.
-  ASSERT_TRUE(Accounts(*dict).RecordLastLogin("webmail@here.test", "imap", "128.0.0.1").ok());
+  ASSERT_TRUE(UsageStore(*dict).RecordLastLogin("webmail@here.test", "imap", "128.0.0.1").ok());
   EXPECT_NE(service().Decide(Data("", 1, "128.0.0.1")).action.find("1 messages per hour"), std::string::npos);
   EXPECT_EQ(Show("webmail@here.test").hour_attempts, 3u);
 }
@@ -475,7 +474,7 @@ TEST_F(OutboundTest, BreakerTripsOnceNotifiesOnceAndRosterctlLiftsIt) {
   Sql("UPDATE outbound_counter SET hour_start = hour_start - INTERVAL 1 HOUR");
   EXPECT_EQ(Send("user@here.test"), settings_.outbound_suspended_reply);
   auto auth = MariaDb::Get().Connect(DbRole::kAuth);
-  auto login = Accounts(*auth).FindMailboxForLogin("user@here.test");
+  auto login = LoginStore(*auth).FindMailboxForLogin("user@here.test");
   ASSERT_TRUE(login.ok());
   EXPECT_TRUE(login->mailbox_active);
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "common/accounts.h"
 #include "policy/service.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -31,7 +31,7 @@ class PolicyTest : public ::testing::Test {
     AddDomain("also.test");
   }
 
-  Accounts admin() { return Accounts(*admin_); }
+  Stores admin() { return Stores(*admin_); }
   void AddDomain(const std::string& name, bool active = true) {
     Domain d;
     d.name = name;
@@ -58,7 +58,7 @@ class PolicyTest : public ::testing::Test {
     ASSERT_TRUE(admin().AddSubscription(Subscription{0, direction, address, recipient}, kActor).ok());
   }
   void Login(const std::string& address, const std::string& ip, int64_t seconds_ago = 0) {
-    ASSERT_TRUE(Accounts(*dict_).RecordLastLogin(address, "imap", ip, time(nullptr) - seconds_ago).ok());
+    ASSERT_TRUE(UsageStore(*dict_).RecordLastLogin(address, "imap", ip, time(nullptr) - seconds_ago).ok());
   }
   void Sql(const std::string& sql) { ASSERT_TRUE(admin_->Execute(sql).ok()) << sql; }
 

@@ -3,10 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "admin/schema.h"
-#include "common/accounts.h"
-#include "common/outbound.h"
-#include "common/app_passwords.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -16,7 +14,7 @@ class RolesTest : public ::testing::Test {
   void SetUp() override {
     MariaDb::Get().Truncate();
     auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
-    Accounts a(*admin);
+    Stores a(*admin);
     Domain d;
     d.name = "roles.test";
     ASSERT_TRUE(a.AddDomain(d, Actor{"t", "local"}).ok());
@@ -72,7 +70,7 @@ TEST_F(RolesTest, PolicyReadsSendAsGrantsAndCannotChangeThem) {
 // the suspension, and nothing more.
 TEST_F(RolesTest, PolicyCountsAndSuspendsButChangesNothingElse) {
   auto db = MariaDb::Get().Connect(DbRole::kPolicy);
-  Outbound o(*db);
+  OutboundStores o(*db);
   auto counted = o.Count("user@roles.test", 1, BreakerRule{1, 0}, Actor{"roster-policyd", "127.0.0.1"});
   ASSERT_TRUE(counted.ok()) << counted.error().message;
   EXPECT_EQ(counted->verdict, OutboundVerdict::kAdmitted);
@@ -100,7 +98,7 @@ TEST_F(RolesTest, PolicyCountsAndSuspendsButChangesNothingElse) {
 
 TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
   auto db = MariaDb::Get().Connect(DbRole::kDict);
-  Accounts a(*db);
+  Stores a(*db);
   EXPECT_TRUE(a.AddToUsageCounter("user@roles.test", UsageCounter::kBytes, 10).ok());
   EXPECT_TRUE(a.SetUsageCounter("user@roles.test", UsageCounter::kMessages, 5).ok());
   EXPECT_TRUE(a.SetUsageCounter("user@roles.test", UsageCounter::kBytes, std::nullopt).ok());
@@ -117,7 +115,7 @@ TEST_F(RolesTest, DictWritesOnlyUsageAndLastLogin) {
 
 TEST_F(RolesTest, AuthChangesOnlyTheHash) {
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   auto m = a.FindMailboxForLogin("user@roles.test");
   ASSERT_TRUE(m.ok()) << m.error().message;
   auto replaced = a.ReplacePasswordHash("user@roles.test", "{PLAIN}secret", "{PLAIN}rehashed");
@@ -137,18 +135,18 @@ TEST_F(RolesTest, AuthChangesOnlyTheHash) {
 // 008: appends and prunes, never changes an entry).
 TEST_F(RolesTest, AuthReadsAppPasswordsAndWritesOnlyTheirUseAndTheHistory) {
   auto admin = MariaDb::Get().Connect(DbRole::kAdmin);
-  AppPasswords store(*admin);
+  AppPasswordStores store(*admin);
   NewAppPassword n;
   n.address = "user@roles.test";
   n.label = "phone";
   auto made = store.Add(n, Actor{"t", "local"});
   ASSERT_TRUE(made.ok()) << made.error().message;
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   auto m = a.FindMailboxForLogin("user@roles.test", SelectorOf(made->second));
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->app_passwords.size(), 1u);
-  AppPasswords auth(*db);
+  AppPasswordStores auth(*db);
   EXPECT_TRUE(auth.TouchAppPassword(made->first, "").ok());
   EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", made->first, 20).ok());
   EXPECT_TRUE(auth.RecordLogin(m->id, "imap", "", 0, 20).ok());

@@ -7,10 +7,9 @@
 #include <fstream>
 #include <regex>
 
-#include "common/accounts.h"
-#include "common/app_passwords.h"
 #include "common/password.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -104,7 +103,7 @@ TEST_F(RosterctlTest, DomainDelRemovesTheSendAsGrantsOnItsAddresses) {
 TEST_F(RosterctlTest, MailboxAddStoresArgon2idThatVerifies) {
   AddDomainAndMailbox();
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   auto m = a.FindMailboxForLogin("alice@example.test");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->password_hash.rfind("{ARGON2ID}$argon2id$", 0), 0u);
@@ -124,7 +123,7 @@ TEST_F(RosterctlTest, PasswdQuotaEnableDisable) {
   AddDomainAndMailbox();
   MustRun({"mailbox", "passwd", "alice@example.test", "--password-stdin"}, "new one\n");
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   PasswordHasher h{PasswordPolicy{}};
   EXPECT_TRUE(h.Verify("new one", a.FindMailboxForLogin("alice@example.test")->password_hash).matched());
   auto quota = Run({"mailbox", "quota", "alice@example.test", "--quota", "2G", "--messages", "0"});
@@ -223,7 +222,7 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   std::string password = add.out.substr(at + 6, 29);
   ASSERT_TRUE(NormaliseAppPassword(password).has_value()) << add.out;
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   auto m = a.FindMailboxForLogin("alice@example.test", SelectorOf(password));
   ASSERT_EQ(m->app_passwords.size(), 1u);
   EXPECT_EQ(m->app_passwords[0].digest, AppPasswordDigest(*NormaliseAppPassword(password)));
@@ -272,7 +271,7 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
   EXPECT_EQ(Run({"mailbox", "access", "alice@example.test", "--protocols", "gopher"}).exit_code, 65);
   EXPECT_EQ(Run({"mailbox", "access", "alice@example.test", "--label", "x"}).exit_code, 64);
   // logins: the passdb's history.
-  AppPasswords history(*db);
+  AppPasswordStores history(*db);
   ASSERT_TRUE(history.RecordLogin(m->id, "imap", std::string("\xc0\x00\x02\x05", 4), 0, 20).ok());
   auto logins = Run({"mailbox", "logins", "alice@example.test"});
   ASSERT_EQ(logins.exit_code, 0) << logins.err;
@@ -321,7 +320,7 @@ TEST_F(RosterctlTest, WebmailInAnAccessListNeedsWebmailNetworks) {
   EXPECT_NE(login.err.find("could log in nowhere"), std::string::npos) << login.err;
   // Nothing was changed, nothing logged.
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->main_password_protocols.has_value());
   EXPECT_FALSE(a.FindMailboxForLogin("alice@example.test")->login_protocols.has_value());
   EXPECT_EQ(Run({"log", "--action", "mailbox-access"}).out, "");
@@ -353,10 +352,10 @@ TEST_F(RosterctlTest, TextTablesShowSecondsAndJsonKeepsMicroseconds) {
   AddDomainAndMailbox();
   MustRun({"app-password", "add", "alice@example.test", "--label", "Phone", "--expires", "30d"});
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   auto m = a.FindMailboxForLogin("alice@example.test");
   ASSERT_TRUE(m.ok());
-  AppPasswords history(*db);
+  AppPasswordStores history(*db);
   const std::string ip("\xc0\x00\x02\x05", 4);
   ASSERT_TRUE(history.RecordLogin(m->id, "imap", ip, 0, 20).ok());
   ASSERT_TRUE(history.TouchAppPassword(1, ip).ok());
@@ -455,7 +454,7 @@ TEST_F(RosterctlTest, InactiveTakesDurationsOfADayToAHundredYears) {
 TEST_F(RosterctlTest, LastLoginShowsWhatTheDictWrote) {
   AddDomainAndMailbox();
   auto db = MariaDb::Get().Connect(DbRole::kDict);
-  Accounts a(*db);
+  Stores a(*db);
   ASSERT_TRUE(a.RecordLastLogin("alice@example.test", "imap", "127.0.0.2").ok());
   ASSERT_TRUE(a.RecordLastLogin("alice@example.test", "pop3", "::1").ok());
   auto r = Run({"lastlogin", "alice@example.test"});
@@ -622,7 +621,7 @@ TEST_F(RosterctlTest, PasswordPromptAsksTwiceWithoutEcho) {
   EXPECT_NE(ok.screen.find("Again: "), std::string::npos);
   EXPECT_EQ(ok.screen.find("typed secret"), std::string::npos) << "the password was echoed: " << ok.screen;
   auto db = MariaDb::Get().Connect(DbRole::kAuth);
-  Accounts a(*db);
+  Stores a(*db);
   EXPECT_TRUE(PasswordHasher{PasswordPolicy{}}
                   .Verify("typed secret", a.FindMailboxForLogin("tty@example.test")->password_hash)
                   .matched());

@@ -1,6 +1,6 @@
 // Tests of roster-policyd's sender_logins table (Postfix's
 // smtpd_sender_login_maps) and of the send-as grants behind it
-// (common/send_as.h), against the private MariaDB as the policy and admin
+// (common/policy_store.h, common/send_as_admin.h), against the private MariaDB as the policy and admin
 // roles: who owns an address (its mailbox with +ext and any case, a grant, an
 // alias's members when configured), what nobody owns, addresses that parse
 // oddly, the bounds, and a database that is down.
@@ -10,10 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "common/accounts.h"
-#include "common/send_as.h"
 #include "policy/service.h"
 #include "tests/db/mariadb_fixture.h"
+#include "tests/db/stores.h"
 
 namespace roster::test {
 namespace {
@@ -36,8 +35,8 @@ class SenderLoginsTest : public ::testing::Test {
     AddMailbox("carol@also.test");
   }
 
-  Accounts admin() { return Accounts(*admin_); }
-  SendAs send_as() { return SendAs(*admin_); }
+  Stores admin() { return Stores(*admin_); }
+  SendAsStores send_as() { return SendAsStores(*admin_); }
   void AddDomain(const std::string& name, bool active = true) {
     Domain d;
     d.name = name;
@@ -248,7 +247,7 @@ TEST_F(SenderLoginsTest, GrantsAreBoundedAndCheckedAndLogged) {
 TEST_F(SenderLoginsTest, AnAnswerStaysWithinWhatPostfixTakes) {
   // kMaxOwners grants fit one answer; one more row, written around rosterctl,
   // defers the mail instead of answering a list cut short.
-  for (size_t i = 0; i < SendAs::kMaxOwners; ++i) AddMailbox("user" + std::to_string(i) + "@here.test");
+  for (size_t i = 0; i < PolicyStore::kMaxOwners; ++i) AddMailbox("user" + std::to_string(i) + "@here.test");
   ASSERT_TRUE(admin_->Execute("INSERT INTO send_as (address, mailbox_id) SELECT 'big@here.test', id FROM mailbox "
                               "WHERE address LIKE 'user%'").ok());
   std::string answer = Owners("big@here.test");

@@ -1,9 +1,12 @@
-// outbound.cc: see outbound.h. Every statement about outbound limits, the
-// counters and the suspension columns is here.
-#include "common/outbound.h"
+// outbound_counter.cc: see outbound_counter.h. The policy role's statements
+// about the outbound counters and the breaker's suspension.
+#include "common/outbound_counter.h"
 
 #include <algorithm>
 
+#include "common/change_log.h"
+#include "common/outbound_sql.h"
+#include "common/sql_batch.h"
 #include "common/text.h"
 
 namespace roster {
@@ -24,25 +27,6 @@ const char* OutboundVerdictName(OutboundVerdict v) {
 
 namespace {
 
-// The windows, on the database server's clock (UTC: common/db sets the
-// session's time zone), so every daemon sharing it agrees.
-#define ROSTER_HOUR "CAST(DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00') AS DATETIME)"
-#define ROSTER_DAY "UTC_DATE()"
-// The counts of the current windows: a row of an earlier hour or day counts 0.
-#define ROSTER_HM "IF(c.hour_start = " ROSTER_HOUR ", c.hour_messages, 0)"
-#define ROSTER_HA "IF(c.hour_start = " ROSTER_HOUR ", c.hour_attempts, 0)"
-#define ROSTER_DM "IF(c.day_start = " ROSTER_DAY ", c.day_messages, 0)"
-#define ROSTER_DR "IF(c.day_start = " ROSTER_DAY ", c.day_recipients, 0)"
-// Effective limits: the mailbox's own, else its domain's default.
-#define ROSTER_LH "COALESCE(m.send_per_hour, d.default_send_per_hour)"
-#define ROSTER_LD "COALESCE(m.send_per_day, d.default_send_per_day)"
-#define ROSTER_LM "COALESCE(m.rcpt_per_message, d.default_rcpt_per_message)"
-#define ROSTER_LRD "COALESCE(m.rcpt_per_day, d.default_rcpt_per_day)"
-// The breaker's threshold (parameters: attempts, attempts, factor, factor):
-// the lowest that applies, kNoThreshold when none does.
-#define ROSTER_NONE "1000000000000000"
-#define ROSTER_T \
-  "LEAST(IF(? = 0, " ROSTER_NONE ", ?), IF(? = 0 OR " ROSTER_LH " = 0, " ROSTER_NONE ", ? * " ROSTER_LH "))"
 constexpr uint64_t kNoThreshold = 1000000000000000ULL;
 // The most recipients a message can have (Postfix's smtpd_recipient_limit is
 // far lower); keeps the counters' sums in range whatever the client says.
@@ -121,53 +105,9 @@ constexpr char kAttempts[] = "SELECT " ROSTER_HA " FROM outbound_counter c WHERE
 constexpr char kNewCounter[] =
     "INSERT IGNORE INTO outbound_counter (mailbox_id, hour_start, day_start) VALUES (?, " ROSTER_HOUR ", " ROSTER_DAY
     ")";
-
-constexpr char kShow[] =
-    "SELECT m.address, m.send_per_hour, m.send_per_day, m.rcpt_per_message, m.rcpt_per_day, "
-    ROSTER_LH ", " ROSTER_LD ", " ROSTER_LM ", " ROSTER_LRD ", "
-    ROSTER_HM ", " ROSTER_HA ", " ROSTER_DM ", " ROSTER_DR ", m.send_suspended_at, m.send_suspended_reason "
-    "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN outbound_counter c ON c.mailbox_id = m.id "
-    "WHERE m.lookup_key = LOWER(?)";
-
-std::optional<uint64_t> OptionalUint(const DbRow& r, size_t i) {
-  if (r.IsNull(i)) return std::nullopt;
-  return r.Uint(i);
-}
-
-Status CheckChange(const OutboundLimitChange& change, bool domain) {
-  if (change.empty()) return Error::Invalid("nothing to change: give at least one limit");
-  for (const auto* f : {&change.per_hour, &change.per_day, &change.rcpt_per_message, &change.rcpt_per_day}) {
-    if (!*f) continue;
-    if (!**f && domain) return Error::Invalid("a domain's default is a number (0 = unlimited)");
-    if (**f && ***f > kMaxOutboundLimit)
-      return Error::Invalid("an outbound limit must be 0.." + std::to_string(kMaxOutboundLimit) +
-                            " (0 = unlimited)");
-  }
-  return Status::Ok();
-}
-
-// "send_per_hour = ?, ..." with its parameters, and the change log's detail.
-void ChangeColumns(const OutboundLimitChange& change, const char* prefix, std::string* set, DbParams* params,
-                   std::string* detail) {
-  const std::pair<const std::optional<std::optional<uint64_t>>*, const char*> fields[] = {
-      {&change.per_hour, "send_per_hour"},
-      {&change.per_day, "send_per_day"},
-      {&change.rcpt_per_message, "rcpt_per_message"},
-      {&change.rcpt_per_day, "rcpt_per_day"}};
-  for (const auto& [value, name] : fields) {
-    if (!*value) continue;
-    std::string column = std::string(prefix) + name;
-    *set += std::string(set->empty() ? "" : ", ") + column + " = ?";
-    if (**value) params->emplace_back(***value);
-    else params->emplace_back(nullptr);
-    *detail += std::string(detail->empty() ? "" : " ") + name + "=" +
-               (**value ? std::to_string(***value) : std::string("default"));
-  }
-}
-
 }  // namespace
 
-Result<OutboundDecision> Outbound::Count(std::string_view key, uint64_t recipients, const BreakerRule& rule,
+Result<OutboundDecision> OutboundCounter::Count(std::string_view key, uint64_t recipients, const BreakerRule& rule,
                                          const Actor& actor) {
   const std::string k(key);
   recipients = std::min(recipients, kMaxRecipients);
@@ -216,7 +156,7 @@ Result<OutboundDecision> Outbound::Count(std::string_view key, uint64_t recipien
   return Error::Temporary("the outbound counter of " + k + " kept changing under the request");
 }
 
-Status Outbound::MaybeTrip(uint64_t id, uint64_t t, const Actor& actor, OutboundDecision* d) {
+Status OutboundCounter::MaybeTrip(uint64_t id, uint64_t t, const Actor& actor, OutboundDecision* d) {
   if (t >= kNoThreshold || d->attempts <= t) return Status::Ok();
   std::string reason = "circuit breaker: " + std::to_string(d->attempts) +
                        " messages tried in this UTC hour, threshold " + std::to_string(t) + " (last refusal: " +
@@ -231,7 +171,7 @@ Status Outbound::MaybeTrip(uint64_t id, uint64_t t, const Actor& actor, Outbound
     if (!set) return set.error();
     if (*set == 0) return Status::Ok();  // another request (or daemon) tripped it
     tripped = true;
-    return Accounts(db_).WriteChangeLog(actor, "send-suspend", d->address, reason);
+    return WriteChangeLog(db_, actor, "send-suspend", d->address, reason);
   }));
   d->tripped = tripped;
   if (!tripped) {
@@ -245,13 +185,6 @@ Status Outbound::MaybeTrip(uint64_t id, uint64_t t, const Actor& actor, Outbound
 }
 
 namespace {
-
-// "?, ?, ..." for n parameters, each wrapped as `each` ("?" or "LOWER(?)").
-std::string Placeholders(size_t n, const char* each) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += std::string(i ? ", " : "") + each;
-  return out;
-}
 
 // A mailbox of a batch: its limits and state (read once, without locks),
 // then its counter row (read and written under the row's lock).
@@ -268,11 +201,11 @@ struct BatchMailbox {
 
 }  // namespace
 
-std::vector<Result<OutboundDecision>> Outbound::CountBatch(const std::vector<OutboundCheck>& checks,
+std::vector<Result<OutboundDecision>> OutboundCounter::CountBatch(const std::vector<OutboundCheck>& checks,
                                                            const BreakerRule& rule) {
   std::vector<Result<OutboundDecision>> out(checks.size(), Result<OutboundDecision>(OutboundDecision{}));
   if (checks.empty()) return out;
-  if (checks.size() == 1 || checks.size() > Accounts::kMaxBatch) {
+  if (checks.size() == 1 || checks.size() > kMaxBatch) {
     for (size_t i = 0; i < checks.size(); ++i)
       out[i] = Count(checks[i].key, checks[i].recipients, rule, checks[i].actor);
     return out;
@@ -436,128 +369,6 @@ std::vector<Result<OutboundDecision>> Outbound::CountBatch(const std::vector<Out
     }
     out[i] = std::move(d);
   }
-  return out;
-}
-
-Result<std::optional<std::string>> Outbound::MailboxLoggedInFrom(const std::vector<IpRange>& ranges,
-                                                                 std::chrono::milliseconds window) {
-  return Accounts(db_).NewestLoginFrom(ranges, window);
-}
-
-// ---------------------------------------------------------------- admin
-
-Status Outbound::SetMailboxLimits(std::string_view address, const OutboundLimitChange& change, const Actor& actor) {
-  ROSTER_TRY(CheckChange(change, false));
-  std::string set, detail;
-  DbParams params;
-  ChangeColumns(change, "", &set, &params, &detail);
-  return db_.Transaction([&]() -> Status {
-    auto rows = db_.Query("SELECT id, address FROM mailbox WHERE lookup_key = LOWER(?) FOR UPDATE",
-                          {std::string(address)});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
-    DbParams p = params;
-    p.emplace_back(rows->front().Uint(0));
-    auto a = db_.Execute("UPDATE mailbox SET " + set + " WHERE id = ?", p);
-    if (!a) return a.error();
-    return Accounts(db_).WriteChangeLog(actor, "outbound-limits", rows->front().String(1), detail);
-  });
-}
-
-Status Outbound::SetDomainDefaults(std::string_view domain, const OutboundLimitChange& change, const Actor& actor) {
-  ROSTER_TRY(CheckChange(change, true));
-  std::string set, detail;
-  DbParams params;
-  ChangeColumns(change, "default_", &set, &params, &detail);
-  return db_.Transaction([&]() -> Status {
-    auto rows = db_.Query("SELECT id FROM domain WHERE name = ? FOR UPDATE", {std::string(domain)});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no such domain: " + std::string(domain));
-    DbParams p = params;
-    p.emplace_back(rows->front().Uint(0));
-    auto a = db_.Execute("UPDATE domain SET " + set + " WHERE id = ?", p);
-    if (!a) return a.error();
-    return Accounts(db_).WriteChangeLog(actor, "outbound-defaults", domain, detail);
-  });
-}
-
-Result<OutboundLimits> Outbound::DomainDefaults(std::string_view domain) {
-  auto rows = db_.Query(
-      "SELECT default_send_per_hour, default_send_per_day, default_rcpt_per_message, default_rcpt_per_day "
-      "FROM domain WHERE name = ?",
-      {std::string(domain)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such domain: " + std::string(domain));
-  const DbRow& r = rows->front();
-  return OutboundLimits{r.Uint(0), r.Uint(1), r.Uint(2), r.Uint(3)};
-}
-
-Result<OutboundStatus> Outbound::Show(std::string_view address) {
-  auto rows = db_.Query(kShow, {std::string(address)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
-  const DbRow& r = rows->front();
-  OutboundStatus s;
-  s.address = r.String(0);
-  s.own = OutboundLimits{OptionalUint(r, 1), OptionalUint(r, 2), OptionalUint(r, 3), OptionalUint(r, 4)};
-  s.effective = OutboundLimits{r.Uint(5), r.Uint(6), r.Uint(7), r.Uint(8)};
-  s.hour_messages = r.Uint(9);
-  s.hour_attempts = r.Uint(10);
-  s.day_messages = r.Uint(11);
-  s.day_recipients = r.Uint(12);
-  s.suspended_at = r.IsNull(13) ? "" : r.String(13);
-  s.suspended_reason = r.String(14);
-  return s;
-}
-
-Status Outbound::Suspend(std::string_view address, std::string_view reason, const Actor& actor) {
-  std::string why = reason.empty() ? std::string("suspended by ") + actor.name : std::string(reason);
-  if (why.size() > 255) return Error::Invalid("a suspension's reason is at most 255 bytes");
-  return db_.Transaction([&]() -> Status {
-    auto rows = db_.Query(
-        "SELECT id, address, send_suspended_at IS NOT NULL FROM mailbox WHERE lookup_key = LOWER(?) FOR UPDATE",
-        {std::string(address)});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
-    if (rows->front().Bool(2))
-      return Error::Conflict("sending of " + rows->front().String(1) + " is suspended already");
-    auto a = db_.Execute(
-        "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP(6), send_suspended_reason = ? WHERE id = ?",
-        {why, rows->front().Uint(0)});
-    if (!a) return a.error();
-    return Accounts(db_).WriteChangeLog(actor, "send-suspend", rows->front().String(1), why);
-  });
-}
-
-Status Outbound::Lift(std::string_view address, const Actor& actor) {
-  return db_.Transaction([&]() -> Status {
-    // The mailbox row first, then the counter: the order of the admission.
-    auto rows = db_.Query(
-        "SELECT id, address, send_suspended_at IS NOT NULL, send_suspended_reason FROM mailbox "
-        "WHERE lookup_key = LOWER(?) FOR UPDATE",
-        {std::string(address)});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
-    const DbRow& r = rows->front();
-    if (!r.Bool(2)) return Error::Conflict("sending of " + r.String(1) + " is not suspended");
-    auto a = db_.Execute("UPDATE mailbox SET send_suspended_at = NULL, send_suspended_reason = '' WHERE id = ?",
-                         {r.Uint(0)});
-    if (!a) return a.error();
-    // The breaker counts afresh; the limits' counts stay.
-    auto c = db_.Execute("UPDATE outbound_counter SET hour_attempts = 0 WHERE mailbox_id = ?",
-                         {r.Uint(0)});
-    if (!c) return c.error();
-    return Accounts(db_).WriteChangeLog(actor, "send-lift", r.String(1), "was: " + r.String(3));
-  });
-}
-
-Result<std::vector<SuspendedMailbox>> Outbound::ListSuspended() {
-  auto rows = db_.Query(
-      "SELECT address, send_suspended_at, send_suspended_reason FROM mailbox WHERE send_suspended_at IS NOT NULL "
-      "ORDER BY lookup_key LIMIT 100000");
-  if (!rows) return rows.error();
-  std::vector<SuspendedMailbox> out;
-  for (const DbRow& r : *rows) out.push_back(SuspendedMailbox{r.String(0), r.String(1), r.String(2)});
   return out;
 }
 

@@ -1,0 +1,354 @@
+// admin_store.cc: see admin_store.h. The admin role's SQL about domains,
+// mailboxes, subscriptions and the change log.
+#include "common/admin_store.h"
+
+#include "common/address.h"
+#include "common/change_log.h"
+#include "common/ip.h"
+#include "common/password.h"
+#include "common/send_as_admin.h"
+#include "common/shared_sql.h"
+#include "common/sql_batch.h"
+
+namespace roster {
+namespace {
+
+std::string DomainOf(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
+}
+
+constexpr char kMailboxColumns[] =
+    "SELECT m.id, m.address, d.name, m.active, d.active, m.display_name, m.department, m.max_bytes, "
+    "m.max_messages, m.unit, m.password_hash, m.created_at, m.updated_at, m.password_changed_at, "
+    "u.bytes, u.messages, m.lookup_key "
+    "FROM mailbox m JOIN domain d ON d.id = m.domain_id LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id ";
+
+constexpr char kDomainColumns[] =
+    "SELECT d.id, d.name, d.transport, d.active, d.default_max_bytes, d.default_max_messages, d.created_at, "
+    "(SELECT COUNT(*) FROM mailbox m WHERE m.domain_id = d.id) FROM domain d ";
+
+Domain DomainFromRow(const DbRow& r) {
+  return Domain{r.Uint(0), r.String(1), r.String(2), r.Bool(3), r.Uint(4), r.Uint(5), r.String(6), r.Uint(7)};
+}
+
+Mailbox MailboxFromRow(const DbRow& r) {
+  Mailbox m;
+  m.id = r.Uint(0);
+  m.address = r.String(1);
+  m.domain = r.String(2);
+  m.active = r.Bool(3);
+  m.domain_active = r.Bool(4);
+  m.display_name = r.String(5);
+  m.department = r.String(6);
+  m.max_bytes = r.Uint(7);
+  m.max_messages = r.Uint(8);
+  m.unit = r.String(9);
+  m.password_scheme = r.String(10).empty() ? "" : SchemeName(ParseStoredHash(r.String(10)).scheme);
+  m.created_at = r.String(11);
+  m.updated_at = r.String(12);
+  m.password_changed_at = r.String(13);
+  if (!r.IsNull(14)) m.usage = Usage{r.Int(14), r.Int(15)};
+  return m;
+}
+
+
+// Dovecot keeps limits as signed 64-bit numbers (a larger quota_rule value
+// makes it refuse the rule, and every delivery then fails); the columns are
+// unsigned and migration 004 checks the same bound.
+constexpr uint64_t kMaxLimit = 9223372036854775807ull;
+
+Status CheckLimits(std::optional<uint64_t> bytes, std::optional<uint64_t> messages) {
+  if (bytes && *bytes > kMaxLimit)
+    return Error::Invalid("byte quota " + std::to_string(*bytes) + " is larger than Dovecot can hold (at most " +
+                          std::to_string(kMaxLimit) + " bytes)");
+  if (messages && *messages > kMaxLimit)
+    return Error::Invalid("message limit " + std::to_string(*messages) + " is larger than Dovecot can hold (at most " +
+                          std::to_string(kMaxLimit) + ")");
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- domains
+
+Result<uint64_t> AdminStore::DomainId(std::string_view name) {
+  auto rows = db_.Query("SELECT id FROM domain WHERE name = ?", {std::string(name)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such domain: " + std::string(name));
+  return rows->front().Uint(0);
+}
+
+Status AdminStore::AddDomain(const Domain& d, const Actor& actor) {
+  ROSTER_TRY(CheckLimits(d.default_max_bytes, d.default_max_messages));
+  return db_.Transaction([&]() -> Status {
+    auto affected = db_.Execute(
+        "INSERT INTO domain (name, transport, active, default_max_bytes, default_max_messages) VALUES (?, ?, ?, ?, ?)",
+        {d.name, d.transport, int64_t{d.active ? 1 : 0}, d.default_max_bytes, d.default_max_messages});
+    if (!affected) {
+      if (affected.error().kind == ErrorKind::kConflict) return Error::Conflict("domain exists already: " + d.name);
+      return affected.error();
+    }
+    return WriteChangeLog(actor, "domain-add", d.name,
+                          "transport=" + d.transport + " active=" + (d.active ? "yes" : "no") +
+                              " default_max_bytes=" + std::to_string(d.default_max_bytes) +
+                              " default_max_messages=" + std::to_string(d.default_max_messages));
+  });
+}
+
+Status AdminStore::DeleteDomain(std::string_view name, bool force, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "SELECT d.id, (SELECT COUNT(*) FROM mailbox m WHERE m.domain_id = d.id) FROM domain d WHERE d.name = ? "
+        "FOR UPDATE",
+        {std::string(name)});
+    if (!rows) return rows.error();
+    if (rows->empty()) return Error::NotFound("no such domain: " + std::string(name));
+    uint64_t id = rows->front().Uint(0), mailboxes = rows->front().Uint(1);
+    if (mailboxes > 0 && !force)
+      return Error::Conflict("domain " + std::string(name) + " has " + std::to_string(mailboxes) +
+                             " mailbox(es); use --force to delete them too");
+    auto gone = db_.Execute("DELETE FROM mailbox WHERE domain_id = ?", {id});
+    if (!gone) return gone.error();
+    // The domain's aliases, and every subscription that delivered to one of
+    // its mailboxes.
+    auto subs = db_.Execute(
+        "DELETE FROM subscription WHERE SUBSTRING_INDEX(address, '@', -1) = ? "
+        "OR LOWER(SUBSTRING_INDEX(recipient, '@', -1)) = ?",
+        {std::string(name), std::string(name)});
+    if (!subs) return subs.error();
+    // The send-as grants on its addresses, held by other domains' mailboxes
+    // (a new owner of the domain must not find them granted).
+    auto grants = SendAsAdmin(db_).RemoveGrantsOnDomain(name, actor);
+    if (!grants) return grants.error();
+    auto dom = db_.Execute("DELETE FROM domain WHERE id = ?", {id});
+    if (!dom) return dom.error();
+    return WriteChangeLog(actor, "domain-del", name,
+                          "mailboxes=" + std::to_string(*gone) + " subscriptions=" + std::to_string(*subs) +
+                              " send_as=" + std::to_string(*grants));
+  });
+}
+
+Status AdminStore::SetDomainActive(std::string_view name, bool active, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto id = DomainId(name);
+    if (!id) return id.error();
+    auto affected = db_.Execute("UPDATE domain SET active = ? WHERE id = ?", {int64_t{active ? 1 : 0}, *id});
+    if (!affected) return affected.error();
+    return WriteChangeLog(actor, active ? "domain-enable" : "domain-disable", name, "");
+  });
+}
+
+Result<Domain> AdminStore::GetDomain(std::string_view name) {
+  auto rows = db_.Query(std::string(kDomainColumns) + "WHERE d.name = ?", {std::string(name)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such domain: " + std::string(name));
+  return DomainFromRow(rows->front());
+}
+
+Result<std::vector<Domain>> AdminStore::ListDomains() {
+  auto rows = db_.Query(std::string(kDomainColumns) + "ORDER BY d.name");
+  if (!rows) return rows.error();
+  std::vector<Domain> out;
+  for (const DbRow& r : *rows) out.push_back(DomainFromRow(r));
+  return out;
+}
+
+// ---------------------------------------------------------------- mailboxes
+
+Result<uint64_t> AdminStore::MailboxId(std::string_view address) { return MailboxIdOf(db_, address); }
+
+Status AdminStore::AddMailbox(const NewMailbox& nm, const Actor& actor) {
+  ROSTER_TRY(CheckMailboxPathName(nm.address));
+  ROSTER_TRY(CheckLimits(nm.max_bytes, nm.max_messages));
+  std::string domain = DomainOf(nm.address);
+  return db_.Transaction([&]() -> Status {
+    auto rows = db_.Query("SELECT id, default_max_bytes, default_max_messages FROM domain WHERE name = ?", {domain});
+    if (!rows) return rows.error();
+    if (rows->empty()) return Error::NotFound("no such domain: " + domain);
+    uint64_t domain_id = rows->front().Uint(0);
+    uint64_t max_bytes = nm.max_bytes.value_or(rows->front().Uint(1));
+    uint64_t max_messages = nm.max_messages.value_or(rows->front().Uint(2));
+    auto inserted = db_.Execute(
+        "INSERT INTO mailbox (domain_id, address, password_hash, active, display_name, department, max_bytes, "
+        "max_messages, unit, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP())",
+        {domain_id, nm.address, nm.password_hash, int64_t{nm.active ? 1 : 0}, nm.display_name, nm.department,
+         max_bytes, max_messages, nm.unit});
+    if (!inserted) {
+      if (inserted.error().kind == ErrorKind::kConflict) return Error::Conflict("mailbox exists already: " + nm.address);
+      return inserted.error();
+    }
+    auto usage = db_.Execute("INSERT INTO mailbox_usage (mailbox_id) VALUES (LAST_INSERT_ID())");
+    if (!usage) return usage.error();
+    return WriteChangeLog(actor, "mailbox-add", nm.address,
+                          "max_bytes=" + std::to_string(max_bytes) + " max_messages=" + std::to_string(max_messages) +
+                              " active=" + (nm.active ? "yes" : "no") + (nm.unit.empty() ? "" : " unit=" + nm.unit));
+  });
+}
+
+Status AdminStore::DeleteMailbox(std::string_view address, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto affected = db_.Execute("DELETE FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
+    ROSTER_TRY(ExpectOneRow(affected, "no such mailbox: " + std::string(address)));
+    // Aliases and forwards that delivered to it would now bounce or loop.
+    auto subs = db_.Execute("DELETE FROM subscription WHERE LOWER(recipient) = LOWER(?)", {std::string(address)});
+    if (!subs) return subs.error();
+    return WriteChangeLog(actor, "mailbox-del", address, "subscriptions=" + std::to_string(*subs));
+  });
+}
+
+Status AdminStore::SetMailboxActive(std::string_view address, bool active, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto id = MailboxId(address);
+    if (!id) return id.error();
+    auto affected = db_.Execute("UPDATE mailbox SET active = ? WHERE id = ?", {int64_t{active ? 1 : 0}, *id});
+    if (!affected) return affected.error();
+    return WriteChangeLog(actor, active ? "mailbox-enable" : "mailbox-disable", address, "");
+  });
+}
+
+Status AdminStore::SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
+                                 std::optional<uint64_t> max_messages, const Actor& actor) {
+  if (!max_bytes && !max_messages) return Error::Invalid("nothing to change: give a byte quota or a message count");
+  ROSTER_TRY(CheckLimits(max_bytes, max_messages));
+  return db_.Transaction([&]() -> Status {
+    auto id = MailboxId(address);
+    if (!id) return id.error();
+    std::string detail;
+    if (max_bytes) {
+      auto a = db_.Execute("UPDATE mailbox SET max_bytes = ? WHERE id = ?", {*max_bytes, *id});
+      if (!a) return a.error();
+      detail += "max_bytes=" + std::to_string(*max_bytes);
+    }
+    if (max_messages) {
+      auto a = db_.Execute("UPDATE mailbox SET max_messages = ? WHERE id = ?", {*max_messages, *id});
+      if (!a) return a.error();
+      detail += std::string(detail.empty() ? "" : " ") + "max_messages=" + std::to_string(*max_messages);
+    }
+    return WriteChangeLog(actor, "mailbox-quota", address, detail);
+  });
+}
+
+Status AdminStore::SetPasswordHash(std::string_view address, std::string_view hash, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto id = MailboxId(address);
+    if (!id) return id.error();
+    auto a = db_.Execute("UPDATE mailbox SET password_hash = ?, password_changed_at = UTC_TIMESTAMP() WHERE id = ?",
+                         {std::string(hash), *id});
+    if (!a) return a.error();
+    return WriteChangeLog(actor, "mailbox-passwd", address, std::string("scheme=") + SchemeName(ParseStoredHash(hash).scheme));
+  });
+}
+
+Result<Mailbox> AdminStore::GetMailbox(std::string_view address) {
+  auto rows = db_.Query(std::string(kMailboxColumns) + "WHERE m.lookup_key = LOWER(?)", {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
+  return MailboxFromRow(rows->front());
+}
+
+Status AdminStore::ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each) {
+  // Keyset pagination: at most kPage rows in memory, however many mailboxes.
+  constexpr uint64_t kPage = 500;
+  const std::string sql = std::string(kMailboxColumns) +
+                          "WHERE (? = '' OR d.name = ?) AND m.lookup_key > ? ORDER BY m.lookup_key LIMIT ?";
+  std::string after;
+  for (;;) {
+    uint64_t rows = 0;
+    bool stopped = false;
+    std::string last;
+    Status s = db_.QueryEach(sql, {std::string(domain), std::string(domain), after, kPage}, [&](const DbRow& r) {
+      ++rows;
+      last = r.String(16);
+      if (!each(MailboxFromRow(r))) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+    if (!s) return s;
+    if (stopped || rows < kPage) return Status::Ok();
+    after = last;
+  }
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+Status AdminStore::AddSubscription(const Subscription& sub, const Actor& actor) {
+  if (sub.direction != 'I' && sub.direction != 'O') return Error::Invalid("direction must be I or O");
+  return db_.Transaction([&]() -> Status {
+    auto a = db_.Execute("INSERT INTO subscription (direction, address, recipient) VALUES (?, LOWER(?), ?)",
+                         {std::string(1, sub.direction), sub.address, sub.recipient});
+    if (!a) {
+      if (a.error().kind == ErrorKind::kConflict) return Error::Conflict("subscription exists already");
+      return a.error();
+    }
+    return WriteChangeLog(actor, "sub-add", sub.address,
+                          std::string(sub.direction == 'I' ? "incoming" : "outgoing") + " -> " + sub.recipient);
+  });
+}
+
+Status AdminStore::DeleteSubscription(const Subscription& sub, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto a = db_.Execute("DELETE FROM subscription WHERE address = LOWER(?) AND direction = ? AND recipient = ?",
+                         {sub.address, std::string(1, sub.direction), sub.recipient});
+    ROSTER_TRY(ExpectOneRow(a, "no such subscription"));
+    return WriteChangeLog(actor, "sub-del", sub.address,
+                          std::string(sub.direction == 'I' ? "incoming" : "outgoing") + " -> " + sub.recipient);
+  });
+}
+
+Result<std::vector<Subscription>> AdminStore::ListSubscriptions(std::string_view address) {
+  auto rows = db_.Query(
+      "SELECT id, direction, address, recipient FROM subscription WHERE (? = '' OR address = LOWER(?)) "
+      "ORDER BY address, direction, recipient",
+      {std::string(address), std::string(address)});
+  if (!rows) return rows.error();
+  std::vector<Subscription> out;
+  for (const DbRow& r : *rows)
+    out.push_back(Subscription{r.Uint(0), r.String(1).empty() ? 'I' : r.String(1)[0], r.String(2), r.String(3)});
+  return out;
+}
+
+// ---------------------------------------------------------------- change log
+
+Status AdminStore::WriteChangeLog(const Actor& actor, std::string_view action, std::string_view object,
+                                  std::string_view detail) {
+  return roster::WriteChangeLog(db_, actor, action, object, detail);
+}
+
+Result<std::vector<ChangeLogEntry>> AdminStore::ListChangeLog(const ChangeLogFilter& f) {
+  auto rows = db_.Query(
+      "SELECT id, at, actor, origin, action, object, detail FROM change_log "
+      "WHERE (? = '' OR object = LOWER(?) OR object = ?) AND (? = '' OR actor = ?) AND (? = '' OR action = ?) "
+      "AND at >= ? ORDER BY id DESC LIMIT ?",
+      {f.object, f.object, f.object, f.actor, f.actor, f.action, f.action,
+       f.since.empty() ? std::string("1970-01-01") : f.since, f.limit});
+  if (!rows) return rows.error();
+  std::vector<ChangeLogEntry> out;
+  for (const DbRow& r : *rows)
+    out.push_back(ChangeLogEntry{r.Uint(0), r.String(1), r.String(2), r.String(3), r.String(4), r.String(5), r.String(6)});
+  return out;
+}
+
+
+// ---------------------------------------------------------------- last logins and usage
+
+Result<std::vector<LastLogin>> AdminStore::LastLogins(std::string_view address, uint64_t limit) {
+  auto rows = db_.Query(
+      "SELECT m.address, l.protocol, HEX(l.ip), l.logged_at FROM last_login l "
+      "JOIN mailbox m ON m.id = l.mailbox_id WHERE (? = '' OR m.lookup_key = LOWER(?)) "
+      "ORDER BY l.logged_at DESC, m.address, l.protocol LIMIT ?",
+      {std::string(address), std::string(address), limit});
+  if (!rows) return rows.error();
+  std::vector<LastLogin> out;
+  for (const DbRow& r : *rows)
+    out.push_back(LastLogin{r.String(0), r.String(1), UnpackIp(Unhex(r.String(2))), r.String(3)});
+  return out;
+}
+
+Status AdminStore::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {
+  return roster::SetUsageCounter(db_, address, counter, value);
+}
+
+}  // namespace roster

@@ -1,0 +1,155 @@
+// admin_store.h: the data access of the admin role (roster_admin): what
+// rosterctl (admin/) does to domains, mailboxes, subscriptions and the
+// change log, and what it reads of last logins; its companions in the same
+// library administer app passwords (common/app_password_admin.h), send-as
+// grants (common/send_as_admin.h) and outbound limits (common/
+// outbound_admin.h). Every change writes the change log in the same
+// transaction. The schema itself is admin/schema (rosterctl db init).
+//
+// Addresses are normalised by the caller (common/address.h); lookups compare
+// with the mailbox's lookup_key, LOWER(address), so "Bob@Example.org" finds
+// "bob@example.org". Methods return NotFound when the thing does not exist,
+// Temporary when the database cannot answer now.
+//
+// Trusts: the Db it is given (and so the database's answers); the caller to
+// have checked the actor's right to make a change. One AdminStore on one Db,
+// on the Db's thread.
+#ifndef ROSTER_COMMON_ADMIN_STORE_H
+#define ROSTER_COMMON_ADMIN_STORE_H
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/db.h"
+#include "common/result.h"
+#include "common/store_types.h"
+
+namespace roster {
+
+struct LastLogin {
+  std::string address;
+  std::string protocol;
+  std::string ip;         // text form
+  std::string logged_at;  // "YYYY-MM-DD HH:MM:SS.ffffff", UTC
+};
+
+struct Domain {
+  uint64_t id = 0;
+  std::string name;
+  std::string transport;
+  bool active = true;
+  uint64_t default_max_bytes = 0;
+  uint64_t default_max_messages = 0;
+  std::string created_at;
+  uint64_t mailboxes = 0;
+};
+
+struct Mailbox {
+  uint64_t id = 0;
+  std::string address;
+  std::string domain;
+  bool active = true;
+  bool domain_active = true;
+  std::string display_name;
+  std::string department;
+  uint64_t max_bytes = 0;
+  uint64_t max_messages = 0;
+  std::string unit;
+  std::string password_scheme;  // scheme name only; the hash never leaves this layer for display
+  std::string created_at;
+  std::string updated_at;
+  std::string password_changed_at;
+  std::optional<Usage> usage;
+};
+
+struct NewMailbox {
+  std::string address;
+  std::string password_hash;
+  std::string display_name;
+  std::string department;
+  std::optional<uint64_t> max_bytes;     // unset: the domain's default
+  std::optional<uint64_t> max_messages;  // unset: the domain's default
+  std::string unit;
+  bool active = true;
+};
+
+struct Subscription {
+  uint64_t id = 0;
+  char direction = 'I';  // 'I' incoming (alias, forward, recipient BCC), 'O' outgoing (sender BCC)
+  std::string address;   // lower-cased; "@domain" is a catch-all
+  std::string recipient;
+};
+
+struct ChangeLogEntry {
+  uint64_t id = 0;
+  std::string at;
+  std::string actor;
+  std::string origin;
+  std::string action;
+  std::string object;
+  std::string detail;
+};
+
+struct ChangeLogFilter {
+  std::string object;  // account or domain; "" = all
+  std::string actor;
+  std::string action;
+  std::string since;   // "YYYY-MM-DD[ HH:MM:SS]"; "" = all
+  uint64_t limit = 100;
+};
+
+class AdminStore {
+ public:
+  explicit AdminStore(Db& db) : db_(db) {}
+
+  Status AddDomain(const Domain& domain, const Actor& actor);
+  // Deleting a domain that has mailboxes needs force, and then deletes them,
+  // the domain's subscriptions, every subscription delivering into it, and
+  // the send-as grants on its addresses (common/send_as_admin.h).
+  Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
+  Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
+  Result<Domain> GetDomain(std::string_view name);
+  Result<std::vector<Domain>> ListDomains();
+
+  // Refuses a name that cannot be a path (common/address.h,
+  // CheckMailboxLocalPart) and limits Dovecot cannot hold (above 2^63-1).
+  Status AddMailbox(const NewMailbox& mailbox, const Actor& actor);
+  // Also deletes the subscriptions that delivered to the mailbox.
+  Status DeleteMailbox(std::string_view address, const Actor& actor);
+  Status SetMailboxActive(std::string_view address, bool active, const Actor& actor);
+  Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
+                         std::optional<uint64_t> max_messages, const Actor& actor);
+  Status SetPasswordHash(std::string_view address, std::string_view hash, const Actor& actor);
+  Result<Mailbox> GetMailbox(std::string_view address);
+  // All mailboxes, or a domain's; streamed through `each` in address order.
+  Status ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each);
+
+  Status AddSubscription(const Subscription& sub, const Actor& actor);
+  Status DeleteSubscription(const Subscription& sub, const Actor& actor);
+  Result<std::vector<Subscription>> ListSubscriptions(std::string_view address);
+
+  Result<std::vector<ChangeLogEntry>> ListChangeLog(const ChangeLogFilter& filter);
+  Status WriteChangeLog(const Actor& actor, std::string_view action, std::string_view object, std::string_view detail);
+
+  // The newest last logins (the dict's, one per mailbox and protocol) of
+  // `address` ("" = all), newest first; at most `limit`.
+  Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);
+  // Sets a usage counter (an import of usage figures; common/shared_sql.h).
+  Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
+
+  Db& db() { return db_; }
+
+ private:
+  Result<uint64_t> DomainId(std::string_view name);
+  Result<uint64_t> MailboxId(std::string_view address);
+
+  Db& db_;
+};
+
+}  // namespace roster
+
+#endif
