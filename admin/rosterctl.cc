@@ -24,7 +24,6 @@
 
 #include "admin/dovecot_flush.h"
 #include "admin/import.h"
-#include "admin/json.h"
 #include "admin/password_input.h"
 #include "admin/rosterctl.h"
 #include "admin/schema.h"
@@ -33,6 +32,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/ip.h"
+#include "common/json.h"
 #include "common/password.h"
 #include "common/text.h"
 #include "common/units.h"

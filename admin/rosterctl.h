@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "admin/json.h"
 #include "common/admin_store.h"
 #include "common/address.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/json.h"
 #include "common/result.h"
 
 namespace roster {
