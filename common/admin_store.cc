@@ -154,6 +154,15 @@ Result<std::vector<Domain>> AdminStore::ListDomains() {
   return out;
 }
 
+Result<std::vector<Domain>> AdminStore::DomainPage(std::string_view after, uint64_t limit) {
+  auto rows = db_.Query(std::string(kDomainColumns) + "WHERE d.name > ? ORDER BY d.name LIMIT ?",
+                        {std::string(after), limit});
+  if (!rows) return rows.error();
+  std::vector<Domain> out;
+  for (const DbRow& r : *rows) out.push_back(DomainFromRow(r));
+  return out;
+}
+
 // ---------------------------------------------------------------- mailboxes
 
 Result<uint64_t> AdminStore::MailboxId(std::string_view address) { return MailboxIdOf(db_, address); }
@@ -272,6 +281,38 @@ Status AdminStore::ListMailboxes(std::string_view domain, const std::function<bo
   }
 }
 
+Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std::vector<std::string>* keys) {
+  // The prefix as a LIKE pattern on the lookup key (lower-cased as it is), its
+  // wildcards escaped: the index on lookup_key serves both it and the order.
+  std::string like;
+  for (char c : q.prefix) {
+    if (c == '%' || c == '_' || c == '!') like += '!';
+    like += c;
+  }
+  like += '%';
+  static const std::string kSql = std::string(kMailboxColumns) +
+                                  "WHERE (? = '' OR d.name = ?) AND (? = '' OR m.department = ?) "
+                                  "AND (? < 0 OR m.active = ?) AND m.lookup_key LIKE LOWER(?) ESCAPE '!' AND m.lookup_key > ? "
+                                  "ORDER BY m.lookup_key LIMIT ?";
+  int64_t active = q.active ? (*q.active ? 1 : 0) : -1;
+  auto rows = db_.Query(kSql, {q.domain, q.domain, q.department, q.department, active, active, like, q.after,
+                               q.limit});
+  if (!rows) return rows.error();
+  std::vector<Mailbox> out;
+  for (const DbRow& r : *rows) {
+    out.push_back(MailboxFromRow(r));
+    if (keys) keys->push_back(r.String(16));
+  }
+  return out;
+}
+
+Result<std::string> AdminStore::PasswordHash(std::string_view address) {
+  auto rows = db_.Query("SELECT password_hash FROM mailbox WHERE lookup_key = LOWER(?)", {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox: " + std::string(address));
+  return rows->front().String(0);
+}
+
 // ---------------------------------------------------------------- subscriptions
 
 Status AdminStore::AddSubscription(const Subscription& sub, const Actor& actor) {
@@ -321,9 +362,9 @@ Result<std::vector<ChangeLogEntry>> AdminStore::ListChangeLog(const ChangeLogFil
   auto rows = db_.Query(
       "SELECT id, at, actor, origin, action, object, detail FROM change_log "
       "WHERE (? = '' OR object = LOWER(?) OR object = ?) AND (? = '' OR actor = ?) AND (? = '' OR action = ?) "
-      "AND at >= ? ORDER BY id DESC LIMIT ?",
+      "AND at >= ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
       {f.object, f.object, f.object, f.actor, f.actor, f.action, f.action,
-       f.since.empty() ? std::string("1970-01-01") : f.since, f.limit});
+       f.since.empty() ? std::string("1970-01-01") : f.since, f.before_id, f.before_id, f.limit});
   if (!rows) return rows.error();
   std::vector<ChangeLogEntry> out;
   for (const DbRow& r : *rows)
@@ -345,6 +386,20 @@ Result<std::vector<LastLogin>> AdminStore::LastLogins(std::string_view address, 
   for (const DbRow& r : *rows)
     out.push_back(LastLogin{r.String(0), r.String(1), UnpackIp(Unhex(r.String(2))), r.String(3)});
   return out;
+}
+
+Result<StoreCounts> AdminStore::Counts(bool count) {
+  StoreCounts c;
+  auto version = db_.Query("SELECT VERSION()");
+  if (!version) return version.error();
+  if (!version->empty()) c.server_version = version->front().String(0);
+  if (count) {
+    auto counts = db_.Query("SELECT (SELECT COUNT(*) FROM domain), (SELECT COUNT(*) FROM mailbox)");
+    if (!counts) return counts.error();
+    c.domains = counts->front().Uint(0);
+    c.mailboxes = counts->front().Uint(1);
+  }
+  return c;
 }
 
 Status AdminStore::SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value) {

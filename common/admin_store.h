@@ -100,6 +100,24 @@ struct ChangeLogFilter {
   std::string action;
   std::string since;   // "YYYY-MM-DD[ HH:MM:SS]"; "" = all
   uint64_t limit = 100;
+  uint64_t before_id = 0;  // only entries older than this id (a page's cursor); 0 = from the newest
+};
+
+// One page of mailboxes (MailboxPage): filters, in lookup-key order after `after`.
+struct MailboxQuery {
+  std::string domain;      // "" = every domain
+  std::string department;  // "" = any (compared exactly)
+  std::optional<bool> active;
+  std::string prefix;      // the address starts with it (compared lower-cased); "" = any
+  std::string after;       // a lookup key: the page starts after it; "" = from the first
+  uint64_t limit = 100;
+};
+
+// `rosterctl db status`'s figures.
+struct StoreCounts {
+  std::string server_version;
+  uint64_t domains = 0;
+  uint64_t mailboxes = 0;
 };
 
 class AdminStore {
@@ -114,6 +132,8 @@ class AdminStore {
   Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
   Result<Domain> GetDomain(std::string_view name);
   Result<std::vector<Domain>> ListDomains();
+  // At most `limit` domains named after `after` ("" = from the first), by name.
+  Result<std::vector<Domain>> DomainPage(std::string_view after, uint64_t limit);
 
   // Refuses a name that cannot be a path (common/address.h,
   // CheckMailboxLocalPart) and limits Dovecot cannot hold (above 2^63-1).
@@ -127,6 +147,12 @@ class AdminStore {
   Result<Mailbox> GetMailbox(std::string_view address);
   // All mailboxes, or a domain's; streamed through `each` in address order.
   Status ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each);
+  // One page (keyset on the lookup key's index): at most query.limit mailboxes;
+  // each one's lookup key (the next page's `after`) in `keys`, same order.
+  Result<std::vector<Mailbox>> MailboxPage(const MailboxQuery& query, std::vector<std::string>* keys);
+  // The stored password hash, to check a mailbox user's current password
+  // (ops/, mailbox.change_password); it never leaves the ops layer.
+  Result<std::string> PasswordHash(std::string_view address);
 
   Status AddSubscription(const Subscription& sub, const Actor& actor);
   Status DeleteSubscription(const Subscription& sub, const Actor& actor);
@@ -140,6 +166,9 @@ class AdminStore {
   Result<std::vector<LastLogin>> LastLogins(std::string_view address, uint64_t limit);
   // Sets a usage counter (an import of usage figures; common/shared_sql.h).
   Status SetUsageCounter(std::string_view address, UsageCounter counter, std::optional<int64_t> value);
+  // The server's version; with `count`, also how many domains and mailboxes
+  // there are (only once the schema exists).
+  Result<StoreCounts> Counts(bool count);
 
   Db& db() { return db_; }
 

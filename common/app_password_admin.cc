@@ -226,6 +226,13 @@ Result<std::vector<LoginRecord>> AppPasswordAdmin::Logins(std::string_view addre
 
 Status AppPasswordAdmin::ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each,
                                   std::string_view domain) {
+  return ListInactive(
+      days, [&](const InactiveMailbox& m, const std::string&) { return each(m); }, domain, {});
+}
+
+Status AppPasswordAdmin::ListInactive(uint64_t days,
+                                      const std::function<bool(const InactiveMailbox&, const std::string& key)>& each,
+                                      std::string_view domain, std::string_view after_key) {
   if (days == 0 || days > 36500) return Error::Invalid("--inactive: 1 day to 100 years");
   // Keyset pagination on the lookup key's index, as ListMailboxes: at most
   // kPage rows in memory however many mailboxes are dormant. Each mailbox's
@@ -248,7 +255,7 @@ Status AppPasswordAdmin::ListInactive(uint64_t days, const std::function<bool(co
            "ORDER BY m.lookup_key LIMIT ?";
   };
   static const std::string kAll = text(false), kOneDomain = text(true);
-  std::string after;
+  std::string after(after_key);
   for (;;) {
     uint64_t rows = 0;
     bool stopped = false;
@@ -258,7 +265,7 @@ Status AppPasswordAdmin::ListInactive(uint64_t days, const std::function<bool(co
       ++rows;
       after = r.String(0);
       // Both are "YYYY-MM-DD HH:MM:SS.ffffff" or "" (none): the later sorts last.
-      if (!each(InactiveMailbox{r.String(1), std::max(r.String(2), r.String(3))})) stopped = true;
+      if (!each(InactiveMailbox{r.String(1), std::max(r.String(2), r.String(3))}, after)) stopped = true;
       return !stopped;
     });
     if (!s) return s;

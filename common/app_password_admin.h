@@ -83,9 +83,13 @@ class AppPasswordAdmin {
   // Mailboxes created before `days` ago with no login since (by the login
   // history and the dict's last logins), of `domain` ("" = all), in the
   // order of their lookup keys (as AdminStore::ListMailboxes), read a page at
-  // a time.
+  // a time, from the first lookup key after `after` ("" = the first). `each`
+  // gets the mailbox's lookup key too (a cursor to resume after).
   Status ListInactive(uint64_t days, const std::function<bool(const InactiveMailbox&)>& each,
                       std::string_view domain = {});
+  Status ListInactive(uint64_t days,
+                      const std::function<bool(const InactiveMailbox&, const std::string& key)>& each,
+                      std::string_view domain, std::string_view after);
 
  private:
   Result<uint64_t> MailboxId(std::string_view address, bool lock);

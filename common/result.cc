@@ -10,6 +10,7 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kPermanent: return "permanent";
     case ErrorKind::kInvalid: return "invalid";
     case ErrorKind::kConflict: return "conflict";
+    case ErrorKind::kForbidden: return "forbidden";
   }
   return "unknown";
 }

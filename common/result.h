@@ -2,8 +2,9 @@
 //
 // Every fallible call in common/ returns Result<T> (or Status for no value).
 // The error kind is what callers act on: NotFound means "answer no",
-// Temporary means "answer try-again-later", everything else is a hard
-// failure that is never turned into a success or a "no".
+// Temporary means "answer try-again-later", Forbidden means "you may not"
+// (ops/: an authorization decision), everything else is a hard failure that
+// is never turned into a success or a "no".
 //
 // Trusts: nothing; plain data.
 #ifndef ROSTER_COMMON_RESULT_H
@@ -23,6 +24,8 @@ enum class ErrorKind {
   kPermanent,  // a fault that retrying will not fix (bad SQL, access denied)
   kInvalid,    // the input was refused (bad address, bad value, bad config)
   kConflict,   // the thing to create exists already, or a compare-and-set lost
+  kForbidden,  // the principal may not do this (ops/operations.h, Authorize); the message
+               // never says whether the object exists outside the principal's scope
 };
 
 const char* ErrorKindName(ErrorKind kind);
@@ -35,12 +38,16 @@ struct Error {
   // applied it (common/db.h): the caller must neither repeat it blindly nor
   // report it as not done.
   bool outcome_unknown = false;
+  // The input field the error is about, when there is one (ops/ validation):
+  // for a client to point at; "" otherwise.
+  std::string field = {};
 
   static Error NotFound(std::string m) { return {ErrorKind::kNotFound, std::move(m)}; }
   static Error Temporary(std::string m) { return {ErrorKind::kTemporary, std::move(m)}; }
   static Error Permanent(std::string m) { return {ErrorKind::kPermanent, std::move(m)}; }
   static Error Invalid(std::string m) { return {ErrorKind::kInvalid, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorKind::kConflict, std::move(m)}; }
+  static Error Forbidden(std::string m) { return {ErrorKind::kForbidden, std::move(m)}; }
 
   bool is_not_found() const { return kind == ErrorKind::kNotFound; }
   bool is_temporary() const { return kind == ErrorKind::kTemporary; }

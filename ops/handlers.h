@@ -1,0 +1,70 @@
+// handlers.h: the handlers of ops/operations.cc's table, and the small
+// helpers they share to read a validated input. Internal to ops/.
+//
+// Trusts: Run (ops/operations.cc) to have validated the input against the
+// operation's fields and authorized the principal before any handler runs.
+#ifndef ROSTER_OPS_HANDLERS_H
+#define ROSTER_OPS_HANDLERS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/json.h"
+#include "ops/operations.h"
+
+namespace roster::ops {
+
+// A validated input's fields (absent: the default).
+std::string Str(const Json& in, const char* name);
+bool Flag(const Json& in, const char* name, bool def = false);
+std::optional<uint64_t> OptUint(const Json& in, const char* name);
+uint64_t PageLimit(const Json& in, uint64_t def = kDefaultPage);
+// A listing's answer: {"items": items, "next_cursor": cursor or null}.
+Json Page(Json items, const std::string& next_cursor);
+
+#define ROSTER_OPS_HANDLER(name)                                                                 \
+  Result<Json> name([[maybe_unused]] Context& ctx, [[maybe_unused]] const Operation& op,         \
+                    [[maybe_unused]] const Json& in, [[maybe_unused]] const Object& object)
+
+// domain_ops.cc
+ROSTER_OPS_HANDLER(DomainAdd);
+ROSTER_OPS_HANDLER(DomainDel);
+ROSTER_OPS_HANDLER(DomainSetActive);
+ROSTER_OPS_HANDLER(DomainShow);
+ROSTER_OPS_HANDLER(DomainList);
+// mailbox_ops.cc
+ROSTER_OPS_HANDLER(MailboxAdd);
+ROSTER_OPS_HANDLER(MailboxDel);
+ROSTER_OPS_HANDLER(MailboxSetActive);
+ROSTER_OPS_HANDLER(MailboxSetQuota);
+ROSTER_OPS_HANDLER(MailboxSetPassword);
+ROSTER_OPS_HANDLER(MailboxChangePassword);
+ROSTER_OPS_HANDLER(MailboxShow);
+ROSTER_OPS_HANDLER(MailboxList);
+ROSTER_OPS_HANDLER(MailboxInactive);
+ROSTER_OPS_HANDLER(MailboxLastLogins);
+// access_ops.cc: app passwords, per-protocol access, login history
+ROSTER_OPS_HANDLER(MailboxAccess);
+ROSTER_OPS_HANDLER(MailboxSetAccess);
+ROSTER_OPS_HANDLER(MailboxLogins);
+ROSTER_OPS_HANDLER(AppPasswordAdd);
+ROSTER_OPS_HANDLER(AppPasswordList);
+ROSTER_OPS_HANDLER(AppPasswordRevoke);
+// routing_ops.cc: subscriptions, send-as, outbound limits, change log
+ROSTER_OPS_HANDLER(SubChange);
+ROSTER_OPS_HANDLER(SubList);
+ROSTER_OPS_HANDLER(SendAsChange);
+ROSTER_OPS_HANDLER(SendAsList);
+ROSTER_OPS_HANDLER(OutboundShow);
+ROSTER_OPS_HANDLER(OutboundSet);
+ROSTER_OPS_HANDLER(OutboundDefaults);
+ROSTER_OPS_HANDLER(OutboundSetDefaults);
+ROSTER_OPS_HANDLER(OutboundSuspend);
+ROSTER_OPS_HANDLER(OutboundLift);
+ROSTER_OPS_HANDLER(OutboundSuspended);
+ROSTER_OPS_HANDLER(LogList);
+
+}  // namespace roster::ops
+
+#endif  // ROSTER_OPS_HANDLERS_H

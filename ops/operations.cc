@@ -1,0 +1,430 @@
+// operations.cc: the table of operations, the input check, the one
+// authorization decision (Authorize) and Run; see operations.h. The
+// handlers are in ops/*_ops.cc.
+//
+// Trusts: nothing in the input; ctx.principal as the caller authenticated it.
+#include "ops/operations.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "common/address.h"
+#include "common/admin_store.h"
+#include "common/config.h"
+#include "common/text.h"
+#include "ops/handlers.h"
+
+namespace roster::ops {
+
+const char* PrincipalKindName(PrincipalKind kind) {
+  switch (kind) {
+    case PrincipalKind::kMailAdmin: return "mail administrator";
+    case PrincipalKind::kDomainAdmin: return "domain administrator";
+    case PrincipalKind::kGroupAdmin: return "group administrator";
+    case PrincipalKind::kMailboxUser: return "mailbox user";
+  }
+  return "unknown";
+}
+
+Result<OpsSettings> OpsSettings::FromConfig(const Config& config, std::string config_path) {
+  auto policy = PasswordPolicy::FromConfig(config);
+  if (!policy) return policy.error();
+  OpsSettings s;
+  s.password_policy = *policy;
+  s.webmail_networks = !config.GetList("auth_webmail_networks").empty();
+  s.config_path = std::move(config_path);
+  int64_t kept = config.GetInt("auth_login_history");
+  s.login_history = kept > 0 ? static_cast<uint64_t>(kept) : 100;
+  return s;
+}
+
+// ------------------------------------------------------------------ the table
+
+namespace {
+
+using F = FieldType;
+constexpr bool kChanges = true, kReads = false;
+constexpr unsigned kDomainAdminsAndGroups = kDomainAdmins | kGroupAdmins;
+// Outbound limits: 0..kMaxOutboundLimit, or null for "the domain's default".
+#define ROSTER_OUTBOUND_FIELDS                                                               \
+  Field{"per_hour", F::kUintOrNull, false, kMaxOutboundLimit},                               \
+      Field{"per_day", F::kUintOrNull, false, kMaxOutboundLimit},                            \
+      Field{"rcpt_per_message", F::kUintOrNull, false, kMaxOutboundLimit},                   \
+      Field{"rcpt_per_day", F::kUintOrNull, false, kMaxOutboundLimit}
+
+const Field kCursor{"cursor", F::kString, false, 320};
+const Field kLimit{"limit", F::kUint, false, kMaxPage};
+
+}  // namespace
+
+const std::vector<Operation>& Operations() {
+  static const std::vector<Operation> kOperations = {
+      // ---- domains
+      {"domain.add", kChanges, ObjectKind::kDomain, "domain", kMailAdminOnly, false,
+       {{"domain", F::kDomain, true}, {"transport", F::kText, false, 255},
+        {"max_bytes", F::kUint}, {"max_messages", F::kUint},
+        {"active", F::kBool}},
+       DomainAdd},
+      {"domain.del", kChanges, ObjectKind::kDomain, "domain", kMailAdminOnly, false,
+       {{"domain", F::kDomain, true}, {"force", F::kBool}}, DomainDel},
+      {"domain.enable", kChanges, ObjectKind::kDomain, "domain", kMailAdminOnly, false,
+       {{"domain", F::kDomain, true}}, DomainSetActive},
+      {"domain.disable", kChanges, ObjectKind::kDomain, "domain", kMailAdminOnly, false,
+       {{"domain", F::kDomain, true}}, DomainSetActive},
+      {"domain.show", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false, {{"domain", F::kDomain, true}},
+       DomainShow},
+      {"domain.list", kReads, ObjectKind::kNone, "", kDomainAdmins, true, {kCursor, kLimit}, DomainList},
+      // ---- mailboxes
+      {"mailbox.add", kChanges, ObjectKind::kAddress, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}, {"password", F::kSecret, false, kMaxPasswordBytes},
+        {"password_hash", F::kString, false, 1024}, {"name", F::kText, false, 255},
+        {"department", F::kText, false, 255}, {"max_bytes", F::kUint},
+        {"max_messages", F::kUint}, {"unit", F::kString, false, 64}, {"active", F::kBool}},
+       MailboxAdd},
+      {"mailbox.del", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}}, MailboxDel},
+      {"mailbox.enable", kChanges, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups, false,
+       {{"address", F::kMailbox, true}}, MailboxSetActive},
+      {"mailbox.disable", kChanges, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups, false,
+       {{"address", F::kMailbox, true}}, MailboxSetActive},
+      {"mailbox.set_quota", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}, {"max_bytes", F::kUint},
+        {"max_messages", F::kUint}},
+       MailboxSetQuota},
+      {"mailbox.set_password", kChanges, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups, false,
+       {{"address", F::kMailbox, true}, {"password", F::kSecret, false, kMaxPasswordBytes},
+        {"password_hash", F::kString, false, 1024}},
+       MailboxSetPassword},
+      // A mailbox user's own change: the current password proves it.
+      {"mailbox.change_password", kChanges, ObjectKind::kMailbox, "address", kOwner, false,
+       {{"address", F::kMailbox, true}, {"current_password", F::kSecret, true, kMaxPasswordBytes},
+        {"password", F::kSecret, true, kMaxPasswordBytes}},
+       MailboxChangePassword},
+      // TODO(issue 15): "mailbox.lift_reset_lock" (kDomainAdminsAndGroups),
+      // once the reset lock exists in the schema.
+      {"mailbox.show", kReads, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups | kOwner, false,
+       {{"address", F::kMailbox, true}}, MailboxShow},
+      // Group administrators: narrowed to their department (Run fills it in).
+      {"mailbox.list", kReads, ObjectKind::kDomain, "domain", kDomainAdminsAndGroups, false,
+       {{"domain", F::kDomain}, {"department", F::kText, false, 255}, {"active", F::kBool},
+        {"prefix", F::kString, false, 320}, {"sort", F::kString, false, 16}, kCursor, kLimit},
+       MailboxList},
+      {"mailbox.inactive", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain}, {"days", F::kUint, true}, kCursor, kLimit}, MailboxInactive},
+      {"mailbox.last_logins", kReads, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups | kOwner, false,
+       {{"address", F::kMailbox}, {"limit", F::kUint, false, 100000}}, MailboxLastLogins},
+      {"mailbox.logins", kReads, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups | kOwner, false,
+       {{"address", F::kMailbox, true}, kLimit}, MailboxLogins},
+      {"mailbox.access", kReads, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kMailbox, true}}, MailboxAccess},
+      {"mailbox.set_access", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}, {"protocols", F::kString, false, 255},
+        {"main_password", F::kString, false, 255}, {"force", F::kBool}},
+       MailboxSetAccess},
+      // ---- app passwords
+      {"app_password.add", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kMailbox, true}, {"label", F::kString, true, 1024}, {"protocols", F::kString, false, 255},
+        {"expires_at", F::kUint}, {"expires_in", F::kUint, false, 100ull * 366 * 86400}},
+       AppPasswordAdd},
+      {"app_password.list", kReads, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kMailbox, true}}, AppPasswordList},
+      {"app_password.revoke", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kMailbox, true}, {"id", F::kUint, true, UINT64_MAX}}, AppPasswordRevoke},
+      // ---- subscriptions (aliases, forwards, BCC): a mailbox user owns the
+      // incoming ones on their own address (their forwards).
+      {"sub.add", kChanges, ObjectKind::kAddress, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kAddress, true}, {"recipient", F::kMailbox, true}, {"outgoing", F::kBool}}, SubChange},
+      {"sub.del", kChanges, ObjectKind::kAddress, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kAddress, true}, {"recipient", F::kMailbox, true}, {"outgoing", F::kBool}}, SubChange},
+      {"sub.list", kReads, ObjectKind::kAddress, "address", kDomainAdmins | kOwner, false,
+       {{"address", F::kAddress}}, SubList},
+      // ---- send-as: the object is the sender address (its domain decides)
+      {"send_as.grant", kChanges, ObjectKind::kAddress, "address", kDomainAdmins, false,
+       {{"address", F::kAddress, true}, {"login", F::kMailbox, true}}, SendAsChange},
+      {"send_as.revoke", kChanges, ObjectKind::kAddress, "address", kDomainAdmins, false,
+       {{"address", F::kAddress, true}, {"login", F::kMailbox, true}}, SendAsChange},
+      {"send_as.list", kReads, ObjectKind::kAddress, "who", kDomainAdmins, false,
+       {{"who", F::kAddress}, {"limit", F::kUint, false, 100000}}, SendAsList},
+      // ---- outbound limits: raising them and lifting the breaker stay the
+      // mail administrator's; a domain administrator may look and suspend.
+      {"outbound.show", kReads, ObjectKind::kMailbox, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}}, OutboundShow},
+      {"outbound.set", kChanges, ObjectKind::kMailbox, "address", kMailAdminOnly, false,
+       {{"address", F::kMailbox, true}, ROSTER_OUTBOUND_FIELDS}, OutboundSet},
+      {"outbound.defaults", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain, true}}, OutboundDefaults},
+      {"outbound.set_defaults", kChanges, ObjectKind::kDomain, "domain", kMailAdminOnly, false,
+       {{"domain", F::kDomain, true}, ROSTER_OUTBOUND_FIELDS}, OutboundSetDefaults},
+      {"outbound.suspend", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins, false,
+       {{"address", F::kMailbox, true}, {"reason", F::kText, false, 255}}, OutboundSuspend},
+      {"outbound.lift", kChanges, ObjectKind::kMailbox, "address", kMailAdminOnly, false,
+       {{"address", F::kMailbox, true}}, OutboundLift},
+      {"outbound.suspended", kReads, ObjectKind::kNone, "", kMailAdminOnly, false, {}, OutboundSuspended},
+      // ---- the change log (TODO: domain administrators' own objects)
+      {"log.list", kReads, ObjectKind::kNone, "", kMailAdminOnly, false,
+       {{"object", F::kString, false, 255}, {"actor", F::kString, false, 64}, {"action", F::kString, false, 32},
+        {"since", F::kString, false, 19}, kCursor, {"limit", F::kUint, false, kMaxPage}},
+       LogList},
+  };
+  return kOperations;
+}
+
+#undef ROSTER_OUTBOUND_FIELDS
+
+const Operation* FindOperation(std::string_view name) {
+  for (const Operation& op : Operations())
+    if (name == op.name) return &op;
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ helpers for handlers
+
+std::string Str(const Json& in, const char* name) {
+  auto it = in.find(name);
+  return it == in.end() || !it->is_string() ? std::string() : it->get<std::string>();
+}
+
+bool Flag(const Json& in, const char* name, bool def) {
+  auto it = in.find(name);
+  return it == in.end() || !it->is_boolean() ? def : it->get<bool>();
+}
+
+std::optional<uint64_t> OptUint(const Json& in, const char* name) {
+  auto it = in.find(name);
+  if (it == in.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<uint64_t>();
+}
+
+uint64_t PageLimit(const Json& in, uint64_t def) {
+  uint64_t n = OptUint(in, "limit").value_or(def);
+  return n == 0 ? def : n;
+}
+
+Json Page(Json items, const std::string& next_cursor) {
+  Json page = Json::object();
+  page["items"] = std::move(items);
+  page["next_cursor"] = next_cursor.empty() ? Json(nullptr) : Json(next_cursor);
+  return page;
+}
+
+// ------------------------------------------------------------------ input
+
+namespace {
+
+Error FieldError(const Field& f, const std::string& message) {
+  Error e = Error::Invalid(std::string(f.name) + ": " + message);
+  e.field = f.name;
+  return e;
+}
+
+size_t StringBound(const Field& f) {
+  if (f.max) return f.max;
+  switch (f.type) {
+    case F::kDomain: return 253;
+    case F::kMailbox: case F::kAddress: return 320;
+    case F::kSecret: return kMaxPasswordBytes;
+    default: return 1024;
+  }
+}
+
+// The value checked and, for names, normalised.
+Result<Json> CheckField(const Field& f, const Json& v) {
+  switch (f.type) {
+    case F::kBool:
+      if (!v.is_boolean()) return FieldError(f, "expected true or false");
+      return v;
+    case F::kUintOrNull:
+      if (v.is_null()) return v;
+      [[fallthrough]];
+    case F::kUint: {
+      if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
+        return FieldError(f, "expected a whole number, 0 or more");
+      uint64_t n = v.get<uint64_t>();
+      if (f.max && n > f.max) return FieldError(f, "at most " + std::to_string(f.max));
+      return Json(n);
+    }
+    default: break;
+  }
+  if (!v.is_string()) return FieldError(f, "expected a string");
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.size() > StringBound(f)) return FieldError(f, "at most " + std::to_string(StringBound(f)) + " bytes");
+  switch (f.type) {
+    case F::kText: {
+      Status ok = CheckFreeText(s, f.name, StringBound(f));
+      if (!ok) return FieldError(f, ok.error().message);
+      return v;
+    }
+    case F::kSecret:
+      if (s.empty()) return FieldError(f, "must not be empty");
+      return v;  // never echoed
+    case F::kDomain: {
+      auto d = ParseDomain(s);
+      if (!d) return FieldError(f, d.error().message);
+      return Json(*d);
+    }
+    case F::kMailbox: {
+      auto a = ParseMailboxName(s);
+      if (!a) return FieldError(f, a.error().message);
+      return Json(a->Mailbox());
+    }
+    case F::kAddress: {
+      if (!s.empty() && s[0] == '@') {
+        auto d = ParseDomain(s.substr(1));
+        if (!d) return FieldError(f, d.error().message);
+        return Json("@" + *d);
+      }
+      auto a = ParseMailboxName(s);
+      if (!a) return FieldError(f, a.error().message);
+      return Json(a->Mailbox());
+    }
+    default:
+      return v;  // kString: bounded; what it means is the handler's to check
+  }
+}
+
+Result<Json> Validate(const Operation& op, const Json& input) {
+  if (!input.is_object()) return Error::Invalid(std::string(op.name) + ": the input must be a JSON object");
+  for (auto it = input.begin(); it != input.end(); ++it) {
+    bool known = std::any_of(op.fields.begin(), op.fields.end(), [&](const Field& f) { return it.key() == f.name; });
+    if (!known) {
+      Error e = Error::Invalid("unknown field '" + Shown(it.key(), 64) + "' for " + op.name);
+      e.field = it.key().size() <= 64 ? it.key() : std::string();
+      return e;
+    }
+  }
+  Json out = Json::object();
+  for (const Field& f : op.fields) {
+    auto it = input.find(f.name);
+    if (it == input.end()) {
+      if (f.required) return FieldError(f, "required");
+      continue;
+    }
+    auto checked = CheckField(f, *it);
+    if (!checked) return checked.error();
+    out[f.name] = std::move(*checked);
+  }
+  return out;
+}
+
+std::string DomainOfName(const std::string& name) {
+  auto at = name.rfind('@');
+  return at == std::string::npos ? name : name.substr(at + 1);
+}
+
+bool HasField(const Operation& op, const char* name) {
+  return std::any_of(op.fields.begin(), op.fields.end(), [&](const Field& f) { return std::string(f.name) == name; });
+}
+
+// A principal whose scope is exactly one domain, or "".
+std::string OnlyDomain(const Principal& p) {
+  if (p.kind == PrincipalKind::kGroupAdmin) return p.domain;
+  if (p.kind == PrincipalKind::kDomainAdmin && p.domains.size() == 1) return *p.domains.begin();
+  if (p.api_key && p.api_key->domains.size() == 1 && p.kind == PrincipalKind::kMailAdmin)
+    return *p.api_key->domains.begin();
+  return "";
+}
+
+void WipeSecrets(const Operation& op, Json& in) {
+  for (const Field& f : op.fields) {
+    if (f.type != F::kSecret) continue;
+    auto it = in.find(f.name);
+    if (it == in.end() || !it->is_string()) continue;
+    std::string& s = it->get_ref<std::string&>();
+    sodium_memzero(s.data(), s.size());
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ the decision
+
+Status Authorize(const Principal& p, const Operation& op, const Object& object) {
+  const std::string what = object.name.empty() ? std::string(op.name) : std::string(op.name) + " on " + object.name;
+  auto deny = [&]() -> Status {
+    return Error::Forbidden("permission denied: " + what + " is not allowed to this " + PrincipalKindName(p.kind) +
+                            (p.api_key ? "'s API key" : ""));
+  };
+  if (p.api_key && p.api_key->read_only && op.changes)
+    return Error::Forbidden("permission denied: " + what + " changes something, and this API key is read-only");
+  const bool everything = object.kind == ObjectKind::kNone || object.name.empty();
+  if (p.api_key && !p.api_key->domains.empty()) {
+    if (everything ? !op.scoped_listing : p.api_key->domains.count(object.domain) == 0) return deny();
+  }
+  switch (p.kind) {
+    case PrincipalKind::kMailAdmin:
+      return Status::Ok();
+    case PrincipalKind::kDomainAdmin:
+      if (!(op.audience & kDomainAdmins)) return deny();
+      if (everything) return op.scoped_listing ? Status::Ok() : deny();
+      return p.domains.count(object.domain) ? Status::Ok() : deny();
+    case PrincipalKind::kGroupAdmin:
+      if (!(op.audience & kGroupAdmins)) return deny();
+      if (everything) return op.scoped_listing ? Status::Ok() : deny();
+      if (object.domain != p.domain) return deny();
+      // A mailbox of the department: known only once read, so one that does
+      // not exist is refused like one of another department.
+      if (object.kind == ObjectKind::kMailbox)
+        return object.exists && object.department == p.department ? Status::Ok() : deny();
+      // A listing of the domain, narrowed to the department.
+      if (object.kind == ObjectKind::kDomain) return object.department == p.department ? Status::Ok() : deny();
+      return deny();
+    case PrincipalKind::kMailboxUser:
+      if (!(op.audience & kOwner)) return deny();
+      if (everything || object.outgoing) return deny();
+      if (object.kind != ObjectKind::kMailbox && object.kind != ObjectKind::kAddress) return deny();
+      return EqualsIgnoreCase(object.name, p.mailbox) ? Status::Ok() : deny();
+  }
+  return deny();
+}
+
+// ------------------------------------------------------------------ Run
+
+Result<Json> Run(Context& ctx, std::string_view name, const Json& input) {
+  const Operation* op = FindOperation(name);
+  if (op == nullptr) return Error::Invalid("unknown operation '" + Shown(name, 64) + "'");
+  auto validated = Validate(*op, input);
+  if (!validated) return validated.error();
+  Json& in = *validated;
+
+  // Defaults that follow from the principal's scope: a group administrator
+  // lists their department; one whose scope is one domain, that domain.
+  if (ctx.principal.kind == PrincipalKind::kGroupAdmin && HasField(*op, "department") && !in.contains("department"))
+    in["department"] = ctx.principal.department;
+  if (op->object == ObjectKind::kDomain && !in.contains(op->object_field)) {
+    std::string only = OnlyDomain(ctx.principal);
+    if (!only.empty()) in[op->object_field] = only;
+  }
+
+  Object object;
+  object.kind = op->object;
+  if (op->object != ObjectKind::kNone) {
+    object.name = Str(in, op->object_field);
+    object.domain = object.name.empty() ? "" : DomainOfName(object.name);
+  }
+  object.outgoing = Flag(in, "outgoing");
+  if (op->object == ObjectKind::kDomain) object.department = Str(in, "department");
+  if (op->object == ObjectKind::kMailbox && !object.name.empty()) {
+    auto m = AdminStore(*ctx.db).GetMailbox(object.name);
+    if (m) {
+      object.exists = true;
+      object.department = m->department;
+    } else if (!m.error().is_not_found()) {
+      return m.error();
+    }
+  }
+  Status allowed = Authorize(ctx.principal, *op, object);
+  if (!allowed) {
+    WipeSecrets(*op, in);
+    return allowed.error();
+  }
+  if (op->object == ObjectKind::kMailbox && !object.name.empty() && !object.exists) {
+    WipeSecrets(*op, in);
+    return Error::NotFound("no such mailbox: " + object.name);
+  }
+  Result<Json> result = op->handler(ctx, *op, in, object);
+  WipeSecrets(*op, in);
+  return result;
+}
+
+}  // namespace roster::ops

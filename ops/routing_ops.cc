@@ -1,0 +1,230 @@
+// routing_ops.cc: where mail goes and who may send it, as operations of
+// ops/operations.h: subscriptions (sub.add|del|list: aliases, forwards,
+// BCC), send-as grants (send_as.grant|revoke|list), outbound limits and
+// suspensions (outbound.*), and the change log (log.list). None of these
+// changes a login's answer, so Dovecot's auth cache is left alone.
+//
+// Trusts: Run to have validated the input and authorized the principal.
+#include "common/admin_store.h"
+#include "common/outbound_admin.h"
+#include "common/send_as_admin.h"
+#include "ops/handlers.h"
+
+namespace roster::ops {
+namespace {
+
+const char* kLimitFields[] = {"per_hour", "per_day", "rcpt_per_message", "rcpt_per_day"};
+
+OutboundLimitChange ChangeFrom(const Json& in) {
+  OutboundLimitChange c;
+  std::optional<std::optional<uint64_t>>* fields[] = {&c.per_hour, &c.per_day, &c.rcpt_per_message, &c.rcpt_per_day};
+  for (size_t i = 0; i < 4; ++i) {
+    auto it = in.find(kLimitFields[i]);
+    if (it == in.end()) continue;
+    *fields[i] = it->is_null() ? std::optional<uint64_t>() : std::optional<uint64_t>(it->get<uint64_t>());
+  }
+  return c;
+}
+
+Json LimitsJson(const OutboundLimits& l) {
+  Json j = Json::object();
+  const std::optional<uint64_t>* values[] = {&l.per_hour, &l.per_day, &l.rcpt_per_message, &l.rcpt_per_day};
+  for (size_t i = 0; i < 4; ++i) j[kLimitFields[i]] = *values[i] ? Json(**values[i]) : Json(nullptr);
+  return j;
+}
+
+const char* Direction(char d) { return d == 'I' ? "incoming" : "outgoing"; }
+
+}  // namespace
+
+// ------------------------------------------------------------------ subscriptions
+
+ROSTER_OPS_HANDLER(SubChange) {
+  bool add = std::string(op.name) == "sub.add";
+  Subscription s{0, Flag(in, "outgoing") ? 'O' : 'I', Str(in, "address"), Str(in, "recipient")};
+  if (s.direction == 'O' && s.address[0] == '@') {
+    Error e = Error::Invalid("outgoing subscriptions (sender BCC) need a full address");
+    e.field = "address";
+    return e;
+  }
+  AdminStore store(*ctx.db);
+  ROSTER_TRY(add ? store.AddSubscription(s, ctx.actor) : store.DeleteSubscription(s, ctx.actor));
+  Json j = Json::object();
+  j[add ? "added" : "deleted"] = s.address;
+  j["direction"] = Direction(s.direction);
+  j["recipient"] = s.recipient;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(SubList) {
+  auto list = AdminStore(*ctx.db).ListSubscriptions(object.name);
+  if (!list) return list.error();
+  Json items = Json::array();
+  for (const Subscription& s : *list) {
+    // A mailbox user sees their forwards, not the BCC copies of their mail.
+    if (ctx.principal.kind == PrincipalKind::kMailboxUser && s.direction != 'I') continue;
+    Json j = Json::object();
+    j["address"] = s.address;
+    j["direction"] = Direction(s.direction);
+    j["recipient"] = s.recipient;
+    items.push_back(std::move(j));
+  }
+  return Page(std::move(items), "");
+}
+
+// ------------------------------------------------------------------ send-as
+
+ROSTER_OPS_HANDLER(SendAsChange) {
+  bool grant = std::string(op.name) == "send_as.grant";
+  std::string address = Str(in, "address"), login = Str(in, "login");
+  SendAsAdmin store(*ctx.db);
+  ROSTER_TRY(grant ? store.Grant(address, login, ctx.actor) : store.Revoke(address, login, ctx.actor));
+  Json j = Json::object();
+  j[grant ? "granted" : "revoked"] = address;
+  j["login"] = login;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(SendAsList) {
+  auto list = SendAsAdmin(*ctx.db).List(object.name, OptUint(in, "limit").value_or(1000));
+  if (!list) return list.error();
+  Json items = Json::array();
+  for (const SendAsGrant& g : *list) {
+    Json j = Json::object();
+    j["address"] = g.address;
+    j["login"] = g.login;
+    j["active"] = g.login_active;
+    j["created"] = g.created_at;
+    items.push_back(std::move(j));
+  }
+  return Page(std::move(items), "");
+}
+
+// ------------------------------------------------------------------ outbound
+
+ROSTER_OPS_HANDLER(OutboundShow) {
+  auto s = OutboundAdmin(*ctx.db).Show(object.name);
+  if (!s) return s.error();
+  Json j = Json::object();
+  j["address"] = s->address;
+  j["own"] = LimitsJson(s->own);
+  j["effective"] = LimitsJson(s->effective);
+  j["this_hour"] = Json{{"messages", s->hour_messages}, {"attempts", s->hour_attempts}};
+  j["today"] = Json{{"messages", s->day_messages}, {"recipients", s->day_recipients}};
+  j["suspended"] = !s->suspended_at.empty();
+  j["suspended_at"] = s->suspended_at.empty() ? Json(nullptr) : Json(s->suspended_at);
+  j["suspended_reason"] = s->suspended_reason;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundSet) {
+  OutboundLimitChange change = ChangeFrom(in);
+  ROSTER_TRY(OutboundAdmin(*ctx.db).SetMailboxLimits(object.name, change, ctx.actor));
+  Json j = Json::object();
+  j["mailbox"] = object.name;
+  j["changed"] = true;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundDefaults) {
+  auto d = OutboundAdmin(*ctx.db).DomainDefaults(object.name);
+  if (!d) return d.error();
+  Json j = Json::object();
+  j["domain"] = object.name;
+  j["defaults"] = LimitsJson(*d);
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundSetDefaults) {
+  OutboundLimitChange change = ChangeFrom(in);
+  OutboundAdmin store(*ctx.db);
+  ROSTER_TRY(store.SetDomainDefaults(object.name, change, ctx.actor));
+  auto d = store.DomainDefaults(object.name);
+  if (!d) return d.error();
+  Json j = Json::object();
+  j["domain"] = object.name;
+  j["defaults"] = LimitsJson(*d);
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundSuspend) {
+  ROSTER_TRY(OutboundAdmin(*ctx.db).Suspend(object.name, Str(in, "reason"), ctx.actor));
+  Json j = Json::object();
+  j["mailbox"] = object.name;
+  j["suspended"] = true;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundLift) {
+  ROSTER_TRY(OutboundAdmin(*ctx.db).Lift(object.name, ctx.actor));
+  Json j = Json::object();
+  j["mailbox"] = object.name;
+  j["suspended"] = false;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(OutboundSuspended) {
+  auto list = OutboundAdmin(*ctx.db).ListSuspended();
+  if (!list) return list.error();
+  Json items = Json::array();
+  for (const SuspendedMailbox& s : *list) {
+    Json j = Json::object();
+    j["address"] = s.address;
+    j["suspended_at"] = s.suspended_at;
+    j["reason"] = s.reason;
+    items.push_back(std::move(j));
+  }
+  return Page(std::move(items), "");
+}
+
+// ------------------------------------------------------------------ change log
+
+// Newest first; the cursor is the id of the last entry answered.
+ROSTER_OPS_HANDLER(LogList) {
+  ChangeLogFilter f;
+  f.object = Str(in, "object");
+  f.actor = Str(in, "actor");
+  f.action = Str(in, "action");
+  f.since = Str(in, "since");
+  bool ok = f.since.empty() || f.since.size() == 10 || f.since.size() == 19;
+  for (size_t i = 0; ok && i < f.since.size(); ++i) {
+    char c = f.since[i];
+    ok = (i == 4 || i == 7) ? c == '-' : i == 10 ? c == ' ' : (i == 13 || i == 16) ? c == ':' : (c >= '0' && c <= '9');
+  }
+  if (!ok) {
+    Error e = Error::Invalid("since: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\"");
+    e.field = "since";
+    return e;
+  }
+  std::string cursor = Str(in, "cursor");
+  if (!cursor.empty()) {
+    bool digits = cursor.size() <= 19;
+    for (char c : cursor) digits = digits && c >= '0' && c <= '9';
+    if (!digits) {
+      Error e = Error::Invalid("cursor: not one this listing gave");
+      e.field = "cursor";
+      return e;
+    }
+    f.before_id = std::stoull(cursor);
+  }
+  const uint64_t limit = PageLimit(in);
+  f.limit = limit + 1;
+  auto list = AdminStore(*ctx.db).ListChangeLog(f);
+  if (!list) return list.error();
+  Json items = Json::array();
+  for (size_t i = 0; i < list->size() && i < limit; ++i) {
+    const ChangeLogEntry& e = (*list)[i];
+    Json j = Json::object();
+    j["id"] = e.id;
+    j["at"] = e.at;
+    j["actor"] = e.actor;
+    j["origin"] = e.origin;
+    j["action"] = e.action;
+    j["object"] = e.object;
+    j["detail"] = e.detail;
+    items.push_back(std::move(j));
+  }
+  return Page(std::move(items), list->size() > limit ? std::to_string((*list)[limit - 1].id) : std::string());
+}
+
+}  // namespace roster::ops

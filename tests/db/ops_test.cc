@@ -1,0 +1,515 @@
+// ops_test.cc: the administration layer (ops/operations.h) against the
+// private MariaDB. The permission matrix as data: each kind of principal
+// (mail, domain and group administrator, mailbox user, API keys read-only
+// and limited to a domain) against operations on objects inside and outside
+// its scope, existing and not: allowed, 403 (kForbidden), or 404 (kNotFound),
+// which only ever comes inside the scope. Then what the matrix cannot show:
+// a read-only key refuses every operation that changes something (the whole
+// table), refusals read the same whether the object exists or not, the
+// input check, paging through a listing by cursor, the change log's actor,
+// the auth-cache flush.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/admin_store.h"
+#include "common/password.h"
+#include "ops/operations.h"
+#include "tests/db/mariadb_fixture.h"
+
+namespace roster::test {
+namespace {
+
+using ops::ApiKeyScope;
+using ops::Principal;
+
+// Records what the operations ask Dovecot to forget.
+class RecordingFlusher : public ops::AuthCacheFlusher {
+ public:
+  void Flush(const std::vector<std::string>& users) override { flushed.push_back(users); }
+  std::vector<std::vector<std::string>> flushed;
+};
+
+class FixedClock : public ops::Clock {
+ public:
+  int64_t NowUnix() const override { return 1800000000; }
+};
+
+// Who asks, by a short name the matrix uses.
+Principal Who(const std::string& name) {
+  if (name == "mail") return Principal::MailAdmin("root");
+  if (name == "domain") return Principal::DomainAdmin("da", {"a.test"});
+  if (name == "group") return Principal::GroupAdmin("ga", "a.test", "sales");
+  if (name == "user") return Principal::MailboxUser("alice@a.test");
+  if (name == "ro-key") return Principal::MailAdmin("key").WithApiKey(ApiKeyScope{true, {}});
+  if (name == "a-key") return Principal::MailAdmin("key").WithApiKey(ApiKeyScope{false, {"a.test"}});
+  if (name == "domain-ro-key") return Principal::DomainAdmin("da", {"a.test"}).WithApiKey(ApiKeyScope{true, {}});
+  ADD_FAILURE() << "unknown principal " << name;
+  return Principal::MailboxUser("nobody@nowhere.test");
+}
+
+class OpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = MariaDb::Get().Connect(DbRole::kAdmin);
+    if (!db_) GTEST_SKIP() << "no test database";
+    auto settings = ops::OpsSettings::FromConfig(MariaDb::Get().config(), MariaDb::Get().config_path());
+    ASSERT_TRUE(settings.ok()) << settings.error().message;
+    settings_ = *settings;
+    settings_.password_policy.argon2_ops = 1;  // fast hashes: the test is about decisions
+    settings_.password_policy.argon2_memory = 1 << 16;
+    Fresh();
+  }
+
+  // a.test: alice (sales), bob (ops); b.test: carol (sales). Passwords "pw-<name>".
+  void Fresh() {
+    MariaDb::Get().Truncate();
+    AdminStore store(*db_);
+    PasswordHasher hasher(settings_.password_policy);
+    Actor setup{"setup", "local"};
+    for (const char* d : {"a.test", "b.test"}) {
+      Domain domain;
+      domain.name = d;
+      ASSERT_TRUE(store.AddDomain(domain, setup).ok());
+    }
+    for (auto [address, department] : {std::pair<const char*, const char*>{"alice@a.test", "sales"},
+                                       {"bob@a.test", "ops"}, {"carol@b.test", "sales"}}) {
+      NewMailbox m;
+      m.address = address;
+      m.department = department;
+      std::string local = std::string(address).substr(0, std::string(address).find('@'));
+      m.password_hash = *hasher.Hash("pw-" + local);
+      ASSERT_TRUE(store.AddMailbox(m, setup).ok());
+    }
+  }
+
+  Result<Json> Run(const Principal& who, const std::string& op, const Json& input) {
+    ops::Context ctx;
+    ctx.principal = who;
+    ctx.actor = Actor{who.name, "192.0.2.9"};
+    ctx.db = db_.get();
+    ctx.flusher = &flusher_;
+    ctx.clock = &clock_;
+    ctx.settings = &settings_;
+    return ops::Run(ctx, op, input);
+  }
+
+  std::unique_ptr<Db> db_;
+  ops::OpsSettings settings_;
+  RecordingFlusher flusher_;
+  FixedClock clock_;
+};
+
+enum Expect { kAllowed, k403, k404 };
+
+struct Case {
+  const char* who;
+  const char* op;
+  const char* input;  // JSON
+  Expect expect;
+};
+
+const char* Name(Expect e) { return e == kAllowed ? "allowed" : e == k403 ? "403" : "404"; }
+
+void Check(OpsTest* t, const Case& c, Result<Json> r) {
+  std::string where = std::string(c.who) + " " + c.op + " " + c.input;
+  switch (c.expect) {
+    case kAllowed:
+      EXPECT_TRUE(r.ok()) << where << ": " << ErrorKindName(r.error().kind) << ": " << r.error().message;
+      break;
+    case k403:
+      ASSERT_FALSE(r.ok()) << where << ": allowed, expected 403";
+      EXPECT_EQ(r.error().kind, ErrorKind::kForbidden) << where << ": " << r.error().message;
+      break;
+    case k404:
+      ASSERT_FALSE(r.ok()) << where << ": allowed, expected 404";
+      EXPECT_EQ(r.error().kind, ErrorKind::kNotFound) << where << ": " << r.error().message;
+      break;
+  }
+  (void)t;
+}
+
+// Operations that only read: all run on one state.
+const Case kReads[] = {
+    // A mailbox: one in every scope, one of another department, one in
+    // another domain, and two that do not exist (inside and outside a.test).
+    {"mail", "mailbox.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "mailbox.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "mailbox.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "mailbox.show", R"({"address":"Alice@a.test"})", kAllowed},
+    {"ro-key", "mailbox.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"a-key", "mailbox.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"mail", "mailbox.show", R"({"address":"bob@a.test"})", kAllowed},
+    {"domain", "mailbox.show", R"({"address":"bob@a.test"})", kAllowed},
+    {"group", "mailbox.show", R"({"address":"bob@a.test"})", k403},
+    {"user", "mailbox.show", R"({"address":"bob@a.test"})", k403},
+    {"mail", "mailbox.show", R"({"address":"carol@b.test"})", kAllowed},
+    {"domain", "mailbox.show", R"({"address":"carol@b.test"})", k403},
+    {"group", "mailbox.show", R"({"address":"carol@b.test"})", k403},
+    {"user", "mailbox.show", R"({"address":"carol@b.test"})", k403},
+    {"ro-key", "mailbox.show", R"({"address":"carol@b.test"})", kAllowed},
+    {"a-key", "mailbox.show", R"({"address":"carol@b.test"})", k403},
+    {"mail", "mailbox.show", R"({"address":"nobody@a.test"})", k404},
+    {"domain", "mailbox.show", R"({"address":"nobody@a.test"})", k404},
+    {"group", "mailbox.show", R"({"address":"nobody@a.test"})", k403},  // its department is unknown
+    {"user", "mailbox.show", R"({"address":"nobody@a.test"})", k403},
+    {"a-key", "mailbox.show", R"({"address":"nobody@a.test"})", k404},
+    {"mail", "mailbox.show", R"({"address":"nobody@b.test"})", k404},
+    {"domain", "mailbox.show", R"({"address":"nobody@b.test"})", k403},
+    {"group", "mailbox.show", R"({"address":"nobody@b.test"})", k403},
+    {"a-key", "mailbox.show", R"({"address":"nobody@b.test"})", k403},
+    // Domains.
+    {"mail", "domain.show", R"({"domain":"a.test"})", kAllowed},
+    {"domain", "domain.show", R"({"domain":"a.test"})", kAllowed},
+    {"group", "domain.show", R"({"domain":"a.test"})", k403},
+    {"user", "domain.show", R"({"domain":"a.test"})", k403},
+    {"domain", "domain.show", R"({"domain":"b.test"})", k403},
+    {"mail", "domain.show", R"({"domain":"none.test"})", k404},
+    {"domain", "domain.show", R"({"domain":"none.test"})", k403},
+    {"mail", "domain.list", "{}", kAllowed},
+    {"domain", "domain.list", "{}", kAllowed},
+    {"a-key", "domain.list", "{}", kAllowed},
+    {"group", "domain.list", "{}", k403},
+    {"user", "domain.list", "{}", k403},
+    // Listing mailboxes: a domain's, a department's.
+    {"mail", "mailbox.list", "{}", kAllowed},
+    {"domain", "mailbox.list", "{}", kAllowed},  // its one domain
+    {"group", "mailbox.list", "{}", kAllowed},   // its department
+    {"user", "mailbox.list", "{}", k403},
+    {"domain", "mailbox.list", R"({"domain":"a.test"})", kAllowed},
+    {"domain", "mailbox.list", R"({"domain":"b.test"})", k403},
+    {"domain", "mailbox.list", R"({"domain":"none.test"})", k403},
+    {"mail", "mailbox.list", R"({"domain":"none.test"})", k404},
+    {"group", "mailbox.list", R"({"domain":"a.test","department":"sales"})", kAllowed},
+    {"group", "mailbox.list", R"({"domain":"a.test","department":"ops"})", k403},
+    {"group", "mailbox.list", R"({"domain":"b.test","department":"sales"})", k403},
+    {"a-key", "mailbox.list", R"({"domain":"b.test"})", k403},
+    {"domain", "mailbox.inactive", R"({"days":90})", kAllowed},
+    {"group", "mailbox.inactive", R"({"days":90})", k403},
+    // Usage and logins of the department; the user's own history.
+    {"group", "mailbox.logins", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "mailbox.logins", R"({"address":"bob@a.test"})", k403},
+    {"user", "mailbox.logins", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "mailbox.logins", R"({"address":"bob@a.test"})", k403},
+    {"group", "mailbox.last_logins", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "mailbox.last_logins", R"({"address":"alice@a.test"})", kAllowed},
+    {"mail", "mailbox.last_logins", "{}", kAllowed},
+    {"domain", "mailbox.last_logins", "{}", k403},
+    {"user", "mailbox.last_logins", "{}", k403},
+    // What a group administrator may not see.
+    {"group", "app_password.list", R"({"address":"alice@a.test"})", k403},
+    {"group", "mailbox.access", R"({"address":"alice@a.test"})", k403},
+    {"group", "outbound.show", R"({"address":"alice@a.test"})", k403},
+    {"group", "sub.list", R"({"address":"alice@a.test"})", k403},
+    // A user's own things.
+    {"user", "app_password.list", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "app_password.list", R"({"address":"bob@a.test"})", k403},
+    {"user", "sub.list", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "sub.list", "{}", k403},
+    {"user", "mailbox.access", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "outbound.show", R"({"address":"alice@a.test"})", k403},
+    {"domain", "app_password.list", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "app_password.list", R"({"address":"carol@b.test"})", k403},
+    {"domain", "send_as.list", R"({"who":"alice@a.test"})", kAllowed},
+    {"domain", "send_as.list", "{}", k403},
+    {"domain", "outbound.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "outbound.defaults", R"({"domain":"a.test"})", kAllowed},
+    {"domain", "outbound.defaults", R"({"domain":"b.test"})", k403},
+    // The installation's: the mail administrator's only.
+    {"mail", "log.list", "{}", kAllowed},
+    {"ro-key", "log.list", "{}", kAllowed},
+    {"domain", "log.list", "{}", k403},
+    {"a-key", "log.list", "{}", k403},
+    {"mail", "outbound.suspended", "{}", kAllowed},
+    {"domain", "outbound.suspended", "{}", k403},
+    {"mail", "sub.list", "{}", kAllowed},
+    {"domain", "sub.list", "{}", k403},
+};
+
+// Operations that change something: each on a fresh state.
+const Case kChanges[] = {
+    {"mail", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", kAllowed},
+    {"domain", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", kAllowed},
+    {"group", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", kAllowed},
+    {"group", "mailbox.set_password", R"({"address":"bob@a.test","password":"new-1"})", k403},
+    {"group", "mailbox.set_password", R"({"address":"carol@b.test","password":"new-1"})", k403},
+    {"user", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", k403},
+    {"ro-key", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", k403},
+    {"domain-ro-key", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", k403},
+    {"a-key", "mailbox.set_password", R"({"address":"alice@a.test","password":"new-1"})", kAllowed},
+    {"a-key", "mailbox.set_password", R"({"address":"carol@b.test","password":"new-1"})", k403},
+    {"domain", "mailbox.set_password", R"({"address":"carol@b.test","password":"new-1"})", k403},
+    {"domain", "mailbox.set_password", R"({"address":"nobody@a.test","password":"new-1"})", k404},
+    {"group", "mailbox.disable", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "mailbox.enable", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "mailbox.disable", R"({"address":"bob@a.test"})", k403},
+    {"user", "mailbox.disable", R"({"address":"alice@a.test"})", k403},
+    {"group", "mailbox.del", R"({"address":"alice@a.test"})", k403},
+    {"group", "mailbox.set_quota", R"({"address":"alice@a.test","max_bytes":1000})", k403},
+    {"domain", "mailbox.set_quota", R"({"address":"alice@a.test","max_bytes":1000})", kAllowed},
+    {"domain", "mailbox.del", R"({"address":"bob@a.test"})", kAllowed},
+    {"domain", "mailbox.del", R"({"address":"carol@b.test"})", k403},
+    {"domain", "mailbox.add", R"({"address":"new@a.test","password":"p"})", kAllowed},
+    {"domain", "mailbox.add", R"({"address":"new@b.test","password":"p"})", k403},
+    {"group", "mailbox.add", R"({"address":"new@a.test","password":"p"})", k403},
+    {"user", "mailbox.add", R"({"address":"new@a.test","password":"p"})", k403},
+    {"mail", "domain.add", R"({"domain":"c.test"})", kAllowed},
+    {"domain", "domain.add", R"({"domain":"c.test"})", k403},
+    {"ro-key", "domain.add", R"({"domain":"c.test"})", k403},
+    {"domain", "domain.disable", R"({"domain":"a.test"})", k403},
+    {"domain", "domain.del", R"({"domain":"b.test","force":true})", k403},
+    {"mail", "domain.del", R"({"domain":"b.test","force":true})", kAllowed},
+    // A user changes their own password with the current one.
+    {"user", "mailbox.change_password",
+     R"({"address":"alice@a.test","current_password":"pw-alice","password":"new-2"})", kAllowed},
+    {"user", "mailbox.change_password",
+     R"({"address":"alice@a.test","current_password":"wrong","password":"new-2"})", k403},
+    {"user", "mailbox.change_password",
+     R"({"address":"bob@a.test","current_password":"pw-bob","password":"new-2"})", k403},
+    // Forwards: a user's own address, incoming only.
+    {"user", "sub.add", R"({"address":"alice@a.test","recipient":"me@elsewhere.test"})", kAllowed},
+    {"user", "sub.add", R"({"address":"alice@a.test","recipient":"me@elsewhere.test","outgoing":true})", k403},
+    {"user", "sub.add", R"({"address":"bob@a.test","recipient":"me@elsewhere.test"})", k403},
+    {"user", "sub.add", R"({"address":"@a.test","recipient":"alice@a.test"})", k403},
+    {"domain", "sub.add", R"({"address":"@a.test","recipient":"alice@a.test"})", kAllowed},
+    {"domain", "sub.add", R"({"address":"sales@b.test","recipient":"alice@a.test"})", k403},
+    {"user", "app_password.add", R"({"address":"alice@a.test","label":"phone"})", kAllowed},
+    {"user", "app_password.add", R"({"address":"bob@a.test","label":"phone"})", k403},
+    {"group", "app_password.add", R"({"address":"alice@a.test","label":"phone"})", k403},
+    // Send-as: the sender address decides; another domain's is spoofing.
+    {"domain", "send_as.grant", R"({"address":"alice@a.test","login":"bob@a.test"})", kAllowed},
+    {"domain", "send_as.grant", R"({"address":"carol@b.test","login":"alice@a.test"})", k403},
+    {"user", "send_as.grant", R"({"address":"alice@a.test","login":"bob@a.test"})", k403},
+    // Outbound: a domain administrator may suspend, not raise limits or lift.
+    {"domain", "outbound.suspend", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "outbound.set", R"({"address":"alice@a.test","per_hour":5})", k403},
+    {"domain", "outbound.set_defaults", R"({"domain":"a.test","per_hour":5})", k403},
+    {"domain", "outbound.lift", R"({"address":"alice@a.test"})", k403},
+    {"mail", "outbound.set", R"({"address":"alice@a.test","per_hour":5})", kAllowed},
+    {"domain", "mailbox.set_access", R"({"address":"alice@a.test","protocols":"imap"})", kAllowed},
+    {"user", "mailbox.set_access", R"({"address":"alice@a.test","protocols":"imap"})", k403},
+};
+
+TEST_F(OpsTest, PermissionMatrixOfReads) {
+  for (const Case& c : kReads) {
+    Json input = Json::parse(c.input);
+    Check(this, c, Run(Who(c.who), c.op, input));
+  }
+}
+
+TEST_F(OpsTest, PermissionMatrixOfChanges) {
+  for (const Case& c : kChanges) {
+    Fresh();
+    Json input = Json::parse(c.input);
+    Check(this, c, Run(Who(c.who), c.op, input));
+  }
+}
+
+// Every operation in the table, through Authorize on an object in scope: a
+// read-only key refuses exactly those that change something, whoever holds it.
+TEST_F(OpsTest, AReadOnlyKeyRefusesEveryChangeInTheTable) {
+  ops::Object in_scope;
+  Principal key = Who("ro-key");
+  size_t changes = 0;
+  for (const ops::Operation& op : ops::Operations()) {
+    ops::Object o;
+    o.kind = op.object;
+    o.name = op.object == ops::ObjectKind::kDomain ? "a.test" : op.object == ops::ObjectKind::kNone ? "" : "alice@a.test";
+    o.domain = op.object == ops::ObjectKind::kNone ? "" : "a.test";
+    o.exists = true;
+    o.department = "sales";
+    Status s = ops::Authorize(key, op, o);
+    if (op.changes) {
+      ++changes;
+      ASSERT_FALSE(s.ok()) << op.name;
+      EXPECT_EQ(s.error().kind, ErrorKind::kForbidden) << op.name;
+      EXPECT_TRUE(ops::Authorize(Who("mail"), op, o).ok()) << op.name;
+    } else {
+      EXPECT_TRUE(s.ok()) << op.name << ": " << s.error().message;
+    }
+  }
+  EXPECT_GE(changes, 20u);
+}
+
+// A refusal says the same whether the object exists or not.
+TEST_F(OpsTest, ARefusalDoesNotTellWhetherTheObjectExists) {
+  for (const char* who : {"domain", "a-key"}) {
+    auto existing = Run(Who(who), "mailbox.show", Json{{"address", "carol@b.test"}});
+    auto missing = Run(Who(who), "mailbox.show", Json{{"address", "carl0@b.test"}});
+    ASSERT_FALSE(existing.ok());
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(existing.error().kind, missing.error().kind);
+    std::string a = existing.error().message, b = missing.error().message;
+    a.replace(a.find("carol@b.test"), 12, "X");
+    b.replace(b.find("carl0@b.test"), 12, "X");
+    EXPECT_EQ(a, b);
+  }
+  auto other_department = Run(Who("group"), "mailbox.set_password", Json{{"address", "bob@a.test"}, {"password", "x"}});
+  auto nobody = Run(Who("group"), "mailbox.set_password", Json{{"address", "bobo@a.test"}, {"password", "x"}});
+  ASSERT_FALSE(other_department.ok());
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(other_department.error().kind, ErrorKind::kForbidden);
+  EXPECT_EQ(nobody.error().kind, ErrorKind::kForbidden);
+}
+
+// What a group administrator's listing holds: its department only.
+TEST_F(OpsTest, ListingsAreNarrowedToTheScope) {
+  auto group = Run(Who("group"), "mailbox.list", Json::object());
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  ASSERT_EQ((*group)["items"].size(), 1u);
+  EXPECT_EQ((*group)["items"][0]["address"], "alice@a.test");
+  auto domains = Run(Who("domain"), "domain.list", Json::object());
+  ASSERT_TRUE(domains.ok());
+  ASSERT_EQ((*domains)["items"].size(), 1u);
+  EXPECT_EQ((*domains)["items"][0]["name"], "a.test");
+  auto all = Run(Who("mail"), "domain.list", Json::object());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["items"].size(), 2u);
+  // A user's forwards, not the BCC of their mail.
+  ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", "alice@a.test"}, {"recipient", "x@o.test"}}).ok());
+  ASSERT_TRUE(Run(Who("mail"), "sub.add",
+                  Json{{"address", "alice@a.test"}, {"recipient", "spy@o.test"}, {"outgoing", true}})
+                  .ok());
+  auto subs = Run(Who("user"), "sub.list", Json{{"address", "alice@a.test"}});
+  ASSERT_TRUE(subs.ok());
+  ASSERT_EQ((*subs)["items"].size(), 1u);
+  EXPECT_EQ((*subs)["items"][0]["recipient"], "x@o.test");
+}
+
+TEST_F(OpsTest, InputIsCheckedAgainstTheDeclaredFields) {
+  auto unknown = Run(Who("mail"), "mailbox.show", Json{{"address", "alice@a.test"}, {"sql", "1"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(unknown.error().field, "sql");
+  auto missing = Run(Who("mail"), "mailbox.show", Json::object());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().field, "address");
+  auto type = Run(Who("mail"), "mailbox.list", Json{{"limit", "10"}});
+  ASSERT_FALSE(type.ok());
+  EXPECT_EQ(type.error().field, "limit");
+  auto big = Run(Who("mail"), "mailbox.list", Json{{"limit", ops::kMaxPage + 1}});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().kind, ErrorKind::kInvalid);
+  auto negative = Run(Who("mail"), "mailbox.set_quota", Json{{"address", "alice@a.test"}, {"max_bytes", -1}});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().field, "max_bytes");
+  auto bad_address = Run(Who("mail"), "mailbox.show", Json{{"address", "no-at-sign"}});
+  ASSERT_FALSE(bad_address.ok());
+  EXPECT_EQ(bad_address.error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(bad_address.error().field, "address");
+  auto path = Run(Who("domain"), "mailbox.add", Json{{"address", "../etc@a.test"}, {"password", "p"}});
+  ASSERT_FALSE(path.ok());
+  EXPECT_EQ(path.error().kind, ErrorKind::kInvalid);
+  auto not_object = Run(Who("mail"), "domain.list", Json::array());
+  ASSERT_FALSE(not_object.ok());
+  EXPECT_EQ(not_object.error().kind, ErrorKind::kInvalid);
+  auto no_such_op = Run(Who("mail"), "mailbox.drop_table", Json::object());
+  ASSERT_FALSE(no_such_op.ok());
+  EXPECT_EQ(no_such_op.error().kind, ErrorKind::kInvalid);
+  // Names are normalised before anything else sees them.
+  auto shown = Run(Who("mail"), "mailbox.show", Json{{"address", "ALICE@A.TEST"}});
+  ASSERT_TRUE(shown.ok()) << shown.error().message;
+  EXPECT_EQ((*shown)["address"], "alice@a.test");
+}
+
+// 250 mailboxes, pages of 100: every one once, in address order; filters.
+TEST_F(OpsTest, ListingsPageByCursor) {
+  AdminStore store(*db_);
+  for (int i = 0; i < 247; ++i) {
+    NewMailbox m;
+    char name[32];
+    std::snprintf(name, sizeof name, "m%03d@a.test", i);
+    m.address = name;
+    m.password_hash = "{PLAIN}x";
+    m.department = i % 2 ? "odd" : "even";
+    m.active = i % 10 != 0;
+    ASSERT_TRUE(store.AddMailbox(m, Actor{"setup", "local"}).ok());
+  }
+  std::vector<std::string> seen;
+  Json in = {{"domain", "a.test"}, {"limit", 100}};
+  int pages = 0;
+  for (;;) {
+    auto page = Run(Who("domain"), "mailbox.list", in);
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    ++pages;
+    for (const Json& m : (*page)["items"]) seen.push_back(m["address"].get<std::string>());
+    if ((*page)["next_cursor"].is_null()) break;
+    in["cursor"] = (*page)["next_cursor"];
+  }
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(seen.size(), 249u);  // alice, bob and the 247
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size());
+  auto prefix = Run(Who("mail"), "mailbox.list", Json{{"prefix", "M01"}});
+  ASSERT_TRUE(prefix.ok());
+  EXPECT_EQ((*prefix)["items"].size(), 10u);  // m010..m019
+  auto wildcard = Run(Who("mail"), "mailbox.list", Json{{"prefix", "m_"}});
+  ASSERT_TRUE(wildcard.ok());
+  EXPECT_EQ((*wildcard)["items"].size(), 0u);  // "_" is a character, not a wildcard
+  auto inactive = Run(Who("mail"), "mailbox.list", Json{{"domain", "a.test"}, {"active", false}, {"limit", 1000}});
+  ASSERT_TRUE(inactive.ok());
+  EXPECT_EQ((*inactive)["items"].size(), 25u);  // m000, m010, ..., m240
+  auto odd = Run(Who("mail"), "mailbox.list", Json{{"department", "odd"}, {"limit", 1000}});
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ((*odd)["items"].size(), 123u);
+  auto bad_sort = Run(Who("mail"), "mailbox.list", Json{{"sort", "quota"}});
+  ASSERT_FALSE(bad_sort.ok());
+  EXPECT_EQ(bad_sort.error().field, "sort");
+  // The change log pages by cursor too (newest first).
+  auto log = Run(Who("mail"), "log.list", Json{{"limit", 200}});
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)["next_cursor"].is_string());
+  auto rest = Run(Who("mail"), "log.list", Json{{"limit", 200}, {"cursor", (*log)["next_cursor"]}});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ((*log)["items"].size() + (*rest)["items"].size(), 2u + 3u + 247u);  // domains, mailboxes
+  EXPECT_LT((*rest)["items"][0]["id"].get<uint64_t>(), (*log)["items"][199]["id"].get<uint64_t>());
+}
+
+// A change names its actor and origin in the change log (same transaction,
+// the store's), and flushes the mailbox from Dovecot's cache.
+TEST_F(OpsTest, AChangeIsLoggedWithItsActorAndFlushed) {
+  Principal group = Who("group");
+  auto r = Run(group, "mailbox.set_password", Json{{"address", "alice@a.test"}, {"password", "fresh"}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)["password_changed"], "alice@a.test");
+  ASSERT_EQ(flusher_.flushed.size(), 1u);
+  EXPECT_EQ(flusher_.flushed[0], std::vector<std::string>{"alice@a.test"});
+  auto log = Run(Who("mail"), "log.list", Json{{"object", "alice@a.test"}, {"action", "mailbox-passwd"}});
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ((*log)["items"].size(), 1u);
+  EXPECT_EQ((*log)["items"][0]["actor"], "ga");
+  EXPECT_EQ((*log)["items"][0]["origin"], "192.0.2.9");
+  // The new password works for the user's own change; the old one no more.
+  auto changed = Run(Who("user"), "mailbox.change_password",
+                     Json{{"address", "alice@a.test"}, {"current_password", "fresh"}, {"password", "newer"}});
+  EXPECT_TRUE(changed.ok()) << changed.error().message;
+  auto refused = Run(Who("user"), "mailbox.change_password",
+                     Json{{"address", "alice@a.test"}, {"current_password", "fresh"}, {"password", "x"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "current_password");
+  // A refused operation changes nothing and flushes nothing.
+  size_t flushes = flusher_.flushed.size();
+  EXPECT_FALSE(Run(group, "mailbox.disable", Json{{"address", "bob@a.test"}}).ok());
+  EXPECT_EQ(flusher_.flushed.size(), flushes);
+  auto bob = AdminStore(*db_).GetMailbox("bob@a.test");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_TRUE(bob->active);
+}
+
+// An app password's relative expiry counts from the context's clock.
+TEST_F(OpsTest, AppPasswordExpiryComesFromTheClock) {
+  auto made = Run(Who("user"), "app_password.add",
+                  Json{{"address", "alice@a.test"}, {"label", "phone"}, {"expires_in", 86400}});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ((*made)["password"].get<std::string>().size(), 29u);
+  auto list = Run(Who("user"), "app_password.list", Json{{"address", "alice@a.test"}});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ((*list)["items"].size(), 1u);
+  // 1800000000 + 86400 = 2027-01-16 08:00:00 UTC
+  EXPECT_EQ((*list)["items"][0]["expires"].get<std::string>().substr(0, 19), "2027-01-16 08:00:00");
+}
+
+}  // namespace
+}  // namespace roster::test
