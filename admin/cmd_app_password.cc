@@ -1,8 +1,9 @@
 // cmd_app_password.cc: rosterctl's app passwords and per-protocol access
 // (doc/dovecot.md, "App passwords and per-protocol access"): `app-password add|list|revoke`, and the mailbox
-// subcommands `access`, `logins` and `list --inactive`. Every change writes
-// the change log in its transaction (common/app_password_admin.h) and flushes the
-// mailbox's entries from Dovecot's auth cache, since a login's answer changes.
+// subcommands `access`, `logins` and `list --inactive`, on the operations of
+// ops/access_ops.cc (app_password.*, mailbox.access, set_access, logins) and
+// mailbox.inactive: every change writes the change log in its transaction and
+// flushes the mailbox's entries from Dovecot's auth cache there.
 //
 // Trusts: nothing on the command line (addresses, labels, protocol lists,
 // durations and dates are checked before any statement). A generated app
@@ -15,7 +16,7 @@
 #include <iostream>
 
 #include "admin/rosterctl.h"
-#include "common/app_password_admin.h"
+#include "common/app_passwords.h"
 #include "common/units.h"
 
 namespace roster {
@@ -51,12 +52,6 @@ std::string AccessText(const std::optional<unsigned>& bits) {
   return *bits == 0 ? "none" : ProtocolsText(*bits);
 }
 
-void AccessJson(JsonWriter& j, const char* key, const std::optional<unsigned>& bits) {
-  j.Key(key);
-  if (bits) j.String(ProtocolsText(*bits));
-  else j.Null();
-}
-
 }  // namespace
 
 int Rosterctl::AppPassword_() {
@@ -72,213 +67,150 @@ int Rosterctl::AppPassword_() {
   auto address = MailboxAddress(args_.words[2]);
   if (!address) return Fail(address.error());
   const std::string mailbox = address->Mailbox();
-  auto db = Connect(DbRole::kAdmin);
-  if (!db) return Fail(db.error());
-  AppPasswordAdmin store(**db);
+  Json in = {{"address", mailbox}};
 
   if (sub == "add") {
-    NewAppPassword add;
-    add.address = mailbox;
     const std::string* label = args_.Option("label");
     if (label == nullptr) {
       usage_error_ = "app-password add needs --label TEXT";
       return EX_USAGE;
     }
-    add.label = *label;
+    in["label"] = *label;
     if (const std::string* p = args_.Option("protocols")) {
       auto bits = ParseProtocols(*p);
       if (!bits) return Fail(bits.error());
-      add.protocols = *bits;
+      in["protocols"] = *p;
     }
     if (const std::string* e = args_.Option("expires")) {
       auto when = ParseExpiry(*e);
       if (!when) return Fail(when.error());
-      add.expires_unix = *when;
+      if (*when < 0) return Fail(Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)"));
+      in["expires_at"] = static_cast<uint64_t>(*when);
     }
-    auto made = store.Add(add, actor_);
+    auto made = Op("app_password.add", in);
     if (!made) return Fail(made.error());
-    // Nothing cached can hold it yet; but "unknown"/failures for the mailbox
-    // may be, and the next login should see it.
-    FlushAuthCache({mailbox});
-    JsonWriter j;
-    j.BeginObject().Field("mailbox", mailbox).Field("id", made->first).Field("label", add.label);
-    j.Field("protocols", ProtocolsText(add.protocols)).Field("password", made->second).EndObject();
-    Emit(j, "app password " + std::to_string(made->first) + " for " + mailbox + " (" + add.label + ", " +
-                ProtocolsText(add.protocols) + "), shown only now:\n\n    " + made->second + "\n\n");
-    sodium_memzero(made->second.data(), made->second.size());
+    Json& j = *made;
+    if (json_) {
+      std::cout << DumpJson(j) << "\n";
+    } else {
+      std::cout << "app password " + std::to_string(U(j, "id")) + " for " + mailbox + " (" + S(j, "label") + ", " +
+                       S(j, "protocols") + "), shown only now:\n\n    " + S(j, "password") + "\n\n";
+    }
+    WipeString(j, "password");
     return EX_OK;
   }
   if (sub == "list") {
-    auto list = store.List(mailbox);
-    if (!list) return Fail(list.error());
-    JsonWriter j;
-    j.BeginArray();
-    std::string text;
     char line[512];
     std::snprintf(line, sizeof line, "%-6s %-4s %-24s %-22s %-20s %s\n", "ID", "SEL", "LABEL", "PROTOCOLS",
                   "EXPIRES", "LAST USE");
-    text += line;
-    for (const AppPassword& a : *list) {
-      j.BeginObject().Field("id", a.id).Field("selector", a.selector).Field("label", a.label);
-      j.Field("protocols", ProtocolsText(a.protocols)).Field("created", a.created_at);
-      j.Field("expires", a.expires_at).Field("expired", a.expired).Field("last_used", a.last_used_at);
-      j.Field("last_used_ip", a.last_used_ip).EndObject();
-      std::string expires = a.expires_at.empty() ? "never" : TextTime(a.expires_at) + (a.expired ? " (expired)" : "");
-      std::string used = a.last_used_at.empty() ? "never" : TextTime(a.last_used_at) + " " + a.last_used_ip;
+    return RunList("app_password.list", in, line, [&](const Json& a) {
+      std::string expires =
+          S(a, "expires").empty() ? "never" : TextTime(S(a, "expires")) + (B(a, "expired") ? " (expired)" : "");
+      std::string used =
+          S(a, "last_used").empty() ? "never" : TextTime(S(a, "last_used")) + " " + S(a, "last_used_ip");
       std::snprintf(line, sizeof line, "%-6llu %-4s %-24s %-22s %-20s %s\n",
-                    static_cast<unsigned long long>(a.id), a.selector.c_str(), a.label.c_str(),
-                    ProtocolsText(a.protocols).c_str(), expires.c_str(), used.c_str());
-      text += line;
-    }
-    j.EndArray();
-    Emit(j, text);
-    return EX_OK;
+                    static_cast<unsigned long long>(U(a, "id")), S(a, "selector").c_str(), S(a, "label").c_str(),
+                    S(a, "protocols").c_str(), expires.c_str(), used.c_str());
+      return std::string(line);
+    });
   }
   if (sub == "revoke") {
     auto id = ParseCount(args_.words[3]);
     if (!id) return Fail(Error::Invalid("app password ID: " + id.error().message));
-    Status s = store.Revoke(mailbox, *id, actor_);
-    if (!s) return Fail(s.error());
-    FlushAuthCache({mailbox});  // stops at once, even from Dovecot's cache
-    JsonWriter j;
-    j.BeginObject().Field("mailbox", mailbox).Field("revoked", *id).EndObject();
-    Emit(j, "revoked app password " + std::to_string(*id) + " of " + mailbox + "\n");
-    return EX_OK;
+    in["id"] = *id;
+    return RunOp("app_password.revoke", in, [&](const Json&) {
+      return "revoked app password " + std::to_string(*id) + " of " + mailbox + "\n";
+    });
   }
   usage_error_ = "unknown app-password command '" + sub + "'";
   return EX_USAGE;
 }
 
 int Rosterctl::MailboxAccess_(const std::string& mailbox) {
-  auto db = Connect(DbRole::kAdmin);
-  if (!db) return Fail(db.error());
-  AppPasswordAdmin store(**db);
-  std::optional<std::optional<unsigned>> login, main_password;
-  if (const std::string* p = args_.Option("protocols")) {
-    auto v = ParseAccessList(*p, "protocols");
-    if (!v) return Fail(v.error());
-    login = *v;
+  Json in = {{"address", mailbox}};
+  bool change = false;
+  for (auto [option, field] : {std::pair<const char*, const char*>{"protocols", "protocols"},
+                               std::pair<const char*, const char*>{"main-password", "main_password"}}) {
+    if (const std::string* p = args_.Option(option)) {
+      auto v = ParseAccessList(*p, option);
+      if (!v) return Fail(v.error());
+      in[field] = *p;
+      change = true;
+    }
   }
-  if (const std::string* p = args_.Option("main-password")) {
-    auto v = ParseAccessList(*p, "main-password");
-    if (!v) return Fail(v.error());
-    main_password = *v;
-  }
-  // "webmail" is a place, the networks of auth_webmail_networks (roster.conf,
-  // read by the passdb); without them no login is from the webmail, and a
-  // list that names it gives nothing there: `--main-password webmail` alone
-  // would lock the main password out everywhere. Refused unless --force.
-  const bool no_webmail_networks = config_.GetList("auth_webmail_networks").empty();
-  auto webmail_trap = [&](const std::optional<std::optional<unsigned>>& change, bool is_main) -> Status {
-    if (!no_webmail_networks || args_.Has("force") || !change || !*change || (**change & kProtoWebmail) == 0)
-      return Status::Ok();
-    unsigned rest = **change & ~kProtoWebmail;
-    std::string where = rest == 0 ? std::string("nowhere") : "only over " + ProtocolsText(rest);
-    std::string effect = is_main ? "the main password of " + mailbox + " would work " + where +
-                                       " (elsewhere app passwords only)"
-                                 : mailbox + " could log in " + where;
-    return Error::Invalid(std::string(is_main ? "--main-password" : "--protocols") +
-                          " names webmail, but auth_webmail_networks is not set in " + ConfigPath() +
-                          ": no login counts as webmail, so " + effect +
-                          ". Set auth_webmail_networks in roster.conf first (the passdb reads it there), "
-                          "or give --force");
-  };
-  for (Status s : {webmail_trap(login, false), webmail_trap(main_password, true)})
-    if (!s) return Fail(s.error());
-  if (login || main_password) {
-    Status s = store.SetAccess(mailbox, login, main_password, actor_);
-    if (!s) return Fail(s.error());
-    FlushAuthCache({mailbox});
-  }
-  auto access = store.GetAccess(mailbox);
+  // The webmail trap (a list naming webmail without auth_webmail_networks)
+  // is the operation's to refuse; --force overrides it.
+  if (change) in["force"] = args_.Has("force");
+  auto access = Op(change ? "mailbox.set_access" : "mailbox.access", in);
   if (!access) return Fail(access.error());
-  for (const std::optional<unsigned>* bits : {&access->login_protocols, &access->main_password_protocols}) {
+  const Json& j = *access;
+  auto bits_of = [](const Json& v) -> std::optional<unsigned> {
+    if (v.is_null()) return std::nullopt;
+    auto bits = ParseProtocols(v.get<std::string>());
+    return bits ? std::optional<unsigned>(*bits) : std::optional<unsigned>(0u);
+  };
+  std::optional<unsigned> login = bits_of(j["protocols"]), main_password = bits_of(j["main_password"]);
+  const bool no_webmail_networks = config_.GetList("auth_webmail_networks").empty();
+  for (const std::optional<unsigned>* bits : {&login, &main_password}) {
     if (no_webmail_networks && *bits && (**bits & kProtoWebmail) != 0) {
       std::cerr << "rosterctl: warning: webmail is named, but auth_webmail_networks is not set in " << ConfigPath()
                 << ": no login counts as webmail\n";
       break;
     }
   }
-  JsonWriter j;
-  j.BeginObject().Field("mailbox", mailbox);
-  AccessJson(j, "protocols", access->login_protocols);
-  AccessJson(j, "main_password", access->main_password_protocols);
-  j.EndObject();
-  Emit(j, "mailbox:       " + mailbox + "\nprotocols:     " + AccessText(access->login_protocols) +
-              "\nmain password: " +
-              (access->main_password_protocols ? AccessText(access->main_password_protocols) +
-                                                     " (elsewhere app passwords only)"
-                                               : std::string("wherever the mailbox may log in")) +
-              "\n");
+  if (json_) {
+    std::cout << DumpJson(j) << "\n";
+    return EX_OK;
+  }
+  std::cout << "mailbox:       " + mailbox + "\nprotocols:     " + AccessText(login) + "\nmain password: " +
+                   (main_password ? AccessText(main_password) + " (elsewhere app passwords only)"
+                                  : std::string("wherever the mailbox may log in")) +
+                   "\n";
   return EX_OK;
 }
 
 int Rosterctl::MailboxLogins_(const std::string& mailbox) {
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
-  auto db = Connect(DbRole::kAdmin);
-  if (!db) return Fail(db.error());
-  AppPasswordAdmin store(**db);
-  // By default what the history promises: the newest auth_login_history (the
-  // table may hold up to twice that until its next prune); --limit reads more.
-  int64_t kept = config_.GetInt("auth_login_history");
-  uint64_t shown = limit->value_or(kept > 0 ? static_cast<uint64_t>(kept) : 100);
-  auto logins = store.Logins(mailbox, std::min<uint64_t>(shown, 1000));
-  if (!logins) return Fail(logins.error());
-  JsonWriter j;
-  j.BeginArray();
-  std::string text;
+  Json in = {{"address", mailbox}};
+  // By default what the history promises (the operation's default: the
+  // newest auth_login_history); --limit reads more, up to a page.
+  const bool none = *limit && **limit == 0;  // "--limit 0" shows nothing (the operation's 0 is its default)
+  if (*limit) in["limit"] = none ? 1 : std::min<uint64_t>(**limit, ops::kMaxPage);
   char line[512];
   std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", "TIME (UTC)", "PROTOCOL", "FROM", "PASSWORD");
-  text += line;
-  for (const LoginRecord& l : *logins) {
-    j.BeginObject().Field("time", l.at).Field("protocol", l.protocol).Field("ip", l.ip);
-    j.Field("app_password_id", l.app_password_id).Field("app_password_label", l.app_password_label).EndObject();
-    std::string which = l.app_password_id == 0
-                            ? std::string("main")
-                            : "app " + std::to_string(l.app_password_id) +
-                                  (l.app_password_label.empty() ? " (revoked)" : " (" + l.app_password_label + ")");
-    std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", TextTime(l.at).c_str(), l.protocol.c_str(), l.ip.c_str(),
-                  which.c_str());
-    text += line;
+  if (none) {
+    auto checked = Op("mailbox.logins", in);  // the mailbox must still exist
+    if (!checked) return Fail(checked.error());
+    std::cout << (json_ ? std::string("[]\n") : std::string(line));
+    return EX_OK;
   }
-  j.EndArray();
-  Emit(j, text);
-  return EX_OK;
+  return RunList("mailbox.logins", in, line, [&](const Json& l) {
+    uint64_t app = U(l, "app_password_id");
+    std::string label = S(l, "app_password_label");
+    std::string which = app == 0 ? std::string("main")
+                                 : "app " + std::to_string(app) + (label.empty() ? " (revoked)" : " (" + label + ")");
+    std::snprintf(line, sizeof line, "%-19s %-10s %-40s %s\n", TextTime(S(l, "time")).c_str(),
+                  S(l, "protocol").c_str(), S(l, "ip").c_str(), which.c_str());
+    return std::string(line);
+  });
 }
 
-int Rosterctl::MailboxInactive_(const std::string& domain) {
+int Rosterctl::MailboxInactive_(Json in) {
   const std::string* inactive = args_.Option("inactive");
   auto d = ParseDuration(*inactive);
   if (!d) return Fail(Error::Invalid("--inactive: a duration such as 90d: " + d.error().message));
   uint64_t days = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::hours>(*d).count() / 24);
-  auto db = Connect(DbRole::kAdmin);
-  if (!db) return Fail(db.error());
-  if (!domain.empty()) {
-    auto known = AdminStore(**db).GetDomain(domain);
-    if (!known) return Fail(known.error());
-  }
-  AppPasswordAdmin store(**db);
-  if (json_) std::cout << "[";
-  else std::printf("%-40s %s\n", "ADDRESS", "LAST LOGIN (UTC)");
-  bool first = true;
-  Status s = store.ListInactive(days, [&](const InactiveMailbox& m) {
-    if (json_) {
-      JsonWriter j;
-      j.BeginObject().Field("address", m.address).Key("last_login");
-      if (m.last_login.empty()) j.Null();
-      else j.String(m.last_login);
-      j.EndObject();
-      std::cout << (first ? "" : ",") << j.str();
-    } else {
-      std::printf("%-40s %s\n", m.address.c_str(), m.last_login.empty() ? "never" : TextTime(m.last_login).c_str());
-    }
-    first = false;
-    return true;
-  }, domain);
-  if (json_) std::cout << "]\n";
-  if (!s) return Fail(s.error());
-  return EX_OK;
+  in["days"] = days;
+  char line[128];
+  std::snprintf(line, sizeof line, "%-40s %s\n", "ADDRESS", "LAST LOGIN (UTC)");
+  return RunPages("mailbox.inactive", in, line, [&](const Json& m) {
+    std::string last = S(m, "last_login");
+    char row[512];
+    std::snprintf(row, sizeof row, "%-40s %s\n", S(m, "address").c_str(),
+                  last.empty() ? "never" : TextTime(last).c_str());
+    return std::string(row);
+  });
 }
 
 }  // namespace roster

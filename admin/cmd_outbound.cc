@@ -1,7 +1,8 @@
 // cmd_outbound.cc: `rosterctl outbound`: a mailbox's outbound limits and
 // counts, a domain's defaults, and the suspension of a mailbox's sending by
-// the circuit breaker (roster-policyd) or by hand: why, and lifting it.
-// Every change writes the change log in its transaction (common/outbound_admin.h).
+// the circuit breaker (roster-policyd) or by hand: why, and lifting it; on
+// the outbound.* operations (ops/routing_ops.cc). Every change writes the
+// change log in its transaction (common/outbound_admin.h).
 // No change here alters a login's answer (the passdb never reads these
 // columns), so Dovecot's auth cache is left alone.
 //
@@ -14,7 +15,7 @@
 #include <iostream>
 
 #include "admin/rosterctl.h"
-#include "common/outbound_admin.h"
+#include "common/store_types.h"
 #include "common/units.h"
 
 namespace roster {
@@ -39,31 +40,19 @@ Result<std::optional<std::optional<uint64_t>>> LimitOption(const Args& args, con
   return std::optional<std::optional<uint64_t>>(std::optional<uint64_t>(*n));
 }
 
-Result<OutboundLimitChange> ChangeFrom(const Args& args, bool domain) {
-  OutboundLimitChange c;
-  std::optional<std::optional<uint64_t>>* fields[] = {&c.per_hour, &c.per_day, &c.rcpt_per_message, &c.rcpt_per_day};
+// The options given, as the operation's input fields (null = "default").
+Result<Json> ChangeFrom(const Args& args, bool domain, Json in) {
+  const char* fields[] = {"per_hour", "per_day", "rcpt_per_message", "rcpt_per_day"};
   for (size_t i = 0; i < 4; ++i) {
     auto v = LimitOption(args, kLimitOptions[i], domain);
     if (!v) return v.error();
-    *fields[i] = *v;
+    if (*v) in[fields[i]] = **v ? Json(***v) : Json(nullptr);
   }
-  return c;
+  return in;
 }
 
-std::string Own(const std::optional<uint64_t>& v) { return v ? Limit(*v, false) : "(domain default)"; }
-
-void LimitsJson(JsonWriter& j, const char* key, const OutboundLimits& l) {
-  j.Key(key).BeginObject();
-  const std::pair<const char*, const std::optional<uint64_t>*> fields[] = {
-      {"per_hour", &l.per_hour}, {"per_day", &l.per_day},
-      {"rcpt_per_message", &l.rcpt_per_message}, {"rcpt_per_day", &l.rcpt_per_day}};
-  for (const auto& [name, value] : fields) {
-    j.Key(name);
-    if (*value) j.Uint(**value);
-    else j.Null();
-  }
-  j.EndObject();
-}
+std::string Own(const Json& v) { return v.is_null() ? "(domain default)" : Limit(v.get<uint64_t>(), false); }
+std::string Effective(const Json& v) { return Limit(v.is_null() ? 0 : v.get<uint64_t>(), false); }
 
 }  // namespace
 
@@ -73,34 +62,16 @@ int Rosterctl::Outbound_() {
     return EX_USAGE;
   }
   const std::string sub = args_.words[1];
-  auto with = [&](const std::function<Status(OutboundAdmin&)>& body) {
-    return WithStore([&](AdminStore& a) -> Status {
-      OutboundAdmin o(a.db());
-      return body(o);
-    });
-  };
 
   if (sub == "suspended") {
     AllowOnly({});
     if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return with([&](OutboundAdmin& o) -> Status {
-      auto list = o.ListSuspended();
-      if (!list) return list.error();
-      JsonWriter j;
-      j.BeginArray();
-      char line[800];
-      std::snprintf(line, sizeof line, "%-40s %-19s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
-      std::string text = line;
-      for (const SuspendedMailbox& s : *list) {
-        j.BeginObject().Field("address", s.address).Field("suspended_at", s.suspended_at);
-        j.Field("reason", s.reason).EndObject();
-        std::snprintf(line, sizeof line, "%-40s %-19s %s\n", s.address.c_str(), TextTime(s.suspended_at).c_str(),
-                      s.reason.c_str());
-        text += line;
-      }
-      j.EndArray();
-      Emit(j, text);
-      return Status::Ok();
+    char line[800];
+    std::snprintf(line, sizeof line, "%-40s %-19s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
+    return RunList("outbound.suspended", Json::object(), line, [&](const Json& s) {
+      std::snprintf(line, sizeof line, "%-40s %-19s %s\n", S(s, "address").c_str(),
+                    TextTime(S(s, "suspended_at")).c_str(), S(s, "reason").c_str());
+      return std::string(line);
     });
   }
 
@@ -109,22 +80,16 @@ int Rosterctl::Outbound_() {
     if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
     auto domain = ParseDomain(args_.words[2]);
     if (!domain) return Fail(domain.error());
-    auto change = ChangeFrom(args_, true);
-    if (!change) return Fail(change.error());
-    return with([&](OutboundAdmin& o) -> Status {
-      if (!change->empty()) ROSTER_TRY(o.SetDomainDefaults(*domain, *change, actor_));
-      auto d = o.DomainDefaults(*domain);
-      if (!d) return d.error();
-      JsonWriter j;
-      j.BeginObject().Field("domain", *domain);
-      LimitsJson(j, "defaults", *d);
-      j.EndObject();
-      Emit(j, std::string(change->empty() ? "" : "changed ") + "outbound defaults of " + *domain +
-                  "\nmessages per hour:      " + Limit(*d->per_hour, false) +
-                  "\nmessages per day:       " + Limit(*d->per_day, false) +
-                  "\nrecipients per message: " + Limit(*d->rcpt_per_message, false) +
-                  "\nrecipients per day:     " + Limit(*d->rcpt_per_day, false) + "\n");
-      return Status::Ok();
+    auto in = ChangeFrom(args_, true, Json{{"domain", *domain}});
+    if (!in) return Fail(in.error());
+    const bool change = in->size() > 1;
+    return RunOp(change ? "outbound.set_defaults" : "outbound.defaults", *in, [&](const Json& j) {
+      const Json& d = j["defaults"];
+      return std::string(change ? "changed " : "") + "outbound defaults of " + *domain +
+             "\nmessages per hour:      " + Effective(d["per_hour"]) +
+             "\nmessages per day:       " + Effective(d["per_day"]) +
+             "\nrecipients per message: " + Effective(d["rcpt_per_message"]) +
+             "\nrecipients per day:     " + Effective(d["rcpt_per_day"]) + "\n";
     });
   }
 
@@ -139,80 +104,48 @@ int Rosterctl::Outbound_() {
   auto address = MailboxAddress(args_.words[2]);
   if (!address) return Fail(address.error());
   const std::string mailbox = address->Mailbox();
+  Json in = {{"address", mailbox}};
 
   if (sub == "set") {
-    auto change = ChangeFrom(args_, false);
+    auto change = ChangeFrom(args_, false, in);
     if (!change) return Fail(change.error());
-    if (change->empty()) {
+    if (change->size() == 1) {
       usage_error_ = "give --per-hour, --per-day, --rcpt-per-message or --rcpt-per-day (N or default)";
       return EX_USAGE;
     }
-    return with([&](OutboundAdmin& o) -> Status {
-      ROSTER_TRY(o.SetMailboxLimits(mailbox, *change, actor_));
-      JsonWriter j;
-      j.BeginObject().Field("mailbox", mailbox).Field("changed", true).EndObject();
-      Emit(j, "changed outbound limits of " + mailbox + "\n");
-      return Status::Ok();
-    });
+    return RunOp("outbound.set", *change,
+                 [&](const Json&) { return "changed outbound limits of " + mailbox + "\n"; });
   }
   if (sub == "suspend") {
-    std::string reason;
     if (const std::string* r = args_.Option("reason")) {
       auto checked = CheckText(*r, "--reason", 255);
       if (!checked) return Fail(checked.error());
-      reason = *checked;
+      in["reason"] = *checked;
     }
-    return with([&](OutboundAdmin& o) -> Status {
-      ROSTER_TRY(o.Suspend(mailbox, reason, actor_));
-      JsonWriter j;
-      j.BeginObject().Field("mailbox", mailbox).Field("suspended", true).EndObject();
-      Emit(j, "suspended the sending of " + mailbox + "\n");
-      return Status::Ok();
-    });
+    return RunOp("outbound.suspend", in, [&](const Json&) { return "suspended the sending of " + mailbox + "\n"; });
   }
   if (sub == "lift") {
-    return with([&](OutboundAdmin& o) -> Status {
-      ROSTER_TRY(o.Lift(mailbox, actor_));
-      JsonWriter j;
-      j.BeginObject().Field("mailbox", mailbox).Field("suspended", false).EndObject();
-      Emit(j, "lifted the suspension of " + mailbox + "'s sending\n");
-      return Status::Ok();
-    });
+    return RunOp("outbound.lift", in,
+                 [&](const Json&) { return "lifted the suspension of " + mailbox + "'s sending\n"; });
   }
   // show
-  return with([&](OutboundAdmin& o) -> Status {
-    auto s = o.Show(mailbox);
-    if (!s) return s.error();
-    JsonWriter j;
-    j.BeginObject().Field("address", s->address);
-    LimitsJson(j, "own", s->own);
-    LimitsJson(j, "effective", s->effective);
-    j.Key("this_hour").BeginObject().Field("messages", s->hour_messages).Field("attempts", s->hour_attempts);
-    j.EndObject();
-    j.Key("today").BeginObject().Field("messages", s->day_messages).Field("recipients", s->day_recipients);
-    j.EndObject();
-    j.Field("suspended", !s->suspended_at.empty());
-    j.Key("suspended_at");
-    if (s->suspended_at.empty()) j.Null();
-    else j.String(s->suspended_at);
-    j.Field("suspended_reason", s->suspended_reason).EndObject();
-    std::string text =
-        "mailbox:                " + s->address +
-        "\nmessages per hour:      " + Limit(*s->effective.per_hour, false) + "   own: " + Own(s->own.per_hour) +
-        "\nmessages per day:       " + Limit(*s->effective.per_day, false) + "   own: " + Own(s->own.per_day) +
-        "\nrecipients per message: " + Limit(*s->effective.rcpt_per_message, false) +
-        "   own: " + Own(s->own.rcpt_per_message) +
-        "\nrecipients per day:     " + Limit(*s->effective.rcpt_per_day, false) + "   own: " + Own(s->own.rcpt_per_day) +
-        "\nthis UTC hour:          " + std::to_string(s->hour_messages) + " sent, " +
-        std::to_string(s->hour_attempts) + " tried" +
-        "\ntoday (UTC):            " + std::to_string(s->day_messages) + " sent, " +
-        std::to_string(s->day_recipients) + " recipients" +
-        "\nsending:                " +
-        (s->suspended_at.empty() ? std::string("allowed")
-                                 : "SUSPENDED since " + TextTime(s->suspended_at) + " UTC: " + s->suspended_reason) +
-        "\n";
-    Emit(j, text);
-    return Status::Ok();
+  return RunOp("outbound.show", in, [&](const Json& s) {
+    const Json &own = s["own"], &eff = s["effective"];
+    std::string suspended_at = S(s, "suspended_at");
+    return "mailbox:                " + S(s, "address") +
+           "\nmessages per hour:      " + Effective(eff["per_hour"]) + "   own: " + Own(own["per_hour"]) +
+           "\nmessages per day:       " + Effective(eff["per_day"]) + "   own: " + Own(own["per_day"]) +
+           "\nrecipients per message: " + Effective(eff["rcpt_per_message"]) +
+           "   own: " + Own(own["rcpt_per_message"]) +
+           "\nrecipients per day:     " + Effective(eff["rcpt_per_day"]) + "   own: " + Own(own["rcpt_per_day"]) +
+           "\nthis UTC hour:          " + std::to_string(U(s["this_hour"], "messages")) + " sent, " +
+           std::to_string(U(s["this_hour"], "attempts")) + " tried" +
+           "\ntoday (UTC):            " + std::to_string(U(s["today"], "messages")) + " sent, " +
+           std::to_string(U(s["today"], "recipients")) + " recipients" +
+           "\nsending:                " +
+           (suspended_at.empty() ? std::string("allowed")
+                                 : "SUSPENDED since " + TextTime(suspended_at) + " UTC: " + S(s, "suspended_reason")) +
+           "\n";
   });
 }
 

@@ -9,10 +9,12 @@
 // password is never taken from argv. Passwords are wiped after hashing and the
 // process is made non-dumpable so they cannot land in a core file.
 #include <pwd.h>
+#include <sodium.h>
 #include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -325,6 +327,117 @@ std::string Limit(uint64_t v, bool bytes) {
   return bytes ? FormatSize(v) + " (" + std::to_string(v) + ")" : std::to_string(v);
 }
 
+std::string S(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+uint64_t U(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+bool B(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+void WipeString(Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return;
+  std::string& s = it->get_ref<std::string&>();
+  sodium_memzero(s.data(), s.size());
+}
+
+namespace {
+
+// Dovecot's auth cache, flushed the way rosterctl always has (FlushAuthCache).
+class FlushThrough : public ops::AuthCacheFlusher {
+ public:
+  explicit FlushThrough(std::function<void(const std::vector<std::string>&)> flush) : flush_(std::move(flush)) {}
+  void Flush(const std::vector<std::string>& users) override { flush_(users); }
+
+ private:
+  std::function<void(const std::vector<std::string>&)> flush_;
+};
+
+}  // namespace
+
+Result<Json> Rosterctl::Op(const char* name, const Json& input) {
+  if (!db_) {
+    auto db = Connect(DbRole::kAdmin);
+    if (!db) return db.error();
+    db_ = std::move(*db);
+  }
+  if (!settings_) {
+    auto settings = ops::OpsSettings::FromConfig(config_, ConfigPath());
+    if (!settings) return settings.error();
+    settings_ = std::move(*settings);
+  }
+  FlushThrough flusher([this](const std::vector<std::string>& users) { FlushAuthCache(users); });
+  ops::SystemClock clock;
+  ops::Context ctx;
+  ctx.principal = ops::Principal::MailAdmin(actor_.name);
+  ctx.actor = actor_;
+  ctx.db = db_.get();
+  ctx.flusher = &flusher;
+  ctx.clock = &clock;
+  ctx.settings = &*settings_;
+  return ops::Run(ctx, name, input);
+}
+
+int Rosterctl::RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text) {
+  auto answer = Op(name, input);
+  if (!answer) return Fail(answer.error());
+  if (json_) std::cout << DumpJson(*answer) << "\n";
+  else std::cout << text(*answer);
+  return EX_OK;
+}
+
+int Rosterctl::RunList(const char* name, const Json& input, const std::string& header,
+                       const std::function<std::string(const Json&)>& row) {
+  auto answer = Op(name, input);
+  if (!answer) return Fail(answer.error());
+  const Json& items = (*answer)["items"];
+  if (json_) {
+    std::cout << DumpJson(items) << "\n";
+    return EX_OK;
+  }
+  std::string text = header;
+  for (const Json& item : items) text += row(item);
+  std::cout << text;
+  return EX_OK;
+}
+
+int Rosterctl::RunPages(const char* name, Json input, const std::string& header,
+                        const std::function<std::string(const Json&)>& row, uint64_t most) {
+  bool first_page = true, first_item = true;
+  uint64_t printed = 0;
+  while (printed < most) {
+    input["limit"] = std::min<uint64_t>(ops::kMaxPage, most - printed);
+    auto answer = Op(name, input);
+    if (!answer) {
+      if (!first_page && json_) std::cout << "]\n";
+      return Fail(answer.error());
+    }
+    if (first_page) std::cout << (json_ ? "[" : header);
+    first_page = false;
+    for (const Json& item : (*answer)["items"]) {
+      if (json_) std::cout << (first_item ? "" : ",") << DumpJson(item);
+      else std::cout << row(item);
+      first_item = false;
+      ++printed;
+    }
+    const Json& next = (*answer)["next_cursor"];
+    if (!next.is_string()) break;
+    input["cursor"] = next;
+  }
+  if (first_page) std::cout << (json_ ? "[" : header);
+  if (json_) std::cout << "]\n";
+  std::cout << std::flush;
+  return EX_OK;
+}
+
 std::string TextTime(const std::string& time) {
   return time.size() > 19 && time[19] == '.' ? time.substr(0, 19) : time;
 }
@@ -403,18 +516,12 @@ int Rosterctl::Db_() {
   if (sub == "status") {
     auto db = Connect(DbRole::kAdmin);
     if (!db) return Fail(db.error());
-    auto version = (*db)->Query("SELECT VERSION()");
-    if (!version) return Fail(version.error());
     auto schema = CurrentSchemaVersion(**db);
     if (!schema) return Fail(schema.error());
-    uint64_t domains = 0, mailboxes = 0;
-    if (*schema > 0) {
-      auto counts = (*db)->Query("SELECT (SELECT COUNT(*) FROM domain), (SELECT COUNT(*) FROM mailbox)");
-      if (!counts) return Fail(counts.error());
-      domains = counts->front().Uint(0);
-      mailboxes = counts->front().Uint(1);
-    }
-    std::string server = version->empty() ? "" : version->front().String(0);
+    auto counts = AdminStore(**db).Counts(*schema > 0);
+    if (!counts) return Fail(counts.error());
+    const std::string& server = counts->server_version;
+    uint64_t domains = counts->domains, mailboxes = counts->mailboxes;
     std::string state = *schema == LatestSchemaVersion() ? "up to date"
                         : *schema < LatestSchemaVersion() ? "needs rosterctl db migrate"
                                                            : "newer than this rosterctl";
@@ -434,12 +541,6 @@ int Rosterctl::Db_() {
 
 // ------------------------------------------------------------------ domain
 
-void DomainJson(JsonWriter& j, const Domain& d) {
-  j.BeginObject().Field("name", d.name).Field("transport", d.transport).Field("active", d.active);
-  j.Field("default_max_bytes", d.default_max_bytes).Field("default_max_messages", d.default_max_messages);
-  j.Field("mailboxes", d.mailboxes).Field("created_at", d.created_at).EndObject();
-}
-
 int Rosterctl::Domain_() {
   if (args_.words.size() < 2) {
     usage_error_ = "missing domain command";
@@ -449,26 +550,15 @@ int Rosterctl::Domain_() {
   if (sub == "list") {
     AllowOnly({});
     if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    return WithStore([&](AdminStore& a) -> Status {
-      auto list = a.ListDomains();
-      if (!list) return list.error();
-      JsonWriter j;
-      j.BeginArray();
-      char line[512];
-      std::string text;
-      std::snprintf(line, sizeof line, "%-32s %-8s %9s %-20s %s\n", "DOMAIN", "ACTIVE", "MAILBOXES", "TRANSPORT",
-                    "DEFAULT QUOTA");
-      text += line;
-      for (const Domain& d : *list) {
-        DomainJson(j, d);
-        std::snprintf(line, sizeof line, "%-32s %-8s %9llu %-20s %s\n", d.name.c_str(), d.active ? "yes" : "no",
-                      static_cast<unsigned long long>(d.mailboxes), d.transport.empty() ? "(local)" : d.transport.c_str(),
-                      Limit(d.default_max_bytes, true).c_str());
-        text += line;
-      }
-      j.EndArray();
-      Emit(j, text);
-      return Status::Ok();
+    char line[512];
+    std::snprintf(line, sizeof line, "%-32s %-8s %9s %-20s %s\n", "DOMAIN", "ACTIVE", "MAILBOXES", "TRANSPORT",
+                  "DEFAULT QUOTA");
+    return RunList("domain.list", Json::object(), line, [&](const Json& d) {
+      std::snprintf(line, sizeof line, "%-32s %-8s %9llu %-20s %s\n", S(d, "name").c_str(),
+                    B(d, "active") ? "yes" : "no", static_cast<unsigned long long>(U(d, "mailboxes")),
+                    S(d, "transport").empty() ? "(local)" : S(d, "transport").c_str(),
+                    Limit(U(d, "default_max_bytes"), true).c_str());
+      return std::string(line);
     });
   }
   if (sub == "add") AllowOnly({"transport", "quota", "messages", "disabled"});
@@ -477,64 +567,40 @@ int Rosterctl::Domain_() {
   if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
   auto name = ParseDomain(args_.words[2]);
   if (!name) return Fail(name.error());
+  Json in = {{"domain", *name}};
 
   if (sub == "add") {
-    Domain d;
-    d.name = *name;
     if (const std::string* t = args_.Option("transport")) {
       auto checked = CheckText(*t, "--transport", 255);
       if (!checked) return Fail(checked.error());
-      d.transport = *checked;
+      in["transport"] = *checked;
     }
     auto quota = OptionalSize("quota");
     if (!quota) return Fail(quota.error());
     auto messages = OptionalCount("messages");
     if (!messages) return Fail(messages.error());
-    d.default_max_bytes = quota->value_or(0);
-    d.default_max_messages = messages->value_or(0);
-    d.active = !args_.Has("disabled");
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.AddDomain(d, actor_));
-      JsonWriter j;
-      j.BeginObject().Field("added", d.name).EndObject();
-      Emit(j, "added domain " + d.name + "\n");
-      return Status::Ok();
-    });
+    in["max_bytes"] = quota->value_or(0);
+    in["max_messages"] = messages->value_or(0);
+    in["active"] = !args_.Has("disabled");
+    return RunOp("domain.add", in, [&](const Json&) { return "added domain " + *name + "\n"; });
   }
   if (sub == "del") {
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.DeleteDomain(*name, args_.Has("force"), actor_));
-      FlushAuthCache({});
-      JsonWriter j;
-      j.BeginObject().Field("deleted", *name).EndObject();
-      Emit(j, "deleted domain " + *name + "\n");
-      return Status::Ok();
-    });
+    in["force"] = args_.Has("force");
+    return RunOp("domain.del", in, [&](const Json&) { return "deleted domain " + *name + "\n"; });
   }
   if (sub == "enable" || sub == "disable") {
-    bool active = sub == "enable";
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.SetDomainActive(*name, active, actor_));
-      FlushAuthCache({});  // every cached answer about the domain's mailboxes
-      JsonWriter j;
-      j.BeginObject().Field("domain", *name).Field("active", active).EndObject();
-      Emit(j, std::string(active ? "enabled" : "disabled") + " domain " + *name + "\n");
-      return Status::Ok();
+    return RunOp(sub == "enable" ? "domain.enable" : "domain.disable", in, [&](const Json&) {
+      return std::string(sub == "enable" ? "enabled" : "disabled") + " domain " + *name + "\n";
     });
   }
   if (sub == "show") {
-    return WithStore([&](AdminStore& a) -> Status {
-      auto d = a.GetDomain(*name);
-      if (!d) return d.error();
-      JsonWriter j;
-      DomainJson(j, *d);
-      Emit(j, "domain:          " + d->name + "\nactive:          " + (d->active ? "yes" : "no") +
-                  "\ntransport:       " + (d->transport.empty() ? "(local delivery)" : d->transport) +
-                  "\ndefault quota:   " + Limit(d->default_max_bytes, true) +
-                  "\ndefault messages: " + Limit(d->default_max_messages, false) +
-                  "\nmailboxes:       " + std::to_string(d->mailboxes) + "\ncreated:         " + d->created_at +
-                  "\n");
-      return Status::Ok();
+    return RunOp("domain.show", in, [&](const Json& d) {
+      return "domain:          " + S(d, "name") + "\nactive:          " + (B(d, "active") ? "yes" : "no") +
+             "\ntransport:       " + (S(d, "transport").empty() ? "(local delivery)" : S(d, "transport")) +
+             "\ndefault quota:   " + Limit(U(d, "default_max_bytes"), true) +
+             "\ndefault messages: " + Limit(U(d, "default_max_messages"), false) +
+             "\nmailboxes:       " + std::to_string(U(d, "mailboxes")) + "\ncreated:         " +
+             S(d, "created_at") + "\n";
     });
   }
   usage_error_ = "unknown domain command '" + sub + "'";
@@ -542,18 +608,6 @@ int Rosterctl::Domain_() {
 }
 
 // ------------------------------------------------------------------ mailbox
-
-void MailboxJson(JsonWriter& j, const Mailbox& m) {
-  j.BeginObject().Field("address", m.address).Field("domain", m.domain).Field("active", m.active);
-  j.Field("domain_active", m.domain_active).Field("name", m.display_name).Field("department", m.department);
-  j.Field("max_bytes", m.max_bytes).Field("max_messages", m.max_messages).Field("unit", m.unit);
-  j.Field("password_scheme", m.password_scheme).Field("created_at", m.created_at).Field("updated_at", m.updated_at);
-  j.Field("password_changed_at", m.password_changed_at);
-  j.Key("usage");
-  if (m.usage) j.BeginObject().Field("bytes", m.usage->bytes).Field("messages", m.usage->messages).EndObject();
-  else j.Null();
-  j.EndObject();
-}
 
 int Rosterctl::Mailbox_() {
   if (args_.words.size() < 2) {
@@ -567,40 +621,28 @@ int Rosterctl::Mailbox_() {
     if (inactive) AllowOnly({"inactive"});
     else AllowOnly({});
     if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
-    std::string domain;
+    Json in = Json::object();
     if (args_.words.size() == 3) {
       auto d = ParseDomain(args_.words[2]);
       if (!d) return Fail(d.error());
-      domain = *d;
+      in["domain"] = *d;
     }
-    if (inactive) return MailboxInactive_(domain);
-    return WithStore([&](AdminStore& a) -> Status {
-      if (!domain.empty()) {
-        auto d = a.GetDomain(domain);
-        if (!d) return d.error();
+    if (inactive) return MailboxInactive_(in);
+    // Page by page, each printed as it comes: a large domain never sits in memory.
+    char line[512];
+    std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", "ADDRESS", "ACTIVE", "QUOTA", "MESSAGES", "USED");
+    return RunPages("mailbox.list", in, line, [&](const Json& m) {
+      std::string used = "-";
+      if (!m["usage"].is_null()) {
+        int64_t bytes = m["usage"]["bytes"].get<int64_t>();
+        used = FormatSize(static_cast<uint64_t>(bytes < 0 ? 0 : bytes)) + "/" +
+               std::to_string(m["usage"]["messages"].get<int64_t>());
       }
-      // Streamed: a large domain is printed as it is read.
-      if (json_) std::cout << "[";
-      else std::printf("%-40s %-6s %-14s %-10s %s\n", "ADDRESS", "ACTIVE", "QUOTA", "MESSAGES", "USED");
-      bool first = true;
-      Status s = a.ListMailboxes(domain, [&](const Mailbox& m) {
-        if (json_) {
-          JsonWriter j;
-          MailboxJson(j, m);
-          std::cout << (first ? "" : ",") << j.str();
-        } else {
-          std::string used = m.usage ? FormatSize(static_cast<uint64_t>(m.usage->bytes < 0 ? 0 : m.usage->bytes)) +
-                                           "/" + std::to_string(m.usage->messages)
-                                     : "-";
-          std::printf("%-40s %-6s %-14s %-10s %s\n", m.address.c_str(), m.active ? "yes" : "no",
-                      m.max_bytes ? FormatSize(m.max_bytes).c_str() : "unlimited",
-                      m.max_messages ? std::to_string(m.max_messages).c_str() : "unlimited", used.c_str());
-        }
-        first = false;
-        return true;
-      });
-      if (json_) std::cout << "]\n";
-      return s;
+      uint64_t max_bytes = U(m, "max_bytes"), max_messages = U(m, "max_messages");
+      std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", S(m, "address").c_str(),
+                    B(m, "active") ? "yes" : "no", max_bytes ? FormatSize(max_bytes).c_str() : "unlimited",
+                    max_messages ? std::to_string(max_messages).c_str() : "unlimited", used.c_str());
+      return std::string(line);
     });
   }
   if (sub == "add")
@@ -616,33 +658,31 @@ int Rosterctl::Mailbox_() {
   const std::string mailbox = address->Mailbox();
   if (sub == "access") return MailboxAccess_(mailbox);
   if (sub == "logins") return MailboxLogins_(mailbox);
+  Json in = {{"address", mailbox}};
 
   if (sub == "add" || sub == "passwd") {
     auto policy = PasswordPolicy::FromConfig(config_);
     if (!policy) return Fail(policy.error());
-    NewMailbox nm;
-    nm.address = mailbox;
     if (sub == "add") {
-      for (auto [option, field] : {std::pair<const char*, std::string*>{"name", &nm.display_name},
-                                   std::pair<const char*, std::string*>{"department", &nm.department}}) {
+      for (auto option : {"name", "department"}) {
         if (const std::string* v = args_.Option(option)) {
           auto checked = CheckText(*v, option, 255);
           if (!checked) return Fail(checked.error());
-          *field = *checked;
+          in[option] = *checked;
         }
       }
       if (const std::string* u = args_.Option("unit")) {
         Status ok = u->empty() ? Status::Ok() : CheckSqlName(*u, "--unit", true);
         if (!ok) return Fail(ok.error());
-        nm.unit = *u;
+        in["unit"] = *u;
       }
       auto quota = OptionalSize("quota");
       if (!quota) return Fail(quota.error());
       auto messages = OptionalCount("messages");
       if (!messages) return Fail(messages.error());
-      nm.max_bytes = *quota;
-      nm.max_messages = *messages;
-      nm.active = !args_.Has("disabled");
+      if (*quota) in["max_bytes"] = **quota;
+      if (*messages) in["max_messages"] = **messages;
+      in["active"] = !args_.Has("disabled");
     }
     if (args_.Has("hash-stdin") && args_.Has("password-stdin")) {
       usage_error_ = "--password-stdin and --hash-stdin exclude each other";
@@ -654,43 +694,24 @@ int Rosterctl::Mailbox_() {
       if (!line) return Fail(line.error());
       auto hash = CheckForeignHash(line->value());
       if (!hash) return Fail(hash.error());
-      nm.password_hash = *hash;
+      in["password_hash"] = *hash;
     } else {
       auto password = ReadNewPassword(args_.Has("password-stdin"));
       if (!password) return Fail(password.error());
-      auto hash = PasswordHasher(*policy).Hash(password->value());
-      if (!hash) return Fail(hash.error());
-      nm.password_hash = *hash;
+      in["password"] = password->value();
     }
-    return WithStore([&](AdminStore& a) -> Status {
-      if (sub == "add") ROSTER_TRY(a.AddMailbox(nm, actor_));  // Dovecot may hold "unknown user"
-      else ROSTER_TRY(a.SetPasswordHash(mailbox, nm.password_hash, actor_));
-      FlushAuthCache({mailbox});
-      JsonWriter j;
-      j.BeginObject().Field(sub == "add" ? "added" : "password_changed", mailbox).EndObject();
-      Emit(j, sub == "add" ? "added mailbox " + mailbox + "\n" : "changed the password of " + mailbox + "\n");
-      return Status::Ok();
+    int rc = RunOp(sub == "add" ? "mailbox.add" : "mailbox.set_password", in, [&](const Json&) {
+      return sub == "add" ? "added mailbox " + mailbox + "\n" : "changed the password of " + mailbox + "\n";
     });
+    WipeString(in, "password");
+    return rc;
   }
   if (sub == "del") {
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.DeleteMailbox(mailbox, actor_));
-      FlushAuthCache({mailbox});
-      JsonWriter j;
-      j.BeginObject().Field("deleted", mailbox).EndObject();
-      Emit(j, "deleted mailbox " + mailbox + "\n");
-      return Status::Ok();
-    });
+    return RunOp("mailbox.del", in, [&](const Json&) { return "deleted mailbox " + mailbox + "\n"; });
   }
   if (sub == "enable" || sub == "disable") {
-    bool active = sub == "enable";
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.SetMailboxActive(mailbox, active, actor_));
-      FlushAuthCache({mailbox});
-      JsonWriter j;
-      j.BeginObject().Field("mailbox", mailbox).Field("active", active).EndObject();
-      Emit(j, std::string(active ? "enabled" : "disabled") + " mailbox " + mailbox + "\n");
-      return Status::Ok();
+    return RunOp(sub == "enable" ? "mailbox.enable" : "mailbox.disable", in, [&](const Json&) {
+      return std::string(sub == "enable" ? "enabled" : "disabled") + " mailbox " + mailbox + "\n";
     });
   }
   if (sub == "quota") {
@@ -702,37 +723,27 @@ int Rosterctl::Mailbox_() {
       usage_error_ = "mailbox quota needs --quota SIZE and/or --messages N";
       return EX_USAGE;
     }
-    return WithStore([&](AdminStore& a) -> Status {
-      ROSTER_TRY(a.SetMailboxQuota(mailbox, *quota, *messages, actor_));
-      FlushAuthCache({mailbox});  // the userdb's quota_rule changed
-      auto m = a.GetMailbox(mailbox);
-      if (!m) return m.error();
-      JsonWriter j;
-      j.BeginObject().Field("mailbox", mailbox).Field("max_bytes", m->max_bytes);
-      j.Field("max_messages", m->max_messages).EndObject();
-      Emit(j, "quota of " + mailbox + ": " + Limit(m->max_bytes, true) + ", messages: " +
-                  Limit(m->max_messages, false) + "\n");
-      return Status::Ok();
+    if (*quota) in["max_bytes"] = **quota;
+    if (*messages) in["max_messages"] = **messages;
+    return RunOp("mailbox.set_quota", in, [&](const Json& m) {
+      return "quota of " + mailbox + ": " + Limit(U(m, "max_bytes"), true) + ", messages: " +
+             Limit(U(m, "max_messages"), false) + "\n";
     });
   }
   if (sub == "show") {
-    return WithStore([&](AdminStore& a) -> Status {
-      auto m = a.GetMailbox(mailbox);
-      if (!m) return m.error();
-      JsonWriter j;
-      MailboxJson(j, *m);
-      std::string usage = m->usage ? std::to_string(m->usage->bytes) + " bytes, " +
-                                         std::to_string(m->usage->messages) + " messages"
-                                   : "(no usage row: Dovecot recounts on next access)";
-      Emit(j, "address:         " + m->address + "\nactive:          " + (m->active ? "yes" : "no") +
-                  (m->domain_active ? "" : " (domain disabled)") + "\nname:            " + m->display_name +
-                  "\ndepartment:      " + m->department + "\nquota:           " + Limit(m->max_bytes, true) +
-                  "\nmessages:        " + Limit(m->max_messages, false) + "\nusage:           " + usage +
-                  "\nunit:            " + (m->unit.empty() ? "(this host)" : m->unit) +
-                  "\npassword scheme: " + (m->password_scheme.empty() ? "(none)" : m->password_scheme) +
-                  "\npassword set:    " + m->password_changed_at + "\ncreated:         " + m->created_at +
-                  "\nupdated:         " + m->updated_at + "\n");
-      return Status::Ok();
+    return RunOp("mailbox.show", in, [&](const Json& m) {
+      const Json& u = m["usage"];
+      std::string usage = !u.is_null() ? std::to_string(u["bytes"].get<int64_t>()) + " bytes, " +
+                                             std::to_string(u["messages"].get<int64_t>()) + " messages"
+                                       : "(no usage row: Dovecot recounts on next access)";
+      return "address:         " + S(m, "address") + "\nactive:          " + (B(m, "active") ? "yes" : "no") +
+             (B(m, "domain_active") ? "" : " (domain disabled)") + "\nname:            " + S(m, "name") +
+             "\ndepartment:      " + S(m, "department") + "\nquota:           " + Limit(U(m, "max_bytes"), true) +
+             "\nmessages:        " + Limit(U(m, "max_messages"), false) + "\nusage:           " + usage +
+             "\nunit:            " + (S(m, "unit").empty() ? "(this host)" : S(m, "unit")) +
+             "\npassword scheme: " + (S(m, "password_scheme").empty() ? "(none)" : S(m, "password_scheme")) +
+             "\npassword set:    " + S(m, "password_changed_at") + "\ncreated:         " + S(m, "created_at") +
+             "\nupdated:         " + S(m, "updated_at") + "\n";
     });
   }
   usage_error_ = "unknown mailbox command '" + sub + "'";
@@ -750,26 +761,15 @@ int Rosterctl::Sub_() {
   if (sub == "list") {
     AllowOnly({});
     if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
-    std::string address;
+    Json in = Json::object();
     if (args_.words.size() == 3) {
       auto a = SubscriptionAddress(args_.words[2]);
       if (!a) return Fail(a.error());
-      address = *a;
+      in["address"] = *a;
     }
-    return WithStore([&](AdminStore& a) -> Status {
-      auto list = a.ListSubscriptions(address);
-      if (!list) return list.error();
-      JsonWriter j;
-      j.BeginArray();
-      std::string text;
-      for (const Subscription& s : *list) {
-        j.BeginObject().Field("address", s.address).Field("direction", s.direction == 'I' ? "incoming" : "outgoing");
-        j.Field("recipient", s.recipient).EndObject();
-        text += s.address + (s.direction == 'I' ? "  incoming -> " : "  outgoing -> ") + s.recipient + "\n";
-      }
-      j.EndArray();
-      Emit(j, text);
-      return Status::Ok();
+    return RunList("sub.list", in, "", [&](const Json& s) {
+      return S(s, "address") + (S(s, "direction") == "incoming" ? "  incoming -> " : "  outgoing -> ") +
+             S(s, "recipient") + "\n";
     });
   }
   if (sub != "add" && sub != "del") {
@@ -782,19 +782,15 @@ int Rosterctl::Sub_() {
   if (!address) return Fail(address.error());
   auto recipient = MailboxAddress(args_.words[3]);
   if (!recipient) return Fail(recipient.error());
-  Subscription s{0, args_.Has("outgoing") ? 'O' : 'I', *address, recipient->Mailbox()};
-  if (s.direction == 'O' && s.address[0] == '@') {
+  bool outgoing = args_.Has("outgoing");
+  if (outgoing && (*address)[0] == '@') {
     usage_error_ = "outgoing subscriptions (sender BCC) need a full address";
     return EX_USAGE;
   }
-  return WithStore([&](AdminStore& a) -> Status {
-    ROSTER_TRY(sub == "add" ? a.AddSubscription(s, actor_) : a.DeleteSubscription(s, actor_));
-    JsonWriter j;
-    j.BeginObject().Field(sub == "add" ? "added" : "deleted", s.address);
-    j.Field("direction", s.direction == 'I' ? "incoming" : "outgoing").Field("recipient", s.recipient).EndObject();
-    Emit(j, std::string(sub == "add" ? "added " : "deleted ") + s.address +
-                (s.direction == 'I' ? " incoming -> " : " outgoing -> ") + s.recipient + "\n");
-    return Status::Ok();
+  Json in = {{"address", *address}, {"recipient", recipient->Mailbox()}, {"outgoing", outgoing}};
+  return RunOp(sub == "add" ? "sub.add" : "sub.del", in, [&](const Json&) {
+    return std::string(sub == "add" ? "added " : "deleted ") + *address +
+           (outgoing ? " outgoing -> " : " incoming -> ") + recipient->Mailbox() + "\n";
   });
 }
 
@@ -803,55 +799,40 @@ int Rosterctl::Sub_() {
 int Rosterctl::LastLogin_() {
   AllowOnly({"limit"});
   if (!ExpectWords(1, 2) || !usage_error_.empty()) return EX_USAGE;
-  std::string address;
+  Json in = Json::object();
   if (args_.words.size() == 2) {
     auto a = MailboxAddress(args_.words[1]);
     if (!a) return Fail(a.error());
-    address = a->Mailbox();
+    in["address"] = a->Mailbox();
   }
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
-  return WithStore([&](AdminStore& a) -> Status {
-    if (!address.empty()) {
-      auto m = a.GetMailbox(address);
-      if (!m) return m.error();
-    }
-    auto list = a.LastLogins(address, limit->value_or(100));
-    if (!list) return list.error();
-    JsonWriter j;
-    j.BeginArray();
-    char line[600];
-    std::snprintf(line, sizeof line, "%-40s %-8s %-39s %s\n", "ADDRESS", "PROTOCOL", "IP", "TIME (UTC)");
-    std::string text = line;
-    for (const LastLogin& l : *list) {
-      j.BeginObject().Field("address", l.address).Field("protocol", l.protocol).Field("ip", l.ip);
-      j.Field("time", l.logged_at).EndObject();
-      std::snprintf(line, sizeof line, "%-40s %-8s %-39s %s\n", l.address.c_str(), l.protocol.c_str(), l.ip.c_str(),
-                    l.logged_at.c_str());
-      text += line;
-    }
-    j.EndArray();
-    Emit(j, text);
-    return Status::Ok();
+  in["limit"] = std::min<uint64_t>(limit->value_or(100), 100000);
+  char line[600];
+  std::snprintf(line, sizeof line, "%-40s %-8s %-39s %s\n", "ADDRESS", "PROTOCOL", "IP", "TIME (UTC)");
+  return RunList("mailbox.last_logins", in, line, [&](const Json& l) {
+    std::snprintf(line, sizeof line, "%-40s %-8s %-39s %s\n", S(l, "address").c_str(), S(l, "protocol").c_str(),
+                  S(l, "ip").c_str(), S(l, "time").c_str());
+    return std::string(line);
   });
 }
 
 int Rosterctl::Log_() {
   AllowOnly({"account", "action", "since", "limit"});
   if (!ExpectWords(1, 1) || !usage_error_.empty()) return EX_USAGE;
-  ChangeLogFilter f;
+  Json in = Json::object();
   if (const std::string* v = args_.Option("account")) {
     auto a = SubscriptionAddress(*v);
-    if (a) f.object = *a;
+    if (a) in["object"] = *a;
     else {
       auto d = ParseDomain(*v);
       if (!d) return Fail(a.error());
-      f.object = *d;
+      in["object"] = *d;
     }
   }
   // --actor is global (who makes a change); as a filter it names whose changes to show.
-  if (const std::string* v = args_.Option("actor")) f.actor = *v;
-  if (const std::string* v = args_.Option("action")) f.action = *v;
+  if (const std::string* v = args_.Option("actor")) in["actor"] = *v;
+  if (const std::string* v = args_.Option("action")) in["action"] = *v;
   if (const std::string* v = args_.Option("since")) {
     bool ok = v->size() == 10 || v->size() == 19;
     for (size_t i = 0; ok && i < v->size(); ++i) {
@@ -859,27 +840,15 @@ int Rosterctl::Log_() {
       ok = (i == 4 || i == 7) ? c == '-' : i == 10 ? c == ' ' : (i == 13 || i == 16) ? c == ':' : isdigit(c);
     }
     if (!ok) return Fail(Error::Invalid("--since wants YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\""));
-    f.since = *v;
+    in["since"] = *v;
   }
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
-  f.limit = limit->value_or(100);
-  return WithStore([&](AdminStore& a) -> Status {
-    auto list = a.ListChangeLog(f);
-    if (!list) return list.error();
-    JsonWriter j;
-    j.BeginArray();
-    std::string text;
-    for (const ChangeLogEntry& e : *list) {
-      j.BeginObject().Field("id", e.id).Field("at", e.at).Field("actor", e.actor).Field("origin", e.origin);
-      j.Field("action", e.action).Field("object", e.object).Field("detail", e.detail).EndObject();
-      text += TextTime(e.at) + "  " + e.actor + "@" + e.origin + "  " + e.action + "  " + e.object +
-              (e.detail.empty() ? "" : "  " + e.detail) + "\n";
-    }
-    j.EndArray();
-    Emit(j, text);
-    return Status::Ok();
-  });
+  return RunPages("log.list", in, "", [&](const Json& e) {
+    std::string detail = S(e, "detail");
+    return TextTime(S(e, "at")) + "  " + S(e, "actor") + "@" + S(e, "origin") + "  " + S(e, "action") + "  " +
+           S(e, "object") + (detail.empty() ? "" : "  " + detail) + "\n";
+  }, limit->value_or(100));
 }
 
 // ------------------------------------------------------------------ import

@@ -4,6 +4,12 @@
 // table of top-level commands (each with its handler, its lines of the usage
 // text and the options it takes), as doveadm keeps its commands.
 //
+// The administration itself is ops/ (ops/operations.h): a command parses its
+// words and options into an operation's input, runs it as the mail
+// administrator (Rosterctl::Op) and renders the answer as text, or prints it
+// as it is with --json. Only `db` and `import` (schema, roles, a migration
+// from another database) work on the stores directly.
+//
 // Trusts: nothing on the command line; see rosterctl.cc.
 #ifndef ROSTER_ADMIN_ROSTERCTL_H
 #define ROSTER_ADMIN_ROSTERCTL_H
@@ -24,6 +30,7 @@
 #include "common/db.h"
 #include "common/json.h"
 #include "common/result.h"
+#include "ops/operations.h"
 
 namespace roster {
 
@@ -48,6 +55,12 @@ std::string Limit(uint64_t v, bool bytes);
 // A time from the database ("YYYY-MM-DD HH:MM:SS[.ffffff]") for a text table:
 // to the second. --json keeps what the database holds.
 std::string TextTime(const std::string& time);
+// A field of an operation's answer, for text output ("", 0, false when absent).
+std::string S(const Json& j, const char* key);
+uint64_t U(const Json& j, const char* key);
+bool B(const Json& j, const char* key);
+// Overwrites a string field of `j` (a password in an operation's input).
+void WipeString(Json& j, const char* key);
 
 // One run of rosterctl. Single-threaded; owns its configuration and arguments.
 class Rosterctl {
@@ -75,8 +88,21 @@ class Rosterctl {
   // The configuration file this run read (--config, else the default).
   std::string ConfigPath() const;
   Result<std::unique_ptr<Db>> Connect(DbRole role, bool with_database = true);
-  // Runs an admin-role command with the admin store.
+  // Runs an admin-role command with the admin store (db, import).
   int WithStore(const std::function<Status(AdminStore&)>& body);
+  // Runs the operation `name` (ops/operations.h) as the mail administrator
+  // and this run's actor, on the run's admin connection (made at first use).
+  Result<Json> Op(const char* name, const Json& input);
+  // Op, then prints the answer: as it is with --json, else text(answer).
+  int RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text);
+  // A listing of one call: its items as a JSON array, or `header` and a row
+  // for each item.
+  int RunList(const char* name, const Json& input, const std::string& header,
+              const std::function<std::string(const Json&)>& row);
+  // A listing followed page by page (the operation's cursor), each page
+  // printed as it comes, up to `most` items.
+  int RunPages(const char* name, Json input, const std::string& header,
+               const std::function<std::string(const Json&)>& row, uint64_t most = UINT64_MAX);
   int Fail(const Error& e);
   int Usage(const std::string& why);
   void Emit(const JsonWriter& json, const std::string& text);
@@ -91,16 +117,18 @@ class Rosterctl {
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
   // mailbox access|logins ADDRESS, mailbox list [DOMAIN] --inactive DURATION
-  // (admin/cmd_app_password.cc); `domain` "" = every domain.
+  // (admin/cmd_app_password.cc); `input` may name a domain.
   int MailboxAccess_(const std::string& mailbox);
   int MailboxLogins_(const std::string& mailbox);
-  int MailboxInactive_(const std::string& domain);
+  int MailboxInactive_(Json input);
 
   Config config_;
   Args args_;
   bool json_;
   Actor actor_;
   std::string usage_error_;
+  std::unique_ptr<Db> db_;                     // the admin connection of Op, made at first use
+  std::optional<ops::OpsSettings> settings_;  // read at first use
 };
 
 // A top-level command: `rosterctl NAME ...` runs `run`. `usage` is its part
