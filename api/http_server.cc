@@ -73,7 +73,9 @@ HttpResponse HttpResponse::Error(int status, std::string_view code, std::string_
 }
 
 HttpResponse HttpResponse::FromError(const roster::Error& error, std::string_view field) {
+  if (field.empty()) field = error.field;  // the input field the error is about, if the layer below named one
   switch (error.kind) {
+    case ErrorKind::kForbidden: return Error(403, "forbidden", error.message, field);
     case ErrorKind::kNotFound: return Error(404, "not_found", error.message, field);
     case ErrorKind::kInvalid: return Error(400, "invalid", error.message, field);
     case ErrorKind::kConflict: return Error(409, "conflict", error.message, field);

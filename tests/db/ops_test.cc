@@ -114,7 +114,7 @@ struct Case {
 const char* Name(Expect e) { return e == kAllowed ? "allowed" : e == k403 ? "403" : "404"; }
 
 void Check(OpsTest* t, const Case& c, Result<Json> r) {
-  std::string where = std::string(c.who) + " " + c.op + " " + c.input;
+  std::string where = std::string(c.who) + " " + c.op + " " + c.input + " (expected " + Name(c.expect) + ")";
   switch (c.expect) {
     case kAllowed:
       EXPECT_TRUE(r.ok()) << where << ": " << ErrorKindName(r.error().kind) << ": " << r.error().message;

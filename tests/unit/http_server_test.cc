@@ -549,6 +549,14 @@ TEST(HttpResponseTest, ErrorsByKind) {
   HttpResponse fault = HttpResponse::FromError(Error::Permanent("SQL syntax near 'secret'"));
   EXPECT_EQ(fault.status, 500);
   EXPECT_EQ(fault.body.find("secret"), std::string::npos);
+  // The ops layer's refusal (never saying whether the object exists) is a 403.
+  HttpResponse forbidden = HttpResponse::FromError(Error::Forbidden("not allowed"));
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.body, R"({"error":{"code":"forbidden","message":"not allowed","field":null}})");
+  // The field an error names comes through when the caller names none.
+  Error bad = Error::Invalid("too long");
+  bad.field = "label";
+  EXPECT_NE(HttpResponse::FromError(bad).body.find(R"("field":"label")"), std::string::npos);
 }
 
 }  // namespace
