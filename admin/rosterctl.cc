@@ -54,6 +54,8 @@ int ExitCodeFor(const Error& e) {
     case ErrorKind::kInvalid: return EX_DATAERR;
     case ErrorKind::kConflict: return EX_DATAERR;
     case ErrorKind::kForbidden: return EX_NOPERM;
+    case ErrorKind::kUnauthenticated: return EX_NOPERM;
+    case ErrorKind::kThrottled: return EX_TEMPFAIL;
     case ErrorKind::kPermanent:
       switch (e.db_code) {
         case 1044: case 1045: case 1142: case 1143: case 1227: case 1698:

@@ -76,6 +76,13 @@ HttpResponse HttpResponse::FromError(const roster::Error& error, std::string_vie
   if (field.empty()) field = error.field;  // the input field the error is about, if the layer below named one
   switch (error.kind) {
     case ErrorKind::kForbidden: return Error(403, "forbidden", error.message, field);
+    case ErrorKind::kUnauthenticated:
+      return Error(401, "unauthenticated", error.message, field).AddHeader("WWW-Authenticate", "Bearer");
+    case ErrorKind::kThrottled: {
+      HttpResponse answer = Error(429, "too_many_attempts", error.message, field);
+      if (error.retry_after > 0) answer.AddHeader("Retry-After", std::to_string(error.retry_after));
+      return answer;
+    }
     case ErrorKind::kNotFound: return Error(404, "not_found", error.message, field);
     case ErrorKind::kInvalid: return Error(400, "invalid", error.message, field);
     case ErrorKind::kConflict: return Error(409, "conflict", error.message, field);

@@ -11,6 +11,8 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kInvalid: return "invalid";
     case ErrorKind::kConflict: return "conflict";
     case ErrorKind::kForbidden: return "forbidden";
+    case ErrorKind::kUnauthenticated: return "unauthenticated";
+    case ErrorKind::kThrottled: return "throttled";
   }
   return "unknown";
 }

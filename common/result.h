@@ -11,6 +11,7 @@
 #define ROSTER_COMMON_RESULT_H
 
 #include <cassert>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +27,9 @@ enum class ErrorKind {
   kConflict,   // the thing to create exists already, or a compare-and-set lost
   kForbidden,  // the principal may not do this (ops/operations.h, Authorize); the message
                // never says whether the object exists outside the principal's scope
+  kUnauthenticated,  // the credentials were refused (wrong, expired, revoked): the message never
+                     // says which part was wrong nor whether the account exists
+  kThrottled,        // too many attempts: refused without looking; Error::retry_after says when to retry
 };
 
 const char* ErrorKindName(ErrorKind kind);
@@ -41,6 +45,8 @@ struct Error {
   // The input field the error is about, when there is one (ops/ validation):
   // for a client to point at; "" otherwise.
   std::string field = {};
+  // kThrottled: seconds until the caller may try again (0 = not said).
+  int64_t retry_after = 0;
 
   static Error NotFound(std::string m) { return {ErrorKind::kNotFound, std::move(m)}; }
   static Error Temporary(std::string m) { return {ErrorKind::kTemporary, std::move(m)}; }
@@ -48,6 +54,12 @@ struct Error {
   static Error Invalid(std::string m) { return {ErrorKind::kInvalid, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorKind::kConflict, std::move(m)}; }
   static Error Forbidden(std::string m) { return {ErrorKind::kForbidden, std::move(m)}; }
+  static Error Unauthenticated(std::string m) { return {ErrorKind::kUnauthenticated, std::move(m)}; }
+  static Error Throttled(std::string m, int64_t retry_after) {
+    Error e{ErrorKind::kThrottled, std::move(m)};
+    e.retry_after = retry_after;
+    return e;
+  }
 
   bool is_not_found() const { return kind == ErrorKind::kNotFound; }
   bool is_temporary() const { return kind == ErrorKind::kTemporary; }

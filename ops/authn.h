@@ -1,0 +1,97 @@
+// authn.h: who is asking roster-apid. Turns credentials into an ops::Principal
+// (ops/principal.h) that the administration layer then authorizes per object.
+//
+// Three kinds of credentials:
+//   - an administrator account (table admin_account, migration 009): a name,
+//     its argon2id password (common/password.h) and, when the account has
+//     one, a TOTP code (RFC 6238, HMAC-SHA1, 30 s steps, one step of drift
+//     either way, a code never accepted twice);
+//   - an API key (table api_key): "rk_" + a selector in clear + a random
+//     secret, stored as a digest like app passwords, owned by an
+//     administrator, scoped read-only or read-write and optionally to domains
+//     (ApiKeyScope narrows its owner's principal, never widens it), revocable,
+//     optionally expiring, with its last use (time, client) recorded at most
+//     once a minute;
+//   - a mailbox's own address and main password (a mailbox user).
+//
+// Every failure is kUnauthenticated with the same message whether the account
+// exists, the password or the code was wrong, or the key was revoked; a client
+// or an account that failed too often is kThrottled (Error::retry_after) before
+// any password is checked. The counts: per account in the database (an account
+// locks for `api_lockout` after `api_lockout_failures` failures in a row; a
+// success resets them; the lock and its lifting go to the change log), per
+// client address in memory (LoginThrottle). A database failure is kTemporary,
+// never a refusal.
+//
+// Trusts: its caller for the client address (roster-apid gives the peer, or a
+// trusted proxy's X-Forwarded-For); nothing in the credentials.
+#ifndef ROSTER_OPS_AUTHN_H
+#define ROSTER_OPS_AUTHN_H
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/db.h"
+#include "common/result.h"
+#include "ops/operations.h"
+#include "ops/principal.h"
+
+namespace roster::ops {
+
+// What one sign-in presents. The secrets are wiped by nobody here: the
+// caller owns them and keeps them out of logs.
+struct Credentials {
+  std::string_view name;      // admin account name, or the mailbox's address
+  std::string_view password;
+  std::string_view totp;      // "" when none was given
+  std::string client;         // the client's address, for the counts and the change log
+};
+
+// The administrator account `c.name`. On success, the Principal its kind and
+// scope give (mail, domain or group administrator), and the account's last
+// sign-in is recorded.
+Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const Clock& clock,
+                                    const Credentials& c);
+
+// A mailbox user: `c.name` is the mailbox's address, `c.password` its main
+// password; refused when the mailbox or its domain is disabled or the main
+// password may not be used from here (mailbox access rules).
+Result<Principal> AuthenticateMailbox(Db& db, const OpsSettings& settings, const Clock& clock,
+                                      const Credentials& c);
+
+// An API key as sent in "Authorization: Bearer <key>". On success, its
+// owner's principal narrowed by the key's scope (Principal::WithApiKey).
+Result<Principal> AuthenticateApiKey(Db& db, const Clock& clock, std::string_view key, const std::string& client);
+
+// Failed sign-ins per client address, in memory, for one daemon. Thread-safe.
+// A client with `max_failures` failures within `window` is throttled until the
+// window has passed since its first counted failure. Bounded: at most
+// `max_clients` addresses are tracked (the oldest entries go first).
+class LoginThrottle {
+ public:
+  LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients = 65536);
+
+  // OK, or kThrottled with retry_after.
+  Status Check(const std::string& client, int64_t now);
+  void Failed(const std::string& client, int64_t now);
+  void Succeeded(const std::string& client);
+
+ private:
+  struct Entry {
+    unsigned failures = 0;
+    int64_t first = 0;
+  };
+  const unsigned max_failures_;
+  const std::chrono::seconds window_;
+  const size_t max_clients_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace roster::ops
+
+#endif  // ROSTER_OPS_AUTHN_H
