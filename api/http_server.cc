@@ -461,9 +461,11 @@ void HttpServer::Impl::Watch() {
 
 void HttpServer::Impl::ConnectionStarted(MHD_Connection* connection, void** socket_context) {
   auto conn = std::make_unique<Conn>();
+  // Each answer of MHD_get_connection_info lives in one buffer per connection
+  // (libmicrohttpd 1.0 reuses it for the next question): copy it out at once.
   const MHD_ConnectionInfo* fd_info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-  const MHD_ConnectionInfo* addr_info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   conn->fd = fd_info != nullptr ? fd_info->connect_fd : -1;
+  const MHD_ConnectionInfo* addr_info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   const sockaddr* addr = addr_info != nullptr ? addr_info->client_addr : nullptr;
   if (addr != nullptr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
     std::string packed = addr->sa_family == AF_INET

@@ -91,7 +91,9 @@ struct HttpResponse {
                             std::string_view field = {});
   // The answer for an error from the layers below, by its kind (common/result.h):
   // kNotFound 404 not_found, kInvalid 400 invalid, kConflict 409 conflict,
-  // kTemporary 503 unavailable (with Retry-After), kPermanent 500 internal
+  // kForbidden 403 forbidden, kUnauthenticated 401 unauthenticated (with
+  // WWW-Authenticate: Bearer), kThrottled 429 too_many_attempts (Retry-After
+  // when the error says), kTemporary 503 unavailable (with Retry-After), kPermanent 500 internal
   // (whose message, a fault's, is logged by the caller, not shown).
   static HttpResponse FromError(const roster::Error& error, std::string_view field = {});
   static HttpResponse NoContent() { return HttpResponse{204, "", "", {}}; }

@@ -1,6 +1,7 @@
 // Tests of api/http_server over real sockets: a server on loopback TCP or a
 // unix socket, and a raw client written here (no HTTP library between the
 // test and the bytes, so malformed and hostile requests are sent as they are).
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -557,6 +558,18 @@ TEST(HttpResponseTest, ErrorsByKind) {
   Error bad = Error::Invalid("too long");
   bad.field = "label";
   EXPECT_NE(HttpResponse::FromError(bad).body.find(R"("field":"label")"), std::string::npos);
+  // Refused credentials: 401 with the scheme to use; too many attempts: 429 saying when to retry.
+  HttpResponse refused = HttpResponse::FromError(Error::Unauthenticated("wrong credentials"));
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(std::find(refused.headers.begin(), refused.headers.end(),
+                      std::pair<std::string, std::string>("WWW-Authenticate", "Bearer")),
+            refused.headers.end());
+  HttpResponse throttled = HttpResponse::FromError(Error::Throttled("too many attempts", 42));
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_NE(throttled.body.find(R"("code":"too_many_attempts")"), std::string::npos);
+  EXPECT_NE(std::find(throttled.headers.begin(), throttled.headers.end(),
+                      std::pair<std::string, std::string>("Retry-After", "42")),
+            throttled.headers.end());
 }
 
 }  // namespace
