@@ -3,6 +3,9 @@
 
 #include <cassert>
 #include <exception>
+#include <set>
+#include <string>
+#include <vector>
 #include <utility>
 
 #include "common/address.h"
@@ -44,6 +47,8 @@ std::string DumpJson(const Json& value) {
 
 namespace {
 
+struct DuplicateKey {};
+
 // The deepest nesting of arrays and objects in text, counted outside strings;
 // stops counting once it passes limit. Not a parser: the library parses after.
 int NestingDepth(std::string_view text, int limit) {
@@ -79,8 +84,27 @@ Result<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
   if (NestingDepth(text, limits.max_depth) > limits.max_depth) {
     return Error::Invalid("JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
   }
+  // An object naming a key twice is refused: which of the two values counts
+  // would be the reader's guess (the library keeps the last; a proxy or a log
+  // in front may show the first).
+  std::vector<std::set<std::string>> keys;  // of each object being read
+  std::string duplicate;
+  auto refuse_duplicates = [&](int, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == Json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == Json::parse_event_t::key && !keys.empty() && parsed.is_string() &&
+               !keys.back().insert(parsed.get<std::string>()).second) {
+      duplicate = parsed.get<std::string>();
+      throw DuplicateKey();
+    }
+    return true;
+  };
   try {
-    return Json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end(), refuse_duplicates);
+  } catch (const DuplicateKey&) {
+    return Error::Invalid("JSON object with the key \"" + ValidUtf8(duplicate.substr(0, 64)) + "\" twice");
   } catch (const Json::parse_error& e) {
     // e.byte: 1-based position of the byte where parsing failed. The library's
     // own message quotes the input: not passed on.

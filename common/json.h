@@ -47,7 +47,7 @@ struct JsonLimits {
 // Parses one JSON document (RFC 8259: any value at the top, surrounding white
 // space allowed, nothing after it). kInvalid, with a message fit for a client
 // (what and at which byte, never the text itself), when the text is too long,
-// nested too deep, not UTF-8 or not JSON.
+// nested too deep, not UTF-8, not JSON, or names a key twice in one object.
 Result<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
 // A streaming-style builder for code that writes a document in order

@@ -74,6 +74,16 @@ TEST(Json, ParseRefusesWithoutQuotingTheInput) {
   EXPECT_EQ(ParseJson("{\"secret\":tru}").error().message, "malformed JSON at byte 14");
 }
 
+TEST(Json, ParseRefusesAKeyTwiceInOneObject) {
+  auto twice = ParseJson(R"({"address":"a@example.org","quota":1,"address":"b@example.net"})");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().kind, ErrorKind::kInvalid);
+  EXPECT_EQ(twice.error().message, "JSON object with the key \"address\" twice");
+  EXPECT_FALSE(ParseJson(R"([{"a":{"b":1,"b":2}}])").ok());  // nested
+  // The same key in sibling or nested objects is fine.
+  EXPECT_TRUE(ParseJson(R"([{"a":1},{"a":2},{"a":{"a":3}}])").ok());
+}
+
 TEST(Json, ParseBoundsSizeAndDepth) {
   JsonLimits limits;
   limits.max_bytes = 10;
