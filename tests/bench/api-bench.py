@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""api-bench: roster-apid at 100,000 mailboxes (issue 14's goals), beside its
+anchor in the same run on the same private MariaDB: the database's own cost
+of the same work, asked by the mariadb client over one connection.
+  10. a mailbox listing page (GET /v1/domains/D/mailboxes?limit=100 at a
+      random point of the listing, through its cursor), BENCH_API_CLIENTS
+      clients (default 4) with kept-alive connections over the unix socket:
+      pages/s, p50 and p99 (goal: p99 <= 50 ms); the anchor runs the page's
+      keyset query (the statement roster prepares, as text) for the same
+      starting points;
+  11. the whole listing, 100,000 mailboxes page by page (limit=1000), one
+      client (goal: under 10 s), beside the same pages as keyset queries;
+  12. a password change (PUT /v1/mailboxes/A/password: an argon2id hash at the
+      installation's settings, the change log, Dovecot's auth-cache flush),
+      BENCH_API_CLIENTS clients: changes/s, p50 and p99.
+Figures only: nothing is asserted (tests/api/apid.test asserts behaviour).
+Needs root (the daemon drops to nobody, as it runs in production)."""
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+import apid_stack  # noqa: E402
+from apid_stack import dovecot_stack  # noqa: E402
+
+MAILBOXES = int(os.environ.get("BENCH_API_MAILBOXES", "100000"))
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))
+PAGES = int(os.environ.get("BENCH_API_PAGES", "4000"))
+CHANGES = int(os.environ.get("BENCH_API_CHANGES", "400"))
+DOMAIN = "bench.test"
+BOSS_PASSWORD = "bench-boss-password"
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] if values else 0.0
+
+
+def address(i):
+    return f"u{i:06d}@{DOMAIN}"
+
+
+def run_clients(work, count, clients):
+    """work(conn, i) for i in range(count), spread over `clients` threads each
+    with its own kept-alive connection; returns (seconds, latencies, failures)."""
+    latencies, failures = [], []
+    lock = threading.Lock()
+
+    def one(k):
+        conn = apid.connection()
+        mine, bad = [], 0
+        for i in range(k, count, clients):
+            t0 = time.perf_counter()
+            ok = work(conn, i)
+            mine.append(time.perf_counter() - t0)
+            bad += 0 if ok else 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            failures.append(bad)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0, latencies, sum(failures)
+
+
+def mariadb(statements):
+    """Runs statements through one mariadb client connection as root; seconds."""
+    t0 = time.perf_counter()
+    subprocess.run(["mariadb", "-uroot", "-S", stack.socket, "roster", "--batch", "--skip-column-names"],
+                   input="\n".join(statements).encode(), stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t0
+
+
+def page_sql(after, limit):
+    # The listing's keyset query as roster prepares it (common/admin_store.cc, MailboxPage), as text.
+    return (f"SELECT m.address, m.active, m.max_bytes, m.max_messages FROM mailbox m JOIN domain d ON d.id = m.domain_id "
+            f"WHERE d.name = '{DOMAIN}' AND m.lookup_key > '{after}' ORDER BY m.lookup_key LIMIT {limit};")
+
+
+print(f"== roster api bench: {os.cpu_count()} cores, {MAILBOXES} mailboxes, {CLIENTS} clients, "
+      f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+stack = dovecot_stack.Stack()
+stack.start_db()
+apid = None
+try:
+    stack.rosterctl("admin", "add", "boss", "--kind", "mail", input=(BOSS_PASSWORD + "\n").encode())
+    stack.rosterctl("domain", "add", DOMAIN)
+    stack.sql("INSERT INTO mailbox (domain_id, address, password_hash) "
+              f"SELECT d.id, CONCAT('u', LPAD(seq, 6, '0'), '@{DOMAIN}'), '' "
+              f"FROM domain d, seq_0_to_{MAILBOXES - 1} WHERE d.name = '{DOMAIN}'")
+    apid = apid_stack.Apid(stack, settings=f"api_threads = {max(2, CLIENTS)}\napi_client_failures = 0\n").start()
+    token = apid.sign_in(BOSS_PASSWORD, name="boss")
+
+    # 10. Pages at random points: the cursors of the whole listing by pages of
+    # 1000 (a cursor is opaque: it is what a page answers), then pages of 100
+    # from a random one of them.
+    cursors, cursor = [None], None
+    while True:
+        r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" + (f"&cursor={cursor}" if cursor else ""),
+                         token=token)
+        cursor = r.json["next_cursor"]
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    rng = random.Random(14)
+    starts = [rng.randrange(len(cursors)) for _ in range(PAGES)]
+    base = f"/v1/domains/{DOMAIN}/mailboxes?limit=100"
+
+    def page(conn, i):
+        c = cursors[starts[i]]
+        path = base + (f"&cursor={c}" if c else "")
+        r = apid.request("GET", path, token=token, conn=conn)
+        return r.status == 200 and len(r.json["items"]) == 100
+
+    run_clients(page, min(PAGES, 200), CLIENTS)  # warm-up
+    secs, lat, bad = run_clients(page, PAGES, CLIENTS)
+    anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 100) for k in starts])
+    print(f"-- 10. listing page (100 mailboxes at a random point), {CLIENTS} clients, {PAGES} pages")
+    print(f"   roster-apid: {PAGES / secs:8.0f} pages/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
+          f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
+    print(f"   anchor, the keyset query in mariadb, 1 connection: {PAGES / anchor:8.0f} pages/s")
+
+    # 11. The whole listing page by page.
+    conn = apid.connection()
+    t0 = time.perf_counter()
+    seen, cursor, pages = 0, None, 0
+    while True:
+        r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" + (f"&cursor={cursor}" if cursor else ""),
+                         token=token, conn=conn)
+        seen += len(r.json["items"])
+        pages += 1
+        cursor = r.json["next_cursor"]
+        if cursor is None:
+            break
+    whole = time.perf_counter() - t0
+    conn.close()
+    anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 1000) for k in range(pages)])
+    print(f"-- 11. the whole listing, {seen} mailboxes in {pages} pages of 1000, 1 client")
+    print(f"   roster-apid: {whole:6.2f} s (goal < 10 s)   anchor, the same keyset queries in mariadb: {anchor:6.2f} s")
+
+    # 12. Password changes.
+    targets = rng.sample(range(MAILBOXES), CHANGES)
+
+    def change(conn, i):
+        r = apid.request("PUT", f"/v1/mailboxes/{address(targets[i])}/password", {"password": f"new-pw-{i}-xyz"},
+                         token=token, conn=conn)
+        return r.status in (200, 204)
+
+    secs, lat, bad = run_clients(change, CHANGES, CLIENTS)
+    print(f"-- 12. password change (argon2id at the test settings, change log, cache flush), {CLIENTS} clients, "
+          f"{CHANGES} changes")
+    print(f"   roster-apid: {CHANGES / secs:8.0f} changes/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
+          f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}")
+finally:
+    if apid is not None:
+        apid.stop()
+    stack.stop()
