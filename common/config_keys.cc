@@ -27,6 +27,8 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"policy_db_password", T::kString, "", true, "its password"},
       {"admin_db_user", T::kString, "roster_admin", false, "role of rosterctl"},
       {"admin_db_password", T::kString, "", true, "its password"},
+      {"api_db_user", T::kString, "roster_api", false, "role of roster-apid"},
+      {"api_db_password", T::kString, "", true, "its password"},
       {"setup_db_user", T::kString, "root", false,
        "account that may create the database and the roles (rosterctl db init|roles); "
        "empty password means unix-socket authentication"},
@@ -146,10 +148,47 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "most time for sending one notice (connect to QUIT), 100ms..60s"},
       {"unit_mx_transport", T::kString, "", false,
        "on a unit host: the transport for mail to mailboxes that are not this unit's (the MX), e.g. smtp:[mx.example.net]"},
+      // --- roster-apid (api/, doc/api.md) ---
+      {"api_listen", T::kString, "unix:/run/roster-apid/api", false,
+       "where roster-apid listens: unix:/path, 127.0.0.1:port or [::1]:port (any address:port only with "
+       "api_tls_cert and api_tls_key)"},
+      {"api_socket_mode", T::kString, "0660", false, "mode of roster-apid's unix socket (octal)"},
+      {"api_socket_group", T::kString, "", false,
+       "group of roster-apid's unix socket (a reverse proxy's, such as www-data); empty = the daemon's own"},
+      {"api_user", T::kString, "roster-apid", false,
+       "user roster-apid runs as once its socket is bound (when started as root); empty = stay"},
+      {"api_log", T::kString, "syslog", false, "syslog (facility mail) or stderr"},
+      {"api_log_requests", T::kBool, "yes", false,
+       "log one line per answered request: method, path without the query, status, principal, client"},
+      {"api_tls_cert", T::kString, "", false,
+       "PEM certificate (chain) of the built-in TLS; with api_tls_key, any listen address is allowed"},
+      {"api_tls_key", T::kString, "", false, "PEM private key of the built-in TLS"},
+      {"api_trusted_proxies", T::kList, "", false,
+       "reverse proxies whose X-Forwarded-For names the client: IP addresses (TCP peers) and user:NAME or "
+       "uid:N (unix-socket peers)"},
+      {"api_threads", T::kInt, "4", false,
+       "threads answering requests, 1..256; each holds one database connection"},
+      {"api_max_connections", T::kInt, "256", false, "connections at once, 1..100000"},
+      {"api_max_connections_per_client", T::kInt, "32", false,
+       "connections of one client at once (an address, or a unix peer's uid), 1..100000"},
+      {"api_max_body", T::kSize, "1M", false, "largest request body, 1k..64M"},
+      {"api_max_header_bytes", T::kSize, "16k", false, "most bytes of a request line and its headers, 4k..1M"},
+      {"api_max_headers", T::kInt, "64", false, "most header fields in a request, 8..1000"},
+      {"api_request_timeout", T::kDuration, "30s", false,
+       "a request must be read whole this long after it starts, 100ms..1h, or its connection is cut"},
+      {"api_idle_timeout", T::kDuration, "60s", false, "an idle connection is closed after this long, 1s..1h"},
+      {"api_max_sessions", T::kInt, "10000", false,
+       "sign-in sessions held at once, 1..1000000; at the cap the one idle the longest ends"},
+      {"api_session_idle", T::kDuration, "30m", false, "a session unused this long ends, 1m..24h"},
+      {"api_session_lifetime", T::kDuration, "12h", false, "a session ends this long after sign-in, 1m..30d"},
+      {"api_client_login_failures", T::kInt, "10", false,
+       "failed sign-ins from one client address within api_client_login_window before it is refused (429), "
+       "1..100000"},
+      {"api_client_login_window", T::kDuration, "15m", false, "the window of api_client_login_failures, 1s..24h"},
       // --- rosterctl ---
       {"dovecot_auth_master", T::kString, "/run/dovecot/auth-master", false,
-       "Dovecot's auth-master socket: rosterctl flushes a changed account from Dovecot's auth cache there; "
-       "empty = never"},
+       "Dovecot's auth-master socket: rosterctl and roster-apid flush a changed account from Dovecot's auth cache "
+       "there; empty = never"},
       // --- addresses ---
       {"recipient_delimiter", T::kString, "+", false,
        "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},

@@ -76,6 +76,7 @@ const char* DbRoleName(DbRole role) {
     case DbRole::kDict: return "dict";
     case DbRole::kPolicy: return "policy";
     case DbRole::kAdmin: return "admin";
+    case DbRole::kApi: return "api";
     case DbRole::kSetup: return "setup";
   }
   return "unknown";

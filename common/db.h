@@ -79,7 +79,7 @@ namespace roster {
 class Config;
 
 // Which role a piece connects as (see sql/roles.sql).
-enum class DbRole { kAuth, kDict, kPolicy, kAdmin, kSetup };
+enum class DbRole { kAuth, kDict, kPolicy, kAdmin, kApi, kSetup };
 const char* DbRoleName(DbRole role);
 
 struct DbEndpoint {
