@@ -187,7 +187,7 @@ Result<std::vector<RoleReport>> ApplyRoles(Db& setup_db, const Config& config) {
 
   auto sections = RoleSections();
   std::vector<RoleReport> reports;
-  for (const char* role : {"auth", "dict", "policy", "admin"}) {
+  for (const char* role : {"auth", "dict", "policy", "admin", "api"}) {
     RoleReport report{role, config.GetString(std::string(role) + "_db_user"), ""};
     const std::string& password = config.GetString(std::string(role) + "_db_password");
     ROSTER_TRY(CheckSqlName(report.user, (std::string(role) + "_db_user").c_str(), false));

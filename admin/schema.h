@@ -48,7 +48,7 @@ struct RoleReport {
 // The mysql_native_password hash of a role password ("*" and 40 upper-case
 // hex digits), made here so the password itself never reaches the server.
 Result<std::string> NativePasswordHash(std::string_view password);
-// Creates or updates the four roles and grants them exactly sql/roles.sql.
+// Creates or updates the five roles and grants them exactly sql/roles.sql.
 // Only each password's hash is sent to the server.
 Result<std::vector<RoleReport>> ApplyRoles(Db& setup_db, const Config& config);
 

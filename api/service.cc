@@ -107,11 +107,13 @@ void ApiService::Reload(ApiSettings fresh) {
   sessions_.SetLimits(SessionLimits{fresh.max_sessions, fresh.session_idle, fresh.session_lifetime});
   std::lock_guard<std::mutex> lock(mu_);
   // The per-client counts survive a reload that keeps their bounds.
-  if (state_ && state_->settings.client_login_failures == fresh.client_login_failures &&
-      state_->settings.client_login_window == fresh.client_login_window) {
+  const ops::OpsSettings& o = fresh.ops;
+  if (state_ && state_->settings.ops.api_client_failures == o.api_client_failures &&
+      state_->settings.ops.api_client_window == o.api_client_window) {
     state->throttle = state_->throttle;
   } else {
-    state->throttle = std::make_shared<ops::LoginThrottle>(fresh.client_login_failures, fresh.client_login_window);
+    state->throttle =
+        std::make_shared<ops::LoginThrottle>(o.api_client_failures, std::chrono::seconds(o.api_client_window));
   }
   state->settings = std::move(fresh);
   state_ = std::move(state);

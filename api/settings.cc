@@ -69,8 +69,7 @@ Result<ApiSettings> ApiSettings::FromConfig(const Config& config, const std::str
   auto per_client = in_range("api_max_connections_per_client", 1, 100000);
   auto headers = in_range("api_max_headers", 8, 1000);
   auto sessions = in_range("api_max_sessions", 1, 1000000);
-  auto failures = in_range("api_client_login_failures", 1, 100000);
-  for (auto* r : {&threads, &connections, &per_client, &headers, &sessions, &failures})
+  for (auto* r : {&threads, &connections, &per_client, &headers, &sessions})
     if (!*r) return r->error();
   auto size_in = [&](const char* key, uint64_t low, uint64_t high, const char* text) -> Result<uint64_t> {
     uint64_t v = config.GetSize(key);
@@ -87,12 +86,11 @@ Result<ApiSettings> ApiSettings::FromConfig(const Config& config, const std::str
     if (out->count() < low_ms || out->count() > high_ms) return Error::Invalid(std::string(key) + " must be " + text);
     return Status::Ok();
   };
-  std::chrono::milliseconds request_timeout, idle, session_idle, lifetime, window;
+  std::chrono::milliseconds request_timeout, idle, session_idle, lifetime;
   ROSTER_TRY(duration_in("api_request_timeout", 100, 3600000, "100ms..1h", &request_timeout));
   ROSTER_TRY(duration_in("api_idle_timeout", 1000, 3600000, "1s..1h", &idle));
   ROSTER_TRY(duration_in("api_session_idle", 60000, 86400000, "1m..24h", &session_idle));
   ROSTER_TRY(duration_in("api_session_lifetime", 60000, 30ll * 86400000, "1m..30d", &lifetime));
-  ROSTER_TRY(duration_in("api_client_login_window", 1000, 86400000, "1s..24h", &window));
 
   HttpServerOptions& h = s.http;
   h.tls_cert_file = config.GetString("api_tls_cert");
@@ -126,8 +124,6 @@ Result<ApiSettings> ApiSettings::FromConfig(const Config& config, const std::str
   s.max_sessions = static_cast<size_t>(*sessions);
   s.session_idle = std::chrono::duration_cast<std::chrono::seconds>(session_idle);
   s.session_lifetime = std::chrono::duration_cast<std::chrono::seconds>(lifetime);
-  s.client_login_failures = static_cast<unsigned>(*failures);
-  s.client_login_window = std::chrono::duration_cast<std::chrono::seconds>(window);
   s.dovecot_auth_master = config.GetString("dovecot_auth_master");
   auto db = DbSettings::FromConfig(config, DbRole::kApi);
   if (!db) return db.error();

@@ -39,11 +39,9 @@ struct ApiSettings {
   size_t max_sessions = 10000;
   std::chrono::seconds session_idle{1800};
   std::chrono::seconds session_lifetime{12 * 3600};
-  unsigned client_login_failures = 10;
-  std::chrono::seconds client_login_window{900};
   std::string dovecot_auth_master;  // "" = no flush
   DbSettings db;                    // the roster_api role; used from the next connection on
-  ops::OpsSettings ops;
+  ops::OpsSettings ops;  // with the sign-in throttle and lockout (api_client_*, api_lockout*)
 
   static Result<ApiSettings> FromConfig(const Config& config, const std::string& config_path);
 };

@@ -27,7 +27,7 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"policy_db_password", T::kString, "", true, "its password"},
       {"admin_db_user", T::kString, "roster_admin", false, "role of rosterctl"},
       {"admin_db_password", T::kString, "", true, "its password"},
-      {"api_db_user", T::kString, "roster_api", false, "role of roster-apid"},
+      {"api_db_user", T::kString, "roster_api", false, "role of roster-apid, the administration service"},
       {"api_db_password", T::kString, "", true, "its password"},
       {"setup_db_user", T::kString, "root", false,
        "account that may create the database and the roles (rosterctl db init|roles); "
@@ -181,14 +181,18 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "sign-in sessions held at once, 1..1000000; at the cap the one idle the longest ends"},
       {"api_session_idle", T::kDuration, "30m", false, "a session unused this long ends, 1m..24h"},
       {"api_session_lifetime", T::kDuration, "12h", false, "a session ends this long after sign-in, 1m..30d"},
-      {"api_client_login_failures", T::kInt, "10", false,
-       "failed sign-ins from one client address within api_client_login_window before it is refused (429), "
-       "1..100000"},
-      {"api_client_login_window", T::kDuration, "15m", false, "the window of api_client_login_failures, 1s..24h"},
       // --- rosterctl ---
       {"dovecot_auth_master", T::kString, "/run/dovecot/auth-master", false,
        "Dovecot's auth-master socket: rosterctl and roster-apid flush a changed account from Dovecot's auth cache "
        "there; empty = never"},
+      // --- sign-in to the administration service (ops/authn.h; roster-apid) ---
+      {"api_lockout_failures", T::kInt, "5", false,
+       "failed sign-ins in a row that lock an administrator account, 0..1000; 0 = never locks"},
+      {"api_lockout", T::kDuration, "15m", false, "how long a locked administrator account stays locked, 1s..1d"},
+      {"api_client_failures", T::kInt, "20", false,
+       "failed sign-ins from one client address within api_client_window before it is refused without looking, "
+       "0..100000; 0 = no limit"},
+      {"api_client_window", T::kDuration, "15m", false, "the window of api_client_failures, 1s..1d"},
       // --- addresses ---
       {"recipient_delimiter", T::kString, "+", false,
        "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},

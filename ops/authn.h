@@ -23,6 +23,13 @@
 // client address in memory (LoginThrottle). A database failure is kTemporary,
 // never a refusal.
 //
+// The caller's sequence for one request: LoginThrottle::Check(client); then
+// one Authenticate*; on kUnauthenticated LoginThrottle::Failed(client), on
+// success Succeeded(client). The Authenticate* functions keep the per-account
+// counts themselves. An API key's owner locked out by failed passwords keeps
+// its keys working (the lock is about guessing its password); a disabled
+// owner's keys do not.
+//
 // Trusts: its caller for the client address (roster-apid gives the peer, or a
 // trusted proxy's X-Forwarded-For); nothing in the credentials.
 #ifndef ROSTER_OPS_AUTHN_H
@@ -64,8 +71,36 @@ Result<Principal> AuthenticateMailbox(Db& db, const OpsSettings& settings, const
                                       const Credentials& c);
 
 // An API key as sent in "Authorization: Bearer <key>". On success, its
-// owner's principal narrowed by the key's scope (Principal::WithApiKey).
+// owner's principal narrowed by the key's scope (Principal::WithApiKey), and
+// the key's last use recorded (at most once a minute). Refused like a wrong
+// key: an unknown, revoked or expired key, a disabled owner, a key limited
+// to domains that have all been deleted since.
 Result<Principal> AuthenticateApiKey(Db& db, const Clock& clock, std::string_view key, const std::string& client);
+
+// ---- formats (no I/O but the random generator)
+
+// A new API key "rk_<selector>_<secret>": a 12-character selector and a
+// 32-character secret (160 random bits) from libsodium's randombytes, both
+// in lower-case base32; what the store keeps is the selector and the
+// SHA-256 of the secret.
+struct NewApiKeyMaterial {
+  std::string key;  // shown once; the caller wipes it
+  std::string selector;
+  std::string digest;
+};
+NewApiKeyMaterial GenerateApiKey();
+constexpr size_t kApiKeySelectorChars = 12;
+constexpr size_t kApiKeySecretChars = 32;
+
+// TOTP (RFC 6238 on RFC 4226): HMAC-SHA1, 6 digits, 30-second steps.
+constexpr int64_t kTotpPeriod = 30;
+std::string GenerateTotpSecret();  // 20 random bytes
+// RFC 4648 base32, upper case, no padding (what authenticator apps read).
+std::string Base32(std::string_view bytes);
+// The code for `step` (Unix time / kTotpPeriod), 6 digits.
+std::string TotpCode(std::string_view secret, uint64_t step);
+// otpauth://totp/roster:<account>?secret=...&issuer=roster&... for a QR code.
+std::string TotpUri(std::string_view account, std::string_view secret);
 
 // Failed sign-ins per client address, in memory, for one daemon. Thread-safe.
 // A client with `max_failures` failures within `window` is throttled until the
@@ -73,6 +108,7 @@ Result<Principal> AuthenticateApiKey(Db& db, const Clock& clock, std::string_vie
 // `max_clients` addresses are tracked (the oldest entries go first).
 class LoginThrottle {
  public:
+  // max_failures 0: never throttles.
   LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients = 65536);
 
   // OK, or kThrottled with retry_after.

@@ -64,6 +64,18 @@ ROSTER_OPS_HANDLER(OutboundSuspend);
 ROSTER_OPS_HANDLER(OutboundLift);
 ROSTER_OPS_HANDLER(OutboundSuspended);
 ROSTER_OPS_HANDLER(LogList);
+// admin_ops.cc: administrator accounts and API keys
+ROSTER_OPS_HANDLER(AdminAdd);
+ROSTER_OPS_HANDLER(AdminList);
+ROSTER_OPS_HANDLER(AdminShow);
+ROSTER_OPS_HANDLER(AdminDel);
+ROSTER_OPS_HANDLER(AdminSetPassword);
+ROSTER_OPS_HANDLER(AdminSetTotp);
+ROSTER_OPS_HANDLER(AdminSetActive);
+ROSTER_OPS_HANDLER(AdminUnlock);
+ROSTER_OPS_HANDLER(ApiKeyAdd);
+ROSTER_OPS_HANDLER(ApiKeyList);
+ROSTER_OPS_HANDLER(ApiKeyRevoke);
 
 }  // namespace roster::ops
 

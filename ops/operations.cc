@@ -8,8 +8,10 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/address.h"
+#include "common/admin_accounts.h"
 #include "common/admin_store.h"
 #include "common/config.h"
 #include "common/text.h"
@@ -36,6 +38,22 @@ Result<OpsSettings> OpsSettings::FromConfig(const Config& config, std::string co
   s.config_path = std::move(config_path);
   int64_t kept = config.GetInt("auth_login_history");
   s.login_history = kept > 0 ? static_cast<uint64_t>(kept) : 100;
+  auto count = [&](const char* key, int64_t high, unsigned* out) -> Status {
+    int64_t v = config.GetInt(key);
+    if (v < 0 || v > high) return Error::Invalid(std::string(key) + " must be 0.." + std::to_string(high));
+    *out = static_cast<unsigned>(v);
+    return Status::Ok();
+  };
+  auto seconds = [&](const char* key, int64_t* out) -> Status {
+    int64_t ms = config.GetDuration(key).count();
+    if (ms < 1000 || ms > 86400 * 1000) return Error::Invalid(std::string(key) + " must be 1s..1d");
+    *out = ms / 1000;
+    return Status::Ok();
+  };
+  ROSTER_TRY(count("api_lockout_failures", 1000, &s.api_lockout_failures));
+  ROSTER_TRY(seconds("api_lockout", &s.api_lockout));
+  ROSTER_TRY(count("api_client_failures", 100000, &s.api_client_failures));
+  ROSTER_TRY(seconds("api_client_window", &s.api_client_window));
   return s;
 }
 
@@ -161,6 +179,44 @@ const std::vector<Operation>& Operations() {
       {"outbound.lift", kChanges, ObjectKind::kMailbox, "address", kMailAdminOnly, false,
        {{"address", F::kMailbox, true}}, OutboundLift},
       {"outbound.suspended", kReads, ObjectKind::kNone, "", kMailAdminOnly, false, {}, OutboundSuspended},
+      // ---- administrators (ops/admin_ops.cc): the mail administrator's;
+      // each administrator its own password, second factor and API keys
+      // (a read-only key or one limited to domains manages none of them).
+      {"admin.add", kChanges, ObjectKind::kAdmin, "name", kMailAdminOnly, false,
+       {{"name", F::kAdminName, true}, {"kind", F::kString, true, 8}, {"domains", F::kDomainList},
+        {"department", F::kText, false, 255}, {"password", F::kSecret, true, kMaxPasswordBytes},
+        {"active", F::kBool}},
+       AdminAdd},
+      {"admin.list", kReads, ObjectKind::kNone, "", kMailAdminOnly, false, {kCursor, kLimit}, AdminList},
+      {"admin.show", kReads, ObjectKind::kAdmin, "name", kSelf, false, {{"name", F::kAdminName}}, AdminShow},
+      {"admin.del", kChanges, ObjectKind::kAdmin, "name", kMailAdminOnly, false, {{"name", F::kAdminName, true}},
+       AdminDel},
+      // Its own: with the current password.
+      {"admin.set_password", kChanges, ObjectKind::kAdmin, "name", kSelf, false,
+       {{"name", F::kAdminName}, {"password", F::kSecret, true, kMaxPasswordBytes},
+        {"current_password", F::kSecret, false, kMaxPasswordBytes}},
+       AdminSetPassword},
+      // "enable": a new secret, answered once with its otpauth:// URI; false: none.
+      {"admin.set_totp", kChanges, ObjectKind::kAdmin, "name", kSelf, false,
+       {{"name", F::kAdminName}, {"enable", F::kBool, true},
+        {"current_password", F::kSecret, false, kMaxPasswordBytes}},
+       AdminSetTotp},
+      {"admin.enable", kChanges, ObjectKind::kAdmin, "name", kMailAdminOnly, false, {{"name", F::kAdminName, true}},
+       AdminSetActive},
+      {"admin.disable", kChanges, ObjectKind::kAdmin, "name", kMailAdminOnly, false, {{"name", F::kAdminName, true}},
+       AdminSetActive},
+      {"admin.unlock", kChanges, ObjectKind::kAdmin, "name", kMailAdminOnly, false, {{"name", F::kAdminName, true}},
+       AdminUnlock},
+      // ---- API keys: the key is in the answer of api_key.add, once.
+      {"api_key.add", kChanges, ObjectKind::kAdmin, "admin", kSelf, false,
+       {{"admin", F::kAdminName}, {"label", F::kText, false, 400}, {"read_only", F::kBool},
+        {"domains", F::kDomainList}, {"expires_at", F::kUint},
+        {"expires_in", F::kUint, false, 100ull * 366 * 86400}},
+       ApiKeyAdd},
+      {"api_key.list", kReads, ObjectKind::kAdmin, "admin", kSelf, false, {{"admin", F::kAdminName}, kCursor, kLimit},
+       ApiKeyList},
+      {"api_key.revoke", kChanges, ObjectKind::kAdmin, "admin", kSelf, false,
+       {{"admin", F::kAdminName}, {"id", F::kUint, true, UINT64_MAX}}, ApiKeyRevoke},
       // ---- the change log (TODO: domain administrators' own objects)
       {"log.list", kReads, ObjectKind::kNone, "", kMailAdminOnly, false,
        {{"object", F::kString, false, 255}, {"actor", F::kString, false, 64}, {"action", F::kString, false, 32},
@@ -223,6 +279,7 @@ size_t StringBound(const Field& f) {
   switch (f.type) {
     case F::kDomain: return 253;
     case F::kMailbox: case F::kAddress: return 320;
+    case F::kAdminName: return 64;
     case F::kSecret: return kMaxPasswordBytes;
     default: return 1024;
   }
@@ -243,6 +300,20 @@ Result<Json> CheckField(const Field& f, const Json& v) {
       uint64_t n = v.get<uint64_t>();
       if (f.max && n > f.max) return FieldError(f, "at most " + std::to_string(f.max));
       return Json(n);
+    }
+    case F::kDomainList: {
+      const size_t most = f.max ? f.max : 1000;
+      if (!v.is_array()) return FieldError(f, "expected an array of domains");
+      if (v.size() > most) return FieldError(f, "at most " + std::to_string(most) + " domains");
+      std::set<std::string> domains;
+      for (const Json& item : v) {
+        if (!item.is_string() || item.get_ref<const std::string&>().size() > 253)
+          return FieldError(f, "expected an array of domains");
+        auto d = ParseDomain(item.get_ref<const std::string&>());
+        if (!d) return FieldError(f, d.error().message);
+        domains.insert(*d);
+      }
+      return Json(std::vector<std::string>(domains.begin(), domains.end()));
     }
     default: break;
   }
@@ -267,6 +338,11 @@ Result<Json> CheckField(const Field& f, const Json& v) {
       auto a = ParseMailboxName(s);
       if (!a) return FieldError(f, a.error().message);
       return Json(a->Mailbox());
+    }
+    case F::kAdminName: {
+      auto name = NormaliseAdminName(s);
+      if (!name) return FieldError(f, name.error().message);
+      return Json(*name);
     }
     case F::kAddress: {
       if (!s.empty() && s[0] == '@') {
@@ -351,6 +427,15 @@ Status Authorize(const Principal& p, const Operation& op, const Object& object) 
   if (p.api_key && !p.api_key->domains.empty()) {
     if (everything ? !op.scoped_listing : p.api_key->domains.count(object.domain) == 0) return deny();
   }
+  // An administrator account (no domain: a key limited to domains was
+  // refused above): the mail administrator's, and each administrator's own.
+  if (object.kind == ObjectKind::kAdmin) {
+    if (p.kind == PrincipalKind::kMailAdmin) return Status::Ok();
+    if (p.kind != PrincipalKind::kMailboxUser && (op.audience & kSelf) && !p.account.empty() &&
+        object.name == p.account)
+      return Status::Ok();
+    return deny();
+  }
   switch (p.kind) {
     case PrincipalKind::kMailAdmin:
       return Status::Ok();
@@ -396,11 +481,22 @@ Result<Json> Run(Context& ctx, std::string_view name, const Json& input) {
     if (!only.empty()) in[op->object_field] = only;
   }
 
+  // An administrator's own account, when none is named.
+  if (op->object == ObjectKind::kAdmin && !in.contains(op->object_field)) {
+    if (ctx.principal.account.empty()) {
+      Error e = Error::Invalid(std::string(op->object_field) + ": required");
+      e.field = op->object_field;
+      WipeSecrets(*op, in);
+      return e;
+    }
+    in[op->object_field] = ctx.principal.account;
+  }
+
   Object object;
   object.kind = op->object;
   if (op->object != ObjectKind::kNone) {
     object.name = Str(in, op->object_field);
-    object.domain = object.name.empty() ? "" : DomainOfName(object.name);
+    object.domain = object.name.empty() || op->object == ObjectKind::kAdmin ? "" : DomainOfName(object.name);
   }
   object.outgoing = Flag(in, "outgoing");
   if (op->object == ObjectKind::kDomain) object.department = Str(in, "department");

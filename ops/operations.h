@@ -82,6 +82,11 @@ struct OpsSettings {
   bool webmail_networks = false;   // auth_webmail_networks is set (mailbox.set_access)
   std::string config_path;         // named in messages about the settings
   uint64_t login_history = 100;    // mailbox.logins' default limit: what the history keeps
+  // Sign-in to the administration service (ops/authn.h).
+  unsigned api_lockout_failures = 5;    // failed sign-ins in a row that lock an account (0 = never)
+  int64_t api_lockout = 900;            // seconds an account stays locked
+  unsigned api_client_failures = 20;    // failures per client address within api_client_window (0 = no limit)
+  int64_t api_client_window = 900;      // seconds
 
   static Result<OpsSettings> FromConfig(const Config& config, std::string config_path);
 };
@@ -103,6 +108,8 @@ enum class ObjectKind {
   kDomain,   // a domain, named by the object field ("" = every domain: then as kNone)
   kMailbox,  // a mailbox, named by the object field; loaded for the decision
   kAddress,  // an address or "@domain" (subscriptions, send-as); "" = every one: then as kNone
+  kAdmin,    // an administrator account (admin.*, api_key.*: its owner), named by the object field;
+             // absent: the principal's own account (Principal::account)
 };
 
 enum class FieldType {
@@ -115,6 +122,8 @@ enum class FieldType {
   kDomain,       // common/address.h, ParseDomain; normalised
   kMailbox,      // a mailbox's address (ParseMailboxName); normalised
   kAddress,      // an address or "@domain"; normalised
+  kAdminName,    // an administrator account's name (common/admin_accounts.h); normalised
+  kDomainList,   // an array of at most max domains (0: 1000), each as kDomain; normalised, duplicates dropped
 };
 
 struct Field {
@@ -131,6 +140,7 @@ enum Audience : unsigned {
   kDomainAdmins = 1,  // on objects in their domains
   kGroupAdmins = 2,   // on mailboxes of their department (listings: narrowed to it)
   kOwner = 4,         // a mailbox user, on their own mailbox (subscriptions: their own address, incoming)
+  kSelf = 8,          // an administrator, on its own account (kAdmin objects)
 };
 
 // The object an operation acts on, as Run found it.

@@ -48,6 +48,11 @@ struct Principal {
   std::string domain;             // kGroupAdmin: its domain
   std::string department;         // kGroupAdmin: its department (compared exactly)
   std::string mailbox;            // kMailboxUser: its address
+  // The administrator account signed in (ops/authn.h: an account's password
+  // or one of its API keys); "" for rosterctl's local administrator and for
+  // mailbox users. What an administrator may do to its own account
+  // (Audience kSelf: its password, TOTP, API keys) is decided by it.
+  std::string account;
   std::optional<ApiKeyScope> api_key;
 
   static Principal MailAdmin(std::string name) {

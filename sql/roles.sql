@@ -48,3 +48,27 @@ GRANT INSERT ON {db}.change_log TO {user};
 -- role admin
 -- rosterctl: owns the schema (migrations) and the accounts.
 GRANT ALL PRIVILEGES ON {db}.* TO {user};
+
+-- role api
+-- roster-apid, the administration service (issue 14): every operation of
+-- ops/ (what rosterctl's administration commands do) and the sign-in of
+-- administrators, API keys and mailbox users (migration 009). Reads and
+-- writes the data, never the schema: no DDL, no users, no GRANT. The change
+-- log only grows (no UPDATE, no DELETE); the schema version is read only.
+-- (Rows removed by ON DELETE CASCADE need no privilege on their tables.)
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.domain TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.mailbox TO {user};
+GRANT SELECT, INSERT, UPDATE ON {db}.mailbox_usage TO {user};
+GRANT SELECT ON {db}.last_login TO {user};
+GRANT SELECT ON {db}.login_history TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.subscription TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.send_as TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.app_password TO {user};
+GRANT SELECT, UPDATE ON {db}.outbound_counter TO {user};
+GRANT SELECT ON {db}.unit TO {user};
+GRANT SELECT, INSERT ON {db}.change_log TO {user};
+GRANT SELECT ON {db}.schema_version TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.admin_account TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.admin_domain TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.api_key TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.api_key_domain TO {user};
