@@ -8,7 +8,6 @@
 // drop); nothing from clients (api/service.h, api/http_server.h).
 #include <getopt.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "api/service.h"
 #include "api/settings.h"
 #include "common/config.h"
+#include "common/privileges.h"
 #include "common/text.h"
 #include "policy/log.h"
 
@@ -44,17 +44,6 @@ Result<ApiSettings> LoadSettings(const std::string& path) {
   auto config = Config::LoadFile(path);
   if (!config) return config.error();
   return ApiSettings::FromConfig(*config, path);
-}
-
-Status DropPrivileges(const std::string& user) {
-  if (user.empty() || geteuid() != 0) return Status::Ok();
-  struct passwd* pw = getpwnam(user.c_str());
-  if (pw == nullptr) return Error::Invalid("api_user " + user + ": no such user");
-  if (pw->pw_uid == 0) return Error::Invalid("api_user must not be root");
-  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-    return Error::Permanent("cannot become " + user + ": " + strerror(errno));
-  if (setuid(0) == 0) return Error::Permanent("could regain root after dropping to " + user);
-  return Status::Ok();
 }
 
 int Run(int argc, char** argv) {
@@ -104,7 +93,7 @@ int Run(int argc, char** argv) {
   Logger log(settings->log_to_syslog, "roster-apid");
   const bool tls = !settings->http.tls_cert_file.empty();
   auto listener = HttpListener::Open(where, tls);
-  Status ready = listener ? DropPrivileges(settings->user) : Status(listener.error());
+  Status ready = listener ? DropPrivileges(settings->user, "api_user") : Status(listener.error());
   if (!ready) {
     log.Error(ready.error().message);
     return 1;

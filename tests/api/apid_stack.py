@@ -9,15 +9,15 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
-import dovecot_stack  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "policy"))
+import policyd_stack  # noqa: E402
+from policyd_stack import dovecot_stack  # noqa: E402
 
 APID = os.environ.get("ROSTER_APID") or os.path.join(dovecot_stack.BUILDDIR, "api", "roster-apid")
 USER = "nobody"
@@ -58,15 +58,7 @@ class Answer:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
-def api_db_role():
-    """The database role roster-apid connects as: its own once `rosterctl db
-    roles` knows it (migration 009), else the admin role."""
-    roles = os.path.join(dovecot_stack.SRCDIR, "sql", "roles.sql")
-    with open(roles) as f:
-        return "api" if "roster_api" in f.read() else "admin"
-
-
-class Apid:
+class Apid(policyd_stack.Daemon):
     """roster-apid on a stack's database; `settings` are extra config lines."""
     count = 0
 
@@ -87,9 +79,8 @@ class Apid:
         self.write_conf(settings)
 
     def write_conf(self, settings):
-        role = api_db_role()
         with open(self.secret, "w") as f:
-            f.write(f"api_db_password = {dovecot_stack.Stack.db_password(role)}\n")
+            f.write(f"api_db_password = {dovecot_stack.Stack.db_password('api')}\n")
         os.chmod(self.secret, 0o600)
         shutil.chown(self.secret, USER)
         listen = f"127.0.0.1:{self.port}" if self.port else f"unix:{self.socket_path}"
@@ -97,7 +88,6 @@ class Apid:
         with open(self.conf, "w") as f:
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"db_write_timeout = 3s\npassword_argon2_memory = 8M\npassword_argon2_ops = 1\n"
-                    f"api_db_user = roster_{role}\n"
                     f"dovecot_auth_master =\napi_listen = {listen}\napi_user = {USER}\napi_log = stderr\n"
                     f"api_trusted_proxies = uid:0 127.0.0.1\n{tls}{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)
@@ -113,35 +103,6 @@ class Apid:
                 return self
             time.sleep(0.05)
         raise RuntimeError("roster-apid did not start:\n" + self.log())
-
-    def log(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return f.read()
-
-    def signal(self, signo):
-        self.proc.send_signal(signo)
-
-    def wait_log(self, text, count=1, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.log().count(text) >= count:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "stderr", None):
-            self.stderr.close()
 
     # --- clients ---
     def connection(self, timeout=30):

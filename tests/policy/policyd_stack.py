@@ -36,7 +36,43 @@ def netstring(payload):
     return str(len(data)).encode() + b":" + data + b","
 
 
-class Policyd:
+class Daemon:
+    """A daemon run by a test: its stderr log (stderr_path), signals, SIGTERM
+    to stop (a kill after 20 s). roster-policyd's and roster-apid's stacks."""
+    proc = None
+
+    def log(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_log(self, text, count=1, timeout=10):
+        """Whether `text` is in the log `count` times within `timeout` seconds."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.log().count(text) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+class Policyd(Daemon):
     """roster-policyd on a stack's database; `settings` are extra config lines."""
     count = 0
 
@@ -86,10 +122,6 @@ class Policyd:
             time.sleep(0.05)
         raise RuntimeError("roster-policyd did not start:\n" + self.log())
 
-    def log(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return f.read()
-
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -112,20 +144,6 @@ class Policyd:
                 if line.startswith("Uid:"):
                     return int(line.split()[2])  # effective
         return -1
-
-    def signal(self, signo):
-        self.proc.send_signal(signo)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "stderr", None):
-            self.stderr.close()
 
     # --- clients ---
     def connect_policy(self, tcp=False, timeout=10):
