@@ -268,7 +268,34 @@ Result<Json> ApiService::Run(Call& call, std::string_view name, const Json& inpu
   ctx.flusher = call.state->flusher.get();
   ctx.clock = &clock_;
   ctx.settings = &call.state->settings.ops;
-  return ops::Run(ctx, name, input);
+  auto answer = ops::Run(ctx, name, input);
+  if (answer) EndSessionsAfter(call, name, input);
+  return answer;
+}
+
+// A change that must stop an account's old credentials ends its sessions
+// here too (as the auth-cache flush does in Dovecot): a disabled or deleted
+// account, a new password. Changes made outside this daemon (rosterctl) end
+// them only at their idle or absolute timeout.
+void ApiService::EndSessionsAfter(const Call& call, std::string_view name, const Json& input) {
+  static const char* const kAdminChanges[] = {"admin.disable", "admin.del", "admin.set_password"};
+  static const char* const kMailboxChanges[] = {"mailbox.disable", "mailbox.del", "mailbox.set_password",
+                                                "mailbox.change_password"};
+  for (const char* op : kAdminChanges) {
+    if (name != op) continue;
+    std::string account = input.value("name", std::string());
+    if (account.empty()) account = call.principal.name;  // one's own
+    sessions_.EndWhere([&](const ops::Principal& p) {
+      return p.kind != ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.name, account);
+    });
+  }
+  for (const char* op : kMailboxChanges) {
+    if (name != op) continue;
+    std::string address = input.value("address", std::string());
+    sessions_.EndWhere([&](const ops::Principal& p) {
+      return p.kind == ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.mailbox, address);
+    });
+  }
 }
 
 HttpResponse ApiService::Operation(Call& call) {
@@ -314,7 +341,14 @@ HttpResponse ApiService::Versioned(Call& call) {
   if (get_op == nullptr) return HttpResponse::Error(500, "internal", "internal error");
   std::lock_guard<std::mutex> lock(ObjectLock(PathOf(call.request)));
   Json input = Json::object();
-  for (const auto& [name, value] : call.request.params) input[name] = value;
+  for (const auto& [name, value] : call.request.params) {
+    for (const ops::Field& f : get_op->fields) {
+      if (name != f.name) continue;
+      auto v = ParamValue(f, value);
+      if (!v) return Failure(call, v.error());
+      input[name] = std::move(*v);
+    }
+  }
   auto current = Run(call, get_op->name, input);
   if (!current) {
     // If-Match on nothing fails (RFC 9110 13.1.1): a 412, unless the

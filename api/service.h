@@ -75,6 +75,7 @@ class ApiService {
   Result<ops::Principal> Authenticate(Call& call);
   // ops::Run for the call's principal, actor {principal, client}, connection.
   Result<Json> Run(Call& call, std::string_view name, const Json& input);
+  void EndSessionsAfter(const Call& call, std::string_view name, const Json& input);
   HttpResponse Failure(Call& call, const Error& error);
   std::mutex& ObjectLock(const std::string& key);
 

@@ -88,6 +88,20 @@ bool SessionStore::End(std::string_view token) {
   return sessions_.erase(key) > 0;
 }
 
+size_t SessionStore::EndWhere(const std::function<bool(const ops::Principal&)>& which) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t ended = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (which(it->second.principal)) {
+      it = sessions_.erase(it);
+      ++ended;
+    } else {
+      ++it;
+    }
+  }
+  return ended;
+}
+
 size_t SessionStore::size() {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();

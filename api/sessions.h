@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,9 @@ class SessionStore {
   std::optional<Found> Use(std::string_view token, int64_t now);
   // Ends the session of `token`; whether there was one.
   bool End(std::string_view token);
+  // Ends every session `which` says of its principal (an account disabled,
+  // deleted or given a new password); how many.
+  size_t EndWhere(const std::function<bool(const ops::Principal&)>& which);
   size_t size();
 
   static bool LooksLikeToken(std::string_view token);
