@@ -20,10 +20,7 @@
 #include "common/units.h"
 
 namespace roster {
-namespace {
 
-// --expires: a duration from now ("90d", "12h") or a UTC date
-// ("2027-01-31" or "2027-01-31 12:00:00").
 Result<int64_t> ParseExpiry(const std::string& text) {
   if (text.size() >= 10 && text[4] == '-' && text[7] == '-') {
     struct tm tm {};
@@ -38,6 +35,8 @@ Result<int64_t> ParseExpiry(const std::string& text) {
   if (seconds > int64_t{100} * 366 * 86400) return Error::Invalid("--expires: at most 100 years");
   return static_cast<int64_t>(std::time(nullptr)) + seconds;
 }
+
+namespace {
 
 // --protocols/--main-password: "all" -> nullopt (no limit), else the bits.
 Result<std::optional<unsigned>> ParseAccessList(const std::string& text, const char* option) {

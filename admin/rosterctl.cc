@@ -123,6 +123,18 @@ const std::vector<Command>& Commands() {
        "  outbound suspend ADDRESS [--reason TEXT]\n"
        "  outbound suspended\n",
        {"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day", "reason"}, {}},
+      {"admin", &Rosterctl::Admin_,
+       "  admin add NAME --kind mail|domain|group [--domain D ...] [--department X] [--password-stdin]\n"
+       "  admin passwd NAME [--password-stdin]\n"
+       "  admin totp NAME on|off                 (on: prints the new secret and its otpauth:// URI once)\n"
+       "  admin del|enable|disable|unlock|show NAME\n"
+       "  admin list\n",
+       {"kind", "domain", "department"}, {"password-stdin"}},
+      {"api-key", &Rosterctl::ApiKey_,
+       "  api-key add ADMIN [--read-only] [--domain D ...] [--label TEXT] [--expires DURATION|DATE]\n"
+       "  api-key list ADMIN\n"
+       "  api-key revoke ADMIN ID\n",
+       {"domain", "label", "expires"}, {"read-only"}},
   };
   return kCommands;
 }
@@ -180,6 +192,7 @@ Result<Args> ParseArgs(int argc, char** argv) {
         value = argv[++i];
       }
       args.options[name] = value;
+      args.repeated[name].push_back(value);
     } else {
       return Error::Invalid("unknown option --" + name);
     }

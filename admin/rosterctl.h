@@ -37,13 +37,19 @@ namespace roster {
 
 struct Args {
   std::vector<std::string> words;
-  std::map<std::string, std::string> options;  // --name value
+  std::map<std::string, std::string> options;  // --name value (the last one given)
+  std::map<std::string, std::vector<std::string>> repeated;  // every value of --name, in order
   std::set<std::string> flags;                 // --name
 
   bool Has(const std::string& flag) const { return flags.count(flag) > 0; }
   const std::string* Option(const std::string& name) const {
     auto it = options.find(name);
     return it == options.end() ? nullptr : &it->second;
+  }
+  // An option that may be given more than once (--domain A --domain B).
+  std::vector<std::string> Values(const std::string& name) const {
+    auto it = repeated.find(name);
+    return it == repeated.end() ? std::vector<std::string>() : it->second;
   }
 };
 
@@ -56,6 +62,9 @@ std::string Limit(uint64_t v, bool bytes);
 // A time from the database ("YYYY-MM-DD HH:MM:SS[.ffffff]") for a text table:
 // to the second. --json keeps what the database holds.
 std::string TextTime(const std::string& time);
+// --expires: a duration from now ("90d", "12h") or a UTC date ("2027-01-31"
+// or "2027-01-31 12:00:00"), as Unix seconds (admin/cmd_app_password.cc).
+Result<int64_t> ParseExpiry(const std::string& text);
 // A field of an operation's answer, for text output ("", 0, false when absent).
 std::string S(const Json& j, const char* key);
 uint64_t U(const Json& j, const char* key);
@@ -83,6 +92,8 @@ class Rosterctl {
   int Import_();
   int AppPassword_();  // admin/cmd_app_password.cc
   int Outbound_();  // admin/cmd_outbound.cc
+  int Admin_();     // admin/cmd_admin.cc
+  int ApiKey_();    // admin/cmd_admin.cc
 
  private:
   Actor MakeActor() const;

@@ -32,15 +32,21 @@ std::vector<std::string> Words(const std::string& text) {
   return out;
 }
 
+// The names of the domains of `owner` (a column of the outer query) in the
+// link table `table` (admin_domain, api_key_domain), as one space-separated list.
+std::string DomainNames(const char* table, const char* key, const char* owner) {
+  return std::string("(SELECT GROUP_CONCAT(d.name ORDER BY d.name SEPARATOR ' ') FROM ") + table +
+         " x JOIN domain d ON d.id = x.domain_id WHERE x." + key + " = " + owner + ")";
+}
+
 // The columns of an account, its domains as one space-separated list.
 const std::string& AccountColumns() {
   static const std::string kColumns =
       "SELECT a.id, a.name, a.kind, a.department, a.active, a.totp_secret IS NOT NULL, CAST(a.created_at AS CHAR), "
       "COALESCE(CAST(a.last_sign_in_at AS CHAR), ''), a.last_sign_in_client, a.failures, " +
       ToUnix("a.locked_until") +
-      ", (SELECT GROUP_CONCAT(d.name ORDER BY d.name SEPARATOR ' ') FROM admin_domain x "
-      "JOIN domain d ON d.id = x.domain_id WHERE x.admin_id = a.id), "
-      "a.password_hash, COALESCE(HEX(a.totp_secret), ''), a.totp_last_step FROM admin_account a ";
+      ", " + DomainNames("admin_domain", "admin_id", "a.id") +
+      ", a.password_hash, COALESCE(HEX(a.totp_secret), ''), a.totp_last_step FROM admin_account a ";
   return kColumns;
 }
 
@@ -63,9 +69,8 @@ AdminAccount AccountFromRow(const DbRow& r) {
 
 const std::string& KeyColumns() {
   static const std::string kColumns =
-      "SELECT k.id, k.selector, a.name, k.label, k.read_only, k.domain_limited, "
-      "(SELECT GROUP_CONCAT(d.name ORDER BY d.name SEPARATOR ' ') FROM api_key_domain x "
-      "JOIN domain d ON d.id = x.domain_id WHERE x.key_id = k.id), CAST(k.created_at AS CHAR), " +
+      "SELECT k.id, k.selector, a.name, k.label, k.read_only, k.domain_limited, " +
+      DomainNames("api_key_domain", "key_id", "k.id") + ", CAST(k.created_at AS CHAR), " +
       ToUnix("k.expires_at") + ", COALESCE(CAST(k.last_used_at AS CHAR), ''), " + ToUnix("k.last_used_at") +
       ", k.last_used_client, HEX(k.secret_hash) FROM api_key k JOIN admin_account a ON a.id = k.admin_id ";
   return kColumns;

@@ -170,7 +170,6 @@ class AdminAccounts {
 
  private:
   Result<std::vector<uint64_t>> DomainIds(const std::vector<std::string>& names);
-  Result<std::vector<std::string>> DomainsOf(const char* table, const char* column, uint64_t id);
   Result<uint64_t> AccountId(std::string_view name, bool lock);
   Db& db_;
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/admin_accounts.h"
 #include "common/admin_store.h"
 #include "common/password.h"
 #include "ops/operations.h"
@@ -37,15 +38,23 @@ class FixedClock : public ops::Clock {
   int64_t NowUnix() const override { return 1800000000; }
 };
 
+Principal Account(Principal p) {
+  p.account = p.name;
+  return p;
+}
+
 // Who asks, by a short name the matrix uses.
 Principal Who(const std::string& name) {
   if (name == "mail") return Principal::MailAdmin("root");
-  if (name == "domain") return Principal::DomainAdmin("da", {"a.test"});
-  if (name == "group") return Principal::GroupAdmin("ga", "a.test", "sales");
+  // The domain and group administrators are accounts (admin_account), as
+  // ops/authn.h signs them in; the mail administrator is rosterctl's.
+  if (name == "domain") return Account(Principal::DomainAdmin("da", {"a.test"}));
+  if (name == "group") return Account(Principal::GroupAdmin("ga", "a.test", "sales"));
   if (name == "user") return Principal::MailboxUser("alice@a.test");
   if (name == "ro-key") return Principal::MailAdmin("key").WithApiKey(ApiKeyScope{true, {}});
   if (name == "a-key") return Principal::MailAdmin("key").WithApiKey(ApiKeyScope{false, {"a.test"}});
-  if (name == "domain-ro-key") return Principal::DomainAdmin("da", {"a.test"}).WithApiKey(ApiKeyScope{true, {}});
+  if (name == "domain-ro-key") return Who("domain").WithApiKey(ApiKeyScope{true, {}});
+  if (name == "domain-key") return Who("domain").WithApiKey(ApiKeyScope{false, {}});
   ADD_FAILURE() << "unknown principal " << name;
   return Principal::MailboxUser("nobody@nowhere.test");
 }
@@ -83,6 +92,18 @@ class OpsTest : public ::testing::Test {
       m.password_hash = *hasher.Hash("pw-" + local);
       ASSERT_TRUE(store.AddMailbox(m, setup).ok());
     }
+    // Administrator accounts da (a.test) and ga (a.test, sales), passwords
+    // "pw-<name>"; ga has an API key (id 1).
+    AdminAccounts admins(*db_);
+    NewAdminAccount da{"da", AdminKind::kDomain, *hasher.Hash("pw-da"), {"a.test"}, "", true};
+    NewAdminAccount ga{"ga", AdminKind::kGroup, *hasher.Hash("pw-ga"), {"a.test"}, "sales", true};
+    ASSERT_TRUE(admins.Add(da, setup).ok());
+    ASSERT_TRUE(admins.Add(ga, setup).ok());
+    NewApiKey key;
+    key.admin = "ga";
+    key.selector = "aaaaaaaaaaaa";
+    key.digest = std::string(32, 'x');
+    ASSERT_TRUE(admins.AddKey(key, clock_.NowUnix(), setup).ok());
   }
 
   Result<Json> Run(const Principal& who, const std::string& op, const Json& input) {
@@ -226,6 +247,29 @@ const Case kReads[] = {
     {"domain", "outbound.suspended", "{}", k403},
     {"mail", "sub.list", "{}", kAllowed},
     {"domain", "sub.list", "{}", k403},
+    // Administrator accounts: the mail administrator's; each its own.
+    {"mail", "admin.list", "{}", kAllowed},
+    {"ro-key", "admin.list", "{}", kAllowed},
+    {"a-key", "admin.list", "{}", k403},
+    {"domain", "admin.list", "{}", k403},
+    {"group", "admin.list", "{}", k403},
+    {"user", "admin.list", "{}", k403},
+    {"mail", "admin.show", R"({"name":"ga"})", kAllowed},
+    {"mail", "admin.show", R"({"name":"nobody"})", k404},
+    {"domain", "admin.show", R"({"name":"da"})", kAllowed},
+    {"domain", "admin.show", "{}", kAllowed},  // its own
+    {"domain", "admin.show", R"({"name":"ga"})", k403},
+    {"domain", "admin.show", R"({"name":"nobody"})", k403},
+    {"group", "admin.show", R"({"name":"GA"})", kAllowed},
+    {"user", "admin.show", R"({"name":"da"})", k403},
+    {"a-key", "admin.show", R"({"name":"da"})", k403},
+    {"mail", "api_key.list", R"({"admin":"ga"})", kAllowed},
+    {"group", "api_key.list", "{}", kAllowed},
+    {"domain", "api_key.list", "{}", kAllowed},
+    {"domain", "api_key.list", R"({"admin":"ga"})", k403},
+    {"domain-ro-key", "api_key.list", "{}", kAllowed},
+    {"a-key", "api_key.list", R"({"admin":"ga"})", k403},
+    {"user", "api_key.list", R"({"admin":"ga"})", k403},
 };
 
 // Operations that change something: each on a fresh state.
@@ -290,6 +334,48 @@ const Case kChanges[] = {
     {"mail", "outbound.set", R"({"address":"alice@a.test","per_hour":5})", kAllowed},
     {"domain", "mailbox.set_access", R"({"address":"alice@a.test","protocols":"imap"})", kAllowed},
     {"user", "mailbox.set_access", R"({"address":"alice@a.test","protocols":"imap"})", k403},
+    // Administrator accounts.
+    {"mail", "admin.add", R"({"name":"new","kind":"mail","password":"p"})", kAllowed},
+    {"mail", "admin.add", R"({"name":"new","kind":"domain","domains":["a.test"],"password":"p"})", kAllowed},
+    {"domain", "admin.add", R"({"name":"new","kind":"domain","domains":["a.test"],"password":"p"})", k403},
+    {"ro-key", "admin.add", R"({"name":"new","kind":"mail","password":"p"})", k403},
+    {"a-key", "admin.add", R"({"name":"new","kind":"domain","domains":["a.test"],"password":"p"})", k403},
+    {"user", "admin.add", R"({"name":"new","kind":"mail","password":"p"})", k403},
+    {"mail", "admin.del", R"({"name":"ga"})", kAllowed},
+    {"mail", "admin.del", R"({"name":"nobody"})", k404},
+    {"domain", "admin.del", R"({"name":"da"})", k403},
+    {"domain", "admin.del", R"({"name":"ga"})", k403},
+    {"mail", "admin.disable", R"({"name":"da"})", kAllowed},
+    {"domain", "admin.disable", R"({"name":"da"})", k403},
+    {"domain", "admin.enable", R"({"name":"da"})", k403},
+    {"mail", "admin.unlock", R"({"name":"da"})", kAllowed},
+    {"domain", "admin.unlock", R"({"name":"da"})", k403},
+    {"mail", "admin.set_password", R"({"name":"da","password":"new-1"})", kAllowed},
+    {"domain", "admin.set_password", R"({"password":"new-1","current_password":"pw-da"})", kAllowed},
+    {"domain", "admin.set_password", R"({"password":"new-1","current_password":"wrong"})", k403},
+    {"domain", "admin.set_password", R"({"name":"ga","password":"new-1","current_password":"pw-da"})", k403},
+    {"group", "admin.set_password", R"({"name":"ga","password":"new-1","current_password":"pw-ga"})", kAllowed},
+    {"domain-ro-key", "admin.set_password", R"({"password":"new-1","current_password":"pw-da"})", k403},
+    {"user", "admin.set_password", R"({"name":"da","password":"new-1","current_password":"pw-da"})", k403},
+    {"mail", "admin.set_totp", R"({"name":"ga","enable":true})", kAllowed},
+    {"group", "admin.set_totp", R"({"enable":true,"current_password":"pw-ga"})", kAllowed},
+    {"group", "admin.set_totp", R"({"enable":true,"current_password":"wrong"})", k403},
+    {"domain", "admin.set_totp", R"({"name":"ga","enable":false,"current_password":"pw-da"})", k403},
+    // API keys: an administrator's own; a key cannot make keys unless it
+    // may change everything its owner may.
+    {"mail", "api_key.add", R"({"admin":"da","read_only":true})", kAllowed},
+    {"domain", "api_key.add", "{}", kAllowed},
+    {"domain", "api_key.add", R"({"domains":["a.test"],"label":"ci"})", kAllowed},
+    {"domain", "api_key.add", R"({"admin":"ga"})", k403},
+    {"domain-key", "api_key.add", "{}", kAllowed},
+    {"domain-ro-key", "api_key.add", "{}", k403},
+    {"a-key", "api_key.add", R"({"admin":"da"})", k403},
+    {"user", "api_key.add", R"({"admin":"da"})", k403},
+    {"group", "api_key.revoke", R"({"id":1})", kAllowed},
+    {"group", "api_key.revoke", R"({"id":999})", k404},
+    {"domain", "api_key.revoke", R"({"admin":"ga","id":1})", k403},
+    {"mail", "api_key.revoke", R"({"admin":"ga","id":1})", kAllowed},
+    {"ro-key", "api_key.revoke", R"({"admin":"ga","id":1})", k403},
 };
 
 TEST_F(OpsTest, PermissionMatrixOfReads) {
@@ -463,8 +549,33 @@ TEST_F(OpsTest, ListingsPageByCursor) {
   ASSERT_TRUE((*log)["next_cursor"].is_string());
   auto rest = Run(Who("mail"), "log.list", Json{{"limit", 200}, {"cursor", (*log)["next_cursor"]}});
   ASSERT_TRUE(rest.ok());
-  EXPECT_EQ((*log)["items"].size() + (*rest)["items"].size(), 2u + 3u + 247u);  // domains, mailboxes
+  EXPECT_EQ((*log)["items"].size() + (*rest)["items"].size(), 2u + 3u + 3u + 247u);  // domains, mailboxes, admins and a key
   EXPECT_LT((*rest)["items"][0]["id"].get<uint64_t>(), (*log)["items"][199]["id"].get<uint64_t>());
+}
+
+// Administrators and API keys page by cursor as the other listings.
+TEST_F(OpsTest, AdministratorsAndKeysPageByCursor) {
+  for (const char* name : {"a1", "a2", "a3"})
+    ASSERT_TRUE(Run(Who("mail"), "admin.add", Json{{"name", name}, {"kind", "mail"}, {"password", "p"}}).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Run(Who("mail"), "api_key.add", Json{{"admin", "a1"}}).ok());
+  auto page = [&](const char* op, Json input) {
+    std::vector<std::string> seen;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto r = Run(Who("mail"), op, input);
+      EXPECT_TRUE(r.ok()) << r.error().message;
+      if (!r.ok()) break;
+      EXPECT_LE((*r)["items"].size(), 2u);
+      for (const Json& item : (*r)["items"]) seen.push_back(item.contains("selector") ? item["selector"] : item["name"]);
+      if ((*r)["next_cursor"].is_null()) break;
+      input["cursor"] = (*r)["next_cursor"];
+    }
+    return seen;
+  };
+  EXPECT_EQ(page("admin.list", Json{{"limit", 2}}), (std::vector<std::string>{"a1", "a2", "a3", "da", "ga"}));
+  EXPECT_EQ(page("api_key.list", Json{{"admin", "a1"}, {"limit", 2}}).size(), 5u);
+  auto bad = Run(Who("mail"), "api_key.list", Json{{"admin", "a1"}, {"cursor", "x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "cursor");
 }
 
 // A change names its actor and origin in the change log (same transaction,

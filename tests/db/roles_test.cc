@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "admin/schema.h"
+#include "ops/authn.h"
+#include "ops/operations.h"
 #include "tests/db/mariadb_fixture.h"
 #include "tests/db/stores.h"
 
@@ -181,6 +183,92 @@ TEST_F(RolesTest, AdminOwnsTheSchemaButNotTheServer) {
   EXPECT_TRUE(db->Execute("CREATE TABLE IF NOT EXISTS scratch (x INT)").ok());
   EXPECT_TRUE(db->Execute("DROP TABLE scratch").ok());
   ExpectDeniedWrite(*db, "CREATE USER 'intruder'@'localhost'");
+  ExpectDenied(*db, "SELECT user FROM mysql.user");
+}
+
+// roster-apid's role (roster_api): every kind of operation of ops/ and
+// every sign-in run on it, whatever tables they touch; no DDL, no users, no
+// grants, and the change log only grows.
+TEST_F(RolesTest, ApiRunsTheOperationsButNeverTheSchemaOrTheServer) {
+  auto db = MariaDb::Get().Connect(DbRole::kApi);
+  auto settings = ops::OpsSettings::FromConfig(MariaDb::Get().config(), MariaDb::Get().config_path());
+  ASSERT_TRUE(settings.ok());
+  ops::NoAuthCacheFlush flusher;
+  ops::SystemClock clock;
+  ops::Context ctx;
+  ctx.principal = ops::Principal::MailAdmin("api-test");
+  ctx.actor = Actor{"api-test", "192.0.2.1"};
+  ctx.db = db.get();
+  ctx.flusher = &flusher;
+  ctx.clock = &clock;
+  ctx.settings = &*settings;
+  const std::pair<const char*, const char*> steps[] = {
+      {"domain.add", R"({"domain":"api.test"})"},
+      {"mailbox.add", R"({"address":"u@api.test","password":"pw-u"})"},
+      {"mailbox.add", R"({"address":"v@api.test","password":"pw-v"})"},
+      {"mailbox.set_password", R"({"address":"u@api.test","password":"pw-2"})"},
+      {"mailbox.set_quota", R"({"address":"u@api.test","max_bytes":1000})"},
+      {"mailbox.disable", R"({"address":"u@api.test"})"},
+      {"mailbox.enable", R"({"address":"u@api.test"})"},
+      {"mailbox.set_access", R"({"address":"u@api.test","protocols":"imap,pop3,webmail","force":true})"},
+      {"mailbox.show", R"({"address":"u@api.test"})"},
+      {"mailbox.list", R"({"domain":"api.test"})"},
+      {"mailbox.logins", R"({"address":"u@api.test"})"},
+      {"mailbox.last_logins", "{}"},
+      {"mailbox.inactive", R"({"days":1})"},
+      {"app_password.add", R"({"address":"u@api.test","label":"phone"})"},
+      {"app_password.list", R"({"address":"u@api.test"})"},
+      {"sub.add", R"({"address":"alias@api.test","recipient":"u@api.test"})"},
+      {"sub.del", R"({"address":"alias@api.test","recipient":"u@api.test"})"},
+      {"send_as.grant", R"({"address":"v@api.test","login":"u@api.test"})"},
+      {"send_as.revoke", R"({"address":"v@api.test","login":"u@api.test"})"},
+      {"outbound.set", R"({"address":"u@api.test","per_hour":5})"},
+      {"outbound.set_defaults", R"({"domain":"api.test","per_hour":50})"},
+      {"outbound.suspend", R"({"address":"u@api.test"})"},
+      {"outbound.lift", R"({"address":"u@api.test"})"},
+      {"outbound.suspended", "{}"},
+      {"log.list", "{}"},
+      {"admin.add", R"({"name":"da","kind":"domain","domains":["api.test"],"password":"pw-da"})"},
+      {"admin.set_password", R"({"name":"da","password":"pw-da2"})"},
+      {"admin.set_totp", R"({"name":"da","enable":true})"},
+      {"admin.set_totp", R"({"name":"da","enable":false})"},
+      {"admin.disable", R"({"name":"da"})"},
+      {"admin.enable", R"({"name":"da"})"},
+      {"admin.unlock", R"({"name":"da"})"},
+      {"admin.list", "{}"},
+      {"api_key.add", R"({"admin":"da","domains":["api.test"]})"},
+      {"api_key.list", R"({"admin":"da"})"},
+      {"mailbox.del", R"({"address":"v@api.test"})"},
+      {"domain.disable", R"({"domain":"api.test"})"},
+      {"domain.enable", R"({"domain":"api.test"})"},
+  };
+  for (const auto& [name, input] : steps) {
+    auto r = ops::Run(ctx, name, Json::parse(input));
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().message;
+  }
+  // The sign-ins: a failure counted, a key's last use, a success.
+  auto key = ops::Run(ctx, "api_key.add", Json{{"admin", "da"}});
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(ops::AuthenticateAdmin(*db, *settings, clock, {"da", "wrong", "", "192.0.2.1"}).error().kind,
+            ErrorKind::kUnauthenticated);
+  EXPECT_TRUE(ops::AuthenticateAdmin(*db, *settings, clock, {"da", "pw-da2", "", "192.0.2.1"}).ok());
+  EXPECT_TRUE(ops::AuthenticateApiKey(*db, clock, (*key)["key"].get<std::string>(), "192.0.2.1").ok());
+  EXPECT_TRUE(ops::AuthenticateMailbox(*db, *settings, clock, {"u@api.test", "pw-2", "", "192.0.2.1"}).ok());
+  for (const auto& [name, input] : {std::pair<const char*, const char*>{"api_key.revoke", R"({"admin":"da","id":1})"},
+                                    {"admin.del", R"({"name":"da"})"},
+                                    {"domain.del", R"({"domain":"api.test","force":true})"}}) {
+    auto r = ops::Run(ctx, name, Json::parse(input));
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().message;
+  }
+  ExpectDeniedWrite(*db, "CREATE TABLE scratch (x INT)");
+  ExpectDeniedWrite(*db, "ALTER TABLE mailbox ADD COLUMN x INT");
+  ExpectDeniedWrite(*db, "DROP TABLE api_key");
+  ExpectDeniedWrite(*db, "TRUNCATE TABLE change_log");
+  ExpectDeniedWrite(*db, "CREATE USER 'intruder'@'localhost'");
+  ExpectDeniedWrite(*db, "GRANT SELECT ON roster.mailbox TO 'roster_dict'@'localhost'");
+  ExpectDeniedWrite(*db, "UPDATE change_log SET actor = 'someone else'");
+  ExpectDeniedWrite(*db, "DELETE FROM change_log");
+  ExpectDeniedWrite(*db, "DELETE FROM schema_version");
   ExpectDenied(*db, "SELECT user FROM mysql.user");
 }
 

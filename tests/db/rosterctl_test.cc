@@ -7,7 +7,9 @@
 #include <fstream>
 #include <regex>
 
+#include "common/admin_accounts.h"
 #include "common/password.h"
+#include "ops/authn.h"
 #include "tests/db/mariadb_fixture.h"
 #include "tests/db/stores.h"
 
@@ -303,6 +305,107 @@ TEST_F(RosterctlTest, AppPasswordsAccessLoginsAndDormantMailboxes) {
 // "webmail" is a login from auth_webmail_networks: without them, a list that
 // names it gives nothing there, and --main-password webmail would lock the
 // main password out everywhere. Refused (65), unless --force.
+// admin add|list|show|passwd|totp|enable|disable|unlock|del and api-key
+// add|list|revoke (ops/admin_ops.cc): the password from stdin, a key and a
+// TOTP secret printed once, the change log, sign-in with what was printed.
+TEST_F(RosterctlTest, AdministratorsAndApiKeys) {
+  AddDomainAndMailbox();
+  MustRun({"domain", "add", "other.test"});
+  MustRun({"admin", "add", "Ops-Team", "--kind", "domain", "--domain", "example.test", "--domain", "other.test",
+           "--password-stdin"},
+          "admin pass 1\n");
+  MustRun({"admin", "add", "sales-lead", "--kind", "group", "--domain", "example.test", "--department", "Sales",
+           "--password-stdin"},
+          "admin pass 2\n");
+  // Refusals: no kind, a scope that does not fit it, a domain that does not exist, a taken name.
+  EXPECT_EQ(Run({"admin", "add", "x", "--password-stdin"}, "p\n").exit_code, 64);
+  EXPECT_EQ(Run({"admin", "add", "x", "--kind", "group", "--domain", "example.test", "--password-stdin"}, "p\n")
+                .exit_code,
+            65);
+  EXPECT_EQ(Run({"admin", "add", "x", "--kind", "domain", "--domain", "none.test", "--password-stdin"}, "p\n")
+                .exit_code,
+            67);
+  EXPECT_EQ(Run({"admin", "add", "ops-team", "--kind", "mail", "--password-stdin"}, "p\n").exit_code, 65);
+  auto list = Run({"admin", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("ops-team"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("example.test,other.test"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("example.test / Sales"), std::string::npos) << list.out;
+  auto json = Run({"--json", "admin", "show", "ops-team"});
+  EXPECT_NE(json.out.find("\"kind\":\"domain\""), std::string::npos) << json.out;
+  EXPECT_EQ(json.out.find("password"), std::string::npos) << json.out;
+
+  auto db = MariaDb::Get().Connect(DbRole::kAdmin);
+  auto settings = ops::OpsSettings::FromConfig(MariaDb::Get().config(), MariaDb::Get().config_path());
+  ASSERT_TRUE(settings.ok());
+  ops::SystemClock clock;
+  auto sign_in = [&](const std::string& name, const std::string& password, const std::string& code = "") {
+    return ops::AuthenticateAdmin(*db, *settings, clock, ops::Credentials{name, password, code, "192.0.2.5"});
+  };
+  EXPECT_TRUE(sign_in("ops-team", "admin pass 1").ok());
+  MustRun({"admin", "passwd", "ops-team", "--password-stdin"}, "admin pass 3\n");
+  EXPECT_FALSE(sign_in("ops-team", "admin pass 1").ok());
+  EXPECT_TRUE(sign_in("ops-team", "admin pass 3").ok());
+
+  // TOTP: the secret printed once; the code from it signs in.
+  auto totp = Run({"--json", "admin", "totp", "ops-team", "on"});
+  ASSERT_EQ(totp.exit_code, 0) << totp.err;
+  Json t = Json::parse(totp.out);
+  EXPECT_EQ(t["uri"].get<std::string>().rfind("otpauth://totp/roster:ops-team?secret=", 0), 0u);
+  auto stored = AdminAccounts(*db).FindForSignIn("ops-team");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(ops::Base32(stored->totp_secret), t["secret"]);
+  EXPECT_FALSE(sign_in("ops-team", "admin pass 3").ok());
+  EXPECT_TRUE(
+      sign_in("ops-team", "admin pass 3", ops::TotpCode(stored->totp_secret, clock.NowUnix() / ops::kTotpPeriod)).ok());
+  MustRun({"admin", "totp", "ops-team", "off"});
+  EXPECT_EQ(Run({"admin", "totp", "ops-team", "maybe"}).exit_code, 64);
+
+  // Locked by failures; unlocked by the administrator.
+  for (unsigned i = 0; i < settings->api_lockout_failures; ++i) EXPECT_FALSE(sign_in("ops-team", "wrong").ok());
+  EXPECT_EQ(sign_in("ops-team", "admin pass 3").error().kind, ErrorKind::kThrottled);
+  EXPECT_NE(Run({"admin", "show", "ops-team"}).out.find("locked until:   20"), std::string::npos);
+  MustRun({"admin", "unlock", "ops-team"});
+  EXPECT_TRUE(sign_in("ops-team", "admin pass 3").ok());
+  MustRun({"admin", "disable", "ops-team"});
+  EXPECT_FALSE(sign_in("ops-team", "admin pass 3").ok());
+  MustRun({"admin", "enable", "ops-team"});
+
+  // API keys: printed once, listed without the secret, revoked.
+  auto key = Run({"api-key", "add", "ops-team", "--read-only", "--domain", "example.test", "--label", "monitoring",
+                  "--expires", "30d"});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(key.out, m, std::regex("rk_[a-z2-7]{12}_[a-z2-7]{32}"))) << key.out;
+  const std::string secret = m.str();
+  auto p = ops::AuthenticateApiKey(*db, clock, secret, "192.0.2.6");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_TRUE(p->api_key->read_only);
+  EXPECT_EQ(p->api_key->domains, std::set<std::string>{"example.test"});
+  auto keys = Run({"api-key", "list", "ops-team"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  EXPECT_NE(keys.out.find("monitoring"), std::string::npos) << keys.out;
+  EXPECT_NE(keys.out.find("read-only"), std::string::npos) << keys.out;
+  EXPECT_NE(keys.out.find("192.0.2.6"), std::string::npos) << keys.out;
+  EXPECT_EQ(keys.out.find(secret.substr(16)), std::string::npos) << keys.out;
+  // Wider than its owner: refused.
+  EXPECT_EQ(Run({"api-key", "add", "sales-lead", "--domain", "other.test"}).exit_code, 65);
+  auto listed = Json::parse(Run({"--json", "api-key", "list", "ops-team"}).out);
+  ASSERT_EQ(listed.size(), 1u);
+  MustRun({"api-key", "revoke", "ops-team", std::to_string(listed[0]["id"].get<uint64_t>())});
+  EXPECT_EQ(ops::AuthenticateApiKey(*db, clock, secret, "192.0.2.6").error().kind, ErrorKind::kUnauthenticated);
+  EXPECT_EQ(Run({"api-key", "revoke", "ops-team", "1"}).exit_code, 67);
+
+  auto log = Run({"--json", "log", "--account", "ops-team"});
+  for (const char* action : {"admin-add", "admin-password", "admin-totp-set", "admin-totp-clear", "admin-lock",
+                             "admin-unlock", "admin-disable", "admin-enable", "api-key-add", "api-key-revoke"})
+    EXPECT_NE(log.out.find(std::string("\"") + action + "\""), std::string::npos) << action << "\n" << log.out;
+  EXPECT_EQ(log.out.find("admin pass"), std::string::npos);
+  EXPECT_EQ(log.out.find(secret), std::string::npos);
+  MustRun({"admin", "del", "ops-team"});
+  EXPECT_EQ(Run({"admin", "show", "ops-team"}).exit_code, 67);
+}
+
 TEST_F(RosterctlTest, WebmailInAnAccessListNeedsWebmailNetworks) {
   AddDomainAndMailbox();
   auto refused = Run({"mailbox", "access", "alice@example.test", "--main-password", "webmail"});
