@@ -20,7 +20,7 @@ import policyd_stack  # noqa: E402
 from policyd_stack import dovecot_stack  # noqa: E402
 
 APID = os.environ.get("ROSTER_APID") or os.path.join(dovecot_stack.BUILDDIR, "api", "roster-apid")
-USER = "nobody"
+USER = policyd_stack.USER
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -66,9 +66,7 @@ class Apid(policyd_stack.Daemon):
         self.stack = stack
         Apid.count += 1
         self.dir = os.path.join(stack.dir, f"apid{Apid.count}")
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        shutil.chown(self.dir, USER)  # its RuntimeDirectory=
+        self.own_dir(self.dir)
         self.socket_path = os.path.join(self.dir, "api")
         self.port = dovecot_stack.free_port() if tcp or tls else None
         self.tls = tls  # (cert, key) paths
@@ -79,10 +77,7 @@ class Apid(policyd_stack.Daemon):
         self.write_conf(settings)
 
     def write_conf(self, settings):
-        with open(self.secret, "w") as f:
-            f.write(f"api_db_password = {dovecot_stack.Stack.db_password('api')}\n")
-        os.chmod(self.secret, 0o600)
-        shutil.chown(self.secret, USER)
+        self.write_secret("api")
         listen = f"127.0.0.1:{self.port}" if self.port else f"unix:{self.socket_path}"
         tls = f"api_tls_cert = {self.tls[0]}\napi_tls_key = {self.tls[1]}\n" if self.tls else ""
         with open(self.conf, "w") as f:

@@ -41,6 +41,21 @@ class Daemon:
     to stop (a kill after 20 s). roster-policyd's and roster-apid's stacks."""
     proc = None
 
+    def own_dir(self, path):
+        """Its own directory, as systemd's RuntimeDirectory= gives it (so it can
+        remove its sockets after dropping root)."""
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+        shutil.chown(path, USER)
+        return path
+
+    def write_secret(self, role):
+        """The role's database password in self.secret, a file only USER reads."""
+        with open(self.secret, "w") as f:
+            f.write(f"{role}_db_password = {dovecot_stack.Stack.db_password(role)}\n")
+        os.chmod(self.secret, 0o600)
+        shutil.chown(self.secret, USER)
+
     def log(self):
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
@@ -79,12 +94,7 @@ class Policyd(Daemon):
     def __init__(self, stack, settings=""):
         self.stack = stack
         Policyd.count += 1
-        self.dir = os.path.join(stack.dir, f"policyd{Policyd.count}")
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        # Its own run directory, as systemd's RuntimeDirectory= gives it, so
-        # it can remove its sockets after dropping root.
-        shutil.chown(self.dir, USER)
+        self.dir = self.own_dir(os.path.join(stack.dir, f"policyd{Policyd.count}"))
         self.policy_socket = os.path.join(self.dir, "policy")
         self.socketmap_socket = os.path.join(self.dir, "socketmap")
         self.policy_port = dovecot_stack.free_port()
@@ -96,10 +106,7 @@ class Policyd(Daemon):
         self.write_conf(settings)
 
     def write_conf(self, settings):
-        with open(self.secret, "w") as f:
-            f.write(f"policy_db_password = {dovecot_stack.Stack.db_password('policy')}\n")
-        os.chmod(self.secret, 0o600)
-        shutil.chown(self.secret, USER)
+        self.write_secret("policy")
         with open(self.conf, "w") as f:
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"policy_listen = unix:{self.policy_socket} inet:127.0.0.1:{self.policy_port}\n"
