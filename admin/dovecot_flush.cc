@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/text.h"
+
 namespace roster {
 
 Result<unsigned> FlushDovecotAuthCache(const std::string& socket_path, const std::vector<std::string>& users) {
@@ -55,6 +57,15 @@ Result<unsigned> FlushDovecotAuthCache(const std::string& socket_path, const std
     }
   }
   return Error::Temporary(socket_path + ": answer too long");
+}
+
+void DovecotAuthCacheFlusher::Flush(const std::vector<std::string>& users) {
+  std::vector<std::string> keys;
+  // The driver's cache key is the address as Dovecot lower-cases it (%Lu):
+  // ASCII letters only, as a login compares (LoginStore::FindMailboxForLogin).
+  for (const std::string& u : users) keys.push_back(AsciiLower(u));
+  auto flushed = FlushDovecotAuthCache(socket_path_, keys);
+  if (report_) report_(flushed);
 }
 
 }  // namespace roster

@@ -291,20 +291,19 @@ int Rosterctl::WithStore(const std::function<Status(AdminStore&)>& body) {
   return EX_OK;
 }
 
-void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const {
-  std::vector<std::string> keys;
-  // The driver's cache key is the address as Dovecot lower-cases it (%Lu):
-  // ASCII letters only, as a login compares (LoginStore::FindMailboxForLogin).
-  for (const std::string& u : users) keys.push_back(AsciiLower(u));
-  auto flushed = FlushDovecotAuthCache(config_.GetString("dovecot_auth_master"), keys);
-  if (flushed) {
-    std::cerr << "rosterctl: Dovecot's auth cache: " << *flushed << " entr" << (*flushed == 1 ? "y" : "ies")
-              << " flushed\n";
-  } else if (!flushed.error().is_not_found()) {
-    std::cerr << "rosterctl: warning: could not flush Dovecot's auth cache (" << flushed.error().message
-              << "): old credentials may work until auth_cache_ttl expires\n";
-  }
+DovecotAuthCacheFlusher Rosterctl::Flusher() const {
+  return DovecotAuthCacheFlusher(config_.GetString("dovecot_auth_master"), [](const Result<unsigned>& flushed) {
+    if (flushed) {
+      std::cerr << "rosterctl: Dovecot's auth cache: " << *flushed << " entr" << (*flushed == 1 ? "y" : "ies")
+                << " flushed\n";
+    } else if (!flushed.error().is_not_found()) {
+      std::cerr << "rosterctl: warning: could not flush Dovecot's auth cache (" << flushed.error().message
+                << "): old credentials may work until auth_cache_ttl expires\n";
+    }
+  });
 }
+
+void Rosterctl::FlushAuthCache(const std::vector<std::string>& users) const { Flusher().Flush(users); }
 
 Result<Address> Rosterctl::MailboxAddress(const std::string& text) const {
   return ParseMailboxName(text);
@@ -364,20 +363,6 @@ void WipeString(Json& j, const char* key) {
   sodium_memzero(s.data(), s.size());
 }
 
-namespace {
-
-// Dovecot's auth cache, flushed the way rosterctl always has (FlushAuthCache).
-class FlushThrough : public ops::AuthCacheFlusher {
- public:
-  explicit FlushThrough(std::function<void(const std::vector<std::string>&)> flush) : flush_(std::move(flush)) {}
-  void Flush(const std::vector<std::string>& users) override { flush_(users); }
-
- private:
-  std::function<void(const std::vector<std::string>&)> flush_;
-};
-
-}  // namespace
-
 Result<Json> Rosterctl::Op(const char* name, const Json& input) {
   if (!db_) {
     auto db = Connect(DbRole::kAdmin);
@@ -389,7 +374,7 @@ Result<Json> Rosterctl::Op(const char* name, const Json& input) {
     if (!settings) return settings.error();
     settings_ = std::move(*settings);
   }
-  FlushThrough flusher([this](const std::vector<std::string>& users) { FlushAuthCache(users); });
+  DovecotAuthCacheFlusher flusher = Flusher();
   ops::SystemClock clock;
   ops::Context ctx;
   ctx.principal = ops::Principal::MailAdmin(actor_.name);

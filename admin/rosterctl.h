@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/dovecot_flush.h"
 #include "common/admin_store.h"
 #include "common/address.h"
 #include "common/config.h"
@@ -123,6 +124,8 @@ class Rosterctl {
   // After a change that must stop old credentials at once: tells a running
   // Dovecot to drop them from its auth cache (all entries when `users` is empty).
   void FlushAuthCache(const std::vector<std::string>& users) const;
+  // The auth-cache flusher ops::Run is given (admin/dovecot_flush.h).
+  DovecotAuthCacheFlusher Flusher() const;
   Result<Address> MailboxAddress(const std::string& text) const;
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;

@@ -8,8 +8,8 @@
 
 namespace roster {
 
-Logger::Logger(bool to_syslog) : to_syslog_(to_syslog) {
-  if (to_syslog_) openlog("roster-policyd", LOG_PID | LOG_NDELAY, LOG_MAIL);
+Logger::Logger(bool to_syslog, const char* ident) : to_syslog_(to_syslog), ident_(ident) {
+  if (to_syslog_) openlog(ident_, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 Logger::~Logger() {
@@ -23,7 +23,7 @@ void Logger::Write(Severity severity, const std::string& line) {
     syslog(kPriority[severity], "%s%s", kPrefix[severity], line.c_str());
     return;
   }
-  std::string out = "roster-policyd[" + std::to_string(getpid()) + "]: " + kPrefix[severity] + line + "\n";
+  std::string out = std::string(ident_) + "[" + std::to_string(getpid()) + "]: " + kPrefix[severity] + line + "\n";
   std::lock_guard<std::mutex> lock(mu_);
   fwrite(out.data(), 1, out.size(), stderr);
   fflush(stderr);

@@ -1,6 +1,6 @@
-// log.h: roster-policyd's log: syslog (facility mail, as Postfix logs) or
-// stderr (under systemd, or in tests), one line per event, safe from any
-// thread. Callers pass text already made printable (common/text.h Shown).
+// log.h: the daemons' log (roster-policyd, and roster-apid which compiles
+// this file too): syslog (facility mail, as Postfix logs) or stderr (under
+// systemd, or in tests), one line per event, safe from any thread. Callers pass text already made printable (common/text.h Shown).
 //
 // Trusts: its callers; it adds nothing but a severity.
 #ifndef ROSTER_POLICY_LOG_H
@@ -13,7 +13,9 @@ namespace roster {
 
 class Logger {
  public:
-  explicit Logger(bool to_syslog);
+  // `ident`: the program's name, the syslog ident and the stderr prefix; a
+  // string literal (syslog keeps the pointer).
+  explicit Logger(bool to_syslog, const char* ident = "roster-policyd");
   ~Logger();
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
@@ -27,6 +29,7 @@ class Logger {
   void Write(Severity severity, const std::string& line);
 
   const bool to_syslog_;
+  const char* const ident_;
   std::mutex mu_;
 };
 

@@ -6,7 +6,6 @@
 // Trusts: the configuration file (root's, or its own user's after the
 // drop); nothing from clients (server.h).
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/privileges.h"
 #include "common/text.h"
 #include "policy/log.h"
 #include "policy/server.h"
@@ -46,17 +46,6 @@ Result<PolicySettings> LoadSettings(const std::string& path) {
   auto config = Config::LoadFile(path);
   if (!config) return config.error();
   return PolicySettings::FromConfig(*config);
-}
-
-Status DropPrivileges(const std::string& user) {
-  if (user.empty() || geteuid() != 0) return Status::Ok();
-  struct passwd* pw = getpwnam(user.c_str());
-  if (pw == nullptr) return Error::Invalid("policy_user " + user + ": no such user");
-  if (pw->pw_uid == 0) return Error::Invalid("policy_user must not be root");
-  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-    return Error::Permanent("cannot become " + user + ": " + strerror(errno));
-  if (setuid(0) == 0) return Error::Permanent("could regain root after dropping to " + user);
-  return Status::Ok();
 }
 
 // The group of the unix sockets, or (gid_t)-1 to leave the daemon's own.
@@ -148,7 +137,7 @@ int Run(int argc, char** argv) {
   if (!stdin_protocol.empty()) {
     Status s = server.ServeDescriptor(0, stdin_protocol == "policy" ? Listener::Protocol::kPolicy
                                                                     : Listener::Protocol::kSocketmap);
-    if (s.ok()) s = DropPrivileges(first.user);
+    if (s.ok()) s = DropPrivileges(first.user, "policy_user");
     if (!s.ok()) {
       log.Error(s.error().message);
       return 1;
@@ -158,7 +147,7 @@ int Run(int argc, char** argv) {
   }
 
   Status bound = server.Bind(first.listeners, first.socket_mode, *socket_group);
-  if (bound.ok()) bound = DropPrivileges(first.user);
+  if (bound.ok()) bound = DropPrivileges(first.user, "policy_user");
   if (!bound.ok()) {
     log.Error(bound.error().message);
     return 1;

@@ -178,7 +178,7 @@ class Stack:
                     f"!include_try secrets.conf\n")
         secrets = os.path.join(self.dir, "secrets.conf")
         with open(secrets, "w") as f:
-            for role in ("auth", "dict", "policy", "admin"):
+            for role in ("auth", "dict", "policy", "admin", "api"):
                 f.write(f"{role}_db_password = {self.db_password(role)}\n")
         os.chmod(secrets, 0o600)
         # The dict server runs as Dovecot's internal user, which cannot read

@@ -36,19 +36,65 @@ def netstring(payload):
     return str(len(data)).encode() + b":" + data + b","
 
 
-class Policyd:
+class Daemon:
+    """A daemon run by a test: its stderr log (stderr_path), signals, SIGTERM
+    to stop (a kill after 20 s). roster-policyd's and roster-apid's stacks."""
+    proc = None
+
+    def own_dir(self, path):
+        """Its own directory, as systemd's RuntimeDirectory= gives it (so it can
+        remove its sockets after dropping root)."""
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+        shutil.chown(path, USER)
+        return path
+
+    def write_secret(self, role):
+        """The role's database password in self.secret, a file only USER reads."""
+        with open(self.secret, "w") as f:
+            f.write(f"{role}_db_password = {dovecot_stack.Stack.db_password(role)}\n")
+        os.chmod(self.secret, 0o600)
+        shutil.chown(self.secret, USER)
+
+    def log(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_log(self, text, count=1, timeout=10):
+        """Whether `text` is in the log `count` times within `timeout` seconds."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.log().count(text) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+class Policyd(Daemon):
     """roster-policyd on a stack's database; `settings` are extra config lines."""
     count = 0
 
     def __init__(self, stack, settings=""):
         self.stack = stack
         Policyd.count += 1
-        self.dir = os.path.join(stack.dir, f"policyd{Policyd.count}")
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        # Its own run directory, as systemd's RuntimeDirectory= gives it, so
-        # it can remove its sockets after dropping root.
-        shutil.chown(self.dir, USER)
+        self.dir = self.own_dir(os.path.join(stack.dir, f"policyd{Policyd.count}"))
         self.policy_socket = os.path.join(self.dir, "policy")
         self.socketmap_socket = os.path.join(self.dir, "socketmap")
         self.policy_port = dovecot_stack.free_port()
@@ -60,10 +106,7 @@ class Policyd:
         self.write_conf(settings)
 
     def write_conf(self, settings):
-        with open(self.secret, "w") as f:
-            f.write(f"policy_db_password = {dovecot_stack.Stack.db_password('policy')}\n")
-        os.chmod(self.secret, 0o600)
-        shutil.chown(self.secret, USER)
+        self.write_secret("policy")
         with open(self.conf, "w") as f:
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"policy_listen = unix:{self.policy_socket} inet:127.0.0.1:{self.policy_port}\n"
@@ -85,10 +128,6 @@ class Policyd:
                 return self
             time.sleep(0.05)
         raise RuntimeError("roster-policyd did not start:\n" + self.log())
-
-    def log(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return f.read()
 
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -112,20 +151,6 @@ class Policyd:
                 if line.startswith("Uid:"):
                     return int(line.split()[2])  # effective
         return -1
-
-    def signal(self, signo):
-        self.proc.send_signal(signo)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "stderr", None):
-            self.stderr.close()
 
     # --- clients ---
     def connect_policy(self, tcp=False, timeout=10):

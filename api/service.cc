@@ -1,0 +1,453 @@
+// service.cc: see service.h.
+#include "api/service.h"
+
+#include <functional>
+
+#include "api/openapi.h"
+#include "common/address.h"
+#include "common/password.h"
+#include "common/text.h"
+
+namespace roster {
+
+// One request being answered: its route, request, configuration, principal
+// and connection, and what the request log line says of it.
+struct ApiService::Call {
+  const ApiRoute& route;
+  const HttpRequest& request;
+  std::shared_ptr<const State> state;
+  ops::Principal principal;
+  std::string who = "-";  // the principal's name, once known
+  Db* db = nullptr;
+};
+
+namespace {
+
+std::atomic<uint64_t> g_generation{0};
+
+// This pool thread's database connection, made again when the
+// configuration's generation changed.
+struct ThreadDb {
+  uint64_t generation = 0;
+  std::unique_ptr<Db> db;
+};
+thread_local ThreadDb t_db;
+
+Db& DbFor(const ApiSettings& settings, uint64_t generation) {
+  if (!t_db.db || t_db.generation != generation) {
+    t_db.db = std::make_unique<Db>(settings.db);
+    t_db.generation = generation;
+  }
+  return *t_db.db;
+}
+
+// What a version of an object is: its representation without the usage
+// counters, which move with every delivery (an ETag that changed with each
+// message would fail every If-Match on a busy mailbox).
+std::string VersionOf(const Json& representation) {
+  Json v = representation;
+  if (v.is_object()) v.erase("usage");
+  return ETagFor(DumpJson(v));
+}
+
+std::string PathOf(const HttpRequest& request) {
+  std::string path;
+  for (const std::string& s : request.segments) path += "/" + s;
+  return path.empty() ? "/" : path;
+}
+
+const ApiRoute* GetRouteOf(const ApiRoute& route) {
+  for (const ApiRoute& r : ApiRoutes())
+    if (std::string(r.method) == "GET" && std::string(r.pattern) == route.pattern) return &r;
+  return nullptr;
+}
+
+Error InvalidField(const std::string& field, const std::string& message) {
+  Error e = Error::Invalid(message);
+  e.field = field;
+  return e;
+}
+
+}  // namespace
+
+Json PrincipalJson(const ops::Principal& p) {
+  static const char* const kKinds[] = {"mail_admin", "domain_admin", "group_admin", "mailbox_user"};
+  Json j = Json::object();
+  j["kind"] = kKinds[static_cast<int>(p.kind)];
+  j["name"] = p.name;
+  if (p.kind == ops::PrincipalKind::kDomainAdmin) j["domains"] = Json(p.domains);
+  if (p.kind == ops::PrincipalKind::kGroupAdmin) {
+    j["domain"] = p.domain;
+    j["department"] = p.department;
+  }
+  if (p.kind == ops::PrincipalKind::kMailboxUser) j["mailbox"] = p.mailbox;
+  if (p.api_key) {
+    j["api_key"] = Json{{"read_only", p.api_key->read_only}, {"domains", Json(p.api_key->domains)}};
+  } else {
+    j["api_key"] = nullptr;
+  }
+  return j;
+}
+
+ApiService::ApiService(ApiSettings settings, Logger* log)
+    : log_(log), sessions_(SessionLimits{settings.max_sessions, settings.session_idle, settings.session_lifetime}) {
+  Reload(std::move(settings));
+}
+
+void ApiService::Reload(ApiSettings fresh) {
+  auto state = std::make_shared<State>();
+  state->generation = ++g_generation;
+  Logger* log = log_;
+  state->flusher = std::make_unique<DovecotAuthCacheFlusher>(
+      fresh.dovecot_auth_master, [log](const Result<unsigned>& flushed) {
+        if (!flushed && !flushed.error().is_not_found())
+          log->Warning("could not flush Dovecot's auth cache (" + flushed.error().message +
+                       "): old credentials may work until auth_cache_ttl expires");
+      });
+  sessions_.SetLimits(SessionLimits{fresh.max_sessions, fresh.session_idle, fresh.session_lifetime});
+  std::lock_guard<std::mutex> lock(mu_);
+  // The per-client counts survive a reload that keeps their bounds.
+  const ops::OpsSettings& o = fresh.ops;
+  if (state_ && state_->settings.ops.api_client_failures == o.api_client_failures &&
+      state_->settings.ops.api_client_window == o.api_client_window) {
+    state->throttle = state_->throttle;
+  } else {
+    state->throttle =
+        std::make_shared<ops::LoginThrottle>(o.api_client_failures, std::chrono::seconds(o.api_client_window));
+  }
+  state->settings = std::move(fresh);
+  state_ = std::move(state);
+}
+
+std::shared_ptr<const ApiService::State> ApiService::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+std::mutex& ApiService::ObjectLock(const std::string& key) {
+  return object_locks_[std::hash<std::string>()(key) % object_locks_.size()];
+}
+
+Result<Router> ApiService::MakeRouter() {
+  std::vector<Route> routes;
+  for (const ApiRoute& r : ApiRoutes()) {
+    const ApiRoute* route = &r;
+    routes.push_back(Route{r.method, r.pattern, [this, route](const HttpRequest& req) { return Handle(*route, req); },
+                           r.body ? HttpBody::kJson : HttpBody::kNone});
+  }
+  return Router::Make(std::move(routes));
+}
+
+HttpResponse ApiService::Failure(Call& call, const Error& error) {
+  if (error.kind == ErrorKind::kPermanent)
+    log_->Error(call.request.method + " " + PathOf(call.request) + ": " + error.message);
+  return HttpResponse::FromError(error);
+}
+
+HttpResponse ApiService::Handle(const ApiRoute& route, const HttpRequest& request) {
+  Call call{route, request, Current(), {}, "-", nullptr};
+  HttpResponse response = Dispatch(call);
+  if (call.state->settings.log_requests) {
+    // The path without its query (no cursor, no filter values); never a
+    // header or a body, where the secrets are.
+    log_->Info(request.method + " " + Shown(PathOf(request), 512) + " " + std::to_string(response.status) + " " +
+               Shown(call.who, 128) + " " + request.client);
+  }
+  return response;
+}
+
+HttpResponse ApiService::Dispatch(Call& call) {
+  if (call.route.kind == RouteKind::kOpenApi) {
+    static const std::string kDocument = DumpJson(OpenApiDocument()) + "\n";
+    HttpResponse r{200, kDocument, "application/json", {}};
+    return r;
+  }
+  call.db = &DbFor(call.state->settings, call.state->generation);
+  if (call.route.kind == RouteKind::kSessionCreate) return SessionCreate(call);
+  auto principal = Authenticate(call);
+  if (!principal) return Failure(call, principal.error());
+  call.principal = std::move(*principal);
+  call.who = call.principal.name;
+  switch (call.route.kind) {
+    case RouteKind::kSessionShow: {
+      Json j = Json::object();
+      j["principal"] = PrincipalJson(call.principal);
+      return HttpResponse::WithJson(200, j);
+    }
+    case RouteKind::kSessionEnd: {
+      const std::string* auth = call.request.Header("authorization");
+      std::string_view token = std::string_view(*auth).substr(7);
+      if (!sessions_.End(token)) {
+        return HttpResponse::Error(400, "not_a_session", "the bearer token is an API key, not a session: revoke "
+                                                         "the key instead");
+      }
+      return HttpResponse::NoContent();
+    }
+    default:
+      break;
+  }
+  if (call.route.versioned && std::string(call.route.method) != "GET") return Versioned(call);
+  if (call.route.kind == RouteKind::kMailboxPut) return MailboxPut(call);
+  if (call.route.kind == RouteKind::kMailboxPatch) return MailboxPatch(call);
+  return Operation(call);
+}
+
+Result<ops::Principal> ApiService::Authenticate(Call& call) {
+  const std::string* auth = call.request.Header("authorization");
+  if (auth == nullptr) return Error::Unauthenticated("sign in first: send Authorization: Bearer <token>");
+  if (auth->size() < 8 || !EqualsIgnoreCase(std::string_view(*auth).substr(0, 7), "Bearer "))
+    return Error::Unauthenticated("the Authorization header must be Bearer <token>");
+  std::string_view token = std::string_view(*auth).substr(7);
+  const int64_t now = clock_.NowUnix();
+  if (SessionStore::LooksLikeToken(token)) {
+    auto found = sessions_.Use(token, now);
+    if (!found) return Error::Unauthenticated("the session has ended: sign in again");
+    return found->principal;
+  }
+  ops::LoginThrottle& throttle = *call.state->throttle;
+  ROSTER_TRY(throttle.Check(call.request.client, now));
+  auto p = ops::AuthenticateApiKey(*call.db, clock_, token, call.request.client);
+  if (!p && p.error().kind == ErrorKind::kUnauthenticated) throttle.Failed(call.request.client, now);
+  return p;
+}
+
+HttpResponse ApiService::SessionCreate(Call& call) {
+  const Json& body = call.request.json;
+  if (!body.is_object()) return HttpResponse::FromError(InvalidField("", "the body must be a JSON object"));
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "name" && k != "address" && k != "password" && k != "totp")
+      return HttpResponse::FromError(InvalidField(k.size() <= 64 ? k : "", "unknown field '" + Shown(k, 64) + "'"));
+    if (!it->is_string()) return HttpResponse::FromError(InvalidField(k, k + ": expected a string"));
+  }
+  const bool mailbox = body.contains("address");
+  if (mailbox == body.contains("name"))
+    return HttpResponse::FromError(InvalidField("name", "give either name (an administrator) or address (a mailbox)"));
+  if (!body.contains("password")) return HttpResponse::FromError(InvalidField("password", "password: required"));
+  if (mailbox && body.contains("totp"))
+    return HttpResponse::FromError(InvalidField("totp", "totp: only administrators sign in with a code"));
+  const std::string& name = body[mailbox ? "address" : "name"].get_ref<const std::string&>();
+  const std::string& password = body["password"].get_ref<const std::string&>();
+  const std::string totp = body.contains("totp") ? body["totp"].get<std::string>() : "";
+  if (name.empty() || name.size() > 320)
+    return HttpResponse::FromError(InvalidField(mailbox ? "address" : "name", "1 to 320 bytes"));
+  if (password.empty() || password.size() > kMaxPasswordBytes)
+    return HttpResponse::FromError(InvalidField("password", "1 to " + std::to_string(kMaxPasswordBytes) + " bytes"));
+  if (totp.size() > 16) return HttpResponse::FromError(InvalidField("totp", "at most 16 bytes"));
+  call.who = Shown(name, 128);
+
+  const int64_t now = clock_.NowUnix();
+  ops::LoginThrottle& throttle = *call.state->throttle;
+  Status allowed = throttle.Check(call.request.client, now);
+  if (!allowed) return Failure(call, allowed.error());
+  ops::Credentials c{name, password, totp, call.request.client};
+  auto p = mailbox ? ops::AuthenticateMailbox(*call.db, call.state->settings.ops, clock_, c)
+                   : ops::AuthenticateAdmin(*call.db, call.state->settings.ops, clock_, c);
+  if (!p) {
+    if (p.error().kind == ErrorKind::kUnauthenticated) throttle.Failed(call.request.client, now);
+    return Failure(call, p.error());
+  }
+  throttle.Succeeded(call.request.client);
+  SessionStore::Created created = sessions_.Create(*p, now);
+  Json j = Json::object();
+  j["token"] = created.token;
+  j["token_type"] = "Bearer";
+  j["expires_at"] = created.expires_at;
+  j["idle_timeout"] = static_cast<int64_t>(call.state->settings.session_idle.count());
+  j["principal"] = PrincipalJson(*p);
+  HttpResponse r = HttpResponse::WithJson(201, j);
+  r.AddHeader("Cache-Control", "no-store");
+  return r;
+}
+
+Result<Json> ApiService::Run(Call& call, std::string_view name, const Json& input) {
+  ops::Context ctx;
+  ctx.principal = call.principal;
+  ctx.actor = Actor{call.principal.name, call.request.client};
+  ctx.db = call.db;
+  ctx.flusher = call.state->flusher.get();
+  ctx.clock = &clock_;
+  ctx.settings = &call.state->settings.ops;
+  auto answer = ops::Run(ctx, name, input);
+  if (answer) EndSessionsAfter(call, name, input);
+  return answer;
+}
+
+// A change that must stop an account's old credentials ends its sessions
+// here too (as the auth-cache flush does in Dovecot): a disabled or deleted
+// account, a new password. Changes made outside this daemon (rosterctl) end
+// them only at their idle or absolute timeout.
+void ApiService::EndSessionsAfter(const Call& call, std::string_view name, const Json& input) {
+  static const char* const kAdminChanges[] = {"admin.disable", "admin.del", "admin.set_password"};
+  static const char* const kMailboxChanges[] = {"mailbox.disable", "mailbox.del", "mailbox.set_password",
+                                                "mailbox.change_password"};
+  for (const char* op : kAdminChanges) {
+    if (name != op) continue;
+    std::string account = input.value("name", std::string());
+    if (account.empty()) account = call.principal.name;  // one's own
+    sessions_.EndWhere([&](const ops::Principal& p) {
+      return p.kind != ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.name, account);
+    });
+  }
+  for (const char* op : kMailboxChanges) {
+    if (name != op) continue;
+    std::string address = input.value("address", std::string());
+    sessions_.EndWhere([&](const ops::Principal& p) {
+      return p.kind == ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.mailbox, address);
+    });
+  }
+}
+
+HttpResponse ApiService::Operation(Call& call) {
+  const ops::Operation* op = RouteOperation(call.route);
+  if (op == nullptr) return HttpResponse::Error(500, "internal", "internal error");
+  std::string name = op->name;
+  if (call.route.kind == RouteKind::kPassword && call.request.json.is_object() &&
+      call.request.json.contains("current_password")) {
+    name = "mailbox.change_password";
+    op = ops::FindOperation(name);
+  }
+  auto input = RouteInput(call.route, *op, call.request);
+  if (!input) return Failure(call, input.error());
+  auto answer = Run(call, name, *input);
+  if (!answer) {
+    if (answer.error().kind == ErrorKind::kConflict && call.route.exists_is_done)
+      return HttpResponse{call.route.status, "", "", {}};  // PUT twice: the same answer
+    return Failure(call, answer.error());
+  }
+  if (call.route.status == 204) return HttpResponse::NoContent();
+  HttpResponse r = HttpResponse::WithJson(call.route.status, *answer);
+  if (call.route.versioned && std::string(call.route.method) == "GET") {
+    std::string etag = VersionOf(*answer);
+    if (IfNoneMatchHits(call.request, etag)) return HttpResponse{304, "", "", {{"ETag", etag}}};
+    r.AddHeader("ETag", etag);
+  }
+  return r;
+}
+
+// A write to a versioned object: its current version is read through the
+// GET of the same path and the request's If-Match checked against it, both
+// under the object's lock, then the write runs, still under it.
+HttpResponse ApiService::Versioned(Call& call) {
+  const std::string* if_match = call.request.Header("if-match");
+  auto write = [&]() {
+    if (call.route.kind == RouteKind::kMailboxPut) return MailboxPut(call);
+    if (call.route.kind == RouteKind::kMailboxPatch) return MailboxPatch(call);
+    return Operation(call);
+  };
+  if (if_match == nullptr) return write();
+  const ApiRoute* get = GetRouteOf(call.route);
+  const ops::Operation* get_op = get ? RouteOperation(*get) : nullptr;
+  if (get_op == nullptr) return HttpResponse::Error(500, "internal", "internal error");
+  std::lock_guard<std::mutex> lock(ObjectLock(PathOf(call.request)));
+  Json input = Json::object();
+  for (const auto& [name, value] : call.request.params) {
+    for (const ops::Field& f : get_op->fields) {
+      if (name != f.name) continue;
+      auto v = ParamValue(f, value);
+      if (!v) return Failure(call, v.error());
+      input[name] = std::move(*v);
+    }
+  }
+  auto current = Run(call, get_op->name, input);
+  if (!current) {
+    // If-Match on nothing fails (RFC 9110 13.1.1): a 412, unless the
+    // principal may not see it at all.
+    if (current.error().is_not_found()) return PreconditionResponse(Precondition::kFailed);
+    return Failure(call, current.error());
+  }
+  Precondition p = CheckIfMatch(call.request, VersionOf(*current), false);
+  if (p != Precondition::kMet) return PreconditionResponse(p);
+  return write();
+}
+
+HttpResponse ApiService::MailboxPut(Call& call) {
+  const ops::Operation* add = ops::FindOperation("mailbox.add");
+  auto input = RouteInput(call.route, *add, call.request);
+  if (!input) return Failure(call, input.error());
+  auto run = [&](std::string_view name, const Json& in) { return Run(call, name, in); };
+  const Json address = (*input)["address"];
+  const Json key = Json{{"address", address}};
+  auto shown = run("mailbox.show", key);
+  int status = 200;
+  if (!shown && shown.error().is_not_found()) {
+    auto added = run("mailbox.add", *input);
+    if (added) {
+      status = 201;
+    } else if (added.error().kind != ErrorKind::kConflict) {
+      return Failure(call, added.error());
+    }
+    shown = run("mailbox.show", key);  // made now, or by a concurrent PUT
+  }
+  if (!shown) return Failure(call, shown.error());
+  if (status == 200) {
+    // An existing mailbox: brought to the state asked for. Its password is
+    // not: the body's is the initial one (change it at .../password).
+    for (auto it = input->begin(); it != input->end(); ++it) {
+      const std::string& k = it.key();
+      bool known = false;
+      for (const ops::Field& f : add->fields) known = known || k == f.name;
+      if (!known) return Failure(call, InvalidField(k.size() <= 64 ? k : "", "unknown field '" + Shown(k, 64) + "'"));
+      if (k != "name" && k != "department" && k != "unit") continue;  // the others: below, or initial only
+      if (!(shown->value(k, Json()) == it.value())) {
+        Error e = Error::Conflict(k + ": cannot be changed on an existing mailbox");
+        e.field = k;
+        return Failure(call, e);
+      }
+    }
+    Json patch = Json::object();
+    for (const char* k : {"active", "max_bytes", "max_messages"})
+      if (input->contains(k)) patch[k] = (*input)[k];
+    HttpRequest patched = call.request;  // as a PATCH of those fields
+    patched.json = std::move(patch);
+    Call inner{call.route, patched, call.state, call.principal, call.who, call.db};
+    return MailboxPatch(inner);
+  }
+  HttpResponse r = HttpResponse::WithJson(status, *shown);
+  r.AddHeader("ETag", VersionOf(*shown));
+  return r;
+}
+
+HttpResponse ApiService::MailboxPatch(Call& call) {
+  const Json& body = call.request.json;
+  if (!body.is_object()) return Failure(call, InvalidField("", "the body must be a JSON object"));
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "active" && k != "max_bytes" && k != "max_messages")
+      return Failure(call, InvalidField(k.size() <= 64 ? k : "",
+                                        "unknown field '" + Shown(k, 64) + "': a PATCH changes active, max_bytes, "
+                                        "max_messages"));
+  }
+  if (body.contains("active") && !body["active"].is_boolean())
+    return Failure(call, InvalidField("active", "active: expected true or false"));
+  auto run = [&](std::string_view name, const Json& in) { return Run(call, name, in); };
+  auto address = ParseMailboxName(call.request.Param("address"));
+  if (!address) return Failure(call, InvalidField("address", "address: " + address.error().message));
+  const Json key = Json{{"address", address->Mailbox()}};
+  auto shown = run("mailbox.show", key);
+  if (!shown) return Failure(call, shown.error());
+  // Only what differs is changed: the same PATCH twice changes nothing the
+  // second time (and writes no change log).
+  Json quota = key;
+  bool quota_differs = false;
+  for (const char* k : {"max_bytes", "max_messages"}) {
+    if (!body.contains(k)) continue;
+    quota[k] = body[k];
+    quota_differs = quota_differs || !(body[k] == (*shown)[k]);
+  }
+  if (quota_differs) {
+    auto r = run("mailbox.set_quota", quota);
+    if (!r) return Failure(call, r.error());
+  }
+  if (body.contains("active") && !(body["active"] == (*shown)["active"])) {
+    auto r = run(body["active"].get<bool>() ? "mailbox.enable" : "mailbox.disable", key);
+    if (!r) return Failure(call, r.error());
+  }
+  if (quota_differs || body.contains("active")) shown = run("mailbox.show", key);
+  if (!shown) return Failure(call, shown.error());
+  HttpResponse r = HttpResponse::WithJson(200, *shown);
+  r.AddHeader("ETag", VersionOf(*shown));
+  return r;
+}
+
+}  // namespace roster

@@ -1,0 +1,110 @@
+// sessions.cc: see sessions.h.
+#include "api/sessions.h"
+
+#include <sodium.h>
+
+#include "common/text.h"
+
+namespace roster {
+namespace {
+
+constexpr char kPrefix[] = "rs_";
+constexpr size_t kRandomBytes = 32;
+// sodium's base64url without padding: 43 characters for 32 bytes.
+constexpr size_t kEncoded = 43;
+
+std::string Digest(std::string_view token) {
+  unsigned char out[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+}
+
+}  // namespace
+
+bool SessionStore::LooksLikeToken(std::string_view token) {
+  if (!StartsWith(token, kPrefix) || token.size() != sizeof(kPrefix) - 1 + kEncoded) return false;
+  for (char c : token.substr(sizeof(kPrefix) - 1)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void SessionStore::SetLimits(SessionLimits limits) {
+  std::lock_guard<std::mutex> lock(mu_);
+  limits_ = limits;
+}
+
+bool SessionStore::Expired(const Session& s, int64_t now) const {
+  return now - s.last_used >= limits_.idle.count() || now - s.created_at >= limits_.lifetime.count();
+}
+
+void SessionStore::EvictOne(int64_t now) {
+  auto oldest = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (Expired(it->second, now)) {
+      sessions_.erase(it);
+      return;
+    }
+    if (oldest == sessions_.end() || it->second.last_used < oldest->second.last_used) oldest = it;
+  }
+  if (oldest != sessions_.end()) sessions_.erase(oldest);
+}
+
+SessionStore::Created SessionStore::Create(ops::Principal principal, int64_t now) {
+  unsigned char random[kRandomBytes];
+  randombytes_buf(random, sizeof(random));
+  char encoded[sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(encoded, sizeof(encoded), random, sizeof(random), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(random, sizeof(random));
+  Created created{kPrefix + std::string(encoded), 0};
+  sodium_memzero(encoded, sizeof(encoded));
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!sessions_.empty() && sessions_.size() >= limits_.max) EvictOne(now);
+  Session s{std::move(principal), now, now};
+  created.expires_at = now + limits_.lifetime.count();
+  sessions_[Digest(created.token)] = std::move(s);
+  return created;
+}
+
+std::optional<SessionStore::Found> SessionStore::Use(std::string_view token, int64_t now) {
+  if (!LooksLikeToken(token)) return std::nullopt;
+  std::string key = Digest(token);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return std::nullopt;
+  if (Expired(it->second, now)) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  it->second.last_used = now;
+  return Found{it->second.principal, it->second.created_at, it->second.created_at + limits_.lifetime.count()};
+}
+
+bool SessionStore::End(std::string_view token) {
+  if (!LooksLikeToken(token)) return false;
+  std::string key = Digest(token);
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.erase(key) > 0;
+}
+
+size_t SessionStore::EndWhere(const std::function<bool(const ops::Principal&)>& which) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t ended = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (which(it->second.principal)) {
+      it = sessions_.erase(it);
+      ++ended;
+    } else {
+      ++it;
+    }
+  }
+  return ended;
+}
+
+size_t SessionStore::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.size();
+}
+
+}  // namespace roster

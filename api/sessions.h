@@ -1,0 +1,82 @@
+// sessions.h: roster-apid's sign-in sessions. A session is what POST
+// /v1/session gives after a good sign-in: a bearer token ("rs_" and 43
+// characters of base64url, 256 random bits from libsodium) that stands for
+// the principal until it is signed out, unused for `idle`, or older than
+// `lifetime`. Sessions live in the daemon's memory only (a restart signs
+// everyone out); the table keeps no token, only its SHA-256, so not even a
+// core file holds one that works. Bounded: at most `max` sessions; a new
+// one beyond takes the place of the one idle the longest.
+//
+// Thread-safe: every method may be called from any thread.
+//
+// Trusts: nothing in a presented token (looked up by its digest only).
+#ifndef ROSTER_API_SESSIONS_H
+#define ROSTER_API_SESSIONS_H
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ops/principal.h"
+
+namespace roster {
+
+struct SessionLimits {
+  size_t max = 10000;
+  std::chrono::seconds idle{1800};
+  std::chrono::seconds lifetime{12 * 3600};
+};
+
+class SessionStore {
+ public:
+  explicit SessionStore(SessionLimits limits) : limits_(limits) {}
+
+  // New limits (a reload): sessions beyond them end at their next use or
+  // the next Create.
+  void SetLimits(SessionLimits limits);
+
+  struct Created {
+    std::string token;   // give it to the client once; never log it
+    int64_t expires_at;  // the absolute end (unix seconds)
+  };
+  Created Create(ops::Principal principal, int64_t now);
+
+  struct Found {
+    ops::Principal principal;
+    int64_t created_at;
+    int64_t expires_at;
+  };
+  // The session of `token`, refreshed (its idle clock restarts), or nullopt
+  // (unknown, ended, or not a session token at all).
+  std::optional<Found> Use(std::string_view token, int64_t now);
+  // Ends the session of `token`; whether there was one.
+  bool End(std::string_view token);
+  // Ends every session `which` says of its principal (an account disabled,
+  // deleted or given a new password); how many.
+  size_t EndWhere(const std::function<bool(const ops::Principal&)>& which);
+  size_t size();
+
+  static bool LooksLikeToken(std::string_view token);
+
+ private:
+  struct Session {
+    ops::Principal principal;
+    int64_t created_at = 0;
+    int64_t last_used = 0;
+  };
+  bool Expired(const Session& s, int64_t now) const;  // mu_ held
+  void EvictOne(int64_t now);                          // mu_ held
+
+  std::mutex mu_;
+  SessionLimits limits_;                      // GUARDED_BY(mu_)
+  std::map<std::string, Session> sessions_;   // GUARDED_BY(mu_): by the token's SHA-256
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_API_SESSIONS_H
