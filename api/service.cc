@@ -247,7 +247,6 @@ HttpResponse ApiService::SessionCreate(Call& call) {
     if (p.error().kind == ErrorKind::kUnauthenticated) throttle.Failed(call.request.client, now);
     return Failure(call, p.error());
   }
-  throttle.Succeeded(call.request.client);
   SessionStore::Created created = sessions_.Create(*p, now);
   Json j = Json::object();
   j["token"] = created.token;

@@ -312,9 +312,4 @@ void LoginThrottle::Failed(const std::string& client, int64_t now) {
   ++it->second.failures;
 }
 
-void LoginThrottle::Succeeded(const std::string& client) {
-  std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(client);
-}
-
 }  // namespace roster::ops

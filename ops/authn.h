@@ -24,8 +24,9 @@
 // never a refusal.
 //
 // The caller's sequence for one request: LoginThrottle::Check(client); then
-// one Authenticate*; on kUnauthenticated LoginThrottle::Failed(client), on
-// success Succeeded(client). The Authenticate* functions keep the per-account
+// one Authenticate*; on kUnauthenticated LoginThrottle::Failed(client). A
+// success does not wipe the client's failures: one valid account must not buy
+// its holder fresh guesses at everybody else's. The Authenticate* functions keep the per-account
 // counts themselves. An API key's owner locked out by failed passwords keeps
 // its keys working (the lock is about guessing its password); a disabled
 // owner's keys do not.
@@ -114,7 +115,6 @@ class LoginThrottle {
   // OK, or kThrottled with retry_after.
   Status Check(const std::string& client, int64_t now);
   void Failed(const std::string& client, int64_t now);
-  void Succeeded(const std::string& client);
 
  private:
   struct Entry {
