@@ -131,6 +131,8 @@ class AdminStore {
   Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
   Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
   Result<Domain> GetDomain(std::string_view name);
+  // OK if the domain exists, else kNotFound; without counting its mailboxes as GetDomain does.
+  Status FindDomain(std::string_view name);
   Result<std::vector<Domain>> ListDomains();
   // At most `limit` domains named after `after` ("" = from the first), by name.
   Result<std::vector<Domain>> DomainPage(std::string_view after, uint64_t limit);
