@@ -293,7 +293,7 @@ Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std:
   // The index that holds the page's rows in the page's order, named: the
   // optimizer, guessing from statistics, may otherwise read every row of a
   // domain to sort them, or every other domain's addresses that sort first
-  // (migration 010; tests/db/ops_test, ADomainsPageReadsOnlyItsOwnRows).
+  // (migration 011; tests/db/ops_test, ADomainsPageReadsOnlyItsOwnRows).
 #define ROSTER_MAILBOX_PAGE(index)                                                                          \
   ROSTER_MAILBOX_SELECT "FORCE INDEX (" index ") " ROSTER_MAILBOX_JOINS                                     \
   "WHERE (? = '' OR d.name = ?) AND (? = '' OR m.department = ?) "                                         \

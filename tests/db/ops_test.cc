@@ -556,7 +556,7 @@ TEST_F(OpsTest, ListingsPageByCursor) {
 // A page of one domain's mailboxes reads that page's rows from the index and
 // no others, however many addresses of other domains sort before them (with
 // only the index on the address, the first page of a.test read every b.test
-// address that sorts first: migration 010). Counted with the server's own
+// address that sorts first: migration 011). Counted with the server's own
 // handler counters on this connection, not timed.
 TEST_F(OpsTest, ADomainsPageReadsOnlyItsOwnRows) {
   // a.test gets 1000 more mailboxes (department ops) and b.test 1000 whose

@@ -1,4 +1,4 @@
--- 010-mailbox-domain-order: a domain's mailboxes in address order, from one
+-- 011-mailbox-domain-order: a domain's mailboxes in address order, from one
 -- index. A listing page of one domain (rosterctl mailbox list DOMAIN,
 -- GET /v1/domains/D/mailboxes) is a keyset query: WHERE domain AND
 -- lookup_key > the cursor ORDER BY lookup_key LIMIT n. With only the index on
