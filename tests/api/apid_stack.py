@@ -62,8 +62,10 @@ class Apid(policyd_stack.Daemon):
     """roster-apid on a stack's database; `settings` are extra config lines."""
     count = 0
 
-    def __init__(self, stack, settings="", tcp=False, tls=None):
+    def __init__(self, stack, settings="", tcp=False, tls=None, proxies="uid:0 127.0.0.1"):
+        """proxies: its api_trusted_proxies (by default the test process, root)."""
         self.stack = stack
+        self.proxies = proxies
         Apid.count += 1
         self.dir = os.path.join(stack.dir, f"apid{Apid.count}")
         self.own_dir(self.dir)
@@ -84,17 +86,19 @@ class Apid(policyd_stack.Daemon):
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"db_write_timeout = 3s\npassword_argon2_memory = 8M\npassword_argon2_ops = 1\n"
                     f"dovecot_auth_master =\napi_listen = {listen}\napi_user = {USER}\napi_log = stderr\n"
-                    f"api_trusted_proxies = uid:0 127.0.0.1\n{tls}{settings}\n!include {self.secret}\n")
+                    f"api_trusted_proxies = {self.proxies}\n{tls}{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)
 
     def start(self):
+        """Starts it (again, after stop()) and waits until it listens."""
         self.stderr = open(self.stderr_path, "a")
+        started = self.log().count("started on")
         self.proc = subprocess.Popen([APID, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("roster-apid exited:\n" + self.log())
-            if "started on" in self.log():
+            if self.log().count("started on") > started:
                 return self
             time.sleep(0.05)
         raise RuntimeError("roster-apid did not start:\n" + self.log())
