@@ -62,9 +62,12 @@ class Apid(policyd_stack.Daemon):
     """roster-apid on a stack's database; `settings` are extra config lines."""
     count = 0
 
-    def __init__(self, stack, settings="", tcp=False, tls=None, argon2=("8M", 1)):
-        self.argon2 = argon2  # (memory, passes) for new hashes: cheap for tests, the defaults for a bench
+    def __init__(self, stack, settings="", tcp=False, tls=None, proxies="uid:0 127.0.0.1", argon2=("8M", 1)):
+        """proxies: its api_trusted_proxies (by default the test process, root); argon2: (memory, passes)
+        for new hashes, cheap for tests, roster's defaults for a bench."""
+        self.argon2 = argon2
         self.stack = stack
+        self.proxies = proxies
         Apid.count += 1
         self.dir = os.path.join(stack.dir, f"apid{Apid.count}")
         self.own_dir(self.dir)
@@ -85,17 +88,19 @@ class Apid(policyd_stack.Daemon):
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
                     f"db_write_timeout = 3s\npassword_argon2_memory = {self.argon2[0]}\npassword_argon2_ops = {self.argon2[1]}\n"
                     f"dovecot_auth_master =\napi_listen = {listen}\napi_user = {USER}\napi_log = stderr\n"
-                    f"api_trusted_proxies = uid:0 127.0.0.1\n{tls}{settings}\n!include {self.secret}\n")
+                    f"api_trusted_proxies = {self.proxies}\n{tls}{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)
 
     def start(self):
+        """Starts it (again, after stop()) and waits until it listens."""
         self.stderr = open(self.stderr_path, "a")
+        started = self.log().count("started on")
         self.proc = subprocess.Popen([APID, "-c", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("roster-apid exited:\n" + self.log())
-            if "started on" in self.log():
+            if self.log().count("started on") > started:
                 return self
             time.sleep(0.05)
         raise RuntimeError("roster-apid did not start:\n" + self.log())
