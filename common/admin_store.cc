@@ -210,7 +210,10 @@ Status AdminStore::SetMailboxActive(std::string_view address, bool active, const
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);
     if (!id) return id.error();
-    auto affected = db_.Execute("UPDATE mailbox SET active = ? WHERE id = ?", {int64_t{active ? 1 : 0}, *id});
+    // Disabling ends the mailbox's sessions in the administration service
+    // (migration 010), even if it is enabled again before their next use.
+    auto affected = db_.Execute("UPDATE mailbox SET active = ?, credentials_version = credentials_version + ? WHERE id = ?",
+                                {int64_t{active ? 1 : 0}, int64_t{active ? 0 : 1}, *id});
     if (!affected) return affected.error();
     return WriteChangeLog(actor, active ? "mailbox-enable" : "mailbox-disable", address, "");
   });
@@ -242,7 +245,9 @@ Status AdminStore::SetPasswordHash(std::string_view address, std::string_view ha
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);
     if (!id) return id.error();
-    auto a = db_.Execute("UPDATE mailbox SET password_hash = ?, password_changed_at = UTC_TIMESTAMP() WHERE id = ?",
+    // A new password ends the mailbox's sessions (migration 010).
+    auto a = db_.Execute("UPDATE mailbox SET password_hash = ?, password_changed_at = UTC_TIMESTAMP(), "
+                         "credentials_version = credentials_version + 1 WHERE id = ?",
                          {std::string(hash), *id});
     if (!a) return a.error();
     return WriteChangeLog(actor, "mailbox-passwd", address, std::string("scheme=") + SchemeName(ParseStoredHash(hash).scheme));

@@ -140,6 +140,8 @@ class AdminStore {
   Status AddMailbox(const NewMailbox& mailbox, const Actor& actor);
   // Also deletes the subscriptions that delivered to the mailbox.
   Status DeleteMailbox(std::string_view address, const Actor& actor);
+  // Disabling, and a new password, move the mailbox's credentials_version
+  // (migration 010): its sessions in the administration service end.
   Status SetMailboxActive(std::string_view address, bool active, const Actor& actor);
   Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
                          std::optional<uint64_t> max_messages, const Actor& actor);
