@@ -376,6 +376,7 @@ HttpResponse ApiService::MailboxPut(Call& call) {
     for (const char* k : {"active", "max_bytes", "max_messages"})
       if (input->contains(k)) patch[k] = (*input)[k];
     HttpRequest patched = call.request;  // as a PATCH of those fields
+    patched.Wipe();  // the copy of the body (and its initial password)
     patched.json = std::move(patch);
     Call inner{call.route, patched, call.state, call.principal, call.who, call.db};
     return MailboxPatch(inner);

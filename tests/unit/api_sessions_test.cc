@@ -129,9 +129,11 @@ TEST(ApiSettings, DefaultsAndBounds) {
                           "api_log = file\n", "api_listen = 10.0.0.1\n"}) {
     EXPECT_FALSE(Settings(bad).ok()) << bad;
   }
-  auto a = Settings(""), b = Settings("api_max_body = 2M\napi_session_idle = 1h\n");
+  // The session's idle time and the per-request limits are reloadable.
+  auto a = Settings(""), b = Settings("api_max_body = 2M\napi_session_idle = 1h\napi_max_headers = 10\n"
+                                      "api_request_timeout = 5s\napi_threads = 8\n");
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(FixedChanges(*a, *b), "api_max_body");  // the session's idle time is reloadable
+  EXPECT_EQ(FixedChanges(*a, *b), "api_threads");
 }
 
 }  // namespace
