@@ -105,7 +105,7 @@ struct ChangeLogFilter {
 
 // Whose entries a scoped listing of the change log holds (ListChangeLogIn):
 // those about objects of `domains` (the entry's object_domain, migration
-// 011), and with `department` only those about that one domain's mailboxes
+// 012), and with `department` only those about that one domain's mailboxes
 // of the department, as they are now (a mailbox deleted or moved since takes
 // its entries out).
 struct ChangeLogScope {
@@ -151,6 +151,8 @@ class AdminStore {
   Status DeleteDomain(std::string_view name, bool force, const Actor& actor);
   Status SetDomainActive(std::string_view name, bool active, const Actor& actor);
   Result<Domain> GetDomain(std::string_view name);
+  // OK if the domain exists, else kNotFound; without counting its mailboxes as GetDomain does.
+  Status FindDomain(std::string_view name);
   Result<std::vector<Domain>> ListDomains();
   // At most `limit` domains named after `after` ("" = from the first), by name.
   Result<std::vector<Domain>> DomainPage(std::string_view after, uint64_t limit);

@@ -161,8 +161,8 @@ ROSTER_OPS_HANDLER(MailboxList) {
   const uint64_t limit = PageLimit(in);
   q.limit = limit + 1;  // one more tells whether another page follows
   if (!q.domain.empty() && q.after.empty()) {
-    auto d = store.GetDomain(q.domain);
-    if (!d) return d.error();
+    Status known = store.FindDomain(q.domain);  // a 404 for a domain that is not there
+    if (!known) return known.error();
   }
   std::vector<std::string> keys;
   auto page = store.MailboxPage(q, &keys);
@@ -176,7 +176,7 @@ ROSTER_OPS_HANDLER(MailboxInactive) {
   std::string domain = Str(in, "domain");
   std::string after = Str(in, "cursor");
   if (!domain.empty() && after.empty()) {
-    auto known = AdminStore(*ctx.db).GetDomain(domain);
+    Status known = AdminStore(*ctx.db).FindDomain(domain);
     if (!known) return known.error();
   }
   const uint64_t limit = PageLimit(in);

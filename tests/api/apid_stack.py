@@ -62,7 +62,8 @@ class Apid(policyd_stack.Daemon):
     """roster-apid on a stack's database; `settings` are extra config lines."""
     count = 0
 
-    def __init__(self, stack, settings="", tcp=False, tls=None):
+    def __init__(self, stack, settings="", tcp=False, tls=None, argon2=("8M", 1)):
+        self.argon2 = argon2  # (memory, passes) for new hashes: cheap for tests, the defaults for a bench
         self.stack = stack
         Apid.count += 1
         self.dir = os.path.join(stack.dir, f"apid{Apid.count}")
@@ -82,7 +83,7 @@ class Apid(policyd_stack.Daemon):
         tls = f"api_tls_cert = {self.tls[0]}\napi_tls_key = {self.tls[1]}\n" if self.tls else ""
         with open(self.conf, "w") as f:
             f.write(f"db_hosts = {self.stack.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
-                    f"db_write_timeout = 3s\npassword_argon2_memory = 8M\npassword_argon2_ops = 1\n"
+                    f"db_write_timeout = 3s\npassword_argon2_memory = {self.argon2[0]}\npassword_argon2_ops = {self.argon2[1]}\n"
                     f"dovecot_auth_master =\napi_listen = {listen}\napi_user = {USER}\napi_log = stderr\n"
                     f"api_trusted_proxies = uid:0 127.0.0.1\n{tls}{settings}\n!include {self.secret}\n")
         os.chmod(self.conf, 0o644)

@@ -635,6 +635,43 @@ TEST_F(OpsTest, AGroupAdministratorsLogPagesAreBounded) {
   EXPECT_EQ(seen, (std::vector<std::string>{"mailbox-passwd", "mailbox-add"}));
 }
 
+// A page of one domain's mailboxes reads that page's rows from the index and
+// no others, however many addresses of other domains sort before them (with
+// only the index on the address, the first page of a.test read every b.test
+// address that sorts first: migration 011). Counted with the server's own
+// handler counters on this connection, not timed.
+TEST_F(OpsTest, ADomainsPageReadsOnlyItsOwnRows) {
+  // a.test gets 1000 more mailboxes (department ops) and b.test 1000 whose
+  // addresses sort before all of a.test's: the old plans read at least a
+  // thousand rows for a.test's first page, or its sales department's (b.test's
+  // keys in address order, or a.test's keys to sort them).
+  for (const char* sql :
+       {"INSERT INTO mailbox (domain_id, address, password_hash, department) SELECT d.id, "
+        "CONCAT('z', LPAD(seq, 4, '0'), '@a.test'), '{PLAIN}x', 'ops' FROM domain d, seq_1_to_1000 "
+        "WHERE d.name = 'a.test'",
+        "INSERT INTO mailbox (domain_id, address, password_hash, department) SELECT d.id, "
+        "CONCAT('a', LPAD(seq, 4, '0'), '@b.test'), '{PLAIN}x', 'sales' FROM domain d, seq_1_to_1000 "
+        "WHERE d.name = 'b.test'"})
+    ASSERT_TRUE(db_->Execute(sql).ok()) << sql;
+  ASSERT_TRUE(db_->Query("ANALYZE TABLE mailbox").ok());  // it answers a table
+  auto index_reads = [&]() -> uint64_t {
+    auto rows = db_->Query(
+        "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'HANDLER_READ_NEXT'");
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    return rows.ok() && !rows->empty() ? std::stoull((*rows)[0].String(0)) : 0;
+  };
+  for (const Json& in : {Json{{"domain", "a.test"}, {"limit", 1}},
+                         Json{{"domain", "a.test"}, {"department", "sales"}, {"limit", 1}}}) {
+    uint64_t before = index_reads();
+    auto page = Run(Who("mail"), "mailbox.list", in);
+    uint64_t read = index_reads() - before;
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    ASSERT_EQ((*page)["items"].size(), 1u);
+    EXPECT_EQ((*page)["items"][0]["address"], "alice@a.test");
+    EXPECT_LE(read, 5u) << in.dump();  // the page's row and the next; not a thousand
+  }
+}
+
 // Administrators and API keys page by cursor as the other listings.
 TEST_F(OpsTest, AdministratorsAndKeysPageByCursor) {
   for (const char* name : {"a1", "a2", "a3"})

@@ -1,4 +1,4 @@
--- 011-change-log-domain: the domain each change-log entry is about, so a
+-- 012-change-log-domain: the domain each change-log entry is about, so a
 -- domain or group administrator reads the entries of its own domains
 -- (operation log.list, ops/routing_ops.cc) in bounded index reads: one range
 -- of change_log_domain per domain, newest first.
