@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -39,6 +40,25 @@ const std::string* HttpRequest::Header(std::string_view lower_name) const {
     if (name == lower_name) return &value;
   }
   return nullptr;
+}
+
+namespace {
+
+// Every string of a parsed JSON value, zeroed in place.
+void ZeroJsonStrings(Json& j) {
+  if (j.is_string()) {
+    std::string& text = j.get_ref<std::string&>();
+    sodium_memzero(text.data(), text.size());
+  } else if (j.is_structured()) {
+    for (Json& member : j) ZeroJsonStrings(member);
+  }
+}
+
+}  // namespace
+
+void HttpRequest::Wipe() {
+  sodium_memzero(body.data(), body.size());
+  ZeroJsonStrings(json);
 }
 
 const std::string* HttpRequest::Query(std::string_view name) const {
@@ -378,9 +398,24 @@ struct RequestState {
   bool started = false;    // the first call (headers complete) is done
   bool answered = false;   // an answer is queued already (an early refusal)
   bool too_large = false;  // the body passed max_body: what follows is dropped
+  size_t max_body = 0;     // the limit when the request started (SetRequestLimits)
   const Route* route = nullptr;
   HttpRequest request;
 };
+
+
+// Appends to a body without leaving a copy of its start in freed memory:
+// the string grows into a buffer of its own, and the old one is wiped.
+void AppendWiping(std::string& body, const char* data, size_t size) {
+  if (body.size() + size > body.capacity()) {
+    std::string bigger;
+    bigger.reserve(std::max(body.capacity() * 2, body.size() + size));
+    bigger.append(body);
+    sodium_memzero(body.data(), body.size());
+    body.swap(bigger);
+  }
+  body.append(data, size);
+}
 
 // What a client past its connection cap is told, written straight to the socket.
 const std::string& CutResponse() {
@@ -405,16 +440,32 @@ struct HttpServer::Impl {
   std::set<std::string> trusted_packed;
   MHD_Daemon* daemon = nullptr;
 
+  // The per-request limits, changed at run time (SetRequestLimits): each
+  // request reads them once, when it starts; options' copies are not used.
+  std::atomic<size_t> max_body;
+  std::atomic<unsigned> max_headers;
+  std::atomic<int64_t> request_timeout_ms;
+  std::atomic<bool> draining{false};  // Stop's drain: answers say Connection: close
+  // Stop's, on its thread only:
+  bool quiesced = false;
+  int quiesced_fd = -1;
+
   std::mutex mu;
   std::condition_variable wake;
+  std::condition_variable idle;  // notified when requests_in_flight falls to 0
   // Guarded by mu:
   std::unordered_map<MHD_Connection*, Conn*> conns;
   std::map<std::string, unsigned> per_client;
+  unsigned requests_in_flight = 0;  // from the request line to the answer written (or the connection gone)
   bool stopping = false;
   std::thread watchdog;
 
   Impl(HttpServerOptions o, Router r, HttpListener l)
-      : options(std::move(o)), router(std::move(r)), listener(std::move(l)) {}
+      : options(std::move(o)), router(std::move(r)), listener(std::move(l)),
+        max_body(options.max_body), max_headers(options.max_headers),
+        request_timeout_ms(options.request_timeout.count()) {}
+
+  std::chrono::milliseconds RequestTimeout() const { return std::chrono::milliseconds(request_timeout_ms.load()); }
 
   void Log(const std::string& line) {
     if (!options.log) return;
@@ -441,10 +492,9 @@ struct HttpServer::Impl {
 };
 
 void HttpServer::Impl::Watch() {
-  auto tick = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(options.request_timeout / 4),
-                         std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   std::unique_lock<std::mutex> lock(mu);
   while (!stopping) {
+    auto tick = std::clamp(RequestTimeout() / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     wake.wait_for(lock, tick);
     Clock::time_point now = Clock::now();
     for (auto& [connection, conn] : conns) {
@@ -453,7 +503,7 @@ void HttpServer::Impl::Watch() {
       // table, under mu) before it closes the descriptor: fd is still ours to shut.
       conn->cut = true;
       Log("http: cut a connection from " + conn->peer + ": its request did not arrive within " +
-          std::to_string(options.request_timeout.count()) + " ms");
+          std::to_string(request_timeout_ms.load()) + " ms");
       shutdown(conn->fd, SHUT_RDWR);
     }
   }
@@ -504,7 +554,7 @@ void HttpServer::Impl::ConnectionStarted(MHD_Connection* connection, void** sock
       ++count;
       conn->counted = true;
     }
-    conn->deadline = Clock::now() + options.request_timeout;
+    conn->deadline = Clock::now() + RequestTimeout();
     conns[connection] = conn.get();
   }
   if (refuse && conn->fd >= 0) {
@@ -586,6 +636,8 @@ MHD_Result HttpServer::Impl::Respond(MHD_Connection* connection, RequestState* s
   for (const auto& h : kSecurityHeaders) MHD_add_response_header(response, h[0], h[1]);
   if (tls) MHD_add_response_header(response, "Strict-Transport-Security", "max-age=31536000");
   for (const auto& [name, value] : r.headers) MHD_add_response_header(response, name.c_str(), value.c_str());
+  // Draining: the connection ends with this answer (no next request on it).
+  if (draining.load()) MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
   MHD_Result rc = MHD_queue_response(connection, static_cast<unsigned>(r.status), response);
   MHD_destroy_response(response);
   return rc;
@@ -594,10 +646,12 @@ MHD_Result HttpServer::Impl::Respond(MHD_Connection* connection, RequestState* s
 MHD_Result HttpServer::Impl::Begin(MHD_Connection* connection, RequestState* state, const char* method) {
   HttpRequest& req = state->request;
   req.method = method;
+  state->max_body = max_body.load();
+  const unsigned header_limit = max_headers.load();
   MHD_get_connection_values_n(connection, MHD_HEADER_KIND, CollectHeader, &req.headers);
-  if (req.headers.size() > options.max_headers) {
+  if (req.headers.size() > header_limit) {
     return RespondError(connection, state, 431, "headers_too_large",
-                        "more than " + std::to_string(options.max_headers) + " header fields");
+                        "more than " + std::to_string(header_limit) + " header fields");
   }
   auto target = ParseRequestTarget(req.target, options.target);
   if (!target.ok()) return RespondError(connection, state, 400, "bad_target", target.error().message);
@@ -639,10 +693,11 @@ MHD_Result HttpServer::Impl::Begin(MHD_Connection* connection, RequestState* sta
     errno = 0;
     char* end = nullptr;
     unsigned long long n = strtoull(length, &end, 10);
-    if (errno != 0 || end == length || n > options.max_body) {
+    if (errno != 0 || end == length || n > state->max_body) {
       return RespondError(connection, state, 413, "body_too_large",
-                          "the body is larger than " + std::to_string(options.max_body) + " bytes");
+                          "the body is larger than " + std::to_string(state->max_body) + " bytes");
     }
+    req.body.reserve(static_cast<size_t>(n));  // one buffer: no copy left behind as it grows
   }
   if (state->route->body == HttpBody::kJson) {
     const std::string* type = req.Header("content-type");
@@ -661,12 +716,12 @@ MHD_Result HttpServer::Impl::Finish(MHD_Connection* connection, RequestState* st
   }
   if (state->too_large) {
     return RespondError(connection, state, 413, "body_too_large",
-                        "the body is larger than " + std::to_string(options.max_body) + " bytes");
+                        "the body is larger than " + std::to_string(state->max_body) + " bytes");
   }
   HttpRequest& req = state->request;
   if (state->route->body == HttpBody::kJson) {
     JsonLimits limits = options.json;
-    limits.max_bytes = options.max_body;
+    limits.max_bytes = state->max_body;
     auto json = ParseJson(req.body, limits);
     if (!json.ok()) return RespondError(connection, state, 400, "malformed_json", json.error().message);
     req.json = std::move(*json);
@@ -681,6 +736,7 @@ MHD_Result HttpServer::Impl::Finish(MHD_Connection* connection, RequestState* st
     Log("http: " + req.method + " " + req.target + " from " + req.client + ": the handler threw");
     response = HttpResponse::Error(500, "internal", "internal error");
   }
+  req.Wipe();  // the handler has what it needed
   if (response.status < 100 || response.status > 599) {
     Log("http: " + req.method + " " + req.target + ": the handler answered status " +
         std::to_string(response.status));
@@ -703,11 +759,13 @@ MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* meth
   }
   if (*upload_data_size > 0) {
     if (!state->too_large) {
-      if (state->request.body.size() + *upload_data_size > options.max_body) {
+      std::string& body = state->request.body;
+      if (body.size() + *upload_data_size > state->max_body) {
         state->too_large = true;
-        std::string().swap(state->request.body);
+        sodium_memzero(body.data(), body.size());
+        std::string().swap(body);
       } else {
-        state->request.body.append(upload_data, *upload_data_size);
+        AppendWiping(body, upload_data, *upload_data_size);
       }
     }
     *upload_data_size = 0;
@@ -721,12 +779,16 @@ namespace {
 // libmicrohttpd's callbacks: C, so nothing may throw through them.
 
 void* OnUri(void* cls, const char* uri, MHD_Connection* connection) {
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
   try {
     auto* state = new RequestState;
     state->request.target = uri != nullptr ? uri : "";
     const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     state->conn = info != nullptr ? static_cast<Conn*>(info->socket_context) : nullptr;
-    (void)cls;
+    // Counted until OnCompleted, which libmicrohttpd calls for every request
+    // this callback saw (whatever becomes of it).
+    std::lock_guard<std::mutex> lock(impl->mu);
+    ++impl->requests_in_flight;
     return state;
   } catch (...) {
     return nullptr;
@@ -745,10 +807,15 @@ MHD_Result OnAccess(void* cls, MHD_Connection* connection, const char* /*url*/, 
 void OnCompleted(void* cls, MHD_Connection*, void** req_cls, MHD_RequestTerminationCode) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
   auto* state = static_cast<RequestState*>(*req_cls);
-  if (state != nullptr && state->conn != nullptr) {
+  if (state == nullptr) return;
+  state->request.Wipe();  // cut mid-body, or refused early: wiped all the same
+  {
     std::lock_guard<std::mutex> lock(impl->mu);
-    state->conn->busy = false;
-    state->conn->deadline = Clock::now() + impl->options.request_timeout;
+    if (state->conn != nullptr) {
+      state->conn->busy = false;
+      state->conn->deadline = Clock::now() + impl->RequestTimeout();
+    }
+    if (impl->requests_in_flight > 0 && --impl->requests_in_flight == 0) impl->idle.notify_all();
   }
   delete state;
   *req_cls = nullptr;
@@ -799,6 +866,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   }
   if (options.idle_timeout.count() < 1) return Error::Invalid("idle timeout under a second");
   if (options.request_timeout.count() < 1) return Error::Invalid("request timeout of 0");
+  if (options.max_headers == 0) return Error::Invalid("max_headers of 0");
   if (listener.fd() < 0) return Error::Invalid("no listening socket");
   bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
   if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
@@ -814,7 +882,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
     if (!packed.ok()) return Error::Invalid("trusted proxy " + proxy + ": not an IP address");
     impl->trusted_packed.insert(*packed);
   }
-  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  // MHD_USE_ITC: what MHD_quiesce_daemon needs to stop accepting (Stop's drain).
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
   if (tls) {
     auto cert = ReadSmallFile(impl->options.tls_cert_file);
     if (!cert.ok()) return cert.error();
@@ -861,8 +930,34 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   return server;
 }
 
-void HttpServer::Stop() {
+Status HttpServer::SetRequestLimits(const HttpServerOptions& limits) {
+  if (limits.request_timeout.count() < 1) return Error::Invalid("request timeout of 0");
+  if (limits.max_headers == 0) return Error::Invalid("max_headers of 0");
+  impl_->max_body = limits.max_body;
+  impl_->max_headers = limits.max_headers;
+  impl_->request_timeout_ms = limits.request_timeout.count();
+  impl_->wake.notify_all();  // the watchdog's tick follows the timeout
+  return Status::Ok();
+}
+
+void HttpServer::Stop(std::chrono::milliseconds drain) {
   if (impl_ == nullptr) return;
+  if (drain.count() > 0 && impl_->daemon != nullptr && !impl_->quiesced) {
+    // No new connection; the requests under way (read, handled, or their
+    // answers being written) finish, for at most `drain`. The watchdog still
+    // cuts a request that does not arrive in time.
+    impl_->draining = true;
+    impl_->quiesced = true;
+    MHD_socket listen_fd = MHD_quiesce_daemon(impl_->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET) impl_->quiesced_fd = listen_fd;
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    if (impl_->requests_in_flight > 0)
+      impl_->Log("http: stopping: " + std::to_string(impl_->requests_in_flight) +
+                 " request(s) under way, waiting at most " + std::to_string(drain.count()) + " ms");
+    if (!impl_->idle.wait_for(lock, drain, [&] { return impl_->requests_in_flight == 0; }))
+      impl_->Log("http: stopping with " + std::to_string(impl_->requests_in_flight) +
+                 " request(s) still under way after " + std::to_string(drain.count()) + " ms");
+  }
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;
@@ -872,6 +967,12 @@ void HttpServer::Stop() {
   if (impl_->daemon != nullptr) {
     MHD_stop_daemon(impl_->daemon);  // closes every connection: ConnectionClosed for each
     impl_->daemon = nullptr;
+  }
+  // A quiesced daemon gave its listening socket back: ours to close, after
+  // MHD_stop_daemon (a pool thread may still have looked at it until then).
+  if (impl_->quiesced_fd >= 0) {
+    close(impl_->quiesced_fd);
+    impl_->quiesced_fd = -1;
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
   for (auto& [connection, conn] : impl_->conns) delete conn;

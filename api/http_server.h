@@ -26,8 +26,16 @@
 // log function must therefore be safe to call concurrently; a thread_local in a
 // handler (a database connection) stays with its pool thread. The Router is
 // not changed after Start. Stop() (or the destructor) may be called from any
-// thread but a handler's: it closes the listener, closes every connection,
-// joins every thread; no handler runs after it returns.
+// thread but a handler's, one at a time: with a drain time it first stops
+// accepting and lets the requests under way finish (their answers written)
+// for at most that long; then it closes the listener, closes every
+// connection, joins every thread; no handler runs after it returns.
+// SetRequestLimits may be called from any thread, at any time.
+//
+// Secrets in requests: a request's body and the strings parsed from it are
+// wiped (sodium_memzero) once its handler has run, or when the request ends
+// without one; a body growing in pieces leaves no copy of its start behind.
+// libmicrohttpd's own connection buffer is its to reuse.
 //
 // Trusts: nothing from clients (see above; the request target is decoded by
 // api/http_request.h from the raw bytes); the X-Forwarded-For header only from
@@ -76,6 +84,10 @@ struct HttpRequest {
   const std::string* Query(std::string_view name) const;
   // The route parameter of that name; "" if the route has none of that name.
   const std::string& Param(std::string_view name) const;
+  // Zeroes the body and every string parsed from it, in place (a password in
+  // a sign-in or a password change). The layer calls it once the handler has
+  // run; a handler keeps what it needs in copies of its own.
+  void Wipe();
 };
 
 struct HttpResponse {
@@ -216,6 +228,8 @@ struct HttpServerOptions {
   JsonLimits json;  // max_bytes is max_body
   std::vector<std::string> trusted_proxies;  // TCP peers whose X-Forwarded-For is believed
   std::vector<uid_t> trusted_proxy_uids;     // unix-socket peers whose X-Forwarded-For is believed
+  // max_body, max_headers and request_timeout may change while the server
+  // runs (SetRequestLimits); the others are fixed at Start.
   // Where the layer's own problems go (a handler's exception, libmicrohttpd's
   // errors, cut connections); called from any thread. Null: nowhere.
   std::function<void(std::string_view)> log;
@@ -231,7 +245,15 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  void Stop();
+  // drain 0: at once (the requests under way are cut). Else: stops accepting
+  // new connections, answers end their connections (Connection: close), and
+  // waits until no request is under way, at most `drain`, before stopping.
+  void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
+  // New per-request limits from `limits` (max_body, max_headers,
+  // request_timeout; its other fields are ignored) for the requests that
+  // start from now; a connection's current deadline stays. Invalid: a zero
+  // timeout or header count.
+  Status SetRequestLimits(const HttpServerOptions& limits);
   uint16_t port() const { return port_; }
   bool tls() const { return tls_; }
 

@@ -1,8 +1,9 @@
 // roster-apid: roster's administration service, an HTTP JSON API
 // (doc/api.md, doc/roster-apid.8). Reads its configuration, binds its
-// socket, drops to its own user, and serves until SIGTERM; SIGHUP reloads
-// the configuration (what can change without a restart), keeping the old one
-// if the new file is bad.
+// socket, drops to its own user, and serves until SIGTERM (then stops
+// accepting and lets the requests under way finish, for at most 5 s); SIGHUP
+// reloads the configuration (what can change without a restart, the
+// per-request limits among it), keeping the old one if the new file is bad.
 //
 // Trusts: the configuration file (root's, or its own user's after the
 // drop); nothing from clients (api/service.h, api/http_server.h).
@@ -30,6 +31,8 @@ namespace roster {
 namespace {
 
 constexpr char kDefaultConfig[] = ROSTER_CONFDIR "/roster-apid.conf";
+// On SIGTERM: how long the requests under way may take to finish.
+constexpr std::chrono::seconds kDrain{5};
 
 void Usage() {
   fprintf(stderr,
@@ -138,10 +141,14 @@ int Run(int argc, char** argv) {
     }
     std::string fixed = FixedChanges(first, *fresh);
     if (!fixed.empty()) log.Warning("reload: changes to " + fixed + " take effect only after a restart");
+    Status limits = (*server)->SetRequestLimits(fresh->http);  // bounded by the settings' own checks
+    if (!limits) log.Error("reload: " + limits.error().message);
     service.Reload(std::move(*fresh));
     log.Info("reload: configuration reloaded from " + config_path);
   }
-  (*server)->Stop();  // closes the listener, lets the handlers running finish, joins the threads
+  // No new connection; the requests under way finish (for at most kDrain),
+  // then every connection is closed and the threads joined.
+  (*server)->Stop(kDrain);
   log.Info("stopped");
   return 0;
 }

@@ -202,7 +202,11 @@ Result<ops::Principal> ApiService::Authenticate(Call& call) {
   if (SessionStore::LooksLikeToken(token)) {
     auto found = sessions_.Use(token, now);
     if (!found) return Error::Unauthenticated("the session has ended: sign in again");
-    return found->principal;
+    // The account as it stands now (one read by primary key): a change made
+    // anywhere, this daemon or not, counts at this request.
+    auto principal = ops::ResumeSession(*call.db, found->account);
+    if (!principal && principal.error().kind == ErrorKind::kUnauthenticated) sessions_.End(token);
+    return principal;
   }
   ops::LoginThrottle& throttle = *call.state->throttle;
   ROSTER_TRY(throttle.Check(call.request.client, now));
@@ -241,13 +245,14 @@ HttpResponse ApiService::SessionCreate(Call& call) {
   Status allowed = throttle.Check(call.request.client, now);
   if (!allowed) return Failure(call, allowed.error());
   ops::Credentials c{name, password, totp, call.request.client};
-  auto p = mailbox ? ops::AuthenticateMailbox(*call.db, call.state->settings.ops, clock_, c)
-                   : ops::AuthenticateAdmin(*call.db, call.state->settings.ops, clock_, c);
+  ops::SessionAccount account;
+  auto p = mailbox ? ops::AuthenticateMailbox(*call.db, call.state->settings.ops, clock_, c, &account)
+                   : ops::AuthenticateAdmin(*call.db, call.state->settings.ops, clock_, c, &account);
   if (!p) {
     if (p.error().kind == ErrorKind::kUnauthenticated) throttle.Failed(call.request.client, now);
     return Failure(call, p.error());
   }
-  SessionStore::Created created = sessions_.Create(*p, now);
+  SessionStore::Created created = sessions_.Create(account, now);
   Json j = Json::object();
   j["token"] = created.token;
   j["token_type"] = "Bearer";
@@ -267,34 +272,7 @@ Result<Json> ApiService::Run(Call& call, std::string_view name, const Json& inpu
   ctx.flusher = call.state->flusher.get();
   ctx.clock = &clock_;
   ctx.settings = &call.state->settings.ops;
-  auto answer = ops::Run(ctx, name, input);
-  if (answer) EndSessionsAfter(call, name, input);
-  return answer;
-}
-
-// A change that must stop an account's old credentials ends its sessions
-// here too (as the auth-cache flush does in Dovecot): a disabled or deleted
-// account, a new password. Changes made outside this daemon (rosterctl) end
-// them only at their idle or absolute timeout.
-void ApiService::EndSessionsAfter(const Call& call, std::string_view name, const Json& input) {
-  static const char* const kAdminChanges[] = {"admin.disable", "admin.del", "admin.set_password"};
-  static const char* const kMailboxChanges[] = {"mailbox.disable", "mailbox.del", "mailbox.set_password",
-                                                "mailbox.change_password"};
-  for (const char* op : kAdminChanges) {
-    if (name != op) continue;
-    std::string account = input.value("name", std::string());
-    if (account.empty()) account = call.principal.name;  // one's own
-    sessions_.EndWhere([&](const ops::Principal& p) {
-      return p.kind != ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.name, account);
-    });
-  }
-  for (const char* op : kMailboxChanges) {
-    if (name != op) continue;
-    std::string address = input.value("address", std::string());
-    sessions_.EndWhere([&](const ops::Principal& p) {
-      return p.kind == ops::PrincipalKind::kMailboxUser && EqualsIgnoreCase(p.mailbox, address);
-    });
-  }
+  return ops::Run(ctx, name, input);
 }
 
 HttpResponse ApiService::Operation(Call& call) {
@@ -398,6 +376,7 @@ HttpResponse ApiService::MailboxPut(Call& call) {
     for (const char* k : {"active", "max_bytes", "max_messages"})
       if (input->contains(k)) patch[k] = (*input)[k];
     HttpRequest patched = call.request;  // as a PATCH of those fields
+    patched.Wipe();  // the copy of the body (and its initial password)
     patched.json = std::move(patch);
     Call inner{call.route, patched, call.state, call.principal, call.who, call.db};
     return MailboxPatch(inner);

@@ -5,7 +5,9 @@
 // ops::Run with the actor {principal's name, client's address} and the
 // Dovecot auth-cache flusher rosterctl uses (admin/dovecot_flush.h), and
 // answers its JSON, or the error's status and JSON error (HttpResponse::
-// FromError). Sign-in (POST /v1/session) is throttled per client address
+// FromError). A session's principal is made anew at each request from its
+// account's row (ops::ResumeSession), and the session ends when the account
+// is gone, disabled or its credentials changed, wherever the change was made. Sign-in (POST /v1/session) is throttled per client address
 // (ops::LoginThrottle) and per account (ops/authn.h).
 //
 // Threads: the handlers run on the HTTP layer's pool threads, concurrently.
@@ -75,7 +77,6 @@ class ApiService {
   Result<ops::Principal> Authenticate(Call& call);
   // ops::Run for the call's principal, actor {principal, client}, connection.
   Result<Json> Run(Call& call, std::string_view name, const Json& input);
-  void EndSessionsAfter(const Call& call, std::string_view name, const Json& input);
   HttpResponse Failure(Call& call, const Error& error);
   std::mutex& ObjectLock(const std::string& key);
 

@@ -51,7 +51,7 @@ void SessionStore::EvictOne(int64_t now) {
   if (oldest != sessions_.end()) sessions_.erase(oldest);
 }
 
-SessionStore::Created SessionStore::Create(ops::Principal principal, int64_t now) {
+SessionStore::Created SessionStore::Create(const ops::SessionAccount& account, int64_t now) {
   unsigned char random[kRandomBytes];
   randombytes_buf(random, sizeof(random));
   char encoded[sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -61,7 +61,7 @@ SessionStore::Created SessionStore::Create(ops::Principal principal, int64_t now
   sodium_memzero(encoded, sizeof(encoded));
   std::lock_guard<std::mutex> lock(mu_);
   while (!sessions_.empty() && sessions_.size() >= limits_.max) EvictOne(now);
-  Session s{std::move(principal), now, now};
+  Session s{account, now, now};
   created.expires_at = now + limits_.lifetime.count();
   sessions_[Digest(created.token)] = std::move(s);
   return created;
@@ -78,7 +78,7 @@ std::optional<SessionStore::Found> SessionStore::Use(std::string_view token, int
     return std::nullopt;
   }
   it->second.last_used = now;
-  return Found{it->second.principal, it->second.created_at, it->second.created_at + limits_.lifetime.count()};
+  return Found{it->second.account, it->second.created_at, it->second.created_at + limits_.lifetime.count()};
 }
 
 bool SessionStore::End(std::string_view token) {
@@ -86,20 +86,6 @@ bool SessionStore::End(std::string_view token) {
   std::string key = Digest(token);
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.erase(key) > 0;
-}
-
-size_t SessionStore::EndWhere(const std::function<bool(const ops::Principal&)>& which) {
-  std::lock_guard<std::mutex> lock(mu_);
-  size_t ended = 0;
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (which(it->second.principal)) {
-      it = sessions_.erase(it);
-      ++ended;
-    } else {
-      ++it;
-    }
-  }
-  return ended;
 }
 
 size_t SessionStore::size() {

@@ -1,8 +1,12 @@
 // sessions.h: roster-apid's sign-in sessions. A session is what POST
 // /v1/session gives after a good sign-in: a bearer token ("rs_" and 43
 // characters of base64url, 256 random bits from libsodium) that stands for
-// the principal until it is signed out, unused for `idle`, or older than
-// `lifetime`. Sessions live in the daemon's memory only (a restart signs
+// the account signed in to until it is signed out, unused for `idle`, or
+// older than `lifetime`. It remembers the account (ops::SessionAccount: its
+// row and credentials version), not the principal: the caller makes the
+// principal anew from the account's row at each use (ops::ResumeSession), and
+// ends the session when that says so, so a change made anywhere counts at
+// the next request. Sessions live in the daemon's memory only (a restart signs
 // everyone out); the table keeps no token, only its SHA-256, so not even a
 // core file holds one that works. Bounded: at most `max` sessions; a new
 // one beyond takes the place of the one idle the longest.
@@ -15,14 +19,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "ops/principal.h"
+#include "ops/authn.h"
 
 namespace roster {
 
@@ -44,10 +47,10 @@ class SessionStore {
     std::string token;   // give it to the client once; never log it
     int64_t expires_at;  // the absolute end (unix seconds)
   };
-  Created Create(ops::Principal principal, int64_t now);
+  Created Create(const ops::SessionAccount& account, int64_t now);
 
   struct Found {
-    ops::Principal principal;
+    ops::SessionAccount account;
     int64_t created_at;
     int64_t expires_at;
   };
@@ -56,16 +59,13 @@ class SessionStore {
   std::optional<Found> Use(std::string_view token, int64_t now);
   // Ends the session of `token`; whether there was one.
   bool End(std::string_view token);
-  // Ends every session `which` says of its principal (an account disabled,
-  // deleted or given a new password); how many.
-  size_t EndWhere(const std::function<bool(const ops::Principal&)>& which);
   size_t size();
 
   static bool LooksLikeToken(std::string_view token);
 
  private:
   struct Session {
-    ops::Principal principal;
+    ops::SessionAccount account;
     int64_t created_at = 0;
     int64_t last_used = 0;
   };

@@ -151,10 +151,8 @@ std::string FixedChanges(const ApiSettings& a, const ApiSettings& b) {
   note(x.threads != y.threads, "api_threads");
   note(x.max_connections != y.max_connections, "api_max_connections");
   note(x.max_connections_per_client != y.max_connections_per_client, "api_max_connections_per_client");
-  note(x.max_body != y.max_body, "api_max_body");
+  // api_max_body, api_max_headers, api_request_timeout: HttpServer::SetRequestLimits.
   note(x.max_header_bytes != y.max_header_bytes, "api_max_header_bytes");
-  note(x.max_headers != y.max_headers, "api_max_headers");
-  note(x.request_timeout != y.request_timeout, "api_request_timeout");
   note(x.idle_timeout != y.idle_timeout, "api_idle_timeout");
   return changed;
 }

@@ -46,7 +46,8 @@ const std::string& AccountColumns() {
       "COALESCE(CAST(a.last_sign_in_at AS CHAR), ''), a.last_sign_in_client, a.failures, " +
       ToUnix("a.locked_until") +
       ", " + DomainNames("admin_domain", "admin_id", "a.id") +
-      ", a.password_hash, COALESCE(HEX(a.totp_secret), ''), a.totp_last_step FROM admin_account a ";
+      ", a.password_hash, COALESCE(HEX(a.totp_secret), ''), a.totp_last_step, a.credentials_version "
+      "FROM admin_account a ";
   return kColumns;
 }
 
@@ -64,6 +65,7 @@ AdminAccount AccountFromRow(const DbRow& r) {
   a.failures = r.Uint(9);
   a.locked_until = r.Int(10);
   a.domains = Words(r.String(11));
+  a.credentials_version = r.Uint(15);
   return a;
 }
 
@@ -252,7 +254,9 @@ Status AdminAccounts::SetPasswordHash(std::string_view name, std::string_view ha
   return db_.Transaction([&]() -> Status {
     auto id = AccountId(name, true);
     if (!id) return id.error();
-    auto a = db_.Execute("UPDATE admin_account SET password_hash = ? WHERE id = ?", {std::string(hash), *id});
+    auto a = db_.Execute(
+        "UPDATE admin_account SET password_hash = ?, credentials_version = credentials_version + 1 WHERE id = ?",
+        {std::string(hash), *id});
     if (!a) return a.error();
     return WriteChangeLog(db_, actor, "admin-password", name, "");
   });
@@ -265,7 +269,8 @@ Status AdminAccounts::SetTotpSecret(std::string_view name, const std::optional<s
     auto id = AccountId(name, true);
     if (!id) return id.error();
     // A new secret starts a new sequence of steps.
-    auto a = db_.Execute("UPDATE admin_account SET totp_secret = UNHEX(?), totp_last_step = 0 WHERE id = ?",
+    auto a = db_.Execute("UPDATE admin_account SET totp_secret = UNHEX(?), totp_last_step = 0, "
+                         "credentials_version = credentials_version + 1 WHERE id = ?",
                          {secret ? DbValue(Hex(*secret)) : DbValue(nullptr), *id});
     if (!a) return a.error();
     return WriteChangeLog(db_, actor, secret ? "admin-totp-set" : "admin-totp-clear", name, "");
@@ -276,7 +281,8 @@ Status AdminAccounts::SetActive(std::string_view name, bool active, const Actor&
   return db_.Transaction([&]() -> Status {
     auto id = AccountId(name, true);
     if (!id) return id.error();
-    auto a = db_.Execute("UPDATE admin_account SET active = ? WHERE id = ?", {int64_t{active ? 1 : 0}, *id});
+    auto a = db_.Execute("UPDATE admin_account SET active = ?, credentials_version = credentials_version + ? WHERE id = ?",
+                         {int64_t{active ? 1 : 0}, int64_t{active ? 0 : 1}, *id});
     if (!a) return a.error();
     return WriteChangeLog(db_, actor, active ? "admin-enable" : "admin-disable", name, "");
   });
@@ -293,6 +299,13 @@ Status AdminAccounts::Unlock(std::string_view name, const Actor& actor) {
 }
 
 // ------------------------------------------------------------------ sign-in
+
+Result<AdminAccount> AdminAccounts::GetById(uint64_t id) {
+  auto rows = db_.Query(AccountColumns() + "WHERE a.id = ?", {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such administrator");
+  return AccountFromRow(rows->front());
+}
 
 Result<AdminSignIn> AdminAccounts::FindForSignIn(std::string_view name) {
   auto rows = db_.Query(AccountColumns() + "WHERE a.name = ?", {std::string(name)});
@@ -466,22 +479,45 @@ Status AdminAccounts::TouchKey(uint64_t id, int64_t now, std::string_view client
 
 // ------------------------------------------------------------------ mailbox users
 
-Result<MailboxSignIn> AdminAccounts::FindMailboxForSignIn(std::string_view address) {
-  auto rows = db_.Query(
-      "SELECT m.address, m.password_hash, m.active, d.active, m.login_protocols + 0, m.main_password_protocols + 0 "
-      "FROM mailbox m JOIN domain d ON d.id = m.domain_id WHERE m.lookup_key = LOWER(?)",
-      {std::string(address)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such mailbox");
-  const DbRow& r = rows->front();
+namespace {
+
+MailboxSignIn MailboxSignInFromRow(const DbRow& r) {
   MailboxSignIn m;
-  m.address = r.String(0);
-  m.password_hash = r.String(1);
+  m.id = r.Uint(0);
+  m.address = r.String(1);
   m.active = r.Bool(2);
   m.domain_active = r.Bool(3);
   if (!r.IsNull(4)) m.login_protocols = static_cast<unsigned>(r.Uint(4));
   if (!r.IsNull(5)) m.main_password_protocols = static_cast<unsigned>(r.Uint(5));
+  m.credentials_version = r.Uint(6);
   return m;
+}
+
+constexpr char kMailboxSignInColumns[] =
+    "SELECT m.id, m.address, m.active, d.active, m.login_protocols + 0, m.main_password_protocols + 0, "
+    "m.credentials_version";
+
+}  // namespace
+
+Result<MailboxSignIn> AdminAccounts::FindMailboxForSignIn(std::string_view address) {
+  auto rows = db_.Query(std::string(kMailboxSignInColumns) +
+                            ", m.password_hash FROM mailbox m JOIN domain d ON d.id = m.domain_id "
+                            "WHERE m.lookup_key = LOWER(?)",
+                        {std::string(address)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox");
+  MailboxSignIn m = MailboxSignInFromRow(rows->front());
+  m.password_hash = rows->front().String(7);
+  return m;
+}
+
+Result<MailboxSignIn> AdminAccounts::FindMailboxById(uint64_t id) {
+  auto rows = db_.Query(std::string(kMailboxSignInColumns) +
+                            " FROM mailbox m JOIN domain d ON d.id = m.domain_id WHERE m.id = ?",
+                        {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::NotFound("no such mailbox");
+  return MailboxSignInFromRow(rows->front());
 }
 
 }  // namespace roster

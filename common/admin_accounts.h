@@ -56,6 +56,9 @@ struct AdminAccount {
   std::string last_sign_in_client;
   uint64_t failures = 0;
   int64_t locked_until = 0;  // Unix seconds; 0 = never locked (may be past)
+  // Moves with every change that ends the account's sessions (migration 010):
+  // a new password, a second factor set or removed, the account disabled.
+  uint64_t credentials_version = 0;
 };
 
 struct NewAdminAccount {
@@ -109,12 +112,14 @@ struct ApiKeySignIn {
 
 // A mailbox as the administration service's sign-in needs it.
 struct MailboxSignIn {
+  uint64_t id = 0;
   std::string address;  // as stored
-  std::string password_hash;
+  std::string password_hash;  // "" from FindMailboxById
   bool active = false;
   bool domain_active = false;
   std::optional<unsigned> login_protocols;          // common/app_passwords.h bits; nullopt = all
   std::optional<unsigned> main_password_protocols;  // nullopt = wherever login is allowed
+  uint64_t credentials_version = 0;                 // migration 010; the Dovecot rehash leaves it
 };
 
 class AdminAccounts {
@@ -132,6 +137,8 @@ class AdminAccounts {
   Result<std::vector<AdminAccount>> Page(std::string_view after, uint64_t limit);
   // The stored hash (checking an administrator's current password).
   Result<std::string> PasswordHash(std::string_view name);
+  // These three move the account's credentials_version (SetActive only when
+  // disabling): its sessions in the administration service end.
   Status SetPasswordHash(std::string_view name, std::string_view hash, const Actor& actor);
   // `secret` raw bytes, or nullopt to remove the second factor.
   Status SetTotpSecret(std::string_view name, const std::optional<std::string>& secret, const Actor& actor);
@@ -141,6 +148,8 @@ class AdminAccounts {
 
   // ---- sign-in (ops/authn.cc)
   Result<AdminSignIn> FindForSignIn(std::string_view name);
+  // The account of a session, at each of its requests: by primary key.
+  Result<AdminAccount> GetById(uint64_t id);
   // A failed sign-in: one more failure in a row; at `max_failures` the
   // account locks until now + lock_seconds (the count starts again) and the
   // lock goes to the change log. Returns whether this failure locked it.
@@ -167,6 +176,9 @@ class AdminAccounts {
 
   // ---- mailbox users
   Result<MailboxSignIn> FindMailboxForSignIn(std::string_view address);
+  // A signed-in mailbox user's mailbox, at each request: by primary key,
+  // without its password hash.
+  Result<MailboxSignIn> FindMailboxById(uint64_t id);
 
  private:
   Result<std::vector<uint64_t>> DomainIds(const std::vector<std::string>& names);

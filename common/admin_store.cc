@@ -2,6 +2,8 @@
 // mailboxes, subscriptions and the change log.
 #include "common/admin_store.h"
 
+#include <algorithm>
+
 #include "common/address.h"
 #include "common/change_log.h"
 #include "common/ip.h"
@@ -218,7 +220,10 @@ Status AdminStore::SetMailboxActive(std::string_view address, bool active, const
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);
     if (!id) return id.error();
-    auto affected = db_.Execute("UPDATE mailbox SET active = ? WHERE id = ?", {int64_t{active ? 1 : 0}, *id});
+    // Disabling ends the mailbox's sessions in the administration service
+    // (migration 010), even if it is enabled again before their next use.
+    auto affected = db_.Execute("UPDATE mailbox SET active = ?, credentials_version = credentials_version + ? WHERE id = ?",
+                                {int64_t{active ? 1 : 0}, int64_t{active ? 0 : 1}, *id});
     if (!affected) return affected.error();
     return WriteChangeLog(actor, active ? "mailbox-enable" : "mailbox-disable", address, "");
   });
@@ -250,7 +255,9 @@ Status AdminStore::SetPasswordHash(std::string_view address, std::string_view ha
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);
     if (!id) return id.error();
-    auto a = db_.Execute("UPDATE mailbox SET password_hash = ?, password_changed_at = UTC_TIMESTAMP() WHERE id = ?",
+    // A new password ends the mailbox's sessions (migration 010).
+    auto a = db_.Execute("UPDATE mailbox SET password_hash = ?, password_changed_at = UTC_TIMESTAMP(), "
+                         "credentials_version = credentials_version + 1 WHERE id = ?",
                          {std::string(hash), *id});
     if (!a) return a.error();
     return WriteChangeLog(actor, "mailbox-passwd", address, std::string("scheme=") + SchemeName(ParseStoredHash(hash).scheme));
@@ -368,18 +375,106 @@ Status AdminStore::WriteChangeLog(const Actor& actor, std::string_view action, s
   return roster::WriteChangeLog(db_, actor, action, object, detail);
 }
 
+namespace {
+
+constexpr char kLogColumns[] = "SELECT id, at, actor, origin, action, object, detail FROM ";
+// The filter's conditions; their parameters are LogFilterParams'.
+constexpr char kLogFilter[] =
+    "(? = '' OR object = LOWER(?) OR object = ?) AND (? = '' OR actor = ?) AND (? = '' OR action = ?) "
+    "AND at >= ? AND (? = 0 OR id < ?) ";
+
+void AddLogFilterParams(const ChangeLogFilter& f, DbParams* params) {
+  for (const std::string* v : {&f.object, &f.object, &f.object, &f.actor, &f.actor, &f.action, &f.action})
+    params->emplace_back(*v);
+  params->emplace_back(f.since.empty() ? std::string("1970-01-01") : f.since);
+  params->emplace_back(f.before_id);
+  params->emplace_back(f.before_id);
+}
+
+ChangeLogEntry LogEntryFromRow(const DbRow& r) {
+  return ChangeLogEntry{r.Uint(0), r.String(1), r.String(2), r.String(3), r.String(4), r.String(5), r.String(6)};
+}
+
+// One domain's newest entries: a range of change_log_domain, backwards.
+std::string DomainLogPart() {
+  return std::string("(") + kLogColumns + "change_log WHERE object_domain = ? AND " + kLogFilter +
+         "ORDER BY id DESC LIMIT ?)";
+}
+
+// The newest entries of n domains: each domain's newest, merged.
+const BatchStatements& DomainLogStatements() {
+  static const BatchStatements kStatements([](size_t n) {
+    return std::string(kLogColumns) + "(" + Placeholders(n, DomainLogPart().c_str(), " UNION ALL ") +
+           ") c ORDER BY id DESC LIMIT ?";
+  });
+  return kStatements;
+}
+
+}  // namespace
+
 Result<std::vector<ChangeLogEntry>> AdminStore::ListChangeLog(const ChangeLogFilter& f) {
-  auto rows = db_.Query(
-      "SELECT id, at, actor, origin, action, object, detail FROM change_log "
-      "WHERE (? = '' OR object = LOWER(?) OR object = ?) AND (? = '' OR actor = ?) AND (? = '' OR action = ?) "
-      "AND at >= ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
-      {f.object, f.object, f.object, f.actor, f.actor, f.action, f.action,
-       f.since.empty() ? std::string("1970-01-01") : f.since, f.before_id, f.before_id, f.limit});
+  DbParams params;
+  AddLogFilterParams(f, &params);
+  params.emplace_back(f.limit);
+  auto rows = db_.Query(std::string(kLogColumns) + "change_log WHERE " + kLogFilter + "ORDER BY id DESC LIMIT ?",
+                        params);
   if (!rows) return rows.error();
   std::vector<ChangeLogEntry> out;
-  for (const DbRow& r : *rows)
-    out.push_back(ChangeLogEntry{r.Uint(0), r.String(1), r.String(2), r.String(3), r.String(4), r.String(5), r.String(6)});
+  for (const DbRow& r : *rows) out.push_back(LogEntryFromRow(r));
   return out;
+}
+
+Result<ChangeLogPage> AdminStore::ListChangeLogIn(const ChangeLogFilter& f, const ChangeLogScope& scope) {
+  ChangeLogPage page;
+  if (scope.department) {
+    // One domain's entries, at most kChangeLogScan of them from the cursor,
+    // each looked up among the department's mailboxes by its address.
+    if (scope.domains.size() != 1) return page;
+    const std::string window = std::string(kLogColumns) + "change_log WHERE object_domain = ? AND " + kLogFilter +
+                               "ORDER BY id DESC LIMIT ?";
+    DbParams params{scope.domains.front()};
+    AddLogFilterParams(f, &params);
+    params.emplace_back(kChangeLogScan);
+    DbParams window_params = params;
+    params.emplace_back(scope.domains.front());
+    params.emplace_back(*scope.department);
+    params.emplace_back(f.limit);
+    // STRAIGHT_JOIN: from the window, each entry's mailbox by its unique
+    // lookup key (never the domain's mailboxes against the window).
+    auto rows = db_.Query("SELECT STRAIGHT_JOIN c.id, c.at, c.actor, c.origin, c.action, c.object, c.detail FROM (" + window +
+                              ") c JOIN mailbox m ON m.lookup_key = LOWER(c.object) JOIN domain d "
+                              "ON d.id = m.domain_id WHERE d.name = ? AND m.department = ? ORDER BY c.id DESC LIMIT ?",
+                          params);
+    if (!rows) return rows.error();
+    for (const DbRow& r : *rows) page.entries.push_back(LogEntryFromRow(r));
+    if (page.entries.size() < f.limit) {
+      // A short page: whether the window ended at the domain's oldest entry.
+      auto seen = db_.Query("SELECT COUNT(*), COALESCE(MIN(id), 0) FROM (" + window + ") w", window_params);
+      if (!seen) return seen.error();
+      if (seen->front().Uint(0) == kChangeLogScan) page.resume_before = seen->front().Uint(1);
+    }
+    return page;
+  }
+  for (size_t start = 0; start < scope.domains.size(); start += kMaxBatch) {
+    const size_t count = std::min(kMaxBatch, scope.domains.size() - start);
+    auto [sql, size] = DomainLogStatements().For(count);
+    DbParams params;
+    for (size_t i = 0; i < size; ++i) {
+      // Past the last domain, NULL: a part that matches nothing.
+      if (i < count) params.emplace_back(scope.domains[start + i]);
+      else params.emplace_back(nullptr);
+      AddLogFilterParams(f, &params);
+      params.emplace_back(f.limit);
+    }
+    params.emplace_back(f.limit);
+    auto rows = db_.Query(sql, params);
+    if (!rows) return rows.error();
+    for (const DbRow& r : *rows) page.entries.push_back(LogEntryFromRow(r));
+  }
+  std::sort(page.entries.begin(), page.entries.end(),
+            [](const ChangeLogEntry& a, const ChangeLogEntry& b) { return a.id > b.id; });
+  if (page.entries.size() > f.limit) page.entries.resize(f.limit);
+  return page;
 }
 
 

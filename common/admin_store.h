@@ -103,6 +103,26 @@ struct ChangeLogFilter {
   uint64_t before_id = 0;  // only entries older than this id (a page's cursor); 0 = from the newest
 };
 
+// Whose entries a scoped listing of the change log holds (ListChangeLogIn):
+// those about objects of `domains` (the entry's object_domain, migration
+// 012), and with `department` only those about that one domain's mailboxes
+// of the department, as they are now (a mailbox deleted or moved since takes
+// its entries out).
+struct ChangeLogScope {
+  std::vector<std::string> domains;  // lower-case; empty = nothing
+  std::optional<std::string> department;
+};
+
+// A page of a scoped listing: at most the filter's limit entries, newest
+// first. With a department, a page examines at most kChangeLogScan entries of
+// the domain: `resume_before` is then the id to go on below, though the page
+// may hold fewer entries than the limit, or none (0 = nothing older).
+struct ChangeLogPage {
+  std::vector<ChangeLogEntry> entries;
+  uint64_t resume_before = 0;
+};
+constexpr uint64_t kChangeLogScan = 10000;
+
 // One page of mailboxes (MailboxPage): filters, in lookup-key order after `after`.
 struct MailboxQuery {
   std::string domain;      // "" = every domain
@@ -142,6 +162,8 @@ class AdminStore {
   Status AddMailbox(const NewMailbox& mailbox, const Actor& actor);
   // Also deletes the subscriptions that delivered to the mailbox.
   Status DeleteMailbox(std::string_view address, const Actor& actor);
+  // Disabling, and a new password, move the mailbox's credentials_version
+  // (migration 010): its sessions in the administration service end.
   Status SetMailboxActive(std::string_view address, bool active, const Actor& actor);
   Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
                          std::optional<uint64_t> max_messages, const Actor& actor);
@@ -161,6 +183,9 @@ class AdminStore {
   Result<std::vector<Subscription>> ListSubscriptions(std::string_view address);
 
   Result<std::vector<ChangeLogEntry>> ListChangeLog(const ChangeLogFilter& filter);
+  // The same, narrowed to `scope`: each domain's entries are one range of the
+  // index change_log_domain (a few domains per statement, merged newest first).
+  Result<ChangeLogPage> ListChangeLogIn(const ChangeLogFilter& filter, const ChangeLogScope& scope);
   Status WriteChangeLog(const Actor& actor, std::string_view action, std::string_view object, std::string_view detail);
 
   // The newest last logins (the dict's, one per mailbox and protocol) of

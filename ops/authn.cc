@@ -64,6 +64,16 @@ void SpendLikeAVerification(const PasswordPolicy& policy, std::string_view passw
   if (!dummy.empty()) (void)PasswordHasher(policy).Verify(password, dummy);
 }
 
+Error Ended() { return Error::Unauthenticated("the session has ended: sign in again"); }
+
+// The service is a webmail-like place: a sign-in here is a "webmail" login
+// for the mailbox's protocol lists (no Dovecot protocol of its own), as the
+// passdb counts a login from auth_webmail_networks.
+bool MaySignIn(const MailboxSignIn& m) {
+  return m.active && m.domain_active && ProtocolAllowed(m.login_protocols, 0, true) &&
+         ProtocolAllowed(m.main_password_protocols, 0, true);
+}
+
 // Actor of the change-log rows a sign-in writes (a lock, its lifting).
 Actor SignInActor(const std::string& client) { return Actor{"sign-in", client}; }
 
@@ -170,7 +180,8 @@ std::string TotpUri(std::string_view account, std::string_view secret) {
 
 // ------------------------------------------------------------------ sign-in
 
-Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const Clock& clock, const Credentials& c) {
+Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const Clock& clock, const Credentials& c,
+                                    SessionAccount* session) {
   const PasswordPolicy& policy = settings.password_policy;
   auto name = NormaliseAdminName(c.name);
   if (!name || c.password.empty() || c.password.size() > kMaxPasswordBytes) {
@@ -202,7 +213,10 @@ Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const C
   if (ok && account.active) {
     auto recorded = store.RecordSuccess(account.id, now, c.client, step);
     if (!recorded) return recorded.error();
-    if (*recorded) return PrincipalOf(account);
+    if (*recorded) {
+      if (session) *session = SessionAccount{SessionAccount::Kind::kAdmin, account.id, account.credentials_version};
+      return PrincipalOf(account);
+    }
     ok = false;  // another sign-in took this step meanwhile
   }
   // A disabled account is refused like a wrong password, without counting.
@@ -214,7 +228,7 @@ Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const C
 }
 
 Result<Principal> AuthenticateMailbox(Db& db, const OpsSettings& settings, const Clock& clock,
-                                      const Credentials& c) {
+                                      const Credentials& c, SessionAccount* session) {
   (void)clock;
   const PasswordPolicy& policy = settings.password_policy;
   auto address = ParseMailboxName(c.name);
@@ -229,13 +243,23 @@ Result<Principal> AuthenticateMailbox(Db& db, const OpsSettings& settings, const
     return Refused();
   }
   Verification v = PasswordHasher(policy).Verify(c.password, m->password_hash);
-  // The service is a webmail-like place: a sign-in here is a "webmail" login
-  // for the mailbox's protocol lists (no Dovecot protocol of its own), as
-  // the passdb counts a login from auth_webmail_networks.
-  const bool allowed = ProtocolAllowed(m->login_protocols, 0, true) &&
-                       ProtocolAllowed(m->main_password_protocols, 0, true);
-  if (!v.matched() || !m->active || !m->domain_active || !allowed) return Refused();
+  if (!v.matched() || !MaySignIn(*m)) return Refused();
+  if (session) *session = SessionAccount{SessionAccount::Kind::kMailbox, m->id, m->credentials_version};
   return Principal::MailboxUser(m->address);
+}
+
+Result<Principal> ResumeSession(Db& db, const SessionAccount& session) {
+  AdminAccounts store(db);
+  if (session.kind == SessionAccount::Kind::kMailbox) {
+    auto m = store.FindMailboxById(session.id);
+    if (!m) return m.error().is_not_found() ? Ended() : m.error();
+    if (!MaySignIn(*m) || m->credentials_version != session.version) return Ended();
+    return Principal::MailboxUser(m->address);
+  }
+  auto a = store.GetById(session.id);
+  if (!a) return a.error().is_not_found() ? Ended() : a.error();
+  if (!a->active || a->credentials_version != session.version) return Ended();
+  return PrincipalOf(*a);
 }
 
 Result<Principal> AuthenticateApiKey(Db& db, const Clock& clock, std::string_view key, const std::string& client) {

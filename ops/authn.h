@@ -59,17 +59,40 @@ struct Credentials {
   std::string client;         // the client's address, for the counts and the change log
 };
 
+// What a session remembers of the account it was signed in to: its row and
+// the row's credentials_version at the sign-in (migration 010), read in the
+// same statement as the password hash that was checked.
+struct SessionAccount {
+  enum class Kind { kAdmin, kMailbox };
+  Kind kind = Kind::kAdmin;
+  uint64_t id = 0;
+  uint64_t version = 0;
+};
+
 // The administrator account `c.name`. On success, the Principal its kind and
 // scope give (mail, domain or group administrator), and the account's last
-// sign-in is recorded.
+// sign-in is recorded; `session` (if given) receives the account for
+// ResumeSession.
 Result<Principal> AuthenticateAdmin(Db& db, const OpsSettings& settings, const Clock& clock,
-                                    const Credentials& c);
+                                    const Credentials& c, SessionAccount* session = nullptr);
 
 // A mailbox user: `c.name` is the mailbox's address, `c.password` its main
 // password; refused when the mailbox or its domain is disabled or the main
 // password may not be used from here (mailbox access rules).
 Result<Principal> AuthenticateMailbox(Db& db, const OpsSettings& settings, const Clock& clock,
-                                      const Credentials& c);
+                                      const Credentials& c, SessionAccount* session = nullptr);
+
+// A session's next request: the account's row read again by its primary key
+// (one statement) and the principal made from it anew, so that a change made
+// anywhere (rosterctl, another roster-apid) counts at once: new domains, a
+// department, a kind. kUnauthenticated (the session is over) when the row is
+// gone, the account or a mailbox's domain disabled, the mailbox's access
+// rules no longer let its main password in here, or the credentials_version
+// moved (a new password, a second factor changed, disabled and enabled
+// again). An administrator locked out by failed sign-ins keeps its sessions
+// (the lock is about guessing its password, as for its API keys). kTemporary
+// when the database cannot say: never an end.
+Result<Principal> ResumeSession(Db& db, const SessionAccount& session);
 
 // An API key as sent in "Authorization: Bearer <key>". On success, its
 // owner's principal narrowed by the key's scope (Principal::WithApiKey), and

@@ -70,23 +70,15 @@ ROSTER_OPS_HANDLER(DomainList) {
   const uint64_t limit = PageLimit(in);
   Json items = Json::array();
   std::string next;
-  const bool scoped = p.kind != PrincipalKind::kMailAdmin || (p.api_key && !p.api_key->domains.empty());
-  if (!scoped) {
+  const std::optional<std::set<std::string>> visible = ListedDomains(p);
+  if (!visible) {
     auto page = store.DomainPage(after, limit + 1);
     if (!page) return page.error();
     for (size_t i = 0; i < page->size() && i < limit; ++i) items.push_back(DomainJson((*page)[i]));
     if (page->size() > limit) next = (*page)[limit - 1].name;
     return Page(std::move(items), next);
   }
-  std::set<std::string> visible;
-  if (p.kind == PrincipalKind::kDomainAdmin) visible = p.domains;
-  if (p.kind == PrincipalKind::kMailAdmin || (p.api_key && !p.api_key->domains.empty())) {
-    std::set<std::string> narrowed;
-    for (const std::string& d : p.api_key->domains)
-      if (p.kind == PrincipalKind::kMailAdmin || visible.count(d)) narrowed.insert(d);
-    visible = std::move(narrowed);
-  }
-  for (auto it = visible.upper_bound(after); it != visible.end(); ++it) {
+  for (auto it = visible->upper_bound(after); it != visible->end(); ++it) {
     if (items.size() == limit) {
       next = items.back()["name"].get<std::string>();
       break;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/json.h"
@@ -22,6 +23,10 @@ std::optional<uint64_t> OptUint(const Json& in, const char* name);
 uint64_t PageLimit(const Json& in, uint64_t def = kDefaultPage);
 // A listing's answer: {"items": items, "next_cursor": cursor or null}.
 Json Page(Json items, const std::string& next_cursor);
+// The domains a principal's scoped listings cover: a domain administrator's
+// (a group administrator's one), narrowed by an API key limited to domains;
+// nullopt = every domain (the mail administrator, its key not limited).
+std::optional<std::set<std::string>> ListedDomains(const Principal& p);
 
 #define ROSTER_OPS_HANDLER(name)                                                                 \
   Result<Json> name([[maybe_unused]] Context& ctx, [[maybe_unused]] const Operation& op,         \

@@ -217,8 +217,9 @@ const std::vector<Operation>& Operations() {
        ApiKeyList},
       {"api_key.revoke", kChanges, ObjectKind::kAdmin, "admin", kSelf, false,
        {{"admin", F::kAdminName}, {"id", F::kUint, true, UINT64_MAX}}, ApiKeyRevoke},
-      // ---- the change log (TODO: domain administrators' own objects)
-      {"log.list", kReads, ObjectKind::kNone, "", kMailAdminOnly, false,
+      // ---- the change log: a domain administrator's of its domains' objects,
+      // a group administrator's of its department's mailboxes.
+      {"log.list", kReads, ObjectKind::kNone, "", kDomainAdminsAndGroups, true,
        {{"object", F::kString, false, 255}, {"actor", F::kString, false, 64}, {"action", F::kString, false, 32},
         {"since", F::kString, false, 19}, kCursor, {"limit", F::kUint, false, kMaxPage}},
        LogList},
@@ -255,6 +256,31 @@ std::optional<uint64_t> OptUint(const Json& in, const char* name) {
 uint64_t PageLimit(const Json& in, uint64_t def) {
   uint64_t n = OptUint(in, "limit").value_or(def);
   return n == 0 ? def : n;
+}
+
+std::optional<std::set<std::string>> ListedDomains(const Principal& p) {
+  const bool limited = p.api_key && !p.api_key->domains.empty();
+  std::set<std::string> domains;
+  switch (p.kind) {
+    case PrincipalKind::kMailAdmin:
+      if (!limited) return std::nullopt;
+      return p.api_key->domains;
+    case PrincipalKind::kDomainAdmin:
+      domains = p.domains;
+      break;
+    case PrincipalKind::kGroupAdmin:
+      domains = {p.domain};
+      break;
+    case PrincipalKind::kMailboxUser:
+      return domains;  // none: a mailbox user lists no domain
+  }
+  if (limited) {
+    std::set<std::string> narrowed;
+    for (const std::string& d : domains)
+      if (p.api_key->domains.count(d)) narrowed.insert(d);
+    domains = std::move(narrowed);
+  }
+  return domains;
 }
 
 Json Page(Json items, const std::string& next_cursor) {

@@ -179,7 +179,10 @@ ROSTER_OPS_HANDLER(OutboundSuspended) {
 
 // ------------------------------------------------------------------ change log
 
-// Newest first; the cursor is the id of the last entry answered.
+// Newest first; the cursor is the id of the last entry answered (or, for a
+// group administrator's page that examined kChangeLogScan entries, the id
+// below them). A domain administrator reads the entries about its domains'
+// objects, a group administrator those about its department's mailboxes.
 ROSTER_OPS_HANDLER(LogList) {
   ChangeLogFilter f;
   f.object = Str(in, "object");
@@ -209,8 +212,21 @@ ROSTER_OPS_HANDLER(LogList) {
   }
   const uint64_t limit = PageLimit(in);
   f.limit = limit + 1;
-  auto list = AdminStore(*ctx.db).ListChangeLog(f);
-  if (!list) return list.error();
+  ChangeLogPage page;
+  const std::optional<std::set<std::string>> domains = ListedDomains(ctx.principal);
+  if (!domains) {
+    auto all = AdminStore(*ctx.db).ListChangeLog(f);
+    if (!all) return all.error();
+    page.entries = std::move(*all);
+  } else {
+    ChangeLogScope scope;
+    scope.domains.assign(domains->begin(), domains->end());
+    if (ctx.principal.kind == PrincipalKind::kGroupAdmin) scope.department = ctx.principal.department;
+    auto scoped = AdminStore(*ctx.db).ListChangeLogIn(f, scope);
+    if (!scoped) return scoped.error();
+    page = std::move(*scoped);
+  }
+  const std::vector<ChangeLogEntry>* list = &page.entries;
   Json items = Json::array();
   for (size_t i = 0; i < list->size() && i < limit; ++i) {
     const ChangeLogEntry& e = (*list)[i];
@@ -224,7 +240,10 @@ ROSTER_OPS_HANDLER(LogList) {
     j["detail"] = e.detail;
     items.push_back(std::move(j));
   }
-  return Page(std::move(items), list->size() > limit ? std::to_string((*list)[limit - 1].id) : std::string());
+  std::string next;
+  if (list->size() > limit) next = std::to_string((*list)[limit - 1].id);
+  else if (page.resume_before != 0) next = std::to_string(page.resume_before);
+  return Page(std::move(items), next);
 }
 
 }  // namespace roster::ops

@@ -3,13 +3,15 @@
 // replay, lockout that trips and lifts by a clock the test moves), mailbox
 // users (the access rules of the main password, "webmail"), API keys
 // (revoked, expired, scope narrowing, last use at most once a minute), the
-// per-client throttle, one message for every refusal, and a database that
-// is down answering kTemporary.
+// per-client throttle, one message for every refusal, sessions that end at
+// a change made anywhere (ResumeSession) but not at Dovecot's rehash, and a
+// database that is down answering kTemporary.
 #include <gtest/gtest.h>
 
 #include "common/admin_accounts.h"
 #include "common/admin_store.h"
 #include "common/app_password_admin.h"
+#include "common/login_store.h"
 #include "ops/authn.h"
 #include "ops/operations.h"
 #include "tests/db/mariadb_fixture.h"
@@ -356,14 +358,114 @@ TEST_F(AuthnTest, TheThrottleCountsByClientAndForgets) {
   EXPECT_TRUE(off.Check("192.0.2.1", t).ok());
 }
 
+TEST_F(AuthnTest, AnAdministratorsSessionFollowsItsAccount) {
+  ops::SessionAccount s;
+  ASSERT_TRUE(ops::AuthenticateAdmin(*db_, settings_, clock_, Credentials{"da", "pw-da", "", "192.0.2.7"}, &s).ok());
+  EXPECT_EQ(s.kind, ops::SessionAccount::Kind::kAdmin);
+  auto p = ops::ResumeSession(*db_, s);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->domains, std::set<std::string>{"a.test"});
+  // A scope changed elsewhere counts at the next request.
+  ASSERT_TRUE(db_->Execute("INSERT INTO admin_domain (admin_id, domain_id) SELECT a.id, d.id FROM admin_account a, "
+                           "domain d WHERE a.name = 'da' AND d.name = 'b.test'",
+                           {})
+                  .ok());
+  p = ops::ResumeSession(*db_, s);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->domains, (std::set<std::string>{"a.test", "b.test"}));
+  ASSERT_TRUE(db_->Execute("UPDATE admin_account SET kind = 'mail' WHERE name = 'da'", {}).ok());
+  p = ops::ResumeSession(*db_, s);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->kind, PrincipalKind::kMailAdmin);
+  // Locked out by someone guessing its password: its sessions go on.
+  for (int i = 0; i < 3; ++i) Refusal(Admin("da", "wrong"));
+  EXPECT_EQ(Admin("da", "pw-da").error().kind, ErrorKind::kThrottled);
+  EXPECT_TRUE(ops::ResumeSession(*db_, s).ok());
+  ASSERT_TRUE(Op("admin.unlock", {{"name", "da"}}).ok());
+  // Disabled, even if enabled again before the next request: ended.
+  ASSERT_TRUE(Op("admin.disable", {{"name", "da"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  ASSERT_TRUE(Op("admin.enable", {{"name", "da"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  // A new password, a second factor: ended.
+  auto again = [&] {
+    EXPECT_TRUE(ops::AuthenticateAdmin(*db_, settings_, clock_, Credentials{"da", "pw-da", "", "192.0.2.7"}, &s).ok());
+    EXPECT_TRUE(ops::ResumeSession(*db_, s).ok());
+  };
+  again();
+  ASSERT_TRUE(Op("admin.set_password", {{"name", "da"}, {"password", "pw-da"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  again();
+  ASSERT_TRUE(Op("admin.set_totp", {{"name", "da"}, {"enable", false}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  again();
+  ASSERT_TRUE(Op("admin.del", {{"name", "da"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+}
+
+TEST_F(AuthnTest, AMailboxUsersSessionFollowsItsMailboxButNotTheRehash) {
+  ops::SessionAccount s;
+  auto again = [&](const std::string& password) {
+    ASSERT_TRUE(ops::AuthenticateMailbox(*db_, settings_, clock_, Credentials{"alice@a.test", password, "", "x"}, &s)
+                    .ok());
+    ASSERT_TRUE(ops::ResumeSession(*db_, s).ok());
+  };
+  again("pw-alice");
+  EXPECT_EQ(s.kind, ops::SessionAccount::Kind::kMailbox);
+  EXPECT_EQ(ops::ResumeSession(*db_, s)->mailbox, "alice@a.test");
+  // Dovecot's rehash at login (the auth role's compare-and-set): the same
+  // password, so the session goes on.
+  auto auth = MariaDb::Get().Connect(DbRole::kAuth);
+  ASSERT_TRUE(auth);
+  auto old_hash = AdminStore(*db_).PasswordHash("alice@a.test");
+  ASSERT_TRUE(old_hash.ok());
+  auto rehashed = PasswordHasher(settings_.password_policy).Hash("pw-alice");
+  ASSERT_TRUE(rehashed.ok());
+  auto replaced = LoginStore(*auth).ReplacePasswordHash("alice@a.test", *old_hash, *rehashed);
+  ASSERT_TRUE(replaced.ok() && *replaced);
+  EXPECT_TRUE(ops::ResumeSession(*db_, s).ok());
+  // A new password by an administrator, or by the user: ended.
+  ASSERT_TRUE(Op("mailbox.set_password", {{"address", "alice@a.test"}, {"password", "pw-alice"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  again("pw-alice");
+  ASSERT_TRUE(Op("mailbox.change_password",
+                 {{"address", "alice@a.test"}, {"current_password", "pw-alice"}, {"password", "pw-alice2"}},
+                 Principal::MailboxUser("alice@a.test"))
+                  .ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  // Its main password no longer allowed here: ended while so.
+  again("pw-alice2");
+  AppPasswordAdmin access(*db_);
+  ASSERT_TRUE(access.SetAccess("alice@a.test", std::optional<unsigned>(kProtoImap), std::nullopt, setup_).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  ASSERT_TRUE(access.SetAccess("alice@a.test", std::optional<unsigned>(), std::nullopt, setup_).ok());
+  // Its domain disabled.
+  again("pw-alice2");
+  ASSERT_TRUE(Op("domain.disable", {{"domain", "a.test"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  ASSERT_TRUE(Op("domain.enable", {{"domain", "a.test"}}).ok());
+  // Disabled and enabled again before the next request: ended.
+  again("pw-alice2");
+  ASSERT_TRUE(Op("mailbox.disable", {{"address", "alice@a.test"}}).ok());
+  ASSERT_TRUE(Op("mailbox.enable", {{"address", "alice@a.test"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+  // Deleted, and made again with the same address and password: a new
+  // mailbox, not the one signed in to.
+  again("pw-alice2");
+  ASSERT_TRUE(Op("mailbox.del", {{"address", "alice@a.test"}}).ok());
+  ASSERT_TRUE(Op("mailbox.add", {{"address", "alice@a.test"}, {"password", "pw-alice2"}}).ok());
+  Refusal(ops::ResumeSession(*db_, s));
+}
+
 TEST_F(AuthnTest, ADatabaseThatIsDownIsTemporaryNeverARefusal) {
   std::string key = NewKey({{"admin", "root"}});
   MariaDb::Get().Stop();
   auto admin = Admin("root", "pw-root");
   auto mailbox = Mailbox("alice@a.test", "pw-alice");
   auto api = Key(key);
+  auto resumed = ops::ResumeSession(*db_, ops::SessionAccount{ops::SessionAccount::Kind::kAdmin, 1, 0});
   MariaDb::Get().Start();
-  for (const Result<Principal>* r : {&admin, &mailbox, &api}) {
+  for (const Result<Principal>* r : {&admin, &mailbox, &api, &resumed}) {
     ASSERT_FALSE(r->ok());
     EXPECT_EQ(r->error().kind, ErrorKind::kTemporary) << r->error().message;
   }

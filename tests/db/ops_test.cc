@@ -238,11 +238,17 @@ const Case kReads[] = {
     {"domain", "outbound.show", R"({"address":"alice@a.test"})", kAllowed},
     {"domain", "outbound.defaults", R"({"domain":"a.test"})", kAllowed},
     {"domain", "outbound.defaults", R"({"domain":"b.test"})", k403},
-    // The installation's: the mail administrator's only.
+    // The change log: everyone's but a mailbox user's, narrowed to the
+    // scope (TheChangeLogIsNarrowedToTheScope).
     {"mail", "log.list", "{}", kAllowed},
     {"ro-key", "log.list", "{}", kAllowed},
-    {"domain", "log.list", "{}", k403},
-    {"a-key", "log.list", "{}", k403},
+    {"domain", "log.list", "{}", kAllowed},
+    {"domain-ro-key", "log.list", R"({"object":"alice@a.test"})", kAllowed},
+    {"group", "log.list", "{}", kAllowed},
+    {"a-key", "log.list", "{}", kAllowed},
+    {"user", "log.list", "{}", k403},
+    {"user", "log.list", R"({"object":"alice@a.test"})", k403},
+    // The installation's: the mail administrator's only.
     {"mail", "outbound.suspended", "{}", kAllowed},
     {"domain", "outbound.suspended", "{}", k403},
     {"mail", "sub.list", "{}", kAllowed},
@@ -551,6 +557,82 @@ TEST_F(OpsTest, ListingsPageByCursor) {
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ((*log)["items"].size() + (*rest)["items"].size(), 2u + 3u + 3u + 247u);  // domains, mailboxes, admins and a key
   EXPECT_LT((*rest)["items"][0]["id"].get<uint64_t>(), (*log)["items"][199]["id"].get<uint64_t>());
+}
+
+// Who reads which entries of the change log: the objects of one's domains
+// (never an administrator's or a key's), a group administrator its
+// department's mailboxes only; paged by cursor, newest first.
+TEST_F(OpsTest, TheChangeLogIsNarrowedToTheScope) {
+  ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", "alice@a.test"}, {"recipient", "x@o.test"}}).ok());
+  ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", "@b.test"}, {"recipient", "carol@b.test"}}).ok());
+  ASSERT_TRUE(Run(Who("mail"), "mailbox.set_password", Json{{"address", "bob@a.test"}, {"password", "p"}}).ok());
+  ASSERT_TRUE(Run(Who("mail"), "mailbox.set_password", Json{{"address", "carol@b.test"}, {"password", "p"}}).ok());
+  ASSERT_TRUE(Run(Who("mail"), "domain.disable", Json{{"domain", "b.test"}}).ok());
+  // Every entry a principal reads, page after page of `limit`.
+  auto read = [&](const Principal& who, uint64_t limit) {
+    std::vector<std::string> seen;
+    std::vector<uint64_t> ids;
+    Json in = {{"limit", limit}};
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = Run(who, "log.list", in);
+      EXPECT_TRUE(page.ok()) << page.error().message;
+      if (!page.ok()) break;
+      EXPECT_LE((*page)["items"].size(), limit);
+      for (const Json& e : (*page)["items"]) {
+        seen.push_back(e["action"].get<std::string>() + " " + e["object"].get<std::string>());
+        ids.push_back(e["id"].get<uint64_t>());
+      }
+      if ((*page)["next_cursor"].is_null()) break;
+      in["cursor"] = (*page)["next_cursor"];
+    }
+    EXPECT_TRUE(std::is_sorted(ids.rbegin(), ids.rend()));  // newest first, each once
+    EXPECT_EQ(std::set<uint64_t>(ids.begin(), ids.end()).size(), ids.size());
+    return std::set<std::string>(seen.begin(), seen.end());
+  };
+  const std::set<std::string> a = {"domain-add a.test", "mailbox-add alice@a.test", "mailbox-add bob@a.test",
+                                   "sub-add alice@a.test", "mailbox-passwd bob@a.test"};
+  const std::set<std::string> b = {"domain-add b.test", "mailbox-add carol@b.test", "sub-add @b.test",
+                                   "mailbox-passwd carol@b.test", "domain-disable b.test"};
+  EXPECT_EQ(read(Who("domain"), 100), a);
+  EXPECT_EQ(read(Who("domain"), 1), a);
+  EXPECT_EQ(read(Who("a-key"), 2), a);
+  EXPECT_EQ(read(Who("group"), 100), (std::set<std::string>{"mailbox-add alice@a.test", "sub-add alice@a.test"}));
+  // A key limited to a domain outside its owner's: nothing.
+  EXPECT_EQ(read(Who("domain").WithApiKey(ApiKeyScope{false, {"b.test"}}), 100), std::set<std::string>{});
+  // Many domains (more than one statement takes): merged newest first.
+  std::set<std::string> many = {"a.test", "b.test"};
+  for (int i = 0; i < 70; ++i) many.insert("d" + std::to_string(i) + ".test");
+  std::set<std::string> both = a;
+  both.insert(b.begin(), b.end());
+  EXPECT_EQ(read(Account(Principal::DomainAdmin("da", many)), 3), both);
+  // The mail administrator also reads the administrators' and keys' entries.
+  std::set<std::string> all = read(Who("mail"), 100);
+  EXPECT_TRUE(all.count("admin-add da") && all.count("api-key-add ga"));
+  for (const std::string& e : read(Who("domain"), 100)) EXPECT_EQ(e.find("admin"), std::string::npos) << e;
+}
+
+// A group administrator's page examines at most kChangeLogScan entries of its
+// domain: past that many of other departments' mailboxes, a short page (even
+// an empty one) with a cursor to go on.
+TEST_F(OpsTest, AGroupAdministratorsLogPagesAreBounded) {
+  const uint64_t others = kChangeLogScan + 5;
+  ASSERT_TRUE(db_->Execute("INSERT INTO change_log (actor, action, object) SELECT 'setup', 'mailbox-quota', "
+                           "'bob@a.test' FROM seq_1_to_" + std::to_string(others),
+                           {})
+                  .ok());
+  ASSERT_TRUE(Run(Who("mail"), "mailbox.set_password", Json{{"address", "alice@a.test"}, {"password", "p"}}).ok());
+  Json in = {{"limit", 10}};
+  std::vector<std::string> seen;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    auto page = Run(Who("group"), "log.list", in);
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    for (const Json& e : (*page)["items"]) seen.push_back(e["action"].get<std::string>());
+    if ((*page)["next_cursor"].is_null()) break;
+    in["cursor"] = (*page)["next_cursor"];
+  }
+  EXPECT_EQ(pages, 1);  // the newest 10000, then the rest
+  EXPECT_EQ(seen, (std::vector<std::string>{"mailbox-passwd", "mailbox-add"}));
 }
 
 // A page of one domain's mailboxes reads that page's rows from the index and

@@ -1,7 +1,7 @@
 // api_sessions_test.cc: roster-apid's sign-in sessions (api/sessions.h):
 // the token's form, idle and absolute timeouts, the bound on their number
-// (the one idle the longest goes), sign-out and ending an account's
-// sessions; and its settings (api/settings.h): the listen forms and bounds.
+// (the one idle the longest goes), sign-out, and that a session gives back
+// the account it was made for; and its settings (api/settings.h): the listen forms and bounds.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -14,19 +14,22 @@
 namespace roster {
 namespace {
 
-using ops::Principal;
+using ops::SessionAccount;
+
+SessionAccount Admin(uint64_t id) { return SessionAccount{SessionAccount::Kind::kAdmin, id, 0}; }
+SessionAccount Mailbox(uint64_t id) { return SessionAccount{SessionAccount::Kind::kMailbox, id, 0}; }
 
 TEST(ApiSessions, TokensAreRandomAndLookedUpOnlyAsIssued) {
   SessionStore store(SessionLimits{10, std::chrono::seconds(60), std::chrono::seconds(600)});
-  auto a = store.Create(Principal::MailAdmin("boss"), 1000);
-  auto b = store.Create(Principal::MailAdmin("boss"), 1000);
+  auto a = store.Create(Admin(1), 1000);
+  auto b = store.Create(Admin(1), 1000);
   EXPECT_NE(a.token, b.token);
   EXPECT_EQ(a.token.size(), 46u);
   EXPECT_TRUE(SessionStore::LooksLikeToken(a.token));
   EXPECT_EQ(a.expires_at, 1600);
   auto found = store.Use(a.token, 1001);
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->principal.name, "boss");
+  EXPECT_EQ(found->account.id, 1u);
   std::string wrong = a.token;
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
   EXPECT_FALSE(store.Use(wrong, 1001));
@@ -40,41 +43,44 @@ TEST(ApiSessions, TokensAreRandomAndLookedUpOnlyAsIssued) {
 
 TEST(ApiSessions, IdleAndAbsoluteTimeouts) {
   SessionStore store(SessionLimits{10, std::chrono::seconds(60), std::chrono::seconds(150)});
-  auto s = store.Create(Principal::MailboxUser("a@a.test"), 0);
+  auto s = store.Create(Mailbox(7), 0);
   EXPECT_TRUE(store.Use(s.token, 59));   // each use restarts the idle clock
   EXPECT_TRUE(store.Use(s.token, 118));
   EXPECT_FALSE(store.Use(s.token, 150));  // the absolute end, however busy
-  auto idle = store.Create(Principal::MailboxUser("a@a.test"), 0);
+  auto idle = store.Create(Mailbox(7), 0);
   EXPECT_FALSE(store.Use(idle.token, 60));
   EXPECT_EQ(store.size(), 0u);
 }
 
 TEST(ApiSessions, BoundedTheOneIdleTheLongestGoes) {
   SessionStore store(SessionLimits{3, std::chrono::seconds(600), std::chrono::seconds(6000)});
-  auto a = store.Create(Principal::MailAdmin("a"), 0);
-  auto b = store.Create(Principal::MailAdmin("b"), 1);
-  auto c = store.Create(Principal::MailAdmin("c"), 2);
+  auto a = store.Create(Admin(1), 0);
+  auto b = store.Create(Admin(2), 1);
+  auto c = store.Create(Admin(3), 2);
   ASSERT_TRUE(store.Use(a.token, 3));  // b is now the one idle the longest
-  auto d = store.Create(Principal::MailAdmin("d"), 4);
+  auto d = store.Create(Admin(4), 4);
   EXPECT_EQ(store.size(), 3u);
   EXPECT_TRUE(store.Use(a.token, 5));
   EXPECT_FALSE(store.Use(b.token, 5));
   EXPECT_TRUE(store.Use(c.token, 5));
   EXPECT_TRUE(store.Use(d.token, 5));
   store.SetLimits(SessionLimits{1, std::chrono::seconds(600), std::chrono::seconds(6000)});
-  store.Create(Principal::MailAdmin("e"), 6);
+  store.Create(Admin(5), 6);
   EXPECT_EQ(store.size(), 1u);
 }
 
-TEST(ApiSessions, EndWhereEndsAnAccountsSessions) {
+TEST(ApiSessions, ASessionGivesBackItsAccount) {
   SessionStore store(SessionLimits{10, std::chrono::seconds(600), std::chrono::seconds(6000)});
-  auto ada1 = store.Create(Principal::DomainAdmin("ada", {"a.test"}), 0);
-  auto ada2 = store.Create(Principal::DomainAdmin("ada", {"a.test"}), 0);
-  auto gus = store.Create(Principal::GroupAdmin("gus", "a.test", "sales"), 0);
-  EXPECT_EQ(store.EndWhere([](const Principal& p) { return p.name == "ada"; }), 2u);
-  EXPECT_FALSE(store.Use(ada1.token, 1));
-  EXPECT_FALSE(store.Use(ada2.token, 1));
-  EXPECT_TRUE(store.Use(gus.token, 1));
+  auto admin = store.Create(SessionAccount{SessionAccount::Kind::kAdmin, 5, 3}, 0);
+  auto user = store.Create(SessionAccount{SessionAccount::Kind::kMailbox, 5, 9}, 0);
+  auto a = store.Use(admin.token, 1);
+  auto u = store.Use(user.token, 1);
+  ASSERT_TRUE(a && u);
+  EXPECT_EQ(a->account.kind, SessionAccount::Kind::kAdmin);
+  EXPECT_EQ(a->account.version, 3u);
+  EXPECT_EQ(u->account.kind, SessionAccount::Kind::kMailbox);
+  EXPECT_EQ(u->account.id, 5u);
+  EXPECT_EQ(u->account.version, 9u);
 }
 
 TEST(ApiSettings, ListenForms) {
@@ -123,9 +129,11 @@ TEST(ApiSettings, DefaultsAndBounds) {
                           "api_log = file\n", "api_listen = 10.0.0.1\n"}) {
     EXPECT_FALSE(Settings(bad).ok()) << bad;
   }
-  auto a = Settings(""), b = Settings("api_max_body = 2M\napi_session_idle = 1h\n");
+  // The session's idle time and the per-request limits are reloadable.
+  auto a = Settings(""), b = Settings("api_max_body = 2M\napi_session_idle = 1h\napi_max_headers = 10\n"
+                                      "api_request_timeout = 5s\napi_threads = 8\n");
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(FixedChanges(*a, *b), "api_max_body");  // the session's idle time is reloadable
+  EXPECT_EQ(FixedChanges(*a, *b), "api_threads");
 }
 
 }  // namespace

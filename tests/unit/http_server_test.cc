@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -171,7 +172,33 @@ class HttpServerTest : public ::testing::Test {
     routes.push_back({"GET", "/throw", [](const HttpRequest&) -> HttpResponse {
                         throw std::runtime_error("secret internals");
                       }});
+    // Answers once the test lets it (Release), or after 10 s.
+    routes.push_back({"GET", "/slow", [this](const HttpRequest&) {
+                        std::unique_lock<std::mutex> lock(slow_mu_);
+                        ++slow_entered_;
+                        slow_cv_.notify_all();
+                        slow_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return slow_released_; });
+                        return HttpResponse::WithJson(200, Json::object({{"slow", true}}));
+                      }});
     return routes;
+  }
+
+  void AwaitSlowHandlers(int n) {
+    std::unique_lock<std::mutex> lock(slow_mu_);
+    ASSERT_TRUE(slow_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return slow_entered_ >= n; }));
+  }
+  void ReleaseSlowHandlers() {
+    std::lock_guard<std::mutex> lock(slow_mu_);
+    slow_released_ = true;
+    slow_cv_.notify_all();
+  }
+  // Waits (at most 10 s) until the server's log holds `text`.
+  bool AwaitLog(const std::string& text) {
+    for (int i = 0; i < 1000; ++i) {
+      if (Log().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   HttpServerOptions Options() {
@@ -212,6 +239,10 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::mutex log_mu_;
   std::string log_;
+  std::mutex slow_mu_;
+  std::condition_variable slow_cv_;
+  int slow_entered_ = 0;       // GUARDED_BY(slow_mu_)
+  bool slow_released_ = false;  // GUARDED_BY(slow_mu_)
 };
 
 TEST_F(HttpServerTest, RoutesAndParameters) {
@@ -366,6 +397,77 @@ TEST_F(HttpServerTest, SlowClientIsCutAtTheDeadline) {
   EXPECT_EQ(Exchange(fd, keep).status, 200);
   EXPECT_EQ(Exchange(fd, keep).status, 200);
   close(fd);
+}
+
+// Stop with a drain time: a request under way still gets its answer (and
+// its connection ends with it); afterwards nothing listens.
+TEST_F(HttpServerTest, StopDrainsTheRequestsUnderWay) {
+  Start(Options());
+  const uint16_t port = server_->port();
+  int fd = ConnectTcp(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"));
+  AwaitSlowHandlers(1);
+  std::thread stopper([this] { server_->Stop(std::chrono::seconds(20)); });
+  // Stop is waiting for the handler (it says so) when the handler answers.
+  EXPECT_TRUE(AwaitLog("http: stopping: 1 request(s) under way")) << Log();
+  ReleaseSlowHandlers();
+  Reply r = ReadReply(fd);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"slow":true})");
+  EXPECT_EQ(r.headers["connection"], "close");
+  close(fd);
+  stopper.join();
+  EXPECT_LT(ConnectTcp(port), 0);
+  EXPECT_EQ(Log().find("still under way"), std::string::npos) << Log();
+}
+
+// The drain is bounded: a handler that outlasts it is left to finish alone.
+TEST_F(HttpServerTest, StopDrainsForAtMostItsTime) {
+  Start(Options());
+  int fd = ConnectTcp(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, Get("/slow")));
+  AwaitSlowHandlers(1);
+  std::thread stopper([this] { server_->Stop(std::chrono::milliseconds(50)); });
+  EXPECT_TRUE(AwaitLog("request(s) still under way after 50 ms")) << Log();
+  ReleaseSlowHandlers();  // MHD_stop_daemon joins the handler's thread
+  stopper.join();
+  close(fd);
+}
+
+// The per-request limits change while the server runs.
+TEST_F(HttpServerTest, RequestLimitsChangeAtRunTime) {
+  Start(Options());
+  const std::string body = "[" + std::string(100, ' ') + "]";
+  EXPECT_EQ(Ask(Post("/domains/x.test", "application/json", body, "PUT")).status, 200);
+  std::string headers;
+  for (int i = 0; i < 10; ++i) headers += "X-H" + std::to_string(i) + ": v\r\n";
+  EXPECT_EQ(Ask(Get("/domains", headers)).status, 200);
+  HttpServerOptions tighter = Options();
+  tighter.max_body = 50;
+  tighter.max_headers = 5;
+  ASSERT_TRUE(server_->SetRequestLimits(tighter).ok());
+  Reply r = Ask(Post("/domains/x.test", "application/json", body, "PUT"));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(ErrorOf(r)["message"].get<std::string>().find("50 bytes"), std::string::npos);
+  EXPECT_EQ(Ask(Get("/domains", headers)).status, 431);
+  tighter.request_timeout = std::chrono::milliseconds(0);
+  EXPECT_FALSE(server_->SetRequestLimits(tighter).ok());
+}
+
+TEST(HttpRequestTest, WipeZeroesTheBodyAndTheParsedStrings) {
+  HttpRequest r;
+  r.body = R"({"password":"hunter2-hunter2","n":[{"x":"deep-secret"}]})";
+  r.json = *ParseJson(r.body);
+  const char* body = r.body.data();
+  const size_t size = r.body.size();
+  const std::string& password = r.json["password"].get_ref<const std::string&>();
+  const std::string& deep = r.json["n"][0]["x"].get_ref<const std::string&>();
+  r.Wipe();
+  EXPECT_EQ(std::string(body, size), std::string(size, '\0'));
+  EXPECT_EQ(password, std::string(15, '\0'));
+  EXPECT_EQ(deep, std::string(11, '\0'));
 }
 
 TEST_F(HttpServerTest, ConnectionCapPerClient) {
