@@ -91,11 +91,12 @@ const std::vector<Command>& Commands() {
        "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
        "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
        "  mailbox del|enable|disable|show ADDRESS\n"
-       "  mailbox list [DOMAIN]\n"
+       "  mailbox list [DOMAIN] [--sort address|usage|last_login]  (-ORDER: descending)\n"
        "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)\n"
        "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
        "  mailbox logins ADDRESS [--limit N]\n",
-       {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit"},
+       {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit",
+        "sort"},
        {"password-stdin", "hash-stdin", "disabled", "force"}},
       {"sub", &Rosterctl::Sub_,
        "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
@@ -616,10 +617,10 @@ int Rosterctl::Mailbox_() {
   }
   const std::string sub = args_.words[1];
   if (sub == "list") {
-    // mailbox list [DOMAIN] [--inactive DURATION]
+    // mailbox list [DOMAIN] [--inactive DURATION | --sort ORDER]
     bool inactive = args_.Option("inactive") != nullptr;
     if (inactive) AllowOnly({"inactive"});
-    else AllowOnly({});
+    else AllowOnly({"sort"});
     if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
     Json in = Json::object();
     if (args_.words.size() == 3) {
@@ -628,6 +629,7 @@ int Rosterctl::Mailbox_() {
       in["domain"] = *d;
     }
     if (inactive) return MailboxInactive_(in);
+    if (const std::string* sort = args_.Option("sort")) in["sort"] = *sort;
     // Page by page, each printed as it comes: a large domain never sits in memory.
     char line[512];
     std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", "ADDRESS", "ACTIVE", "QUOTA", "MESSAGES", "USED");

@@ -40,7 +40,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
        kPlain, kStrict, kSignedIn, "Disable a domain: none of its mailboxes logs in or receives mail"},
       {"GET", "/v1/domains/{domain}/mailboxes", K::kOperation, "mailbox.list", 200, kNoBody, kQuery, nullptr, kPlain,
        kStrict, kSignedIn,
-       "A domain's mailboxes by address, filtered (department, active, prefix), one page per call (cursor, limit)"},
+       "A domain's mailboxes, filtered (department, active, prefix, min_usage_percent: near or over quota), sorted "
+       "(sort: address, usage or last_login; -desc), one page per call (cursor, limit)"},
       {"GET", "/v1/domains/{domain}/inactive-mailboxes", K::kOperation, "mailbox.inactive", 200, kNoBody, kQuery,
        nullptr, kPlain, kStrict, kSignedIn, "A domain's mailboxes with no login for `days` days"},
       {"GET", "/v1/domains/{domain}/outbound", K::kOperation, "outbound.defaults", 200, kNoBody, kNoQuery, nullptr,

@@ -20,10 +20,11 @@ std::string DomainOf(std::string_view address) {
   return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
 }
 
-#define ROSTER_MAILBOX_SELECT                                                                   \
-  "SELECT m.id, m.address, d.name, m.active, d.active, m.display_name, m.department, m.max_bytes, " \
+#define ROSTER_MAILBOX_SELECT_COLUMNS                                                            \
+  "m.id, m.address, d.name, m.active, d.active, m.display_name, m.department, m.max_bytes, "       \
   "m.max_messages, m.unit, m.password_hash, m.created_at, m.updated_at, m.password_changed_at, "    \
-  "u.bytes, u.messages, m.lookup_key FROM mailbox m "
+  "u.bytes, u.messages, m.lookup_key"
+#define ROSTER_MAILBOX_SELECT "SELECT " ROSTER_MAILBOX_SELECT_COLUMNS " FROM mailbox m "
 #define ROSTER_MAILBOX_JOINS "JOIN domain d ON d.id = m.domain_id LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id "
 constexpr char kMailboxColumns[] = ROSTER_MAILBOX_SELECT ROSTER_MAILBOX_JOINS;
 
@@ -278,7 +279,7 @@ Status AdminStore::ListMailboxes(std::string_view domain, const std::function<bo
   q.domain = std::string(domain);
   q.limit = kPage;
   for (;;) {
-    std::vector<std::string> keys;
+    std::vector<MailboxKey> keys;
     auto page = MailboxPage(q, &keys);
     if (!page) return page.error();
     for (const Mailbox& m : *page)
@@ -288,7 +289,72 @@ Status AdminStore::ListMailboxes(std::string_view domain, const std::function<bo
   }
 }
 
-Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std::vector<std::string>* keys) {
+namespace {
+
+// A mailbox's newest login: the dict's newest of its protocols (last_login's
+// primary key range) and the passdb's newest (the end of login_history's
+// primary key range: one index dive each), as mailbox.inactive reads them.
+#define ROSTER_LOGIN_DICT "(SELECT MAX(logged_at) FROM last_login WHERE mailbox_id = m.id)"
+#define ROSTER_LOGIN_PASSDB "(SELECT logged_at FROM login_history WHERE mailbox_id = m.id ORDER BY seq DESC LIMIT 1)"
+#define ROSTER_LAST_LOGIN \
+  "GREATEST(COALESCE(" ROSTER_LOGIN_DICT ", " ROSTER_LOGIN_PASSDB "), COALESCE(" ROSTER_LOGIN_PASSDB ", " ROSTER_LOGIN_DICT "))"
+
+// The sort key of each order (MailboxKey::value).
+const char* OrderKey(MailboxOrder order) {
+  switch (order) {
+    case MailboxOrder::kUsage: return "COALESCE(u.bytes, 0)";
+    case MailboxOrder::kLastLogin:
+      return "COALESCE(TIMESTAMPDIFF(MICROSECOND, TIMESTAMP'1970-01-01 00:00:00', " ROSTER_LAST_LOGIN "), -1)";
+    case MailboxOrder::kAddress: break;
+  }
+  return "0";
+}
+
+// The statement of a page, and the order of its parameters (MailboxPage):
+// domain x2, department x2, [active], like, [percent], [after...], limit.
+std::string MailboxPageSql(const MailboxQuery& q) {
+  // The index that holds the page's rows in address order, named: the
+  // optimizer, guessing from statistics, may otherwise read every row of a
+  // domain to sort them, or every other domain's addresses that sort first
+  // (migration 011; tests/db/ops_test, ADomainsPageReadsOnlyItsOwnRows).
+  // Ordered otherwise, the same index holds the keys (and ids) to sort.
+  const char* index = q.domain.empty()       ? "mailbox_lookup"
+                      : q.department.empty() ? "mailbox_domain_lookup"
+                                             : "mailbox_department_lookup";
+  // The prefix is a LIKE pattern on the lookup key. Conditions on columns of
+  // the row (active, max_bytes) are written only when asked for: without
+  // them, a sorted page reads the keys from the index alone.
+  std::string where =
+      "WHERE (? = '' OR d.name = ?) AND (? = '' OR m.department = ?) " +
+      std::string(q.active ? "AND m.active = ? " : "") + "AND m.lookup_key LIKE LOWER(?) ESCAPE '!' ";
+  // "Near or over quota": exact in DECIMAL (a counter times 100 may not fit in
+  // 64 bits); no byte quota, no match.
+  if (q.min_usage_percent)
+    where += "AND m.max_bytes > 0 AND CAST(COALESCE(u.bytes, 0) AS DECIMAL(25,0)) * 100 >= "
+             "CAST(m.max_bytes AS DECIMAL(25,0)) * ? ";
+  const char* dir = q.descending ? " DESC" : "";
+  const char* beyond = q.descending ? " < ?" : " > ?";
+  const std::string from = std::string("FROM mailbox m FORCE INDEX (") + index + ") " ROSTER_MAILBOX_JOINS;
+  const std::string columns = ROSTER_MAILBOX_SELECT_COLUMNS ", CAST(" ROSTER_LAST_LOGIN " AS CHAR)";
+  if (q.order == MailboxOrder::kAddress) {
+    // A keyset query: the index's range after the cursor, in order, stops at the limit.
+    if (q.after) where += std::string("AND m.lookup_key") + beyond + " ";
+    return "SELECT " + columns + ", 0 " + from + where + "ORDER BY m.lookup_key" + dir + " LIMIT ?";
+  }
+  // The keys of every mailbox the filters leave, sorted by the server (a
+  // priority queue of `limit` rows), then the page's rows by id.
+  std::string key = OrderKey(q.order);
+  std::string keyset;
+  if (q.after)
+    keyset = std::string("HAVING k") + beyond + " OR (k = ? AND lk" + beyond + ") ";
+  return "SELECT " + columns + ", p.k FROM (SELECT m.id, " + key + " AS k, m.lookup_key AS lk " + from + where +
+         keyset + "ORDER BY k" + dir + ", lk" + dir + " LIMIT ?) p JOIN mailbox m ON m.id = p.id " ROSTER_MAILBOX_JOINS
+         "ORDER BY p.k" + dir + ", p.lk" + dir;
+}
+
+}  // namespace
+
+Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std::vector<MailboxKey>* keys) {
   // The prefix as a LIKE pattern on the lookup key (lower-cased as it is), its
   // wildcards escaped: the index on lookup_key serves both it and the order.
   std::string like;
@@ -297,28 +363,23 @@ Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std:
     like += c;
   }
   like += '%';
-  // The index that holds the page's rows in the page's order, named: the
-  // optimizer, guessing from statistics, may otherwise read every row of a
-  // domain to sort them, or every other domain's addresses that sort first
-  // (migration 011; tests/db/ops_test, ADomainsPageReadsOnlyItsOwnRows).
-#define ROSTER_MAILBOX_PAGE(index)                                                                          \
-  ROSTER_MAILBOX_SELECT "FORCE INDEX (" index ") " ROSTER_MAILBOX_JOINS                                     \
-  "WHERE (? = '' OR d.name = ?) AND (? = '' OR m.department = ?) "                                         \
-  "AND (? < 0 OR m.active = ?) AND m.lookup_key LIKE LOWER(?) ESCAPE '!' AND m.lookup_key > ? "            \
-  "ORDER BY m.lookup_key LIMIT ?"
-  static constexpr const char* kEveryDomain = ROSTER_MAILBOX_PAGE("mailbox_lookup");
-  static constexpr const char* kOneDomain = ROSTER_MAILBOX_PAGE("mailbox_domain_lookup");
-  static constexpr const char* kOneDepartment = ROSTER_MAILBOX_PAGE("mailbox_department_lookup");
-#undef ROSTER_MAILBOX_PAGE
-  const char* sql = q.domain.empty() ? kEveryDomain : q.department.empty() ? kOneDomain : kOneDepartment;
-  int64_t active = q.active ? (*q.active ? 1 : 0) : -1;
-  auto rows = db_.Query(sql, {q.domain, q.domain, q.department, q.department, active, active, like, q.after,
-                              q.limit});
+  DbParams params = {q.domain, q.domain, q.department, q.department};
+  if (q.active) params.emplace_back(int64_t{*q.active ? 1 : 0});
+  params.emplace_back(like);
+  if (q.min_usage_percent) params.emplace_back(*q.min_usage_percent);
+  if (q.after && q.order != MailboxOrder::kAddress) {
+    params.emplace_back(q.after->value);
+    params.emplace_back(q.after->value);
+  }
+  if (q.after) params.emplace_back(q.after->lookup_key);
+  params.emplace_back(q.limit);
+  auto rows = db_.Query(MailboxPageSql(q), params);
   if (!rows) return rows.error();
   std::vector<Mailbox> out;
   for (const DbRow& r : *rows) {
     out.push_back(MailboxFromRow(r));
-    if (keys) keys->push_back(r.String(16));
+    out.back().last_login = r.IsNull(17) ? "" : r.String(17);
+    if (keys) keys->push_back(MailboxKey{r.Int(18), r.String(16)});
   }
   return out;
 }

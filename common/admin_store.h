@@ -64,6 +64,10 @@ struct Mailbox {
   std::string updated_at;
   std::string password_changed_at;
   std::optional<Usage> usage;
+  // The newest login the dict (last_login) or the passdb (login_history)
+  // recorded, "YYYY-MM-DD HH:MM:SS.ffffff" UTC; "" = never. Only MailboxPage
+  // fills it.
+  std::string last_login;
 };
 
 struct NewMailbox {
@@ -123,13 +127,35 @@ struct ChangeLogPage {
 };
 constexpr uint64_t kChangeLogScan = 10000;
 
-// One page of mailboxes (MailboxPage): filters, in lookup-key order after `after`.
+// The orders of a page of mailboxes. Each is total: ties are broken by the
+// lookup key, in the order's direction.
+enum class MailboxOrder {
+  kAddress,    // the lookup key
+  kUsage,      // bytes used; no usage row or an unknown counter counts as 0
+  kLastLogin,  // the newest login of the dict's and the passdb's; never = before every login
+};
+
+// Where a page starts: after the mailbox with this sort value and lookup key
+// (the last one of the page before). `value` is the order's integer key:
+// kUsage the bytes, kLastLogin microseconds since 1970 or -1 for never,
+// kAddress unused (0).
+struct MailboxKey {
+  int64_t value = 0;
+  std::string lookup_key;
+};
+
+// One page of mailboxes (MailboxPage): filters, in the query's order after `after`.
 struct MailboxQuery {
   std::string domain;      // "" = every domain
   std::string department;  // "" = any (compared exactly)
   std::optional<bool> active;
   std::string prefix;      // the address starts with it (compared lower-cased); "" = any
-  std::string after;       // a lookup key: the page starts after it; "" = from the first
+  // Only mailboxes using at least this percent of a byte quota (0..1000); a
+  // mailbox without one (max_bytes 0) never matches.
+  std::optional<uint64_t> min_usage_percent;
+  MailboxOrder order = MailboxOrder::kAddress;
+  bool descending = false;
+  std::optional<MailboxKey> after;  // unset: from the first
   uint64_t limit = 100;
 };
 
@@ -171,9 +197,13 @@ class AdminStore {
   Result<Mailbox> GetMailbox(std::string_view address);
   // All mailboxes, or a domain's; streamed through `each` in address order.
   Status ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each);
-  // One page (keyset on the lookup key's index): at most query.limit mailboxes;
-  // each one's lookup key (the next page's `after`) in `keys`, same order.
-  Result<std::vector<Mailbox>> MailboxPage(const MailboxQuery& query, std::vector<std::string>* keys);
+  // One page: at most query.limit mailboxes; each one's key (the next page's
+  // `after`) in `keys`, same order. In address order a keyset query on the
+  // lookup key's index (it reads the page's rows); ordered by usage or last
+  // login, the domain's (or department's) keys are read from the same index
+  // and sorted by the server, the page's rows then read by id: its cost grows
+  // with the mailboxes the filters leave (doc/PERFORMANCE.md).
+  Result<std::vector<Mailbox>> MailboxPage(const MailboxQuery& query, std::vector<MailboxKey>* keys);
   // The stored password hash, to check a mailbox user's current password
   // (ops/, mailbox.change_password); it never leaves the ops layer.
   Result<std::string> PasswordHash(std::string_view address);

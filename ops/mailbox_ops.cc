@@ -1,12 +1,16 @@
 // mailbox_ops.cc: the mailbox operations of ops/operations.h: add, del,
 // enable, disable, set_quota, set_password, change_password (a user's own,
-// with the current password), show, list (paged, filtered), inactive (the
-// dormant ones, paged) and last_logins. A change that alters a login's
+// with the current password), show, list (paged, filtered, sorted; its
+// cursor encoded here), inactive (the dormant ones, paged) and last_logins. A change that alters a login's
 // answer flushes the mailbox from Dovecot's auth cache (ctx.flusher).
 //
 // Trusts: Run to have validated the input and authorized the principal.
 // Passwords arrive in the input only; they are hashed here and never
 // written anywhere else (Run wipes them afterwards).
+#include <sodium.h>
+
+#include <cstring>
+
 #include "common/admin_store.h"
 #include "common/app_password_admin.h"
 #include "common/password.h"
@@ -142,34 +146,125 @@ ROSTER_OPS_HANDLER(MailboxShow) {
   return MailboxJson(*m);
 }
 
-// One page in address order (the lookup key's): the cursor is the last
-// lookup key answered.
-ROSTER_OPS_HANDLER(MailboxList) {
-  std::string sort = Str(in, "sort");
-  if (!sort.empty() && sort != "address") {
-    Error e = Error::Invalid("sort: only \"address\" is supported");
-    e.field = "sort";
-    return e;
+namespace {
+
+Error InvalidField(const char* field, const std::string& message) {
+  Error e = Error::Invalid(message);
+  e.field = field;
+  return e;
+}
+
+// mailbox.list's orders by name; a leading "-" is descending.
+struct ListOrder {
+  MailboxOrder order = MailboxOrder::kAddress;
+  bool descending = false;
+  std::string name;  // as given ("" = "address")
+};
+
+Result<ListOrder> ParseOrder(const std::string& sort) {
+  ListOrder o;
+  o.name = sort.empty() ? "address" : sort;
+  std::string_view base = o.name;
+  if (!base.empty() && base[0] == '-') {
+    o.descending = true;
+    base.remove_prefix(1);
   }
+  if (base == "address") o.order = MailboxOrder::kAddress;
+  else if (base == "usage") o.order = MailboxOrder::kUsage;
+  else if (base == "last_login") o.order = MailboxOrder::kLastLogin;
+  else return InvalidField("sort", "sort: one of address, usage, last_login, each with a leading - for descending");
+  return o;
+}
+
+// The cursor of mailbox.list: base64url (no padding) of
+// "ORDER|VALUE|LOOKUP_KEY", ORDER the sort as given, VALUE the order's integer
+// key (empty in address order). Opaque to clients; read back strictly: a
+// cursor of another order, or anything else, is refused as input.
+std::string EncodeCursor(const ListOrder& o, const MailboxKey& k) {
+  std::string plain = o.name + "|" + (o.order == MailboxOrder::kAddress ? "" : std::to_string(k.value)) + "|" +
+                      k.lookup_key;
+  std::string out(sodium_base64_ENCODED_LEN(plain.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+Result<std::optional<MailboxKey>> DecodeCursor(const ListOrder& o, const std::string& cursor) {
+  if (cursor.empty()) return std::optional<MailboxKey>();
+  const Error bad = InvalidField("cursor", "cursor: not one this listing gave in this order");
+  std::string plain(cursor.size(), '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(plain.data()), plain.size(), cursor.data(), cursor.size(),
+                        nullptr, &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != cursor.data() + cursor.size())
+    return bad;
+  plain.resize(len);
+  size_t bar1 = plain.find('|');
+  size_t bar2 = bar1 == std::string::npos ? bar1 : plain.find('|', bar1 + 1);
+  if (bar2 == std::string::npos || plain.compare(0, bar1, o.name) != 0 || bar1 != o.name.size()) return bad;
+  std::string value = plain.substr(bar1 + 1, bar2 - bar1 - 1);
+  MailboxKey k;
+  k.lookup_key = plain.substr(bar2 + 1);
+  // A lookup key: 1..254 bytes, no control character (common/address made it).
+  if (k.lookup_key.empty() || k.lookup_key.size() > 254) return bad;
+  for (unsigned char c : k.lookup_key)
+    if (c < 0x20 || c == 0x7f) return bad;
+  if (o.order == MailboxOrder::kAddress) {
+    if (!value.empty()) return bad;
+    return std::optional<MailboxKey>(k);
+  }
+  // A signed 64-bit decimal, as EncodeCursor writes it (no "+", no leading zero).
+  std::string_view digits = value;
+  bool negative = !digits.empty() && digits[0] == '-';
+  if (negative) digits.remove_prefix(1);
+  if (digits.empty() || digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string_view::npos ||
+      (digits.size() > 1 && digits[0] == '0') || (negative && digits == "0"))
+    return bad;
+  uint64_t magnitude = std::stoull(std::string(digits));
+  if (magnitude > (negative ? 9223372036854775808ull : 9223372036854775807ull)) return bad;
+  k.value = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  return std::optional<MailboxKey>(k);
+}
+
+}  // namespace
+
+// One page in the order asked for (address, usage, last_login; "-"
+// descending), ties broken by the lookup key; the cursor says where the page
+// before ended (DecodeCursor).
+ROSTER_OPS_HANDLER(MailboxList) {
+  auto order = ParseOrder(Str(in, "sort"));
+  if (!order) return order.error();
+  auto after = DecodeCursor(*order, Str(in, "cursor"));
+  if (!after) return after.error();
   AdminStore store(*ctx.db);
   MailboxQuery q;
   q.domain = Str(in, "domain");
   q.department = Str(in, "department");
   if (in.contains("active")) q.active = Flag(in, "active");
   q.prefix = Str(in, "prefix");
-  q.after = Str(in, "cursor");
+  q.min_usage_percent = OptUint(in, "min_usage_percent");
+  q.order = order->order;
+  q.descending = order->descending;
+  q.after = *after;
   const uint64_t limit = PageLimit(in);
   q.limit = limit + 1;  // one more tells whether another page follows
-  if (!q.domain.empty() && q.after.empty()) {
+  if (!q.domain.empty() && !q.after) {
     Status known = store.FindDomain(q.domain);  // a 404 for a domain that is not there
     if (!known) return known.error();
   }
-  std::vector<std::string> keys;
+  std::vector<MailboxKey> keys;
   auto page = store.MailboxPage(q, &keys);
   if (!page) return page.error();
   Json items = Json::array();
-  for (size_t i = 0; i < page->size() && i < limit; ++i) items.push_back(MailboxJson((*page)[i]));
-  return Page(std::move(items), page->size() > limit ? keys[limit - 1] : std::string());
+  for (size_t i = 0; i < page->size() && i < limit; ++i) {
+    Json j = MailboxJson((*page)[i]);
+    const std::string& last = (*page)[i].last_login;
+    j["last_login"] = last.empty() ? Json(nullptr) : Json(last);
+    items.push_back(std::move(j));
+  }
+  return Page(std::move(items), page->size() > limit ? EncodeCursor(*order, keys[limit - 1]) : std::string());
 }
 
 ROSTER_OPS_HANDLER(MailboxInactive) {

@@ -126,7 +126,8 @@ const std::vector<Operation>& Operations() {
       // Group administrators: narrowed to their department (Run fills it in).
       {"mailbox.list", kReads, ObjectKind::kDomain, "domain", kDomainAdminsAndGroups, false,
        {{"domain", F::kDomain}, {"department", F::kText, false, 255}, {"active", F::kBool},
-        {"prefix", F::kString, false, 320}, {"sort", F::kString, false, 16}, kCursor, kLimit},
+        {"prefix", F::kString, false, 320}, {"sort", F::kString, false, 16},
+        {"min_usage_percent", F::kUint, false, 1000}, {"cursor", F::kString, false, 512}, kLimit},
        MailboxList},
       {"mailbox.inactive", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false,
        {{"domain", F::kDomain}, {"days", F::kUint, true}, kCursor, kLimit}, MailboxInactive},

@@ -13,8 +13,19 @@ of the same work, asked by the mariadb client over one connection.
   12. a password change (PUT /v1/mailboxes/A/password: an argon2id hash at
       roster's default settings, the change log, Dovecot's auth-cache flush),
       BENCH_API_CLIENTS clients: changes/s, p50 and p99.
+  13. a page of 100 sorted by usage, descending (sort=-usage), from the first
+      BENCH_API_SORTED_START pages' cursors, BENCH_API_CLIENTS clients,
+      BENCH_API_SORTED_PAGES pages (default 100): pages/s, p50, p99; the
+      anchor runs the page's statement (the server sorts the domain's keys);
+  14. a page of 100 near or over quota (min_usage_percent=90, address order;
+      about 2% of the mailboxes match) at a random point of that listing,
+      likewise, beside its statement in mariadb.
+Every mailbox has a usage row (as rosterctl and roster-apid create them),
+bytes spread over 0..1 GiB of a 1 GiB quota (a tenth unlimited), and 60% a
+last login.
 Figures only: nothing is asserted (tests/api/apid.test asserts behaviour).
 Needs root (the daemon drops to nobody, as it runs in production)."""
+import base64
 import os
 import random
 import subprocess
@@ -30,6 +41,8 @@ MAILBOXES = int(os.environ.get("BENCH_API_MAILBOXES", "100000"))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))
 PAGES = int(os.environ.get("BENCH_API_PAGES", "4000"))
 CHANGES = int(os.environ.get("BENCH_API_CHANGES", "400"))
+SORTED_PAGES = int(os.environ.get("BENCH_API_SORTED_PAGES", "100"))
+SORTED_START = int(os.environ.get("BENCH_API_SORTED_START", "20"))
 DOMAIN = "bench.test"
 BOSS_PASSWORD = "bench-boss-password"
 
@@ -79,15 +92,51 @@ def mariadb(statements):
     return time.perf_counter() - t0
 
 
+COLUMNS = ("m.id, m.address, d.name, m.active, d.active, m.display_name, m.department, m.max_bytes, "
+           "m.max_messages, m.unit, m.password_hash, m.created_at, m.updated_at, m.password_changed_at, "
+           "u.bytes, u.messages, m.lookup_key")
+JOINS = "JOIN domain d ON d.id = m.domain_id LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id "
+LOGIN_DICT = "(SELECT MAX(logged_at) FROM last_login WHERE mailbox_id = m.id)"
+LOGIN_PASSDB = "(SELECT logged_at FROM login_history WHERE mailbox_id = m.id ORDER BY seq DESC LIMIT 1)"
+LAST_LOGIN = (f"GREATEST(COALESCE({LOGIN_DICT}, {LOGIN_PASSDB}), COALESCE({LOGIN_PASSDB}, {LOGIN_DICT}))")
+WHERE = (f"WHERE ('{DOMAIN}' = '' OR d.name = '{DOMAIN}') AND ('' = '' OR m.department = '') "
+         "AND m.lookup_key LIKE LOWER('%') ESCAPE '!' ")
+NEAR = ("AND m.max_bytes > 0 AND CAST(COALESCE(u.bytes, 0) AS DECIMAL(25,0)) * 100 >= "
+        "CAST(m.max_bytes AS DECIMAL(25,0)) * 90 ")
+
+
 def page_sql(after, limit):
     # The listing's keyset query as roster prepares it (common/admin_store.cc, MailboxPage: the same columns, joins
     # and index), as text.
-    return ("SELECT m.id, m.address, d.name, m.active, d.active, m.display_name, m.department, m.max_bytes, "
-            "m.max_messages, m.unit, m.password_hash, m.created_at, m.updated_at, m.password_changed_at, "
-            "u.bytes, u.messages, m.lookup_key FROM mailbox m FORCE INDEX (mailbox_domain_lookup) "
-            "JOIN domain d ON d.id = m.domain_id LEFT JOIN mailbox_usage u ON u.mailbox_id = m.id "
-            f"WHERE d.name = '{DOMAIN}' AND m.lookup_key LIKE '%' AND m.lookup_key > '{after}' "
+    return (f"SELECT {COLUMNS}, CAST({LAST_LOGIN} AS CHAR), 0 FROM mailbox m FORCE INDEX (mailbox_domain_lookup) "
+            f"{JOINS}{WHERE}" + (f"AND m.lookup_key > '{after}' " if after else "") +
             f"ORDER BY m.lookup_key LIMIT {limit};")
+
+
+def cursor_key(cursor):
+    """(value, lookup key) of a mailbox.list cursor (the bench knows its format: ops/mailbox_ops.cc)."""
+    plain = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    _, value, key = plain.split("|", 2)
+    return value, key
+
+
+def usage_page_sql(cursor, limit):
+    # mailbox.list?sort=-usage as roster prepares it (common/admin_store.cc, MailboxPageSql), as text.
+    having = ""
+    if cursor:
+        value, key = cursor_key(cursor)
+        having = f"HAVING k < {value} OR (k = {value} AND lk < '{key}') "
+    return (f"SELECT {COLUMNS}, CAST({LAST_LOGIN} AS CHAR), p.k FROM (SELECT m.id, COALESCE(u.bytes, 0) AS k, "
+            f"m.lookup_key AS lk FROM mailbox m FORCE INDEX (mailbox_domain_lookup) {JOINS}{WHERE}{having}"
+            f"ORDER BY k DESC, lk DESC LIMIT {limit}) p JOIN mailbox m ON m.id = p.id {JOINS}"
+            "ORDER BY p.k DESC, p.lk DESC;")
+
+
+def near_page_sql(cursor, limit):
+    # mailbox.list?min_usage_percent=90 as roster prepares it, as text.
+    after = f"AND m.lookup_key > '{cursor_key(cursor)[1]}' " if cursor else ""
+    return (f"SELECT {COLUMNS}, CAST({LAST_LOGIN} AS CHAR), 0 FROM mailbox m FORCE INDEX (mailbox_domain_lookup) "
+            f"{JOINS}{WHERE}{NEAR}{after}ORDER BY m.lookup_key LIMIT {limit};")
 
 
 print(f"== roster api bench: {os.cpu_count()} cores, {MAILBOXES} mailboxes, {CLIENTS} clients, "
@@ -101,6 +150,13 @@ try:
     stack.sql("INSERT INTO mailbox (domain_id, address, password_hash) "
               f"SELECT d.id, CONCAT('u', LPAD(seq, 6, '0'), '@{DOMAIN}'), '' "
               f"FROM domain d, seq_0_to_{MAILBOXES - 1} WHERE d.name = '{DOMAIN}'")
+    # Usage as Dovecot leaves it: 0..1 GiB of a 1 GiB quota, about 2% at 90% or more; a tenth unlimited.
+    stack.sql("UPDATE mailbox SET max_bytes = IF(id % 10 = 0, 0, 1073741824)")
+    stack.sql("INSERT INTO mailbox_usage (mailbox_id, bytes, messages) "
+              "SELECT id, IF(id % 50 = 7, 1000000000 + id, (id * 7919) % 900000000), id % 5000 FROM mailbox")
+    stack.sql("INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) SELECT id, 'imap', INET6_ATON('192.0.2.1'), "
+              "'2024-01-01' + INTERVAL (id * 7907) % 30000000 SECOND FROM mailbox WHERE id % 5 > 1")
+    stack.sql("ANALYZE TABLE mailbox, mailbox_usage, last_login")
     # New hashes at roster's defaults (argon2id, 64 MiB, 3 passes), as an installation makes them.
     apid = apid_stack.Apid(stack, settings=f"api_threads = {max(2, CLIENTS)}\napi_client_failures = 0\n",
                            argon2=("64M", 3)).start()
@@ -166,6 +222,39 @@ try:
           f"{CHANGES} changes")
     print(f"   roster-apid: {CHANGES / secs:8.0f} changes/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
           f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}")
+
+    # 13. and 14. A sorted page, a filtered page: each from cursors of that listing.
+    def listing_cursors(query, pages):
+        found, cursor = [None], None
+        for _ in range(pages):
+            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" +
+                             (f"&cursor={cursor}" if cursor else ""), token=token)
+            cursor = r.json["next_cursor"]
+            if cursor is None:
+                break
+            found.append(cursor)
+        return found
+
+    for case, query, sql, pages in (
+            ("13. page sorted by usage, descending (sort=-usage)", "sort=-usage", usage_page_sql, SORTED_START),
+            ("14. page near or over quota (min_usage_percent=90)", "min_usage_percent=90", near_page_sql, 1000)):
+        starts = listing_cursors(query, pages)[:-1] or [None]  # each start has a full page after it
+        picks = [rng.randrange(len(starts)) for _ in range(SORTED_PAGES)]
+
+        def sorted_page(conn, i):
+            c = starts[picks[i]]
+            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" + (f"&cursor={c}" if c else ""),
+                             token=token, conn=conn)
+            return r.status == 200 and len(r.json["items"]) == 100
+
+        run_clients(sorted_page, min(SORTED_PAGES, 8), CLIENTS)  # warm-up
+        secs, lat, bad = run_clients(sorted_page, SORTED_PAGES, CLIENTS)
+        anchor = mariadb([sql(starts[k], 101) for k in picks])
+        print(f"-- {case}, {CLIENTS} clients, {SORTED_PAGES} pages of 100 from {len(starts)} starting points")
+        print(f"   roster-apid: {SORTED_PAGES / secs:8.1f} pages/s   p50 {percentile(lat, .5) * 1000:7.2f} ms   "
+              f"p99 {percentile(lat, .99) * 1000:7.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
+        print(f"   anchor, the page's statement in mariadb, 1 connection: {SORTED_PAGES / anchor:8.1f} pages/s "
+              f"({anchor / SORTED_PAGES * 1000:.2f} ms each)")
 finally:
     if apid is not None:
         apid.stop()

@@ -9,7 +9,11 @@
 // input check, paging through a listing by cursor, the change log's actor,
 // the auth-cache flush.
 #include <gtest/gtest.h>
+#include <sodium.h>
 
+#include <algorithm>
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -633,6 +637,189 @@ TEST_F(OpsTest, AGroupAdministratorsLogPagesAreBounded) {
   }
   EXPECT_EQ(pages, 1);  // the newest 10000, then the rest
   EXPECT_EQ(seen, (std::vector<std::string>{"mailbox-passwd", "mailbox-add"}));
+}
+
+// A made-up cursor: base64url (no padding) of `plain`, as mailbox.list
+// encodes its own.
+std::string Cursor(const std::string& plain) {
+  std::string out(sodium_base64_ENCODED_LEN(plain.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return out.c_str();
+}
+
+// mailbox.list in each order, both directions, across pages of several sizes:
+// every mailbox once, in the order of (key, address), with many ties, no
+// usage row or an unknown counter as 0, no login as before every login; the
+// newest login of the dict's and the passdb's; a group administrator's pages
+// hold its department only; "near or over quota"; cursors of another order or
+// made up are refused as input, never a database error.
+TEST_F(OpsTest, MailboxListingsSortByUsageAndLastLogin) {
+  struct Expected {
+    std::string address, department;
+    int64_t bytes = 0;      // as it sorts
+    std::string login;      // "" = never
+    uint64_t max_bytes = 0;
+    std::optional<int64_t> stored;  // the usage figure as stored (nullopt: none)
+  };
+  std::vector<Expected> all = {{"alice@a.test", "sales", 0, "", 0, 0}, {"bob@a.test", "ops", 0, "", 0, 0}};
+  AdminStore store(*db_);
+  const char* logins[] = {"2024-03-01 10:00:00.000000", "2024-03-01 10:00:00.000000", "2025-01-02 03:04:05.123456"};
+  for (int i = 0; i < 30; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "s%02d@a.test", i);
+    NewMailbox m;
+    m.address = name;
+    m.password_hash = "{PLAIN}x";
+    m.department = i % 3 ? "sales" : "ops";
+    m.max_bytes = i % 4 == 0 ? 0 : 1000;  // 0: unlimited
+    ASSERT_TRUE(store.AddMailbox(m, Actor{"setup", "local"}).ok());
+    Expected e{name, m.department, (i % 5) * 300, "", *m.max_bytes, (i % 5) * 300};  // 0..1200: ties, over quota
+    auto rows = db_->Query("SELECT id FROM mailbox WHERE lookup_key = ?", {std::string(name)});
+    ASSERT_TRUE(rows.ok() && rows->size() == 1);
+    const uint64_t id_value = (*rows)[0].Uint(0);
+    const uint64_t* id = &id_value;
+    if (i % 7 == 3) {  // no usage row at all
+      ASSERT_TRUE(db_->Execute("DELETE FROM mailbox_usage WHERE mailbox_id = ?", {*id}).ok());
+      e.bytes = 0;
+      e.stored.reset();
+    } else if (i % 7 == 5) {  // an unknown counter
+      ASSERT_TRUE(db_->Execute("UPDATE mailbox_usage SET bytes = NULL WHERE mailbox_id = ?", {*id}).ok());
+      e.bytes = 0;
+      e.stored.reset();
+    } else {
+      ASSERT_TRUE(db_->Execute("UPDATE mailbox_usage SET bytes = ? WHERE mailbox_id = ?", {e.bytes, *id}).ok());
+    }
+    if (i % 3 == 1) {  // the dict's logins: the newest protocol counts
+      e.login = logins[i % 2];
+      ASSERT_TRUE(db_->Execute("INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) VALUES "
+                               "(?, 'imap', INET6_ATON('192.0.2.1'), ?), (?, 'pop3', INET6_ATON('192.0.2.1'), "
+                               "'2020-01-01 00:00:00')",
+                               {*id, e.login, *id})
+                      .ok());
+    }
+    if (i % 5 == 2) {  // the passdb's: its newest entry (the highest seq); newer than the dict's for some
+      const char* newest = i % 2 ? logins[2] : logins[0];
+      ASSERT_TRUE(db_->Execute("INSERT INTO login_history (mailbox_id, seq, logged_at, protocol, ip) VALUES "
+                               "(?, 1, '2019-01-01 00:00:00', 'smtp', INET6_ATON('192.0.2.1')), "
+                               "(?, 2, ?, 'smtp', INET6_ATON('192.0.2.1'))",
+                               {*id, *id, std::string(newest)})
+                      .ok());
+      e.login = std::max(e.login, std::string(newest));
+    }
+    all.push_back(e);
+  }
+  // Every page of a listing, and the cursors it gave.
+  auto list = [&](const Principal& who, Json in, std::vector<Json>* cursors = nullptr) {
+    std::vector<Json> items;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = Run(who, "mailbox.list", in);
+      EXPECT_TRUE(page.ok()) << in.dump() << ": " << page.error().message;
+      if (!page.ok()) break;
+      for (const Json& m : (*page)["items"]) items.push_back(m);
+      if ((*page)["next_cursor"].is_null()) break;
+      if (cursors) cursors->push_back((*page)["next_cursor"]);
+      in["cursor"] = (*page)["next_cursor"];
+    }
+    return items;
+  };
+  auto addresses = [](const std::vector<Json>& items) {
+    std::vector<std::string> out;
+    for (const Json& m : items) out.push_back(m["address"].get<std::string>());
+    return out;
+  };
+  // The expected order: by the key, then the address (lower-case here), both in the direction.
+  auto expected = [&](const std::string& sort, const std::function<bool(const Expected&)>& keep) {
+    std::vector<Expected> v;
+    for (const Expected& e : all)
+      if (keep(e)) v.push_back(e);
+    bool desc = sort[0] == '-';
+    std::string base = desc ? sort.substr(1) : sort;
+    auto key = [&](const Expected& e) -> std::pair<std::string, std::string> {
+      char padded[32];
+      std::snprintf(padded, sizeof padded, "%020lld", static_cast<long long>(e.bytes));
+      if (base == "usage") return {padded, e.address};
+      if (base == "last_login") return {e.login, e.address};  // "" sorts first
+      return {"", e.address};
+    };
+    std::sort(v.begin(), v.end(), [&](const Expected& a, const Expected& b) {
+      return desc ? key(b) < key(a) : key(a) < key(b);
+    });
+    std::vector<std::string> out;
+    for (const Expected& e : v) out.push_back(e.address);
+    return out;
+  };
+  auto everyone = [](const Expected&) { return true; };
+  for (std::string sort : {"address", "-address", "usage", "-usage", "last_login", "-last_login"}) {
+    for (int limit : {1, 4, 7, 100}) {
+      std::vector<Json> cursors;
+      auto items = list(Who("domain"), Json{{"domain", "a.test"}, {"sort", sort}, {"limit", limit}}, &cursors);
+      EXPECT_EQ(addresses(items), expected(sort, everyone)) << sort << " limit " << limit;
+      // A cursor of one order is refused in another, as the cursor.
+      for (std::string other : {"address", "-address", "usage", "-usage", "last_login", "-last_login"}) {
+        if (other == sort || cursors.empty()) continue;
+        auto r = Run(Who("domain"), "mailbox.list",
+                     Json{{"domain", "a.test"}, {"sort", other}, {"cursor", cursors.front()}});
+        ASSERT_FALSE(r.ok()) << sort << " cursor in " << other;
+        EXPECT_EQ(r.error().kind, ErrorKind::kInvalid);
+        EXPECT_EQ(r.error().field, "cursor");
+      }
+    }
+    // The group administrator of sales: its department's, in the same order.
+    EXPECT_EQ(addresses(list(Who("group"), Json{{"domain", "a.test"}, {"sort", sort}, {"limit", 3}})),
+              expected(sort, [](const Expected& e) { return e.department == "sales"; }))
+        << sort;
+  }
+  // What each item says: usage (null without a figure) and the newest login.
+  for (const Json& m : list(Who("mail"), Json{{"domain", "a.test"}, {"limit", 1000}})) {
+    auto e = std::find_if(all.begin(), all.end(), [&](const Expected& x) { return x.address == m["address"]; });
+    ASSERT_NE(e, all.end());
+    if (e->stored) EXPECT_EQ(m["usage"]["bytes"], *e->stored) << e->address;
+    else EXPECT_TRUE(m["usage"].is_null()) << e->address;
+    if (e->login.empty()) EXPECT_TRUE(m["last_login"].is_null()) << e->address;
+    else EXPECT_EQ(m["last_login"], e->login) << e->address;
+  }
+  // Near or over quota: bytes >= percent of a byte quota; none without one.
+  for (uint64_t percent : {0, 30, 90, 120, 121, 1000}) {
+    auto near = [&](const Expected& e) { return e.max_bytes > 0 && e.bytes * 100 >= int64_t(e.max_bytes * percent); };
+    for (std::string sort : {"address", "-usage", "last_login"})
+      EXPECT_EQ(addresses(list(Who("domain"), Json{{"domain", "a.test"}, {"sort", sort}, {"limit", 2},
+                                                   {"min_usage_percent", percent}})),
+                expected(sort, near))
+          << sort << " " << percent;
+  }
+  EXPECT_EQ(addresses(list(Who("group"), Json{{"domain", "a.test"}, {"min_usage_percent", 90}})),
+            expected("address", [](const Expected& e) {
+              return e.department == "sales" && e.max_bytes > 0 && e.bytes >= 900;
+            }));
+  auto too_much = Run(Who("domain"), "mailbox.list", Json{{"domain", "a.test"}, {"min_usage_percent", 1001}});
+  ASSERT_FALSE(too_much.ok());
+  EXPECT_EQ(too_much.error().field, "min_usage_percent");
+  auto bad_sort = Run(Who("domain"), "mailbox.list", Json{{"domain", "a.test"}, {"sort", "--usage"}});
+  ASSERT_FALSE(bad_sort.ok());
+  EXPECT_EQ(bad_sort.error().field, "sort");
+  // Cursors not made by the listing, or made for another order: refused as the
+  // cursor. One that is well formed only places the page (the scope still applies).
+  for (std::string cursor :
+       {std::string("x"), std::string("alice@a.test"), std::string("!!!!"), Cursor("usage|5|"),
+        Cursor("usage||alice@a.test"), Cursor("usage|05|alice@a.test"), Cursor("usage|+5|alice@a.test"),
+        Cursor("usage|-0|alice@a.test"), Cursor("usage|9223372036854775808|alice@a.test"),
+        Cursor("usage|1e3|alice@a.test"), Cursor("usage|5"), Cursor("usage 5 alice@a.test"),
+        Cursor("address|5|alice@a.test"), Cursor("last_login|5|alice@a.test"), Cursor("usage|5|a\nb"),
+        Cursor("usage|5|" + std::string(255, 'a')), Cursor("usage|5|alice@a.test") + "=",
+        Cursor("usage|5|alice@a.test") + "A"}) {
+    auto r = Run(Who("domain"), "mailbox.list", Json{{"domain", "a.test"}, {"sort", "usage"}, {"cursor", cursor}});
+    ASSERT_FALSE(r.ok()) << cursor;
+    EXPECT_EQ(r.error().kind, ErrorKind::kInvalid) << cursor;
+    EXPECT_EQ(r.error().field, "cursor") << cursor;
+  }
+  for (std::string plain : {"usage|-9223372036854775808|s00@a.test", "usage|9223372036854775807|zzz@a.test",
+                            "-usage|600|s03@a.test"}) {
+    std::string sort = plain.substr(0, plain.find('|'));
+    auto r = Run(Who("group"), "mailbox.list", Json{{"domain", "a.test"}, {"sort", sort}, {"cursor", Cursor(plain)}});
+    ASSERT_TRUE(r.ok()) << plain << ": " << r.error().message;
+    for (const Json& m : (*r)["items"]) EXPECT_EQ(m["department"], "sales") << plain;
+  }
 }
 
 // A page of one domain's mailboxes reads that page's rows from the index and
