@@ -399,7 +399,7 @@ struct RequestState {
   bool answered = false;   // an answer is queued already (an early refusal)
   bool too_large = false;  // the body passed max_body: what follows is dropped
   size_t max_body = 0;     // the limit when the request started (SetRequestLimits)
-  const Route* route = nullptr;
+  const Route* route = nullptr;  // null: the fallback answers (a GET or HEAD no route takes)
   HttpRequest request;
 };
 
@@ -589,10 +589,16 @@ void HttpServer::Impl::ConnectionClosed(void** socket_context) {
 
 namespace {
 
+// On every answer, API and pages alike; an answer that sets one of these
+// names itself (a page's Cache-Control) keeps its own. The policy lets a page
+// load scripts, styles, images and API answers from its own origin only, and
+// nothing inline: no script a value could smuggle into a page would run.
 const char* const kSecurityHeaders[][2] = {
     {"X-Content-Type-Options", "nosniff"},
     {"Cache-Control", "no-store"},
-    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"Content-Security-Policy",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
     {"X-Frame-Options", "DENY"},
     {"Referrer-Policy", "no-referrer"},
     {"Cross-Origin-Resource-Policy", "same-origin"},
@@ -633,7 +639,11 @@ MHD_Result HttpServer::Impl::Respond(MHD_Connection* connection, RequestState* s
   if (!r.body.empty() && !r.content_type.empty()) {
     MHD_add_response_header(response, "Content-Type", r.content_type.c_str());
   }
-  for (const auto& h : kSecurityHeaders) MHD_add_response_header(response, h[0], h[1]);
+  for (const auto& h : kSecurityHeaders) {
+    bool own = false;
+    for (const auto& [name, value] : r.headers) own = own || EqualsIgnoreCase(name, h[0]);
+    if (!own) MHD_add_response_header(response, h[0], h[1]);
+  }
   if (tls) MHD_add_response_header(response, "Strict-Transport-Security", "max-age=31536000");
   for (const auto& [name, value] : r.headers) MHD_add_response_header(response, name.c_str(), value.c_str());
   // Draining: the connection ends with this answer (no next request on it).
@@ -679,7 +689,8 @@ MHD_Result HttpServer::Impl::Begin(MHD_Connection* connection, RequestState* sta
   }
 
   Router::Match match = router.Find(req.method, req.segments);
-  if (match.status == 404) return RespondError(connection, state, 404, "not_found", "no such resource");
+  const bool fallback = match.status == 404 && options.fallback && (req.method == "GET" || req.method == "HEAD");
+  if (match.status == 404 && !fallback) return RespondError(connection, state, 404, "not_found", "no such resource");
   if (match.status == 405) {
     HttpResponse r = HttpResponse::Error(405, "method_not_allowed", "the resource does not take " + req.method);
     r.AddHeader("Allow", match.allow);
@@ -699,7 +710,7 @@ MHD_Result HttpServer::Impl::Begin(MHD_Connection* connection, RequestState* sta
     }
     req.body.reserve(static_cast<size_t>(n));  // one buffer: no copy left behind as it grows
   }
-  if (state->route->body == HttpBody::kJson) {
+  if (state->route != nullptr && state->route->body == HttpBody::kJson) {
     const std::string* type = req.Header("content-type");
     if (type == nullptr || !IsJsonContentType(*type)) {
       return RespondError(connection, state, 415, "unsupported_media_type",
@@ -719,7 +730,7 @@ MHD_Result HttpServer::Impl::Finish(MHD_Connection* connection, RequestState* st
                         "the body is larger than " + std::to_string(state->max_body) + " bytes");
   }
   HttpRequest& req = state->request;
-  if (state->route->body == HttpBody::kJson) {
+  if (state->route != nullptr && state->route->body == HttpBody::kJson) {
     JsonLimits limits = options.json;
     limits.max_bytes = state->max_body;
     auto json = ParseJson(req.body, limits);
@@ -728,7 +739,7 @@ MHD_Result HttpServer::Impl::Finish(MHD_Connection* connection, RequestState* st
   }
   HttpResponse response;
   try {
-    response = state->route->handler(req);
+    response = state->route != nullptr ? state->route->handler(req) : options.fallback(req);
   } catch (const std::exception& e) {
     Log("http: " + req.method + " " + req.target + " from " + req.client + ": the handler threw: " + e.what());
     response = HttpResponse::Error(500, "internal", "internal error");

@@ -4,7 +4,10 @@
 // of threads with a bounded number of connections, every request bounded
 // (target, headers, body, time), routing by a table of data, JSON answers and
 // JSON errors of one shape, ETag/If-Match helpers and security headers on every
-// answer. No other file of roster knows libmicrohttpd.
+// answer (the strict Content-Security-Policy of the web pages, doc/web.md, no
+// framing, no sniffing, no referrer, Cache-Control: no-store unless the answer
+// sets its own), and a fallback handler for the GET and HEAD requests no route
+// takes (roster-apid's web pages). No other file of roster knows libmicrohttpd.
 //
 // Error answers all have the body {"error":{"code":C,"message":M,"field":F}}:
 // C a stable machine-readable word ("not_found", "malformed_json", ...), M a
@@ -233,6 +236,10 @@ struct HttpServerOptions {
   // Where the layer's own problems go (a handler's exception, libmicrohttpd's
   // errors, cut connections); called from any thread. Null: nowhere.
   std::function<void(std::string_view)> log;
+  // The answer to a GET or HEAD whose path no route has (any body is read
+  // within max_body and ignored), called like a handler; null: 404
+  // not_found. For a HEAD, libmicrohttpd sends the headers only.
+  HttpHandler fallback;
 };
 
 class HttpServer {

@@ -83,6 +83,9 @@ Json SessionBody() {
   props["address"] = Json{{"type", "string"}, {"maxLength", 320}, {"description", "a mailbox's address"}};
   props["password"] = Json{{"type", "string"}, {"format", "password"}, {"minLength", 1}, {"maxLength", 4096}};
   props["totp"] = Json{{"type", "string"}, {"maxLength", 16}, {"description", "the code, when the account has TOTP"}};
+  props["cookie"] = Json{{"type", "boolean"},
+                         {"description", "a browser's sign-in: the session in the HttpOnly cookie roster_session, "
+                                         "csrf_token in the answer (send it as X-Roster-CSRF with every change)"}};
   return Json{{"type", "object"}, {"additionalProperties", false}, {"properties", props}, {"required", {"password"}}};
 }
 
@@ -160,13 +163,17 @@ Json Operation(const ApiRoute& route) {
   responses["400"] = ErrorResponse("invalid input (error.field names it)");
   if (!route.open) {
     responses["401"] = ErrorResponse("no valid bearer token");
-    responses["403"] = ErrorResponse("not allowed to this principal");
+    responses["403"] = ErrorResponse("not allowed to this principal (code csrf: a change with the session cookie "
+                                     "lacked its X-Roster-CSRF header or came from another origin)");
   }
   if (!params.empty()) responses["404"] = ErrorResponse("no such object (inside the principal's scope)");
   if (op && op->changes) responses["409"] = ErrorResponse("conflicts with what exists");
   if (route.versioned && std::string(route.method) != "GET") responses["412"] = ErrorResponse("If-Match failed");
   if (route.body) responses["415"] = ErrorResponse("the body is not application/json");
-  if (route.kind == RouteKind::kSessionCreate) responses["429"] = ErrorResponse("too many failed sign-ins");
+  if (route.kind == RouteKind::kSessionCreate) {
+    responses["403"] = ErrorResponse("code csrf: a cookie sign-in from another origin");
+    responses["429"] = ErrorResponse("too many failed sign-ins");
+  }
   responses["503"] = ErrorResponse("the database is unavailable: retry later");
   o["responses"] = responses;
   if (route.open) o["security"] = Json::array();

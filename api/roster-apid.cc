@@ -3,7 +3,8 @@
 // socket, drops to its own user, and serves until SIGTERM (then stops
 // accepting and lets the requests under way finish, for at most 5 s); SIGHUP
 // reloads the configuration (what can change without a restart, the
-// per-request limits among it), keeping the old one if the new file is bad.
+// per-request limits among it), keeping the old one if the new file is bad,
+// and reads the web pages (api_web_root) again.
 //
 // Trusts: the configuration file (root's, or its own user's after the
 // drop); nothing from clients (api/service.h, api/http_server.h).
@@ -22,6 +23,7 @@
 #include "api/openapi.h"
 #include "api/service.h"
 #include "api/settings.h"
+#include "api/web_root.h"
 #include "common/config.h"
 #include "common/privileges.h"
 #include "common/text.h"
@@ -90,6 +92,12 @@ int Run(int argc, char** argv) {
     where.unix_group = gr->gr_gid;
   }
   if (check_only) {
+    // The daemon serves the API without its pages when they cannot be read:
+    // said here, not refused.
+    if (!settings->web_root.empty()) {
+      auto web = WebRoot::Load(settings->web_root);
+      if (!web) fprintf(stderr, "roster-apid: warning: %s: no web pages will be served\n", web.error().message.c_str());
+    }
     printf("%s: ok\n", config_path.c_str());
     return 0;
   }
@@ -119,6 +127,7 @@ int Run(int argc, char** argv) {
   }
   HttpServerOptions options = first.http;
   options.log = [&log](std::string_view line) { log.Warning(std::string(line)); };
+  options.fallback = service.Pages();
   auto server = HttpServer::Start(std::move(options), std::move(*router), std::move(*listener));
   if (!server) {
     log.Error(server.error().message);

@@ -19,6 +19,11 @@ struct ApiService::Call {
   ops::Principal principal;
   std::string who = "-";  // the principal's name, once known
   Db* db = nullptr;
+  // Authenticated by the session cookie (not an Authorization header): its
+  // token and the session's CSRF token.
+  bool by_cookie = false;
+  std::string cookie_token;
+  std::string csrf;
 };
 
 namespace {
@@ -62,6 +67,58 @@ const ApiRoute* GetRouteOf(const ApiRoute& route) {
   return nullptr;
 }
 
+constexpr char kCookie[] = "roster_session";
+
+// The value of the first cookie `roster_session` among the Cookie headers,
+// or "".
+std::string SessionCookieOf(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || pair.substr(0, eq) != kCookie) continue;
+      std::string_view v = pair.substr(eq + 1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      return std::string(v);
+    }
+  }
+  return "";
+}
+
+bool Changes(const HttpRequest& request) { return request.method != "GET" && request.method != "HEAD"; }
+
+// No Origin header (a same-origin GET, or a client that is not a browser),
+// or one whose host[:port] is the request's Host: the browser says the
+// request comes from a page of this server. The scheme is not compared: behind
+// a TLS proxy the daemon speaks plain HTTP for an https:// origin.
+bool OriginPasses(const HttpRequest& request) {
+  const std::string* origin = request.Header("origin");
+  if (origin == nullptr) return true;
+  const std::string* host = request.Header("host");
+  if (host == nullptr || host->empty()) return false;
+  std::string_view o = *origin;
+  if (StartsWith(o, "https://")) {
+    o.remove_prefix(8);
+  } else if (StartsWith(o, "http://")) {
+    o.remove_prefix(7);
+  } else {
+    return false;  // "null" (a sandboxed or opaque origin) among them
+  }
+  return EqualsIgnoreCase(o, *host);
+}
+
+HttpResponse CsrfRefusal() {
+  return HttpResponse::Error(403, "csrf",
+                             "a change made with the session cookie needs the X-Roster-CSRF header of its session "
+                             "and a request from this server's own pages",
+                             "X-Roster-CSRF");
+}
+
 Error InvalidField(const std::string& field, const std::string& message) {
   Error e = Error::Invalid(message);
   e.field = field;
@@ -94,8 +151,33 @@ ApiService::ApiService(ApiSettings settings, Logger* log)
   Reload(std::move(settings));
 }
 
+HttpHandler ApiService::Pages() {
+  return [this](const HttpRequest& request) {
+    if (!request.segments.empty() && request.segments[0] == "v1")
+      return HttpResponse::Error(404, "not_found", "no such resource");
+    return Current()->web->Answer(request);
+  };
+}
+
 void ApiService::Reload(ApiSettings fresh) {
   auto state = std::make_shared<State>();
+  std::shared_ptr<const WebRoot> web;
+  if (fresh.web_root.empty()) {
+    web = std::make_shared<WebRoot>();
+  } else {
+    std::vector<std::string> skipped;
+    auto loaded = WebRoot::Load(fresh.web_root, &skipped);
+    for (size_t i = 0; i < skipped.size() && i < 20; ++i) log_->Warning("web pages: skipped " + skipped[i]);
+    if (skipped.size() > 20) log_->Warning("web pages: skipped " + std::to_string(skipped.size() - 20) + " more");
+    if (loaded) {
+      log_->Info("web pages: " + std::to_string(loaded->files()) + " file(s), " + std::to_string(loaded->bytes()) +
+                 " bytes from " + fresh.web_root);
+      web = std::make_shared<WebRoot>(std::move(*loaded));
+    } else {
+      log_->Error("web pages: " + loaded.error().message + (state_ ? "; keeping the pages read before" : ""));
+    }
+  }
+  state->web = std::move(web);
   state->generation = ++g_generation;
   Logger* log = log_;
   state->flusher = std::make_unique<DovecotAuthCacheFlusher>(
@@ -115,6 +197,7 @@ void ApiService::Reload(ApiSettings fresh) {
     state->throttle =
         std::make_shared<ops::LoginThrottle>(o.api_client_failures, std::chrono::seconds(o.api_client_window));
   }
+  if (!state->web) state->web = state_ ? state_->web : std::make_shared<WebRoot>();
   state->settings = std::move(fresh);
   state_ = std::move(state);
 }
@@ -145,7 +228,7 @@ HttpResponse ApiService::Failure(Call& call, const Error& error) {
 }
 
 HttpResponse ApiService::Handle(const ApiRoute& route, const HttpRequest& request) {
-  Call call{route, request, Current(), {}, "-", nullptr};
+  Call call{route, request, Current(), {}, "-", nullptr, false, "", ""};
   HttpResponse response = Dispatch(call);
   if (call.state->settings.log_requests) {
     // The path without its query (no cursor, no filter values); never a
@@ -165,16 +248,31 @@ HttpResponse ApiService::Dispatch(Call& call) {
   call.db = &DbFor(call.state->settings, call.state->generation);
   if (call.route.kind == RouteKind::kSessionCreate) return SessionCreate(call);
   auto principal = Authenticate(call);
-  if (!principal) return Failure(call, principal.error());
+  if (!principal) {
+    HttpResponse r = Failure(call, principal.error());
+    // A cookie whose session has ended is cleared.
+    if (call.by_cookie && principal.error().kind == ErrorKind::kUnauthenticated)
+      r.AddHeader("Set-Cookie", CookieHeader(call, ""));
+    return r;
+  }
+  if (call.by_cookie && Changes(call.request) && !CsrfPasses(call)) return CsrfRefusal();
   call.principal = std::move(*principal);
   call.who = call.principal.name;
   switch (call.route.kind) {
     case RouteKind::kSessionShow: {
       Json j = Json::object();
       j["principal"] = PrincipalJson(call.principal);
-      return HttpResponse::WithJson(200, j);
+      // The page reloaded: it reads its CSRF token again (a cross-site page
+      // cannot read this answer).
+      if (call.by_cookie) j["csrf_token"] = call.csrf;
+      HttpResponse r = HttpResponse::WithJson(200, j);
+      return r;
     }
     case RouteKind::kSessionEnd: {
+      if (call.by_cookie) {
+        sessions_.End(call.cookie_token);
+        return HttpResponse::NoContent().AddHeader("Set-Cookie", CookieHeader(call, ""));
+      }
       const std::string* auth = call.request.Header("authorization");
       std::string_view token = std::string_view(*auth).substr(7);
       if (!sessions_.End(token)) {
@@ -192,16 +290,43 @@ HttpResponse ApiService::Dispatch(Call& call) {
   return Operation(call);
 }
 
+bool ApiService::CsrfPasses(const Call& call) const {
+  const std::string* presented = call.request.Header("x-roster-csrf");
+  return presented != nullptr && SessionStore::CsrfMatches(call.csrf, *presented) && OriginPasses(call.request);
+}
+
+std::string ApiService::CookieHeader(const Call& call, const std::string& token) {
+  std::string h = std::string(kCookie) + "=" + token + "; Path=/";
+  if (token.empty()) h += "; Max-Age=0";
+  h += "; HttpOnly";
+  if (call.state->settings.cookie_secure) h += "; Secure";
+  h += "; SameSite=Strict";
+  return h;
+}
+
 Result<ops::Principal> ApiService::Authenticate(Call& call) {
   const std::string* auth = call.request.Header("authorization");
-  if (auth == nullptr) return Error::Unauthenticated("sign in first: send Authorization: Bearer <token>");
+  if (auth == nullptr) {
+    std::string cookie = SessionCookieOf(call.request);
+    if (cookie.empty()) return Error::Unauthenticated("sign in first: send Authorization: Bearer <token>");
+    call.by_cookie = true;
+    call.cookie_token = std::move(cookie);
+    auto found = sessions_.Use(call.cookie_token, clock_.NowUnix());
+    // Only a session made for a cookie is taken from one.
+    if (!found || found->csrf.empty()) return Error::Unauthenticated("the session has ended: sign in again");
+    call.csrf = found->csrf;
+    auto principal = ops::ResumeSession(*call.db, found->account);
+    if (!principal && principal.error().kind == ErrorKind::kUnauthenticated) sessions_.End(call.cookie_token);
+    return principal;
+  }
   if (auth->size() < 8 || !EqualsIgnoreCase(std::string_view(*auth).substr(0, 7), "Bearer "))
     return Error::Unauthenticated("the Authorization header must be Bearer <token>");
   std::string_view token = std::string_view(*auth).substr(7);
   const int64_t now = clock_.NowUnix();
   if (SessionStore::LooksLikeToken(token)) {
     auto found = sessions_.Use(token, now);
-    if (!found) return Error::Unauthenticated("the session has ended: sign in again");
+    // A cookie session's token is never shown to anyone: not taken as a bearer token.
+    if (!found || !found->csrf.empty()) return Error::Unauthenticated("the session has ended: sign in again");
     // The account as it stands now (one read by primary key): a change made
     // anywhere, this daemon or not, counts at this request.
     auto principal = ops::ResumeSession(*call.db, found->account);
@@ -220,10 +345,18 @@ HttpResponse ApiService::SessionCreate(Call& call) {
   if (!body.is_object()) return HttpResponse::FromError(InvalidField("", "the body must be a JSON object"));
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& k = it.key();
-    if (k != "name" && k != "address" && k != "password" && k != "totp")
+    if (k != "name" && k != "address" && k != "password" && k != "totp" && k != "cookie")
       return HttpResponse::FromError(InvalidField(k.size() <= 64 ? k : "", "unknown field '" + Shown(k, 64) + "'"));
-    if (!it->is_string()) return HttpResponse::FromError(InvalidField(k, k + ": expected a string"));
+    if (k == "cookie") {
+      if (!it->is_boolean()) return HttpResponse::FromError(InvalidField(k, k + ": expected true or false"));
+    } else if (!it->is_string()) {
+      return HttpResponse::FromError(InvalidField(k, k + ": expected a string"));
+    }
   }
+  const bool cookie = body.value("cookie", false);
+  // A browser signs in from this server's own page only (a sign-in forced on
+  // it by another site would act as the attacker's account).
+  if (cookie && !OriginPasses(call.request)) return CsrfRefusal();
   const bool mailbox = body.contains("address");
   if (mailbox == body.contains("name"))
     return HttpResponse::FromError(InvalidField("name", "give either name (an administrator) or address (a mailbox)"));
@@ -252,15 +385,26 @@ HttpResponse ApiService::SessionCreate(Call& call) {
     if (p.error().kind == ErrorKind::kUnauthenticated) throttle.Failed(call.request.client, now);
     return Failure(call, p.error());
   }
-  SessionStore::Created created = sessions_.Create(account, now);
+  SessionStore::Created created = sessions_.Create(account, now, cookie);
   Json j = Json::object();
-  j["token"] = created.token;
-  j["token_type"] = "Bearer";
+  if (cookie) {
+    // The token goes in the cookie only: no script of the page can read it.
+    j["csrf_token"] = created.csrf;
+  } else {
+    j["token"] = created.token;
+    j["token_type"] = "Bearer";
+  }
   j["expires_at"] = created.expires_at;
   j["idle_timeout"] = static_cast<int64_t>(call.state->settings.session_idle.count());
   j["principal"] = PrincipalJson(*p);
   HttpResponse r = HttpResponse::WithJson(201, j);
   r.AddHeader("Cache-Control", "no-store");
+  if (cookie) {
+    // The browser's session before this one (if it had one) ends.
+    std::string previous = SessionCookieOf(call.request);
+    if (!previous.empty()) sessions_.End(previous);
+    r.AddHeader("Set-Cookie", CookieHeader(call, created.token));
+  }
   return r;
 }
 
@@ -378,7 +522,8 @@ HttpResponse ApiService::MailboxPut(Call& call) {
     HttpRequest patched = call.request;  // as a PATCH of those fields
     patched.Wipe();  // the copy of the body (and its initial password)
     patched.json = std::move(patch);
-    Call inner{call.route, patched, call.state, call.principal, call.who, call.db};
+    Call inner{call.route, patched, call.state, call.principal, call.who, call.db, call.by_cookie, call.cookie_token,
+               call.csrf};
     return MailboxPatch(inner);
   }
   HttpResponse r = HttpResponse::WithJson(status, *shown);

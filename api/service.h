@@ -10,6 +10,17 @@
 // is gone, disabled or its credentials changed, wherever the change was made. Sign-in (POST /v1/session) is throttled per client address
 // (ops::LoginThrottle) and per account (ops/authn.h).
 //
+// Browsers (doc/web.md): a sign-in with "cookie": true gets its session in
+// the cookie `roster_session` (Path=/; HttpOnly; Secure unless
+// api_cookie_secure = no; SameSite=Strict) instead of a token in the answer,
+// and a CSRF token in the answer. A request with no Authorization header is
+// authenticated by that cookie; one that changes anything (any method but GET
+// and HEAD) must then carry the CSRF token in the header X-Roster-CSRF and, if
+// it has an Origin header, come from the request's own origin (the Origin's
+// host is the Host header's), else 403 csrf. Bearer tokens and API keys are
+// not affected. Signing out clears the cookie. The web pages themselves are
+// the in-memory table of api/web_root.h (Pages()), read again at each reload.
+//
 // Threads: the handlers run on the HTTP layer's pool threads, concurrently.
 // Each thread keeps its own database connection (thread_local), made on
 // first need with the settings current then, and made again after a reload
@@ -33,6 +44,7 @@
 #include "api/routes.h"
 #include "api/sessions.h"
 #include "api/settings.h"
+#include "api/web_root.h"
 #include "ops/authn.h"
 #include "ops/operations.h"
 #include "policy/log.h"
@@ -50,8 +62,13 @@ class ApiService {
   // must outlive the server using them).
   Result<Router> MakeRouter();
 
+  // The HTTP layer's fallback (HttpServerOptions::fallback): the web pages
+  // for a GET or HEAD no route takes; a JSON 404 under /v1.
+  HttpHandler Pages();
+
   // Takes the reloadable settings of `fresh` (the caller logs what could not
-  // change). Sessions survive; their limits are the new ones.
+  // change). Sessions survive; their limits are the new ones. The web root is
+  // read again; if that fails (logged), the pages read before stay.
   void Reload(ApiSettings fresh);
 
   SessionStore& sessions() { return sessions_; }
@@ -63,6 +80,7 @@ class ApiService {
     uint64_t generation = 0;  // which thread_local connections are still good
     std::unique_ptr<DovecotAuthCacheFlusher> flusher;
     std::shared_ptr<ops::LoginThrottle> throttle;
+    std::shared_ptr<const WebRoot> web;  // never null (empty: no pages)
   };
   struct Call;  // one request being answered (service.cc)
 
@@ -75,6 +93,10 @@ class ApiService {
   HttpResponse MailboxPatch(Call& call);
   HttpResponse SessionCreate(Call& call);
   Result<ops::Principal> Authenticate(Call& call);
+  // A cookie session's change: the CSRF token and the origin check.
+  bool CsrfPasses(const Call& call) const;
+  // The Set-Cookie value carrying `token`; "" clears the cookie.
+  static std::string CookieHeader(const Call& call, const std::string& token);
   // ops::Run for the call's principal, actor {principal, client}, connection.
   Result<Json> Run(Call& call, std::string_view name, const Json& input);
   HttpResponse Failure(Call& call, const Error& error);

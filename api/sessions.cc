@@ -13,6 +13,18 @@ constexpr size_t kRandomBytes = 32;
 // sodium's base64url without padding: 43 characters for 32 bytes.
 constexpr size_t kEncoded = 43;
 
+// 256 random bits as 43 characters of base64url.
+std::string RandomText() {
+  unsigned char random[kRandomBytes];
+  randombytes_buf(random, sizeof(random));
+  char encoded[sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(encoded, sizeof(encoded), random, sizeof(random), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(random, sizeof(random));
+  std::string text(encoded);
+  sodium_memzero(encoded, sizeof(encoded));
+  return text;
+}
+
 std::string Digest(std::string_view token) {
   unsigned char out[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(token.data()), token.size());
@@ -51,17 +63,18 @@ void SessionStore::EvictOne(int64_t now) {
   if (oldest != sessions_.end()) sessions_.erase(oldest);
 }
 
-SessionStore::Created SessionStore::Create(const ops::SessionAccount& account, int64_t now) {
-  unsigned char random[kRandomBytes];
-  randombytes_buf(random, sizeof(random));
-  char encoded[sodium_base64_ENCODED_LEN(kRandomBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(encoded, sizeof(encoded), random, sizeof(random), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  sodium_memzero(random, sizeof(random));
-  Created created{kPrefix + std::string(encoded), 0};
-  sodium_memzero(encoded, sizeof(encoded));
+bool SessionStore::CsrfMatches(std::string_view csrf, std::string_view presented) {
+  if (csrf.empty() || presented.size() != csrf.size()) return false;
+  return sodium_memcmp(csrf.data(), presented.data(), csrf.size()) == 0;
+}
+
+SessionStore::Created SessionStore::Create(const ops::SessionAccount& account, int64_t now, bool cookie) {
+  std::string random = RandomText();
+  Created created{kPrefix + random, 0, cookie ? RandomText() : std::string()};
+  sodium_memzero(random.data(), random.size());
   std::lock_guard<std::mutex> lock(mu_);
   while (!sessions_.empty() && sessions_.size() >= limits_.max) EvictOne(now);
-  Session s{account, now, now};
+  Session s{account, now, now, created.csrf};
   created.expires_at = now + limits_.lifetime.count();
   sessions_[Digest(created.token)] = std::move(s);
   return created;
@@ -78,7 +91,8 @@ std::optional<SessionStore::Found> SessionStore::Use(std::string_view token, int
     return std::nullopt;
   }
   it->second.last_used = now;
-  return Found{it->second.account, it->second.created_at, it->second.created_at + limits_.lifetime.count()};
+  return Found{it->second.account, it->second.created_at, it->second.created_at + limits_.lifetime.count(),
+               it->second.csrf};
 }
 
 bool SessionStore::End(std::string_view token) {

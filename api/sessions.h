@@ -11,6 +11,14 @@
 // core file holds one that works. Bounded: at most `max` sessions; a new
 // one beyond takes the place of the one idle the longest.
 //
+// A browser's session (made with `cookie`) travels in an HttpOnly cookie
+// instead of an Authorization header, and has a CSRF token besides: 256 more
+// random bits, answered to the page at sign-in (and to GET /v1/session with
+// the cookie), which every change must carry in a header (api/service.h).
+// That token is kept in clear: it is worth nothing without the session's own
+// token, of which only the digest is kept. A cookie session is used only from
+// the cookie, a bearer session only from the header (Found::csrf says which).
+//
 // Thread-safe: every method may be called from any thread.
 //
 // Trusts: nothing in a presented token (looked up by its digest only).
@@ -46,13 +54,15 @@ class SessionStore {
   struct Created {
     std::string token;   // give it to the client once; never log it
     int64_t expires_at;  // the absolute end (unix seconds)
+    std::string csrf;    // a cookie session's CSRF token; "" for a bearer session
   };
-  Created Create(const ops::SessionAccount& account, int64_t now);
+  Created Create(const ops::SessionAccount& account, int64_t now, bool cookie = false);
 
   struct Found {
     ops::SessionAccount account;
     int64_t created_at;
     int64_t expires_at;
+    std::string csrf;  // "" for a bearer session
   };
   // The session of `token`, refreshed (its idle clock restarts), or nullopt
   // (unknown, ended, or not a session token at all).
@@ -62,12 +72,16 @@ class SessionStore {
   size_t size();
 
   static bool LooksLikeToken(std::string_view token);
+  // Whether `presented` is `csrf` (neither empty), in time independent of
+  // where they differ.
+  static bool CsrfMatches(std::string_view csrf, std::string_view presented);
 
  private:
   struct Session {
     ops::SessionAccount account;
     int64_t created_at = 0;
     int64_t last_used = 0;
+    std::string csrf;
   };
   bool Expired(const Session& s, int64_t now) const;  // mu_ held
   void EvictOne(int64_t now);                          // mu_ held

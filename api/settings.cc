@@ -125,6 +125,10 @@ Result<ApiSettings> ApiSettings::FromConfig(const Config& config, const std::str
   s.session_idle = std::chrono::duration_cast<std::chrono::seconds>(session_idle);
   s.session_lifetime = std::chrono::duration_cast<std::chrono::seconds>(lifetime);
   s.dovecot_auth_master = config.GetString("dovecot_auth_master");
+  s.web_root = config.GetString("api_web_root");
+  if (!s.web_root.empty() && s.web_root[0] != '/')
+    return Error::Invalid("api_web_root must be an absolute path (or empty: no pages): " + Shown(s.web_root));
+  s.cookie_secure = config.GetBool("api_cookie_secure");
   auto db = DbSettings::FromConfig(config, DbRole::kApi);
   if (!db) return db.error();
   s.db = std::move(*db);

@@ -40,6 +40,8 @@ struct ApiSettings {
   std::chrono::seconds session_idle{1800};
   std::chrono::seconds session_lifetime{12 * 3600};
   std::string dovecot_auth_master;  // "" = no flush
+  std::string web_root;             // api_web_root: "" = no pages; read again at each reload
+  bool cookie_secure = true;        // api_cookie_secure
   DbSettings db;                    // the roster_api role; used from the next connection on
   ops::OpsSettings ops;  // with the sign-in throttle and lockout (api_client_*, api_lockout*)
 

@@ -3,6 +3,11 @@
 // shows them with their defaults.
 #include "common/config.h"
 
+// Where `make install` puts the web pages (Makefile.am: $(pkgdatadir)/web).
+#ifndef ROSTER_WEBDIR
+#define ROSTER_WEBDIR "/usr/share/roster/web"
+#endif
+
 namespace roster {
 
 const std::vector<ConfigKey>& RosterConfigKeys() {
@@ -181,6 +186,12 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "sign-in sessions held at once, 1..1000000; at the cap the one idle the longest ends"},
       {"api_session_idle", T::kDuration, "30m", false, "a session unused this long ends, 1m..24h"},
       {"api_session_lifetime", T::kDuration, "12h", false, "a session ends this long after sign-in, 1m..30d"},
+      {"api_web_root", T::kString, ROSTER_WEBDIR, false,
+       "directory of the web pages served at / (doc/web.md), an absolute path, read into memory at start and on "
+       "SIGHUP (regular files only, at most 1000 files and 32 MiB); empty = no pages"},
+      {"api_cookie_secure", T::kBool, "yes", false,
+       "the browser's session cookie is Secure (sent over HTTPS only); no only for plain HTTP to a loopback "
+       "address, as in tests"},
       // --- rosterctl ---
       {"dovecot_auth_master", T::kString, "/run/dovecot/auth-master", false,
        "Dovecot's auth-master socket: rosterctl and roster-apid flush a changed account from Dovecot's auth cache "

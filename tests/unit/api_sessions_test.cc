@@ -41,6 +41,29 @@ TEST(ApiSessions, TokensAreRandomAndLookedUpOnlyAsIssued) {
   EXPECT_TRUE(store.Use(b.token, 1002));
 }
 
+// A cookie session has a CSRF token of its own (random, not the session
+// token); a bearer session has none. The comparison wants the whole token.
+TEST(ApiSessions, CookieSessionsCarryACsrfToken) {
+  SessionStore store(SessionLimits{10, std::chrono::seconds(60), std::chrono::seconds(600)});
+  auto bearer = store.Create(Admin(1), 1000);
+  EXPECT_EQ(bearer.csrf, "");
+  auto cookie = store.Create(Mailbox(2), 1000, true);
+  auto other = store.Create(Mailbox(2), 1000, true);
+  EXPECT_EQ(cookie.csrf.size(), 43u);
+  EXPECT_NE(cookie.csrf, other.csrf);
+  EXPECT_EQ(cookie.csrf.find(cookie.token.substr(3)), std::string::npos);
+  auto found = store.Use(cookie.token, 1001);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->csrf, cookie.csrf);
+  EXPECT_EQ(store.Use(bearer.token, 1001)->csrf, "");
+  EXPECT_TRUE(SessionStore::CsrfMatches(cookie.csrf, cookie.csrf));
+  EXPECT_FALSE(SessionStore::CsrfMatches(cookie.csrf, other.csrf));
+  EXPECT_FALSE(SessionStore::CsrfMatches(cookie.csrf, cookie.csrf.substr(0, 42)));
+  EXPECT_FALSE(SessionStore::CsrfMatches(cookie.csrf, cookie.csrf + "x"));
+  EXPECT_FALSE(SessionStore::CsrfMatches(cookie.csrf, ""));
+  EXPECT_FALSE(SessionStore::CsrfMatches("", ""));  // a bearer session has none to match
+}
+
 TEST(ApiSessions, IdleAndAbsoluteTimeouts) {
   SessionStore store(SessionLimits{10, std::chrono::seconds(60), std::chrono::seconds(150)});
   auto s = store.Create(Mailbox(7), 0);
@@ -118,6 +141,12 @@ TEST(ApiSettings, DefaultsAndBounds) {
   EXPECT_EQ(s->http.max_body, 1u << 20);
   EXPECT_EQ(s->db.user, "roster_api");
   EXPECT_TRUE(s->http.tls_cert_file.empty());
+  EXPECT_EQ(s->web_root, ROSTER_WEBDIR);  // the installed pages
+  EXPECT_TRUE(s->cookie_secure);
+  auto w = Settings("api_web_root =\napi_cookie_secure = no\n");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->web_root, "");  // no pages
+  EXPECT_FALSE(w->cookie_secure);
   auto p = Settings("api_trusted_proxies = 127.0.0.1 ::1 uid:33 user:root\n");
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->http.trusted_proxies.size(), 2u);
@@ -126,7 +155,7 @@ TEST(ApiSettings, DefaultsAndBounds) {
                           "api_max_headers = 2\n", "api_request_timeout = 10ms\n", "api_session_idle = 10s\n",
                           "api_tls_cert = /x.pem\n", "api_trusted_proxies = example.org\n",
                           "api_trusted_proxies = user:no-such-user-here\n", "api_socket_mode = 999\n",
-                          "api_log = file\n", "api_listen = 10.0.0.1\n"}) {
+                          "api_log = file\n", "api_listen = 10.0.0.1\n", "api_web_root = web\n"}) {
     EXPECT_FALSE(Settings(bad).ok()) << bad;
   }
   // The session's idle time and the per-request limits are reloadable.

@@ -273,6 +273,41 @@ TEST_F(HttpServerTest, SecurityHeadersOnEveryAnswer) {
   }
 }
 
+TEST_F(HttpServerTest, TheStrictContentSecurityPolicy) {
+  Start(Options());
+  EXPECT_EQ(Ask(Get("/domains")).headers.at("content-security-policy"),
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+}
+
+// The fallback answers the GET and HEAD requests no route takes (roster-apid's
+// pages); other methods, and the routes' own paths, are the router's. An
+// answer's own Cache-Control replaces the default no-store; the other security
+// headers stay.
+TEST_F(HttpServerTest, FallbackForGetAndHeadOnly) {
+  HttpServerOptions o = Options();
+  o.fallback = [](const HttpRequest& r) {
+    HttpResponse page{200, "page:" + std::to_string(r.segments.size()), "text/html; charset=utf-8", {}};
+    page.AddHeader("Cache-Control", "no-cache");
+    return page;
+  };
+  Start(std::move(o));
+  Reply r = Ask(Get("/index.html"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "page:1");
+  EXPECT_EQ(r.headers.at("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.headers.at("cache-control"), "no-cache");
+  EXPECT_EQ(r.headers.at("x-frame-options"), "DENY");
+  EXPECT_EQ(r.headers.at("x-content-type-options"), "nosniff");
+  EXPECT_EQ(Ask(Get("/")).body, "page:0");
+  EXPECT_EQ(Ask(Get("/domains")).body, R"(["a.test","b.test"])");  // a route's path stays the route's
+  EXPECT_EQ(Ask(Get("/domains")).headers.at("cache-control"), "no-store");
+  r = Ask(Post("/index.html", "application/json", "{}"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(ErrorOf(r)["code"], "not_found");
+  EXPECT_EQ(Ask(Get("/a/../index.html")).status, 400);  // the target's checks come first
+}
+
 TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   Start(Options());
   Reply r = Ask(Get("/nowhere"));
