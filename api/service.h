@@ -8,7 +8,10 @@
 // FromError). A session's principal is made anew at each request from its
 // account's row (ops::ResumeSession), and the session ends when the account
 // is gone, disabled or its credentials changed, wherever the change was made. Sign-in (POST /v1/session) is throttled per client address
-// (ops::LoginThrottle) and per account (ops/authn.h).
+// (ops::LoginThrottle) and per account (ops/authn.h). The open routes of the
+// public operations (password recovery, applications) run as
+// ops::Principal::Public() with the per-client throttle ops::PublicThrottle
+// and the SMTP mailer of api_smtp.
 //
 // Threads: the handlers run on the HTTP layer's pool threads, concurrently.
 // Each thread keeps its own database connection (thread_local), made on
@@ -35,6 +38,7 @@
 #include "api/settings.h"
 #include "ops/authn.h"
 #include "ops/operations.h"
+#include "ops/recovery.h"
 #include "policy/log.h"
 
 namespace roster {
@@ -63,6 +67,8 @@ class ApiService {
     uint64_t generation = 0;  // which thread_local connections are still good
     std::unique_ptr<DovecotAuthCacheFlusher> flusher;
     std::shared_ptr<ops::LoginThrottle> throttle;
+    std::shared_ptr<ops::PublicThrottle> public_throttle;  // the public operations' (survives a reload)
+    std::unique_ptr<ops::SmtpMailer> mailer;                // reset links (api_smtp)
   };
   struct Call;  // one request being answered (service.cc)
 
