@@ -22,7 +22,8 @@ const std::string& Columns() {
       "SELECT m.id, m.address, m.active AND d.active, d.recovery_mail, COALESCE(r.question, ''), "
       "COALESCE(r.answer_hash, ''), COALESCE(r.failures, 0), " +
       ToUnix("r.locked_until") +
-      ", COALESCE(r.recovery_address, '') FROM mailbox m JOIN domain d ON d.id = m.domain_id "
+      ", COALESCE(r.recovery_address, ''), " + ToUnix("r.token_expires_at") +
+      " FROM mailbox m JOIN domain d ON d.id = m.domain_id "
       "LEFT JOIN mailbox_recovery r ON r.mailbox_id = m.id ";
   return kColumns;
 }
@@ -38,6 +39,7 @@ RecoveryRecord FromRow(const DbRow& r) {
   rec.failures = static_cast<unsigned>(r.Uint(6));
   rec.locked_until = r.Int(7);
   rec.recovery_address = r.String(8);
+  rec.link_expires_at = r.Int(9);
   return rec;
 }
 

@@ -44,6 +44,7 @@ struct RecoveryRecord {
   unsigned failures = 0;
   int64_t locked_until = 0;   // Unix seconds; 0 = not locked (or never was)
   std::string recovery_address;  // "" = none
+  int64_t link_expires_at = 0;   // Unix seconds the reset link in force ends; 0 = none
 };
 
 class RecoveryStore {

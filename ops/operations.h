@@ -105,6 +105,7 @@ struct OpsSettings {
   unsigned recovery_max_failures = 3;   // wrong answers in a row that lock the reset
   int64_t recovery_lock = 1800;         // seconds the reset stays locked
   int64_t recovery_link_lifetime = 3600;  // seconds a reset link works
+  int64_t recovery_link_interval = 600;   // seconds before another link goes to the same mailbox
   std::string public_url;               // api_public_url: the pages' address, for the link
   std::string mail_from;                // api_mail_from: the reset mail's envelope sender ("" = <>)
   SmtpTarget smtp;                      // api_smtp, api_smtp_timeout: the local MTA

@@ -329,6 +329,11 @@ ROSTER_OPS_HANDLER(RecoverySendLink) {
     ~Wipe() { sodium_memzero(s.data(), s.size()); }
   } wipe{token};
   const int64_t now = ctx.clock->NowUnix();
+  // One link per mailbox per interval, whoever asks: the per-client throttle
+  // alone would let many clients flood the recovery address.
+  if (r->link_expires_at > now &&
+      r->link_expires_at - ctx.settings->recovery_link_lifetime + ctx.settings->recovery_link_interval > now)
+    return answer;
   ROSTER_TRY(store.SetToken(r->mailbox_id, r->address, Sha256(token), now + ctx.settings->recovery_link_lifetime,
                             r->recovery_address, ctx.actor));
   std::string url = ResetUrl(ctx.settings->public_url, token);

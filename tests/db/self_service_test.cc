@@ -280,6 +280,28 @@ TEST_F(SelfServiceTest, AResetLinkWorksOnceWithinAnHour) {
   EXPECT_NE(std::find(log.begin(), log.end(), "mailbox-recovery-reset 192.0.2.9 public"), log.end());
 }
 
+// Many clients asking for links to one mailbox send one mail per interval:
+// the per-client throttle alone would let them flood the recovery address.
+TEST_F(SelfServiceTest, OneResetLinkPerMailboxPerInterval) {
+  ASSERT_TRUE(Run(Principal::MailboxUser("alice@a.test"), "recovery.set",
+                  Json{{"address", "alice@a.test"}, {"current_password", "pw-alice@a.test"},
+                       {"recovery_address", "alice.home@elsewhere.test"}})
+                  .ok());
+  ASSERT_TRUE(ApplicationStore(*db_).SetSelfService("a.test", std::nullopt, true, Actor{"t", "local"}).ok());
+  for (const char* client : {"192.0.2.1", "192.0.2.2", "192.0.2.3"}) {
+    auto asked = Public("recovery.send_link", Json{{"address", "alice@a.test"}}, client);
+    ASSERT_TRUE(asked.ok()) << asked.error().message;
+    EXPECT_EQ(*asked, Json({{"address", "alice@a.test"}, {"requested", true}})) << "the same answer, mailed or not";
+  }
+  EXPECT_EQ(mailer_.mails.size(), 1u);
+  clock_.now += 599;
+  ASSERT_TRUE(Public("recovery.send_link", Json{{"address", "alice@a.test"}}, "192.0.2.4").ok());
+  EXPECT_EQ(mailer_.mails.size(), 1u);
+  clock_.now += 1;
+  ASSERT_TRUE(Public("recovery.send_link", Json{{"address", "alice@a.test"}}, "192.0.2.4").ok());
+  EXPECT_EQ(mailer_.mails.size(), 2u) << "ten minutes later, a new link";
+}
+
 // Approval: submitted -> approved -> created, the mailbox made with what the
 // applicant entered; no step twice, none skipped, none backwards.
 TEST_F(SelfServiceTest, AnApplicationGoesThroughEveryStepOnce) {
