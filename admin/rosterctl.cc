@@ -90,7 +90,7 @@ const std::vector<Command>& Commands() {
        "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]\n"
        "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
        "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
-       "  mailbox del|enable|disable|show ADDRESS\n"
+       "  mailbox del|enable|disable|show|recovery-unlock ADDRESS\n"
        "  mailbox list [DOMAIN] [--sort address|usage|last_login]  (-ORDER: descending)\n"
        "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)\n"
        "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
@@ -131,6 +131,10 @@ const std::vector<Command>& Commands() {
        "  admin del|enable|disable|unlock|show NAME\n"
        "  admin list\n",
        {"kind", "domain", "department"}, {"password-stdin"}},
+      {"application", &Rosterctl::Application_,
+       "  application list [DOMAIN] [--state submitted|approved|rejected|created]\n"
+       "  application approve|reject ID\n",
+       {"state"}, {}},
       {"api-key", &Rosterctl::ApiKey_,
        "  api-key add ADMIN [--read-only] [--domain D ...] [--label TEXT] [--expires DURATION|DATE]\n"
        "  api-key list ADMIN\n"
@@ -710,6 +714,12 @@ int Rosterctl::Mailbox_() {
   }
   if (sub == "del") {
     return RunOp("mailbox.del", in, [&](const Json&) { return "deleted mailbox " + mailbox + "\n"; });
+  }
+  if (sub == "recovery-unlock") {
+    return RunOp("recovery.unlock", in, [&](const Json& r) {
+      return std::string(B(r, "unlocked") ? "lifted the password-reset lock of " : "no password-reset lock on ") +
+             mailbox + "\n";
+    });
   }
   if (sub == "enable" || sub == "disable") {
     return RunOp(sub == "enable" ? "mailbox.enable" : "mailbox.disable", in, [&](const Json&) {

@@ -94,6 +94,7 @@ class Rosterctl {
   int Outbound_();  // admin/cmd_outbound.cc
   int Admin_();     // admin/cmd_admin.cc
   int ApiKey_();    // admin/cmd_admin.cc
+  int Application_();  // admin/cmd_application.cc
 
  private:
   Actor MakeActor() const;

@@ -134,6 +134,45 @@ const std::vector<ApiRoute>& ApiRoutes() {
        kSignedIn, "Make an API key (read_only, domains, expiry): the key is in this answer, once"},
       {"DELETE", "/v1/api-keys/{id}", K::kOperation, "api_key.revoke", 204, kNoBody, kQuery, nullptr, kPlain,
        kStrict, kSignedIn, "Revoke one of the principal's own API keys (admin=: another's)"},
+      // ---- self-service password recovery: the user's own settings, an
+      // administrator's unlock, and the public steps (no Authorization;
+      // throttled per client; every address in a body, never in the URL)
+      {"GET", "/v1/mailboxes/{address}/recovery", K::kOperation, "recovery.show", 200, kNoBody, kNoQuery, nullptr,
+       kPlain, kStrict, kSignedIn,
+       "A mailbox's security question and recovery address (never the answer), and whether its reset is locked"},
+      {"PUT", "/v1/mailboxes/{address}/recovery", K::kOperation, "recovery.set", 200, kBody, kNoQuery, nullptr,
+       kPlain, kStrict, kSignedIn,
+       "Set one's own security question and answer and/or recovery address (with current_password)"},
+      {"POST", "/v1/mailboxes/{address}/recovery/unlock", K::kOperation, "recovery.unlock", 200, kNoBody, kNoQuery,
+       nullptr, kPlain, kStrict, kSignedIn, "Lift the lock wrong answers put on a mailbox's password reset"},
+      {"POST", "/v1/recovery/question", K::kOperation, "recovery.question", 200, kBody, kNoQuery, nullptr, kPlain,
+       kStrict, kOpen,
+       "The security question of an address (null alike for an unknown address, a disabled mailbox and one "
+       "without a question) and whether a reset link can be mailed"},
+      {"POST", "/v1/recovery/reset", K::kOperation, "recovery.reset", 200, kBody, kNoQuery, nullptr, kPlain, kStrict,
+       kOpen,
+       "Reset a forgotten password with the answer to the security question (403 wrong answer; 429 with "
+       "retry_after when locked)"},
+      {"POST", "/v1/recovery/link", K::kOperation, "recovery.send_link", 200, kBody, kNoQuery, nullptr, kPlain,
+       kStrict, kOpen, "Mail a one-hour, single-use reset link to the address's recovery address (same answer "
+                       "whether one was sent)"},
+      {"POST", "/v1/recovery/link/reset", K::kOperation, "recovery.reset_by_link", 200, kBody, kNoQuery, nullptr,
+       kPlain, kStrict, kOpen, "Reset a forgotten password with the token of a mailed reset link (works once)"},
+      // ---- mailbox applications and a domain's self-service settings
+      {"GET", "/v1/domains/{domain}/self-service", K::kOperation, "domain.self_service", 200, kNoBody, kNoQuery,
+       nullptr, kVersioned, kStrict, kSignedIn,
+       "Whether a domain takes applications (closed, approval, open) and mails reset links"},
+      {"PUT", "/v1/domains/{domain}/self-service", K::kOperation, "domain.set_self_service", 200, kBody, kNoQuery,
+       nullptr, kVersioned, kStrict, kSignedIn, "Set a domain's applications and recovery_mail"},
+      {"POST", "/v1/applications", K::kOperation, "application.submit", 201, kBody, kNoQuery, nullptr, kPlain,
+       kStrict, kOpen,
+       "Apply for a mailbox (throttled): recorded for approval, or created at once in an open domain"},
+      {"GET", "/v1/domains/{domain}/applications", K::kOperation, "application.list", 200, kNoBody, kQuery, nullptr,
+       kPlain, kStrict, kSignedIn, "A domain's applications, newest first, by state"},
+      {"POST", "/v1/domains/{domain}/applications/{id}/approve", K::kOperation, "application.approve", 200, kNoBody,
+       kNoQuery, nullptr, kPlain, kStrict, kSignedIn, "Approve a submitted application: the mailbox is created"},
+      {"POST", "/v1/domains/{domain}/applications/{id}/reject", K::kOperation, "application.reject", 200, kNoBody,
+       kNoQuery, nullptr, kPlain, kStrict, kSignedIn, "Reject a submitted application"},
       // ---- the change log
       {"GET", "/v1/log", K::kOperation, "log.list", 200, kNoBody, kQuery, nullptr, kPlain, kStrict, kSignedIn,
        "The change log, newest first, filtered (object, actor, action, since)"},

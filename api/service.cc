@@ -128,7 +128,7 @@ Error InvalidField(const std::string& field, const std::string& message) {
 }  // namespace
 
 Json PrincipalJson(const ops::Principal& p) {
-  static const char* const kKinds[] = {"mail_admin", "domain_admin", "group_admin", "mailbox_user"};
+  static const char* const kKinds[] = {"mail_admin", "domain_admin", "group_admin", "mailbox_user", "public"};
   Json j = Json::object();
   j["kind"] = kKinds[static_cast<int>(p.kind)];
   j["name"] = p.name;
@@ -198,6 +198,15 @@ void ApiService::Reload(ApiSettings fresh) {
         std::make_shared<ops::LoginThrottle>(o.api_client_failures, std::chrono::seconds(o.api_client_window));
   }
   if (!state->web) state->web = state_ ? state_->web : std::make_shared<WebRoot>();
+  if (state_ && state_->settings.ops.public_client_limit == o.public_client_limit &&
+      state_->settings.ops.public_application_limit == o.public_application_limit &&
+      state_->settings.ops.public_window == o.public_window) {
+    state->public_throttle = state_->public_throttle;
+  } else {
+    state->public_throttle = std::make_shared<ops::PublicThrottle>(
+        o.public_client_limit, o.public_application_limit, std::chrono::seconds(o.public_window));
+  }
+  state->mailer = std::make_unique<ops::SmtpMailer>(o);
   state->settings = std::move(fresh);
   state_ = std::move(state);
 }
@@ -247,6 +256,12 @@ HttpResponse ApiService::Dispatch(Call& call) {
   }
   call.db = &DbFor(call.state->settings, call.state->generation);
   if (call.route.kind == RouteKind::kSessionCreate) return SessionCreate(call);
+  // The operations open to everyone (Audience kPublic): no principal,
+  // whatever Authorization says; ops::Run throttles them per client.
+  if (call.route.open && call.route.kind == RouteKind::kOperation) {
+    call.principal = ops::Principal::Public();
+    return Operation(call);
+  }
   auto principal = Authenticate(call);
   if (!principal) {
     HttpResponse r = Failure(call, principal.error());
@@ -416,6 +431,8 @@ Result<Json> ApiService::Run(Call& call, std::string_view name, const Json& inpu
   ctx.flusher = call.state->flusher.get();
   ctx.clock = &clock_;
   ctx.settings = &call.state->settings.ops;
+  ctx.mailer = call.state->mailer.get();
+  ctx.public_throttle = call.state->public_throttle.get();
   return ops::Run(ctx, name, input);
 }
 

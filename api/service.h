@@ -8,7 +8,10 @@
 // FromError). A session's principal is made anew at each request from its
 // account's row (ops::ResumeSession), and the session ends when the account
 // is gone, disabled or its credentials changed, wherever the change was made. Sign-in (POST /v1/session) is throttled per client address
-// (ops::LoginThrottle) and per account (ops/authn.h).
+// (ops::LoginThrottle) and per account (ops/authn.h). The open routes of the
+// public operations (password recovery, applications) run as
+// ops::Principal::Public() with the per-client throttle ops::PublicThrottle
+// and the SMTP mailer of api_smtp.
 //
 // Browsers (doc/web.md): a sign-in with "cookie": true gets its session in
 // the cookie `roster_session` (Path=/; HttpOnly; Secure unless
@@ -47,6 +50,7 @@
 #include "api/web_root.h"
 #include "ops/authn.h"
 #include "ops/operations.h"
+#include "ops/recovery.h"
 #include "policy/log.h"
 
 namespace roster {
@@ -81,6 +85,8 @@ class ApiService {
     std::unique_ptr<DovecotAuthCacheFlusher> flusher;
     std::shared_ptr<ops::LoginThrottle> throttle;
     std::shared_ptr<const WebRoot> web;  // never null (empty: no pages)
+    std::shared_ptr<ops::PublicThrottle> public_throttle;  // the public operations' (survives a reload)
+    std::unique_ptr<ops::SmtpMailer> mailer;                // reset links (api_smtp)
   };
   struct Call;  // one request being answered (service.cc)
 

@@ -204,6 +204,23 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
        "failed sign-ins from one client address within api_client_window before it is refused without looking, "
        "0..100000; 0 = no limit"},
       {"api_client_window", T::kDuration, "15m", false, "the window of api_client_failures, 1s..1d"},
+      // --- self-service recovery and applications (ops/recovery_ops.cc, ops/application_ops.cc; roster-apid) ---
+      {"recovery_max_failures", T::kInt, "3", false,
+       "wrong answers to a mailbox's security question in a row that lock its password reset, 1..100"},
+      {"recovery_lock", T::kDuration, "30m", false, "how long a locked password reset stays locked, 1m..1d"},
+      {"api_public_url", T::kString, "", false,
+       "the pages' address as users reach it (https://mail.example.org/), for the reset link mailed to a "
+       "recovery address; empty = no reset links are mailed"},
+      {"api_smtp", T::kString, "127.0.0.1:25", false,
+       "the local MTA reset links are mailed through: a loopback host:port ([::1]:25 for IPv6)"},
+      {"api_smtp_timeout", T::kDuration, "10s", false, "most time for mailing one reset link, 100ms..60s"},
+      {"api_mail_from", T::kString, "", false, "envelope sender of the reset mail; empty = <>"},
+      {"api_public_client_limit", T::kInt, "30", false,
+       "calls of the public operations (recovery, applications) from one client address within "
+       "api_public_window, 1..100000"},
+      {"api_public_window", T::kDuration, "15m", false, "the window of the public operations' limits, 1s..1d"},
+      {"api_application_limit", T::kInt, "100", false,
+       "mailbox applications from all clients together within api_public_window, 1..1000000"},
       // --- addresses ---
       {"recipient_delimiter", T::kString, "+", false,
        "characters that start an address extension, as Postfix's recipient_delimiter; empty = none"},

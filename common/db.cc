@@ -477,6 +477,9 @@ Status Db::Ping() {
 }
 
 Status Db::Transaction(const std::function<Status()>& body) {
+  // Inside another transaction: part of it (a START TRANSACTION here would
+  // commit the outer one's work so far).
+  if (in_transaction_) return body();
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     auto begun = Execute("START TRANSACTION");

@@ -157,6 +157,9 @@ class Db {
   // otherwise. A deadlock rolls back and reruns `body` (up to 3 times), so
   // `body` must do nothing outside the database that cannot be repeated. A
   // COMMIT whose fate is unknown returns an error with outcome_unknown.
+  // Called inside another Transaction's body, `body` simply runs as part of
+  // that transaction: its error is the outer body's to return (which rolls
+  // back everything), and nothing is committed before the outer body ends.
   Status Transaction(const std::function<Status()>& body);
 
   // Connects if needed and checks the connection with a round trip.

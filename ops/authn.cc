@@ -297,8 +297,12 @@ Result<Principal> AuthenticateApiKey(Db& db, const Clock& clock, std::string_vie
 
 // ------------------------------------------------------------------ LoginThrottle
 
-LoginThrottle::LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients)
-    : max_failures_(max_failures), window_(window), max_clients_(std::max<size_t>(max_clients, 1)) {}
+LoginThrottle::LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients,
+                             std::string refusal)
+    : max_failures_(max_failures),
+      window_(window),
+      max_clients_(std::max<size_t>(max_clients, 1)),
+      refusal_(std::move(refusal)) {}
 
 Status LoginThrottle::Check(const std::string& client, int64_t now) {
   if (max_failures_ == 0) return Status::Ok();
@@ -311,7 +315,7 @@ Status LoginThrottle::Check(const std::string& client, int64_t now) {
     return Status::Ok();
   }
   if (it->second.failures < max_failures_) return Status::Ok();
-  return Error::Throttled("too many failed sign-ins from this address: try again later", until - now);
+  return Error::Throttled(refusal_, until - now);
 }
 
 void LoginThrottle::Failed(const std::string& client, int64_t now) {
@@ -334,6 +338,21 @@ void LoginThrottle::Failed(const std::string& client, int64_t now) {
     it = entries_.emplace(client, Entry{0, now}).first;
   }
   ++it->second.failures;
+}
+
+// ------------------------------------------------------------------ PublicThrottle
+
+PublicThrottle::PublicThrottle(unsigned client_limit, unsigned application_limit, std::chrono::seconds window)
+    : clients_(client_limit, window, 65536, "too many requests from this address: try again later"),
+      applications_(application_limit, window, 1, "too many applications at the moment: try again later") {}
+
+Status PublicThrottle::Admit(std::string_view operation, const std::string& client, int64_t now) {
+  ROSTER_TRY(clients_.Check(client, now));
+  const bool application = operation == "application.submit";
+  if (application) ROSTER_TRY(applications_.Check("*", now));
+  clients_.Failed(client, now);
+  if (application) applications_.Failed("*", now);
+  return Status::Ok();
 }
 
 }  // namespace roster::ops

@@ -132,8 +132,9 @@ std::string TotpUri(std::string_view account, std::string_view secret);
 // `max_clients` addresses are tracked (the oldest entries go first).
 class LoginThrottle {
  public:
-  // max_failures 0: never throttles.
-  LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients = 65536);
+  // max_failures 0: never throttles. `refusal`: the throttled answer's message.
+  LoginThrottle(unsigned max_failures, std::chrono::seconds window, size_t max_clients = 65536,
+                std::string refusal = "too many failed sign-ins from this address: try again later");
 
   // OK, or kThrottled with retry_after.
   Status Check(const std::string& client, int64_t now);
@@ -147,8 +148,26 @@ class LoginThrottle {
   const unsigned max_failures_;
   const std::chrono::seconds window_;
   const size_t max_clients_;
+  const std::string refusal_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+};
+
+// The public operations' throttle (ops/operations.h, Audience kPublic; Run
+// asks it): the same counting as LoginThrottle, but every call counts, not
+// only failures: at most `client_limit` calls per client address within
+// `window`, and application.submit also at most `application_limit` from all
+// clients together within `window` (a flood from many addresses). A call
+// over a limit is refused (kThrottled, retry_after) and not counted.
+// Thread-safe.
+class PublicThrottle {
+ public:
+  PublicThrottle(unsigned client_limit, unsigned application_limit, std::chrono::seconds window);
+  Status Admit(std::string_view operation, const std::string& client, int64_t now);
+
+ private:
+  LoginThrottle clients_;
+  LoginThrottle applications_;  // one key: everyone
 };
 
 }  // namespace roster::ops

@@ -81,6 +81,21 @@ ROSTER_OPS_HANDLER(AdminUnlock);
 ROSTER_OPS_HANDLER(ApiKeyAdd);
 ROSTER_OPS_HANDLER(ApiKeyList);
 ROSTER_OPS_HANDLER(ApiKeyRevoke);
+// recovery_ops.cc: self-service password recovery
+ROSTER_OPS_HANDLER(RecoverySet);
+ROSTER_OPS_HANDLER(RecoveryShow);
+ROSTER_OPS_HANDLER(RecoveryUnlock);
+ROSTER_OPS_HANDLER(RecoveryQuestion);
+ROSTER_OPS_HANDLER(RecoveryReset);
+ROSTER_OPS_HANDLER(RecoverySendLink);
+ROSTER_OPS_HANDLER(RecoveryResetByLink);
+// application_ops.cc: mailbox applications, a domain's self-service settings
+ROSTER_OPS_HANDLER(DomainSelfService);
+ROSTER_OPS_HANDLER(DomainSetSelfService);
+ROSTER_OPS_HANDLER(ApplicationSubmit);
+ROSTER_OPS_HANDLER(ApplicationList);
+ROSTER_OPS_HANDLER(ApplicationApprove);
+ROSTER_OPS_HANDLER(ApplicationReject);
 
 }  // namespace roster::ops
 

@@ -15,6 +15,7 @@
 #include "common/admin_store.h"
 #include "common/config.h"
 #include "common/text.h"
+#include "ops/authn.h"
 #include "ops/handlers.h"
 
 namespace roster::ops {
@@ -25,6 +26,7 @@ const char* PrincipalKindName(PrincipalKind kind) {
     case PrincipalKind::kDomainAdmin: return "domain administrator";
     case PrincipalKind::kGroupAdmin: return "group administrator";
     case PrincipalKind::kMailboxUser: return "mailbox user";
+    case PrincipalKind::kPublic: return "client that has not signed in";
   }
   return "unknown";
 }
@@ -54,6 +56,38 @@ Result<OpsSettings> OpsSettings::FromConfig(const Config& config, std::string co
   ROSTER_TRY(seconds("api_lockout", &s.api_lockout));
   ROSTER_TRY(count("api_client_failures", 100000, &s.api_client_failures));
   ROSTER_TRY(seconds("api_client_window", &s.api_client_window));
+  int64_t failures = config.GetInt("recovery_max_failures");
+  if (failures < 1 || failures > 100) return Error::Invalid("recovery_max_failures must be 1..100");
+  s.recovery_max_failures = static_cast<unsigned>(failures);
+  ROSTER_TRY(seconds("recovery_lock", &s.recovery_lock));
+  if (s.recovery_lock < 60) return Error::Invalid("recovery_lock must be 1m..1d");
+  s.public_url = config.GetString("api_public_url");
+  if (!s.public_url.empty() && !StartsWith(s.public_url, "https://") && !StartsWith(s.public_url, "http://"))
+    return Error::Invalid("api_public_url must start with https:// (or http://)");
+  for (char c : s.public_url)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '#')
+      return Error::Invalid("api_public_url: no spaces, control characters or '#'");
+  s.mail_from = config.GetString("api_mail_from");
+  if (!s.mail_from.empty()) {
+    auto from = ParseMailboxName(s.mail_from);
+    if (!from) return Error::Invalid("api_mail_from: " + from.error().message);
+    s.mail_from = from->Mailbox();
+  }
+  auto smtp = ParseSmtpTarget(config.GetString("api_smtp"));
+  if (!smtp) return Error::Invalid("api_smtp: " + smtp.error().message);
+  s.smtp = *smtp;
+  s.smtp.timeout = config.GetDuration("api_smtp_timeout");
+  if (s.smtp.timeout.count() < 100 || s.smtp.timeout.count() > 60000)
+    return Error::Invalid("api_smtp_timeout must be 100ms..60s");
+  auto positive = [&](const char* key, int64_t high, unsigned* out) -> Status {
+    int64_t v = config.GetInt(key);
+    if (v < 1 || v > high) return Error::Invalid(std::string(key) + " must be 1.." + std::to_string(high));
+    *out = static_cast<unsigned>(v);
+    return Status::Ok();
+  };
+  ROSTER_TRY(positive("api_public_client_limit", 100000, &s.public_client_limit));
+  ROSTER_TRY(positive("api_application_limit", 1000000, &s.public_application_limit));
+  ROSTER_TRY(seconds("api_public_window", &s.public_window));
   return s;
 }
 
@@ -119,8 +153,6 @@ const std::vector<Operation>& Operations() {
        {{"address", F::kMailbox, true}, {"current_password", F::kSecret, true, kMaxPasswordBytes},
         {"password", F::kSecret, true, kMaxPasswordBytes}},
        MailboxChangePassword},
-      // TODO(issue 15): "mailbox.lift_reset_lock" (kDomainAdminsAndGroups),
-      // once the reset lock exists in the schema.
       {"mailbox.show", kReads, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups | kOwner, false,
        {{"address", F::kMailbox, true}}, MailboxShow},
       // Group administrators: narrowed to their department (Run fills it in).
@@ -218,6 +250,45 @@ const std::vector<Operation>& Operations() {
        ApiKeyList},
       {"api_key.revoke", kChanges, ObjectKind::kAdmin, "admin", kSelf, false,
        {{"admin", F::kAdminName}, {"id", F::kUint, true, UINT64_MAX}}, ApiKeyRevoke},
+      // ---- self-service password recovery (ops/recovery_ops.cc): a user's
+      // own question and recovery address (with the current password); the
+      // public questions and resets, throttled; administrators lift a lock.
+      {"recovery.set", kChanges, ObjectKind::kMailbox, "address", kOwner, false,
+       {{"address", F::kMailbox, true}, {"current_password", F::kSecret, true, kMaxPasswordBytes},
+        {"question", F::kText, false, 255}, {"answer", F::kSecret, false, 255},
+        {"recovery_address", F::kString, false, 320}},
+       RecoverySet},
+      {"recovery.show", kReads, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups | kOwner, false,
+       {{"address", F::kMailbox, true}}, RecoveryShow},
+      {"recovery.unlock", kChanges, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups, false,
+       {{"address", F::kMailbox, true}}, RecoveryUnlock},
+      {"recovery.question", kReads, ObjectKind::kNone, "", kPublic, false, {{"address", F::kMailbox, true}},
+       RecoveryQuestion},
+      {"recovery.reset", kChanges, ObjectKind::kNone, "", kPublic, false,
+       {{"address", F::kMailbox, true}, {"answer", F::kSecret, true, 255},
+        {"password", F::kSecret, true, kMaxPasswordBytes}},
+       RecoveryReset},
+      {"recovery.send_link", kChanges, ObjectKind::kNone, "", kPublic, false, {{"address", F::kMailbox, true}},
+       RecoverySendLink},
+      {"recovery.reset_by_link", kChanges, ObjectKind::kNone, "", kPublic, false,
+       {{"token", F::kSecret, true, 64}, {"password", F::kSecret, true, kMaxPasswordBytes}}, RecoveryResetByLink},
+      // ---- mailbox applications (ops/application_ops.cc): the public
+      // submission, throttled; a domain's administrators decide.
+      {"domain.self_service", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain, true}}, DomainSelfService},
+      {"domain.set_self_service", kChanges, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain, true}, {"applications", F::kString, false, 16}, {"recovery_mail", F::kBool}},
+       DomainSetSelfService},
+      {"application.submit", kChanges, ObjectKind::kNone, "", kPublic, false,
+       {{"address", F::kMailbox, true}, {"password", F::kSecret, true, kMaxPasswordBytes},
+        {"name", F::kText, false, 255}, {"department", F::kText, false, 255}, {"phone", F::kText, false, 64}},
+       ApplicationSubmit},
+      {"application.list", kReads, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain}, {"state", F::kString, false, 16}, kCursor, kLimit}, ApplicationList},
+      {"application.approve", kChanges, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain}, {"id", F::kUint, true, UINT64_MAX}}, ApplicationApprove},
+      {"application.reject", kChanges, ObjectKind::kDomain, "domain", kDomainAdmins, false,
+       {{"domain", F::kDomain}, {"id", F::kUint, true, UINT64_MAX}}, ApplicationReject},
       // ---- the change log: a domain administrator's of its domains' objects,
       // a group administrator's of its department's mailboxes.
       {"log.list", kReads, ObjectKind::kNone, "", kDomainAdminsAndGroups, true,
@@ -273,6 +344,7 @@ std::optional<std::set<std::string>> ListedDomains(const Principal& p) {
       domains = {p.domain};
       break;
     case PrincipalKind::kMailboxUser:
+    case PrincipalKind::kPublic:
       return domains;  // none: a mailbox user lists no domain
   }
   if (limited) {
@@ -450,6 +522,10 @@ Status Authorize(const Principal& p, const Operation& op, const Object& object) 
   };
   if (p.api_key && p.api_key->read_only && op.changes)
     return Error::Forbidden("permission denied: " + what + " changes something, and this API key is read-only");
+  // An operation open to everyone checks its own proof (an answer, a link's
+  // token); nothing else is open to a client that has not signed in.
+  if (op.audience & kPublic) return Status::Ok();
+  if (p.kind == PrincipalKind::kPublic) return deny();
   const bool everything = object.kind == ObjectKind::kNone || object.name.empty();
   if (p.api_key && !p.api_key->domains.empty()) {
     if (everything ? !op.scoped_listing : p.api_key->domains.count(object.domain) == 0) return deny();
@@ -486,6 +562,8 @@ Status Authorize(const Principal& p, const Operation& op, const Object& object) 
       if (everything || object.outgoing) return deny();
       if (object.kind != ObjectKind::kMailbox && object.kind != ObjectKind::kAddress) return deny();
       return EqualsIgnoreCase(object.name, p.mailbox) ? Status::Ok() : deny();
+    case PrincipalKind::kPublic:
+      return deny();
   }
   return deny();
 }
@@ -495,6 +573,9 @@ Status Authorize(const Principal& p, const Operation& op, const Object& object) 
 Result<Json> Run(Context& ctx, std::string_view name, const Json& input) {
   const Operation* op = FindOperation(name);
   if (op == nullptr) return Error::Invalid("unknown operation '" + Shown(name, 64) + "'");
+  // The public operations count every call, valid or not, before anything else.
+  if ((op->audience & kPublic) && ctx.public_throttle != nullptr)
+    ROSTER_TRY(ctx.public_throttle->Admit(op->name, ctx.actor.origin, ctx.clock->NowUnix()));
   auto validated = Validate(*op, input);
   if (!validated) return validated.error();
   Json& in = *validated;

@@ -39,6 +39,7 @@
 #include "common/json.h"
 #include "common/password.h"
 #include "common/result.h"
+#include "common/smtp_client.h"
 #include "common/store_types.h"
 #include "ops/principal.h"
 
@@ -76,6 +77,19 @@ class SystemClock : public Clock {
   int64_t NowUnix() const override { return static_cast<int64_t>(std::time(nullptr)); }
 };
 
+// Sends the few mails an operation sends (a password-reset link,
+// ops/recovery_ops.cc). Send blocks at most the implementation's timeout.
+class Mailer {
+ public:
+  virtual ~Mailer() = default;
+  // OK once the local MTA accepted the message; kTemporary if it did not.
+  virtual Status Send(const std::string& to, const std::string& subject, const std::string& body) = 0;
+};
+
+// The public operations' throttle (Audience kPublic), in memory, one per
+// daemon; Run asks it before validating the input. Defined in ops/authn.h.
+class PublicThrottle;
+
 // What the operations read from roster.conf.
 struct OpsSettings {
   PasswordPolicy password_policy;  // for new hashes and checking a current password
@@ -87,6 +101,19 @@ struct OpsSettings {
   int64_t api_lockout = 900;            // seconds an account stays locked
   unsigned api_client_failures = 20;    // failures per client address within api_client_window (0 = no limit)
   int64_t api_client_window = 900;      // seconds
+  // Self-service recovery (ops/recovery_ops.cc).
+  unsigned recovery_max_failures = 3;   // wrong answers in a row that lock the reset
+  int64_t recovery_lock = 1800;         // seconds the reset stays locked
+  int64_t recovery_link_lifetime = 3600;  // seconds a reset link works
+  int64_t recovery_link_interval = 600;   // seconds before another link goes to the same mailbox
+  std::string public_url;               // api_public_url: the pages' address, for the link
+  std::string mail_from;                // api_mail_from: the reset mail's envelope sender ("" = <>)
+  SmtpTarget smtp;                      // api_smtp, api_smtp_timeout: the local MTA
+  // The public operations' throttle (roster-apid): calls per client address
+  // per window, and applications from everyone per window.
+  unsigned public_client_limit = 30;
+  int64_t public_window = 900;
+  unsigned public_application_limit = 100;
 
   static Result<OpsSettings> FromConfig(const Config& config, std::string config_path);
 };
@@ -100,6 +127,8 @@ struct Context {
   AuthCacheFlusher* flusher = nullptr;
   const Clock* clock = nullptr;
   const OpsSettings* settings = nullptr;
+  Mailer* mailer = nullptr;                   // null: no mail can be sent (recovery.send_link: kTemporary)
+  PublicThrottle* public_throttle = nullptr;  // null: the public operations are not throttled (tests)
 };
 
 // The kinds of object an operation acts on, which Authorize looks at.
@@ -141,6 +170,11 @@ enum Audience : unsigned {
   kGroupAdmins = 2,   // on mailboxes of their department (listings: narrowed to it)
   kOwner = 4,         // a mailbox user, on their own mailbox (subscriptions: their own address, incoming)
   kSelf = 8,          // an administrator, on its own account (kAdmin objects)
+  // Everyone, signed in or not (Principal::Public()): the password
+  // recovery's and the mailbox application's few operations, which check
+  // their own proof (an answer, a link's token) and are throttled per client
+  // (Context::public_throttle). Such an operation has no object (kNone).
+  kPublic = 16,
 };
 
 // The object an operation acts on, as Run found it.

@@ -5,7 +5,10 @@
 // administrator (everything), a domain administrator (a set of domains), a
 // group administrator (one department of one domain: the mailbox's
 // `department` column), a mailbox user (their own account), each optionally
-// narrowed further by an API key (read-only, and/or limited to domains).
+// narrowed further by an API key (read-only, and/or limited to domains); or
+// nobody signed in at all (kPublic: someone on the network, who may run only
+// the few operations open to everyone, Audience kPublic: the password
+// recovery's and the mailbox application's, each throttled).
 // The Actor (common/store_types.h: name and origin, the client's address) is
 // what the change log records; the caller sets both, having authenticated
 // the principal (rosterctl: the local administrator; roster-apid: an admin
@@ -31,6 +34,7 @@ enum class PrincipalKind {
   kDomainAdmin,  // the mailboxes, subscriptions, app passwords, send-as grants of its domains
   kGroupAdmin,   // one department of one domain: passwords, enable/disable, usage, logins
   kMailboxUser,  // its own account
+  kPublic,       // nobody signed in: only the operations of Audience kPublic
 };
 
 const char* PrincipalKindName(PrincipalKind kind);
@@ -81,6 +85,14 @@ struct Principal {
     p.kind = PrincipalKind::kMailboxUser;
     p.name = address;
     p.mailbox = std::move(address);
+    return p;
+  }
+  // Nobody signed in (roster-apid's open routes); `name` is what the change
+  // log's actor says.
+  static Principal Public() {
+    Principal p;
+    p.kind = PrincipalKind::kPublic;
+    p.name = "public";
     return p;
   }
   // The same principal acting through an API key with `scope`.

@@ -72,3 +72,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.admin_account TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.admin_domain TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.api_key TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.api_key_domain TO {user};
+-- Self-service recovery (migration 013): a user's question, the wrong answers
+-- and the lock, the reset link's token. Applications (migration 014): added,
+-- read and moved forward, never deleted (a domain's go with it by cascade).
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.mailbox_recovery TO {user};
+GRANT SELECT, INSERT, UPDATE ON {db}.mailbox_application TO {user};

@@ -99,6 +99,27 @@ TEST_F(DbTest, TransactionRollsBackOnError) {
   EXPECT_EQ(db->Query("SELECT COUNT(*) FROM domain WHERE name = 'kept.example'")->front().Uint(0), 1u);
 }
 
+// A transaction inside another is part of it: the inner one's success
+// commits nothing, and the outer one's failure rolls both back (a START
+// TRANSACTION inside would have committed the outer's work so far).
+TEST_F(DbTest, ANestedTransactionIsPartOfTheOuterOne) {
+  auto db = server().Connect(DbRole::kAdmin);
+  Status s = db->Transaction([&]() -> Status {
+    auto r = db->Execute("INSERT INTO domain (name) VALUES (?)", {std::string("outer.example")});
+    if (!r) return r.error();
+    Status inner = db->Transaction([&]() -> Status {
+      auto i = db->Execute("INSERT INTO domain (name) VALUES (?)", {std::string("inner.example")});
+      return i ? Status::Ok() : Status(i.error());
+    });
+    if (!inner) return inner;
+    EXPECT_TRUE(db->in_transaction());
+    return Error::Invalid("changed my mind");
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(db->Query("SELECT COUNT(*) FROM domain WHERE name IN ('outer.example', 'inner.example')")->front().Uint(0),
+            0u);
+}
+
 TEST_F(DbTest, StreamingStopsEarly) {
   auto db = server().Connect(DbRole::kAdmin);
   for (int i = 0; i < 50; ++i)

@@ -137,7 +137,7 @@ void MariaDb::Truncate() const {
   auto db = Connect(DbRole::kAdmin);
   for (const char* sql : {"SET FOREIGN_KEY_CHECKS = 0", "TRUNCATE TABLE outbound_counter", "TRUNCATE TABLE last_login", "TRUNCATE TABLE mailbox_usage",
                           "TRUNCATE TABLE subscription", "TRUNCATE TABLE send_as", "TRUNCATE TABLE change_log", "TRUNCATE TABLE app_password",
-                          "TRUNCATE TABLE login_history", "TRUNCATE TABLE api_key_domain", "TRUNCATE TABLE api_key",
+                          "TRUNCATE TABLE login_history", "TRUNCATE TABLE mailbox_recovery", "TRUNCATE TABLE mailbox_application", "TRUNCATE TABLE api_key_domain", "TRUNCATE TABLE api_key",
                           "TRUNCATE TABLE admin_domain", "TRUNCATE TABLE admin_account", "TRUNCATE TABLE mailbox",
                           "TRUNCATE TABLE domain", "TRUNCATE TABLE unit", "SET FOREIGN_KEY_CHECKS = 1"}) {
     auto r = db->Execute(sql);

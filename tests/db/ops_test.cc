@@ -59,6 +59,7 @@ Principal Who(const std::string& name) {
   if (name == "a-key") return Principal::MailAdmin("key").WithApiKey(ApiKeyScope{false, {"a.test"}});
   if (name == "domain-ro-key") return Who("domain").WithApiKey(ApiKeyScope{true, {}});
   if (name == "domain-key") return Who("domain").WithApiKey(ApiKeyScope{false, {}});
+  if (name == "public") return Principal::Public();
   ADD_FAILURE() << "unknown principal " << name;
   return Principal::MailboxUser("nobody@nowhere.test");
 }
@@ -108,6 +109,9 @@ class OpsTest : public ::testing::Test {
     key.selector = "aaaaaaaaaaaa";
     key.digest = std::string(32, 'x');
     ASSERT_TRUE(admins.AddKey(key, clock_.NowUnix(), setup).ok());
+    // a.test takes applications for approval (b.test: closed, the default);
+    // set without a change-log entry, which the log tests would count.
+    ASSERT_TRUE(db_->Execute("UPDATE domain SET applications = 'approval' WHERE name = 'a.test'").ok());
   }
 
   Result<Json> Run(const Principal& who, const std::string& op, const Json& input) {
@@ -280,6 +284,35 @@ const Case kReads[] = {
     {"domain-ro-key", "api_key.list", "{}", kAllowed},
     {"a-key", "api_key.list", R"({"admin":"ga"})", k403},
     {"user", "api_key.list", R"({"admin":"ga"})", k403},
+    // Self-service recovery: the settings are the owner's to see (and its
+    // administrators', to see a lock); the question anyone may ask.
+    {"user", "recovery.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"user", "recovery.show", R"({"address":"bob@a.test"})", k403},
+    {"group", "recovery.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "recovery.show", R"({"address":"bob@a.test"})", k403},
+    {"domain", "recovery.show", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "recovery.show", R"({"address":"carol@b.test"})", k403},
+    {"public", "recovery.show", R"({"address":"alice@a.test"})", k403},
+    {"public", "recovery.question", R"({"address":"alice@a.test"})", kAllowed},
+    {"public", "recovery.question", R"({"address":"nobody@none.test"})", kAllowed},
+    {"user", "recovery.question", R"({"address":"bob@a.test"})", kAllowed},
+    // Applications: a domain's administrators'.
+    {"mail", "application.list", "{}", kAllowed},
+    {"domain", "application.list", "{}", kAllowed},
+    {"domain", "application.list", R"({"domain":"b.test"})", k403},
+    {"group", "application.list", "{}", k403},
+    {"user", "application.list", "{}", k403},
+    {"public", "application.list", R"({"domain":"a.test"})", k403},
+    {"domain", "domain.self_service", R"({"domain":"a.test"})", kAllowed},
+    {"domain", "domain.self_service", R"({"domain":"b.test"})", k403},
+    {"group", "domain.self_service", R"({"domain":"a.test"})", k403},
+    // Nobody signed in reaches nothing else.
+    {"public", "mailbox.show", R"({"address":"alice@a.test"})", k403},
+    {"public", "mailbox.list", R"({"domain":"a.test"})", k403},
+    {"public", "domain.list", "{}", k403},
+    {"public", "log.list", "{}", k403},
+    {"public", "admin.show", R"({"name":"da"})", k403},
+    {"public", "api_key.list", R"({"admin":"da"})", k403},
 };
 
 // Operations that change something: each on a fresh state.
@@ -386,7 +419,76 @@ const Case kChanges[] = {
     {"domain", "api_key.revoke", R"({"admin":"ga","id":1})", k403},
     {"mail", "api_key.revoke", R"({"admin":"ga","id":1})", kAllowed},
     {"ro-key", "api_key.revoke", R"({"admin":"ga","id":1})", k403},
+    // Lifting a reset lock: a group administrator in its department, a
+    // domain administrator in its domains; never the user.
+    {"mail", "recovery.unlock", R"({"address":"carol@b.test"})", kAllowed},
+    {"domain", "recovery.unlock", R"({"address":"alice@a.test"})", kAllowed},
+    {"domain", "recovery.unlock", R"({"address":"carol@b.test"})", k403},
+    {"domain", "recovery.unlock", R"({"address":"nobody@a.test"})", k404},
+    {"group", "recovery.unlock", R"({"address":"alice@a.test"})", kAllowed},
+    {"group", "recovery.unlock", R"({"address":"bob@a.test"})", k403},
+    {"group", "recovery.unlock", R"({"address":"carol@b.test"})", k403},
+    {"user", "recovery.unlock", R"({"address":"alice@a.test"})", k403},
+    {"public", "recovery.unlock", R"({"address":"alice@a.test"})", k403},
+    {"ro-key", "recovery.unlock", R"({"address":"alice@a.test"})", k403},
+    // Setting the question: the user's own, with the current password.
+    {"user", "recovery.set",
+     R"({"address":"alice@a.test","current_password":"pw-alice","question":"q?","answer":"a"})", kAllowed},
+    {"user", "recovery.set",
+     R"({"address":"alice@a.test","current_password":"wrong","question":"q?","answer":"a"})", k403},
+    {"user", "recovery.set",
+     R"({"address":"bob@a.test","current_password":"pw-bob","question":"q?","answer":"a"})", k403},
+    {"domain", "recovery.set",
+     R"({"address":"alice@a.test","current_password":"pw-alice","question":"q?","answer":"a"})", k403},
+    {"group", "recovery.set",
+     R"({"address":"alice@a.test","current_password":"pw-alice","question":"q?","answer":"a"})", k403},
+    {"public", "recovery.set",
+     R"({"address":"alice@a.test","current_password":"pw-alice","question":"q?","answer":"a"})", k403},
+    // The public steps need no principal (each checks its own proof).
+    {"public", "recovery.send_link", R"({"address":"alice@a.test"})", kAllowed},
+    {"public", "application.submit", R"({"address":"new@a.test","password":"p"})", kAllowed},
+    {"public", "application.submit", R"({"address":"new@b.test","password":"p"})", k403},  // closed
+    {"public", "application.submit", R"({"address":"new@none.test","password":"p"})", k403},  // reads as closed
+    // Deciding: a domain's administrators, in their domains.
+    {"domain", "application.approve", R"({"id":1})", k404},
+    {"domain", "application.approve", R"({"domain":"b.test","id":1})", k403},
+    {"domain", "application.reject", R"({"domain":"a.test","id":1})", k404},
+    {"group", "application.approve", R"({"domain":"a.test","id":1})", k403},
+    {"user", "application.approve", R"({"domain":"a.test","id":1})", k403},
+    {"public", "application.approve", R"({"domain":"a.test","id":1})", k403},
+    {"public", "application.reject", R"({"domain":"a.test","id":1})", k403},
+    {"mail", "domain.set_self_service", R"({"domain":"b.test","applications":"open"})", kAllowed},
+    {"domain", "domain.set_self_service", R"({"domain":"a.test","recovery_mail":true})", kAllowed},
+    {"domain", "domain.set_self_service", R"({"domain":"b.test","applications":"open"})", k403},
+    {"group", "domain.set_self_service", R"({"domain":"a.test","applications":"open"})", k403},
+    {"public", "domain.set_self_service", R"({"domain":"a.test","applications":"open"})", k403},
 };
+
+// The operations open to a client that has not signed in are exactly those
+// the plan names, each without an object; to such a client every other
+// operation of the table is refused, on any object.
+TEST_F(OpsTest, OnlyThePlannedOperationsArePublic) {
+  std::set<std::string> open;
+  for (const ops::Operation& op : ops::Operations()) {
+    ops::Object o;
+    o.kind = op.object;
+    o.name = op.object == ops::ObjectKind::kDomain ? "a.test" : op.object == ops::ObjectKind::kNone ? "" : "alice@a.test";
+    o.domain = op.object == ops::ObjectKind::kNone ? "" : "a.test";
+    o.exists = true;
+    o.department = "sales";
+    Status s = ops::Authorize(Principal::Public(), op, o);
+    if (op.audience & ops::kPublic) {
+      open.insert(op.name);
+      EXPECT_EQ(op.object, ops::ObjectKind::kNone) << op.name;
+      EXPECT_TRUE(s.ok()) << op.name;
+    } else {
+      ASSERT_FALSE(s.ok()) << op.name;
+      EXPECT_EQ(s.error().kind, ErrorKind::kForbidden) << op.name;
+    }
+  }
+  EXPECT_EQ(open, (std::set<std::string>{"recovery.question", "recovery.reset", "recovery.send_link",
+                                         "recovery.reset_by_link", "application.submit"}));
+}
 
 TEST_F(OpsTest, PermissionMatrixOfReads) {
   for (const Case& c : kReads) {

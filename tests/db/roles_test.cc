@@ -5,6 +5,7 @@
 #include "admin/schema.h"
 #include "ops/authn.h"
 #include "ops/operations.h"
+#include "ops/recovery.h"
 #include "tests/db/mariadb_fixture.h"
 #include "tests/db/stores.h"
 
@@ -270,6 +271,88 @@ TEST_F(RolesTest, ApiRunsTheOperationsButNeverTheSchemaOrTheServer) {
   ExpectDeniedWrite(*db, "DELETE FROM change_log");
   ExpectDeniedWrite(*db, "DELETE FROM schema_version");
   ExpectDenied(*db, "SELECT user FROM mysql.user");
+}
+
+// Issue 15's self-service operations on roster-apid's role: the recovery
+// (question, wrong answers, the lock, an administrator's unlock, the link and
+// its use) and applications (submitted, approved, rejected); applications
+// are never deleted, the recovery rows only with their mailbox.
+namespace {
+class KeepMail : public ops::Mailer {
+ public:
+  Status Send(const std::string&, const std::string&, const std::string& body) override {
+    last = body;
+    return Status::Ok();
+  }
+  std::string last;
+};
+}  // namespace
+
+TEST_F(RolesTest, ApiRunsTheSelfServiceOperations) {
+  auto db = MariaDb::Get().Connect(DbRole::kApi);
+  auto settings = ops::OpsSettings::FromConfig(MariaDb::Get().config(), MariaDb::Get().config_path());
+  ASSERT_TRUE(settings.ok());
+  settings->public_url = "https://mail.roles.test/";
+  ops::NoAuthCacheFlush flusher;
+  ops::SystemClock clock;
+  KeepMail mailer;
+  ops::PublicThrottle throttle(1000, 1000, std::chrono::seconds(60));
+  auto run = [&](const ops::Principal& who, const char* name, const Json& input) {
+    ops::Context ctx;
+    ctx.principal = who;
+    ctx.actor = Actor{who.name, "192.0.2.1"};
+    ctx.db = db.get();
+    ctx.flusher = &flusher;
+    ctx.clock = &clock;
+    ctx.settings = &*settings;
+    ctx.mailer = &mailer;
+    ctx.public_throttle = &throttle;
+    return ops::Run(ctx, name, input);
+  };
+  const ops::Principal mail = ops::Principal::MailAdmin("api-test");
+  const ops::Principal user = ops::Principal::MailboxUser("user@roles.test");
+  const ops::Principal anyone = ops::Principal::Public();
+  auto ok = [](const Result<Json>& r, const char* what) {
+    EXPECT_TRUE(r.ok()) << what << ": " << r.error().message;
+    return r.ok() ? *r : Json();
+  };
+  ok(run(mail, "mailbox.set_password", Json{{"address", "user@roles.test"}, {"password", "secret"}}), "password");
+  ok(run(mail, "domain.set_self_service", Json{{"domain", "roles.test"}, {"applications", "approval"},
+                                                {"recovery_mail", true}}), "domain.set_self_service");
+  ok(run(mail, "domain.self_service", Json{{"domain", "roles.test"}}), "domain.self_service");
+  ok(run(user, "recovery.set", Json{{"address", "user@roles.test"}, {"current_password", "secret"},
+                                    {"question", "q?"}, {"answer", "a"}, {"recovery_address", "u@else.test"}}),
+     "recovery.set");
+  ok(run(user, "recovery.show", Json{{"address", "user@roles.test"}}), "recovery.show");
+  ok(run(anyone, "recovery.question", Json{{"address", "user@roles.test"}}), "recovery.question");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NE(run(anyone, "recovery.reset", Json{{"address", "user@roles.test"}, {"answer", "b"}, {"password", "x"}})
+                  .error()
+                  .kind,
+              ErrorKind::kTemporary);
+  ok(run(mail, "recovery.unlock", Json{{"address", "user@roles.test"}}), "recovery.unlock");
+  ok(run(anyone, "recovery.reset", Json{{"address", "user@roles.test"}, {"answer", "A"}, {"password", "new-1"}}),
+     "recovery.reset");
+  ok(run(anyone, "recovery.send_link", Json{{"address", "user@roles.test"}}), "recovery.send_link");
+  auto at = mailer.last.find("#/reset/");
+  ASSERT_NE(at, std::string::npos);
+  ok(run(anyone, "recovery.reset_by_link",
+         Json{{"token", mailer.last.substr(at + 8, ops::kResetTokenChars)}, {"password", "new-2"}}),
+     "recovery.reset_by_link");
+  ok(run(anyone, "application.submit", Json{{"address", "a1@roles.test"}, {"password", "p"}}), "application.submit");
+  ok(run(anyone, "application.submit", Json{{"address", "a2@roles.test"}, {"password", "p"}}), "application.submit");
+  Json list = ok(run(mail, "application.list", Json{{"domain", "roles.test"}}), "application.list");
+  ASSERT_EQ(list["items"].size(), 2u);
+  ok(run(mail, "application.approve", Json{{"id", list["items"][0]["id"]}}), "application.approve");
+  ok(run(mail, "application.reject", Json{{"id", list["items"][1]["id"]}}), "application.reject");
+  ExpectDeniedWrite(*db, "DELETE FROM mailbox_application");
+  ExpectDeniedWrite(*db, "ALTER TABLE mailbox_recovery ADD COLUMN x INT");
+  // The other pieces never see them.
+  for (DbRole role : {DbRole::kAuth, DbRole::kDict, DbRole::kPolicy}) {
+    auto other = MariaDb::Get().Connect(role);
+    ExpectDenied(*other, "SELECT * FROM mailbox_recovery");
+    ExpectDenied(*other, "SELECT * FROM mailbox_application");
+  }
 }
 
 TEST_F(RolesTest, RolesAreIdempotentAndRevokeStrayGrants) {
