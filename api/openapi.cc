@@ -27,6 +27,11 @@ Json FieldSchema(const ops::Field& f) {
       s["minimum"] = 0;
       s["maximum"] = f.max ? f.max : UINT64_MAX;
       return s;
+    case F::kDomainList:  // ops' CheckField: an array of at most max (0: 1000) domains
+      s["type"] = "array";
+      s["items"] = Json{{"type", "string"}, {"format", "hostname"}, {"maxLength", 253}};
+      s["maxItems"] = f.max ? f.max : 1000;
+      return s;
     default:
       break;
   }
@@ -48,6 +53,10 @@ Json FieldSchema(const ops::Field& f) {
     case F::kAddress:
       s["description"] = "an address, or @domain";
       s["maxLength"] = 320;
+      break;
+    case F::kAdminName:  // common/admin_accounts.h: 1..64 characters
+      s["minLength"] = 1;
+      s["maxLength"] = f.max ? f.max : 64;
       break;
     default:
       s["maxLength"] = f.max ? f.max : 1024;

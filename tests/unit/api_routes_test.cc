@@ -82,6 +82,33 @@ TEST(ApiRoutes, TheDocumentHasEveryRouteAndNothingElse) {
   EXPECT_TRUE(limit);
 }
 
+// A field's schema says what ops' CheckField takes: a list of domains is a
+// JSON array (a string is refused with 400), an administrator's name at most
+// 64 characters.
+TEST(ApiRoutes, TheDocumentTypesFieldsAsTheOperationsCheckThem) {
+  Json doc = OpenApiDocument();
+  const Json& add = doc["paths"]["/v1/admins"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+  EXPECT_EQ(add["properties"]["domains"]["type"], "array");
+  EXPECT_EQ(add["properties"]["domains"]["items"]["type"], "string");
+  EXPECT_EQ(add["properties"]["domains"]["items"]["format"], "hostname");
+  EXPECT_EQ(add["properties"]["name"]["maxLength"], 64);
+  const Json& key = doc["paths"]["/v1/api-keys"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+  EXPECT_EQ(key["properties"]["domains"]["type"], "array");
+  // Every list of domains, wherever an operation takes one.
+  for (const ApiRoute& r : ApiRoutes()) {
+    const ops::Operation* op = RouteOperation(r);
+    const Json& m = doc["paths"][r.pattern][Lower(r.method)];
+    const Json::json_pointer body("/requestBody/content/application~1json/schema/properties");
+    if (op == nullptr || !m.contains(body)) continue;
+    const Json& props = m.at(body);
+    for (const ops::Field& f : op->fields) {
+      if (f.type == ops::FieldType::kDomainList && props.contains(f.name)) {
+        EXPECT_EQ(props[f.name]["type"], "array") << r.method << " " << r.pattern << " " << f.name;
+      }
+    }
+  }
+}
+
 const ApiRoute& RouteOf(const char* method, const char* pattern) {
   for (const ApiRoute& r : ApiRoutes())
     if (std::string(r.method) == method && std::string(r.pattern) == pattern) return r;
