@@ -240,8 +240,11 @@ Router::Match Router::Find(std::string_view method, const std::vector<std::strin
       key.push_back(param);
     }
     if (!fits) continue;
-    if (routes_[i].method != method) {
+    // HEAD is answered wherever GET is (the same handler; no body is sent).
+    const bool head_of_get = method == "HEAD" && routes_[i].method == "GET";
+    if (routes_[i].method != method && !head_of_get) {
       allowed.push_back(routes_[i].method);
+      if (routes_[i].method == "GET") allowed.push_back("HEAD");
       continue;
     }
     if (best.route == nullptr || key < best_key) {

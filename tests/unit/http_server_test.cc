@@ -77,7 +77,8 @@ bool Readable(int fd, int timeout_ms) {
 
 // Reads one answer (headers and a Content-Length body). A server that never
 // answers fails the test after 10 s instead of hanging it.
-Reply ReadReply(int fd) {
+// `head_request`: the answer to a HEAD request (headers only, whatever Content-Length says).
+Reply ReadReply(int fd, bool head_request = false) {
   Reply r;
   std::string in;
   size_t head_end;
@@ -106,7 +107,7 @@ Reply ReadReply(int fd) {
     r.headers[name] = value;
     pos = end + 2;
   }
-  size_t length = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+  size_t length = !head_request && r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
   while (rest.size() < length) {
     if (!Readable(fd, 10000)) return r;
     ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
@@ -120,7 +121,7 @@ Reply ReadReply(int fd) {
 
 Reply Exchange(int fd, const std::string& request) {
   if (fd < 0 || !SendAll(fd, request)) return Reply{};
-  return ReadReply(fd);
+  return ReadReply(fd, request.compare(0, 5, "HEAD ") == 0);
 }
 
 std::string Get(const std::string& target, const std::string& extra_headers = "") {
@@ -319,6 +320,20 @@ TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   EXPECT_EQ(ErrorOf(r)["code"], "method_not_allowed");
   EXPECT_EQ(r.headers["allow"], "DELETE, PUT");
   EXPECT_EQ(Ask(Post("/domains", "application/json", "{}")).status, 405);
+  EXPECT_EQ(Ask(Post("/domains", "application/json", "{}", "DELETE")).headers["allow"], "GET, HEAD");
+}
+
+// HEAD is answered wherever GET is: the same status and headers, no body
+// (curl -I, monitoring checks, caches).
+TEST_F(HttpServerTest, HeadIsAnsweredWhereGetIs) {
+  Start(Options());
+  Reply get = Ask(Get("/domains"));
+  Reply head = Ask("HEAD /domains HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(head.headers["content-type"], get.headers["content-type"]);
+  EXPECT_EQ(head.headers["etag"], get.headers["etag"]);
+  EXPECT_EQ(Ask("HEAD /domains/x.test HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").status, 405);
 }
 
 TEST_F(HttpServerTest, PathTricksAndBadEscapesAre400) {
