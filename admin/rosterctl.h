@@ -1,8 +1,11 @@
 // rosterctl.h: the shape of rosterctl, so that a command can live in a file of
 // its own (admin/cmd_*.cc): the parsed command line, the Rosterctl object a
-// command runs in (its connection, output and change-log actor), and the
-// table of top-level commands (each with its handler, its lines of the usage
-// text and the options it takes), as doveadm keeps its commands.
+// command runs in (its connection, output and change-log actor), and the one
+// table of commands, as doveadm keeps its commands: a row for each `GROUP
+// VERB` (or a GROUP alone), with its synopsis, how many words it takes, the
+// options it accepts and its handler. Dispatch is a lookup in the table; the
+// usage text, `rosterctl help GROUP` and the "unknown command" errors are made
+// from it; tests/unit/rosterctl_commands_test.cc holds it to the manual page.
 //
 // The administration itself is ops/ (ops/operations.h): a command parses its
 // words and options into an operation's input, runs it as the mail
@@ -16,7 +19,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +36,8 @@
 #include "ops/operations.h"
 
 namespace roster {
+
+struct Command;
 
 struct Args {
   std::vector<std::string> words;
@@ -81,19 +85,49 @@ class Rosterctl {
 
   int Run();
 
-  // The top-level commands: one row each (Commands()).
-  int Db_();
-  int Domain_();
-  int Mailbox_();
-  int Sub_();
-  int SendAs_();  // cmd_send_as.cc
-  int LastLogin_();
-  int Log_();
-  int Import_();
-  int AppPassword_();  // admin/cmd_app_password.cc
-  int Outbound_();  // admin/cmd_outbound.cc
-  int Admin_();     // admin/cmd_admin.cc
-  int ApiKey_();    // admin/cmd_admin.cc
+  // The handlers of the command table (Commands()): each runs one row (or
+  // rows that differ by one word, such as enable|disable, told by c.verb).
+  // The table has checked the options and the number of words already.
+  int DbSetup_(const Command& c);  // db init|roles
+  int DbMigrate_(const Command& c);
+  int DbStatus_(const Command& c);
+  int DomainAdd_(const Command& c);
+  int DomainDel_(const Command& c);
+  int DomainSwitch_(const Command& c);  // enable|disable
+  int DomainShow_(const Command& c);
+  int DomainList_(const Command& c);
+  int MailboxAdd_(const Command& c);  // add|passwd
+  int MailboxQuota_(const Command& c);
+  int MailboxDel_(const Command& c);
+  int MailboxSwitch_(const Command& c);  // enable|disable
+  int MailboxShow_(const Command& c);
+  int MailboxList_(const Command& c);
+  int MailboxAccess_(const Command& c);  // admin/cmd_app_password.cc
+  int MailboxLogins_(const Command& c);  // admin/cmd_app_password.cc
+  int SubChange_(const Command& c);  // add|del
+  int SubList_(const Command& c);
+  int SendAsChange_(const Command& c);  // grant|revoke, admin/cmd_send_as.cc
+  int SendAsList_(const Command& c);
+  int LastLogin_(const Command& c);
+  int Log_(const Command& c);
+  int ImportSeed003_(const Command& c);
+  int AppPasswordAdd_(const Command& c);  // admin/cmd_app_password.cc
+  int AppPasswordList_(const Command& c);
+  int AppPasswordRevoke_(const Command& c);
+  int OutboundShow_(const Command& c);  // admin/cmd_outbound.cc
+  int OutboundSet_(const Command& c);
+  int OutboundDefaults_(const Command& c);
+  int OutboundSuspend_(const Command& c);
+  int OutboundLift_(const Command& c);
+  int OutboundSuspended_(const Command& c);
+  int AdminAdd_(const Command& c);  // add|passwd, admin/cmd_admin.cc
+  int AdminTotp_(const Command& c);
+  int AdminShow_(const Command& c);
+  int AdminChange_(const Command& c);  // del|enable|disable|unlock
+  int AdminList_(const Command& c);
+  int ApiKeyAdd_(const Command& c);  // admin/cmd_admin.cc
+  int ApiKeyList_(const Command& c);
+  int ApiKeyRevoke_(const Command& c);
 
  private:
   Actor MakeActor() const;
@@ -116,10 +150,12 @@ class Rosterctl {
   int RunPages(const char* name, Json input, const std::string& header,
                const std::function<std::string(const Json&)>& row, uint64_t most = UINT64_MAX);
   int Fail(const Error& e);
-  int Usage(const std::string& why);
+  // The message and the usage text (only GROUP's lines when one is named).
+  int Usage(const std::string& why, const std::string& group = "");
   void Emit(const JsonWriter& json, const std::string& text);
   bool ExpectWords(size_t min, size_t max);
-  void AllowOnly(std::initializer_list<const char*> names);
+  // Refuses the options the command does not declare (besides the global ones).
+  void AllowOnly(const Command& c);
 
   // After a change that must stop old credentials at once: tells a running
   // Dovecot to drop them from its auth cache (all entries when `users` is empty).
@@ -127,13 +163,13 @@ class Rosterctl {
   // The auth-cache flusher ops::Run is given (admin/dovecot_flush.h).
   DovecotAuthCacheFlusher Flusher() const;
   Result<Address> MailboxAddress(const std::string& text) const;
+  // The ADDRESS after `mailbox VERB`, normalised.
+  Result<std::string> MailboxArgument() const;
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
-  // mailbox access|logins ADDRESS, mailbox list [DOMAIN] --inactive DURATION
-  // (admin/cmd_app_password.cc); `input` may name a domain.
-  int MailboxAccess_(const std::string& mailbox);
-  int MailboxLogins_(const std::string& mailbox);
+  // mailbox list [DOMAIN] --inactive DURATION (admin/cmd_app_password.cc);
+  // `input` may name a domain.
   int MailboxInactive_(Json input);
 
   Config config_;
@@ -145,22 +181,40 @@ class Rosterctl {
   std::optional<ops::OpsSettings> settings_;  // read at first use
 };
 
-// A top-level command: `rosterctl NAME ...` runs `run`. `usage` is its part
-// of the usage text (whole lines, each ending in '\n'); `options` take a
-// value (--name VALUE or --name=VALUE), `flags` do not. Which subcommand
-// accepts which of them is checked by the handler (AllowOnly).
+// A command: `rosterctl GROUP VERB ARGS...` (or `rosterctl GROUP ARGS...`
+// when `verb` is null) runs `run`. `synopsis` is its usage after "GROUP
+// VERB": the arguments and options, as one line; a '\n' in it starts a line
+// printed as it stands (a continuation, or a second form). Rows of one group
+// that stand together and share a synopsis make one line of the usage text
+// ("domain enable|disable|show DOMAIN"). The words after the verb number
+// `min_args` to `max_args`. `options` take a value (--name VALUE or
+// --name=VALUE), `flags` do not; any other option but the global ones
+// (--config, --actor, --json) is refused before `run` runs. A new option of a
+// command: its name in `options` or `flags`, in the synopsis, in
+// doc/rosterctl.1, and its handler reads it (Args::Option, Args::Has).
 struct Command {
-  const char* name;
-  int (Rosterctl::*run)();
-  const char* usage;
+  const char* group;
+  const char* verb;  // nullptr: the group is the whole command (lastlogin, log)
+  const char* synopsis;
+  size_t min_args, max_args;
   std::vector<const char*> options;
   std::vector<const char*> flags;
+  int (Rosterctl::*run)(const Command& c);
 };
 
 // Every command, in the order of the usage text.
 const std::vector<Command>& Commands();
-// The whole usage text, from the table.
-std::string UsageText();
+// The command `group` + `verb` names, or nullptr. With verb == nullptr: the
+// row of a group that takes no verb.
+const Command* FindCommand(const std::string& group, const char* verb);
+// Whether some row has this group.
+bool IsCommandGroup(const std::string& group);
+// The usage text, from the table: every command, or GROUP's alone.
+std::string UsageText(const std::string& group = "");
+// rosterctl as a whole: argv parsed, --help, --version and `help [GROUP]`
+// answered, the configuration read, the command run; the exit status
+// (admin/rosterctl_main.cc is main; tests call it in-process).
+int RosterctlMain(int argc, char** argv);
 
 }  // namespace roster
 
