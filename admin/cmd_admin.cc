@@ -12,7 +12,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 
 #include "admin/password_input.h"
 #include "admin/rosterctl.h"
@@ -106,21 +105,12 @@ int Rosterctl::AdminTotp_(const Command&) {
     return EX_USAGE;
   }
   Json in = {{"name", args_.words[2]}, {"enable", how == "on"}};
-  auto answer = Op("admin.set_totp", in);
-  if (!answer) return Fail(answer.error());
-  Json& j = *answer;
-  if (json_) {
-    std::cout << DumpJson(j) << "\n";
-  } else if (how == "on") {
-    std::cout << "TOTP for administrator " + S(j, "name") +
-                     " (RFC 6238, SHA-1, 6 digits, 30 s), shown only now:\n\n    secret: " + S(j, "secret") +
-                     "\n    " + S(j, "uri") + "\n\n";
-  } else {
-    std::cout << "administrator " + S(j, "name") + " signs in with its password alone\n";
-  }
-  WipeString(j, "secret");
-  WipeString(j, "uri");
-  return EX_OK;
+  return RunOp("admin.set_totp", in, [&](const Json& j) {
+    if (how == "off") return "administrator " + S(j, "name") + " signs in with its password alone\n";
+    return "TOTP for administrator " + S(j, "name") +
+           " (RFC 6238, SHA-1, 6 digits, 30 s), shown only now:\n\n    secret: " + S(j, "secret") + "\n    " +
+           S(j, "uri") + "\n\n";
+  }, {"secret", "uri"});
 }
 
 int Rosterctl::AdminShow_(const Command&) {
@@ -154,22 +144,14 @@ int Rosterctl::ApiKeyAdd_(const Command&) {
   if (const std::string* e = args_.Option("expires")) {
     auto when = ParseExpiry(*e);
     if (!when) return Fail(when.error());
-    if (*when < 0) return Fail(Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)"));
-    in["expires_at"] = static_cast<uint64_t>(*when);
+    in["expires_at"] = *when;
   }
-  auto made = Op("api_key.add", in);
-  if (!made) return Fail(made.error());
-  Json& j = *made;
-  if (json_) {
-    std::cout << DumpJson(j) << "\n";
-  } else {
+  return RunOp("api_key.add", in, [&](const Json& j) {
     std::string scope = B(j, "read_only") ? "read-only" : "read-write";
     for (const Json& d : j["domains"]) scope += " " + d.get<std::string>();
-    std::cout << "API key " + std::to_string(U(j, "id")) + " of " + admin + " (" + scope + "), shown only now:\n\n    " +
-                     S(j, "key") + "\n\n";
-  }
-  WipeString(j, "key");
-  return EX_OK;
+    return "API key " + std::to_string(U(j, "id")) + " of " + admin + " (" + scope + "), shown only now:\n\n    " +
+           S(j, "key") + "\n\n";
+  }, {"key"});
 }
 
 int Rosterctl::ApiKeyList_(const Command&) {

@@ -21,19 +21,20 @@
 
 namespace roster {
 
-Result<int64_t> ParseExpiry(const std::string& text) {
+Result<uint64_t> ParseExpiry(const std::string& text) {
   if (text.size() >= 10 && text[4] == '-' && text[7] == '-') {
     struct tm tm {};
     const char* end = strptime(text.c_str(), text.size() == 10 ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S", &tm);
-    if (end == nullptr || *end != '\0') return Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)");
-    return static_cast<int64_t>(timegm(&tm));
+    const int64_t when = end != nullptr && *end == '\0' ? static_cast<int64_t>(timegm(&tm)) : -1;
+    if (when < 0) return Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)");
+    return static_cast<uint64_t>(when);
   }
   auto d = ParseDuration(text);
   if (!d) return Error::Invalid("--expires: a duration (90d, 12h) or a date YYYY-MM-DD: " + d.error().message);
   int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   if (seconds <= 0) return Error::Invalid("--expires: the duration must be positive");
   if (seconds > int64_t{100} * 366 * 86400) return Error::Invalid("--expires: at most 100 years");
-  return static_cast<int64_t>(std::time(nullptr)) + seconds;
+  return static_cast<uint64_t>(std::time(nullptr) + seconds);
 }
 
 namespace {
@@ -71,20 +72,12 @@ int Rosterctl::AppPasswordAdd_(const Command&) {
   if (const std::string* e = args_.Option("expires")) {
     auto when = ParseExpiry(*e);
     if (!when) return Fail(when.error());
-    if (*when < 0) return Fail(Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)"));
-    in["expires_at"] = static_cast<uint64_t>(*when);
+    in["expires_at"] = *when;
   }
-  auto made = Op("app_password.add", in);
-  if (!made) return Fail(made.error());
-  Json& j = *made;
-  if (json_) {
-    std::cout << DumpJson(j) << "\n";
-  } else {
-    std::cout << "app password " + std::to_string(U(j, "id")) + " for " + *mailbox + " (" + S(j, "label") + ", " +
-                     S(j, "protocols") + "), shown only now:\n\n    " + S(j, "password") + "\n\n";
-  }
-  WipeString(j, "password");
-  return EX_OK;
+  return RunOp("app_password.add", in, [&](const Json& j) {
+    return "app password " + std::to_string(U(j, "id")) + " for " + *mailbox + " (" + S(j, "label") + ", " +
+           S(j, "protocols") + "), shown only now:\n\n    " + S(j, "password") + "\n\n";
+  }, {"password"});
 }
 
 int Rosterctl::AppPasswordList_(const Command&) {

@@ -447,11 +447,13 @@ Result<Json> Rosterctl::Op(const char* name, const Json& input) {
   return ops::Run(ctx, name, input);
 }
 
-int Rosterctl::RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text) {
+int Rosterctl::RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text,
+                     std::initializer_list<const char*> secrets) {
   auto answer = Op(name, input);
   if (!answer) return Fail(answer.error());
   if (json_) std::cout << DumpJson(*answer) << "\n";
   else std::cout << text(*answer);
+  for (const char* secret : secrets) WipeString(*answer, secret);
   return EX_OK;
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,8 +68,9 @@ std::string Limit(uint64_t v, bool bytes);
 // to the second. --json keeps what the database holds.
 std::string TextTime(const std::string& time);
 // --expires: a duration from now ("90d", "12h") or a UTC date ("2027-01-31"
-// or "2027-01-31 12:00:00"), as Unix seconds (admin/cmd_app_password.cc).
-Result<int64_t> ParseExpiry(const std::string& text);
+// or "2027-01-31 12:00:00", not before 1970), as Unix seconds
+// (admin/cmd_app_password.cc).
+Result<uint64_t> ParseExpiry(const std::string& text);
 // A field of an operation's answer, for text output ("", 0, false when absent).
 std::string S(const Json& j, const char* key);
 uint64_t U(const Json& j, const char* key);
@@ -139,8 +141,10 @@ class Rosterctl {
   // Runs the operation `name` (ops/operations.h) as the mail administrator
   // and this run's actor, on the run's admin connection (made at first use).
   Result<Json> Op(const char* name, const Json& input);
-  // Op, then prints the answer: as it is with --json, else text(answer).
-  int RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text);
+  // Op, then prints the answer: as it is with --json, else text(answer);
+  // then overwrites the answer's `secrets` (a new password or key, shown once).
+  int RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text,
+            std::initializer_list<const char*> secrets = {});
   // A listing of one call: its items as a JSON array, or `header` and a row
   // for each item.
   int RunList(const char* name, const Json& input, const std::string& header,

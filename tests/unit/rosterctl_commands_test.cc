@@ -298,7 +298,7 @@ TEST_F(RosterctlCommands, ManualDocumentsEveryCommand) {
     }
     for (const std::vector<const char*>* list : {&c.options, &c.flags})
       for (const char* o : *list)
-        EXPECT_TRUE(it->second.count(o)) << "--" << o << " of " << Key(c) << " is not in its heading in doc/rosterctl.1";
+        EXPECT_TRUE(it->second.count(o)) << "--" << o << " of " << Key(c) << " not in its doc/rosterctl.1 heading";
   }
   // And the manual documents no command the table lacks.
   for (const auto& [key, options] : m.options) {
