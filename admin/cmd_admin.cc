@@ -11,7 +11,7 @@
 #include <sysexits.h>
 
 #include <cstdio>
-#include <iostream>
+#include <cstring>
 
 #include "admin/password_input.h"
 #include "admin/rosterctl.h"
@@ -59,167 +59,126 @@ std::string UnixText(const Json& v) {
 
 }  // namespace
 
-int Rosterctl::Admin_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing admin command";
-    return EX_USAGE;
-  }
-  const std::string sub = args_.words[1];
-  if (sub == "list") {
-    AllowOnly({});
-    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    char line[512];
-    std::snprintf(line, sizeof line, "%-24s %-7s %-6s %-5s %-20s %s\n", "NAME", "KIND", "ACTIVE", "TOTP",
-                  "LAST SIGN-IN", "SCOPE");
-    return RunPages("admin.list", Json::object(), line, [&](const Json& a) {
-      std::snprintf(line, sizeof line, "%-24s %-7s %-6s %-5s %-20s %s\n", S(a, "name").c_str(), S(a, "kind").c_str(),
-                    B(a, "active") ? "yes" : "no", B(a, "totp") ? "yes" : "no",
-                    Never(a, "last_sign_in").c_str(), Scope(a).c_str());
-      return std::string(line);
-    });
-  }
-  if (sub == "add") AllowOnly({"kind", "domain", "department", "password-stdin"});
-  else if (sub == "passwd") AllowOnly({"password-stdin"});
-  else AllowOnly({});
-  if (sub == "totp" ? !ExpectWords(4, 4) : !ExpectWords(3, 3)) return EX_USAGE;
-  if (!usage_error_.empty()) return EX_USAGE;
-  const std::string name = args_.words[2];
-  Json in = {{"name", name}};
-
-  if (sub == "add" || sub == "passwd") {
-    if (sub == "add") {
-      const std::string* kind = args_.Option("kind");
-      if (kind == nullptr) {
-        usage_error_ = "admin add needs --kind mail|domain|group";
-        return EX_USAGE;
-      }
-      in["kind"] = *kind;
-      Json domains = DomainList(args_);
-      if (!domains.empty()) in["domains"] = domains;
-      if (const std::string* d = args_.Option("department")) in["department"] = *d;
-    }
-    auto password = ReadNewPassword(args_.Has("password-stdin"));
-    if (!password) return Fail(password.error());
-    in["password"] = password->value();
-    int rc = RunOp(sub == "add" ? "admin.add" : "admin.set_password", in, [&](const Json& a) {
-      return sub == "add" ? "added " + S(a, "kind") + " administrator " + S(a, "name") + "\n"
-                          : "changed the password of administrator " + name + "\n";
-    });
-    WipeString(in, "password");
-    return rc;
-  }
-  if (sub == "totp") {
-    const std::string& how = args_.words[3];
-    if (how != "on" && how != "off") {
-      usage_error_ = "admin totp NAME on|off";
-      return EX_USAGE;
-    }
-    in["enable"] = how == "on";
-    auto answer = Op("admin.set_totp", in);
-    if (!answer) return Fail(answer.error());
-    Json& j = *answer;
-    if (json_) {
-      std::cout << DumpJson(j) << "\n";
-    } else if (how == "on") {
-      std::cout << "TOTP for administrator " + S(j, "name") +
-                       " (RFC 6238, SHA-1, 6 digits, 30 s), shown only now:\n\n    secret: " + S(j, "secret") +
-                       "\n    " + S(j, "uri") + "\n\n";
-    } else {
-      std::cout << "administrator " + S(j, "name") + " signs in with its password alone\n";
-    }
-    WipeString(j, "secret");
-    WipeString(j, "uri");
-    return EX_OK;
-  }
-  if (sub == "show") {
-    return RunOp("admin.show", in, [&](const Json& a) {
-      return "name:           " + S(a, "name") + "\nkind:           " + S(a, "kind") +
-             "\nscope:          " + Scope(a) + "\nactive:         " + (B(a, "active") ? "yes" : "no") +
-             "\ntotp:           " + (B(a, "totp") ? "yes" : "no") + "\ncreated:        " + TextTime(S(a, "created")) +
-             "\nlast sign-in:   " + Never(a, "last_sign_in") +
-             (S(a, "last_sign_in_client").empty() ? "" : " from " + S(a, "last_sign_in_client")) +
-             "\nfailures:       " + std::to_string(U(a, "failures")) + "\nlocked until:   " +
-             UnixText(a["locked_until"]) + "\n";
-    });
-  }
-  const std::pair<const char*, const char*> simple[] = {{"del", "admin.del"},
-                                                        {"enable", "admin.enable"},
-                                                        {"disable", "admin.disable"},
-                                                        {"unlock", "admin.unlock"}};
-  for (const auto& [word, op] : simple) {
-    if (sub != word) continue;
-    const std::string done = sub == "del" ? "deleted" : sub == "unlock" ? "unlocked" : sub + "d";
-    return RunOp(op, in, [&](const Json&) { return done + " administrator " + name + "\n"; });
-  }
-  usage_error_ = "unknown admin command '" + sub + "'";
-  return EX_USAGE;
+int Rosterctl::AdminList_(const Command&) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%-24s %-7s %-6s %-5s %-20s %s\n", "NAME", "KIND", "ACTIVE", "TOTP", "LAST SIGN-IN",
+                "SCOPE");
+  return RunPages("admin.list", Json::object(), line, [&](const Json& a) {
+    std::snprintf(line, sizeof line, "%-24s %-7s %-6s %-5s %-20s %s\n", S(a, "name").c_str(), S(a, "kind").c_str(),
+                  B(a, "active") ? "yes" : "no", B(a, "totp") ? "yes" : "no", Never(a, "last_sign_in").c_str(),
+                  Scope(a).c_str());
+    return std::string(line);
+  });
 }
 
-int Rosterctl::ApiKey_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing api-key command";
-    return EX_USAGE;
-  }
-  const std::string sub = args_.words[1];
-  if (sub == "add") AllowOnly({"read-only", "domain", "label", "expires"});
-  else AllowOnly({});
-  if (sub == "revoke" ? !ExpectWords(4, 4) : !ExpectWords(3, 3)) return EX_USAGE;
-  if (!usage_error_.empty()) return EX_USAGE;
-  const std::string admin = args_.words[2];
-  Json in = {{"admin", admin}};
-
-  if (sub == "add") {
-    in["read_only"] = args_.Has("read-only");
+// admin add|passwd NAME
+int Rosterctl::AdminAdd_(const Command& c) {
+  const bool add = std::strcmp(c.verb, "add") == 0;
+  const std::string name = args_.words[2];
+  Json in = {{"name", name}};
+  if (add) {
+    const std::string* kind = args_.Option("kind");
+    if (kind == nullptr) {
+      usage_error_ = "admin add needs --kind mail|domain|group";
+      return EX_USAGE;
+    }
+    in["kind"] = *kind;
     Json domains = DomainList(args_);
     if (!domains.empty()) in["domains"] = domains;
-    if (const std::string* label = args_.Option("label")) in["label"] = *label;
-    if (const std::string* e = args_.Option("expires")) {
-      auto when = ParseExpiry(*e);
-      if (!when) return Fail(when.error());
-      if (*when < 0) return Fail(Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)"));
-      in["expires_at"] = static_cast<uint64_t>(*when);
-    }
-    auto made = Op("api_key.add", in);
-    if (!made) return Fail(made.error());
-    Json& j = *made;
-    if (json_) {
-      std::cout << DumpJson(j) << "\n";
-    } else {
-      std::string scope = B(j, "read_only") ? "read-only" : "read-write";
-      for (const Json& d : j["domains"]) scope += " " + d.get<std::string>();
-      std::cout << "API key " + std::to_string(U(j, "id")) + " of " + admin + " (" + scope + "), shown only now:\n\n    " +
-                       S(j, "key") + "\n\n";
-    }
-    WipeString(j, "key");
-    return EX_OK;
+    if (const std::string* d = args_.Option("department")) in["department"] = *d;
   }
-  if (sub == "list") {
-    char line[512];
-    std::snprintf(line, sizeof line, "%-6s %-12s %-20s %-10s %-20s %-20s %s\n", "ID", "SELECTOR", "LABEL", "ACCESS",
-                  "EXPIRES", "LAST USE", "DOMAINS");
-    return RunPages("api_key.list", in, line, [&](const Json& k) {
-      std::string domains;
-      for (const Json& d : k["domains"]) domains += (domains.empty() ? "" : ",") + d.get<std::string>();
-      std::string expires = UnixText(k["expires_at"]) + (B(k, "expired") ? " (expired)" : "");
-      std::string used = Never(k, "last_used");
-      if (!S(k, "last_used_client").empty()) used += " " + S(k, "last_used_client");
-      std::snprintf(line, sizeof line, "%-6llu %-12s %-20s %-10s %-20s %-20s %s\n",
-                    static_cast<unsigned long long>(U(k, "id")), S(k, "selector").c_str(), S(k, "label").c_str(),
-                    B(k, "read_only") ? "read-only" : "read-write", expires.c_str(), used.c_str(),
-                    domains.empty() ? "(all)" : domains.c_str());
-      return std::string(line);
-    });
+  auto password = ReadNewPassword(args_.Has("password-stdin"));
+  if (!password) return Fail(password.error());
+  in["password"] = password->value();
+  int rc = RunOp(add ? "admin.add" : "admin.set_password", in, [&](const Json& a) {
+    return add ? "added " + S(a, "kind") + " administrator " + S(a, "name") + "\n"
+               : "changed the password of administrator " + name + "\n";
+  });
+  WipeString(in, "password");
+  return rc;
+}
+
+int Rosterctl::AdminTotp_(const Command&) {
+  const std::string& how = args_.words[3];
+  if (how != "on" && how != "off") {
+    usage_error_ = "admin totp NAME on|off";
+    return EX_USAGE;
   }
-  if (sub == "revoke") {
-    auto id = ParseCount(args_.words[3]);
-    if (!id) return Fail(Error::Invalid("API key ID: " + id.error().message));
-    in["id"] = *id;
-    return RunOp("api_key.revoke", in, [&](const Json&) {
-      return "revoked API key " + std::to_string(*id) + " of " + admin + "\n";
-    });
+  Json in = {{"name", args_.words[2]}, {"enable", how == "on"}};
+  return RunOp("admin.set_totp", in, [&](const Json& j) {
+    if (how == "off") return "administrator " + S(j, "name") + " signs in with its password alone\n";
+    return "TOTP for administrator " + S(j, "name") +
+           " (RFC 6238, SHA-1, 6 digits, 30 s), shown only now:\n\n    secret: " + S(j, "secret") + "\n    " +
+           S(j, "uri") + "\n\n";
+  }, {"secret", "uri"});
+}
+
+int Rosterctl::AdminShow_(const Command&) {
+  return RunOp("admin.show", Json{{"name", args_.words[2]}}, [&](const Json& a) {
+    return "name:           " + S(a, "name") + "\nkind:           " + S(a, "kind") + "\nscope:          " +
+           Scope(a) + "\nactive:         " + (B(a, "active") ? "yes" : "no") + "\ntotp:           " +
+           (B(a, "totp") ? "yes" : "no") + "\ncreated:        " + TextTime(S(a, "created")) +
+           "\nlast sign-in:   " + Never(a, "last_sign_in") +
+           (S(a, "last_sign_in_client").empty() ? "" : " from " + S(a, "last_sign_in_client")) +
+           "\nfailures:       " + std::to_string(U(a, "failures")) + "\nlocked until:   " +
+           UnixText(a["locked_until"]) + "\n";
+  });
+}
+
+// admin del|enable|disable|unlock NAME: the operation admin.VERB.
+int Rosterctl::AdminChange_(const Command& c) {
+  const std::string verb = c.verb, name = args_.words[2];
+  const std::string op = "admin." + verb;
+  const std::string done = verb == "del" ? "deleted" : verb == "unlock" ? "unlocked" : verb + "d";
+  return RunOp(op.c_str(), Json{{"name", name}},
+               [&](const Json&) { return done + " administrator " + name + "\n"; });
+}
+
+// api-key add|list|revoke ADMIN ...
+int Rosterctl::ApiKeyAdd_(const Command&) {
+  const std::string admin = args_.words[2];
+  Json in = {{"admin", admin}, {"read_only", args_.Has("read-only")}};
+  Json domains = DomainList(args_);
+  if (!domains.empty()) in["domains"] = domains;
+  if (const std::string* label = args_.Option("label")) in["label"] = *label;
+  if (const std::string* e = args_.Option("expires")) {
+    auto when = ParseExpiry(*e);
+    if (!when) return Fail(when.error());
+    in["expires_at"] = *when;
   }
-  usage_error_ = "unknown api-key command '" + sub + "'";
-  return EX_USAGE;
+  return RunOp("api_key.add", in, [&](const Json& j) {
+    std::string scope = B(j, "read_only") ? "read-only" : "read-write";
+    for (const Json& d : j["domains"]) scope += " " + d.get<std::string>();
+    return "API key " + std::to_string(U(j, "id")) + " of " + admin + " (" + scope + "), shown only now:\n\n    " +
+           S(j, "key") + "\n\n";
+  }, {"key"});
+}
+
+int Rosterctl::ApiKeyList_(const Command&) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%-6s %-12s %-20s %-10s %-20s %-20s %s\n", "ID", "SELECTOR", "LABEL", "ACCESS",
+                "EXPIRES", "LAST USE", "DOMAINS");
+  return RunPages("api_key.list", Json{{"admin", args_.words[2]}}, line, [&](const Json& k) {
+    std::string domains;
+    for (const Json& d : k["domains"]) domains += (domains.empty() ? "" : ",") + d.get<std::string>();
+    std::string expires = UnixText(k["expires_at"]) + (B(k, "expired") ? " (expired)" : "");
+    std::string used = Never(k, "last_used");
+    if (!S(k, "last_used_client").empty()) used += " " + S(k, "last_used_client");
+    std::snprintf(line, sizeof line, "%-6llu %-12s %-20s %-10s %-20s %-20s %s\n",
+                  static_cast<unsigned long long>(U(k, "id")), S(k, "selector").c_str(), S(k, "label").c_str(),
+                  B(k, "read_only") ? "read-only" : "read-write", expires.c_str(), used.c_str(),
+                  domains.empty() ? "(all)" : domains.c_str());
+    return std::string(line);
+  });
+}
+
+int Rosterctl::ApiKeyRevoke_(const Command&) {
+  const std::string admin = args_.words[2];
+  auto id = ParseCount(args_.words[3]);
+  if (!id) return Fail(Error::Invalid("API key ID: " + id.error().message));
+  Json in = {{"admin", admin}, {"id", *id}};
+  return RunOp("api_key.revoke", in,
+               [&](const Json&) { return "revoked API key " + std::to_string(*id) + " of " + admin + "\n"; });
 }
 
 }  // namespace roster

@@ -21,19 +21,20 @@
 
 namespace roster {
 
-Result<int64_t> ParseExpiry(const std::string& text) {
+Result<uint64_t> ParseExpiry(const std::string& text) {
   if (text.size() >= 10 && text[4] == '-' && text[7] == '-') {
     struct tm tm {};
     const char* end = strptime(text.c_str(), text.size() == 10 ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S", &tm);
-    if (end == nullptr || *end != '\0') return Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)");
-    return static_cast<int64_t>(timegm(&tm));
+    const int64_t when = end != nullptr && *end == '\0' ? static_cast<int64_t>(timegm(&tm)) : -1;
+    if (when < 0) return Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)");
+    return static_cast<uint64_t>(when);
   }
   auto d = ParseDuration(text);
   if (!d) return Error::Invalid("--expires: a duration (90d, 12h) or a date YYYY-MM-DD: " + d.error().message);
   int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   if (seconds <= 0) return Error::Invalid("--expires: the duration must be positive");
   if (seconds > int64_t{100} * 366 * 86400) return Error::Invalid("--expires: at most 100 years");
-  return static_cast<int64_t>(std::time(nullptr)) + seconds;
+  return static_cast<uint64_t>(std::time(nullptr) + seconds);
 }
 
 namespace {
@@ -53,79 +54,65 @@ std::string AccessText(const std::optional<unsigned>& bits) {
 
 }  // namespace
 
-int Rosterctl::AppPassword_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing app-password command";
+int Rosterctl::AppPasswordAdd_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  Json in = {{"address", *mailbox}};
+  const std::string* label = args_.Option("label");
+  if (label == nullptr) {
+    usage_error_ = "app-password add needs --label TEXT";
     return EX_USAGE;
   }
-  const std::string sub = args_.words[1];
-  if (sub == "add") AllowOnly({"label", "protocols", "expires"});
-  else AllowOnly({});
-  if (sub == "revoke" ? !ExpectWords(4, 4) : !ExpectWords(3, 3)) return EX_USAGE;
-  if (!usage_error_.empty()) return EX_USAGE;
-  auto address = MailboxAddress(args_.words[2]);
-  if (!address) return Fail(address.error());
-  const std::string mailbox = address->Mailbox();
-  Json in = {{"address", mailbox}};
-
-  if (sub == "add") {
-    const std::string* label = args_.Option("label");
-    if (label == nullptr) {
-      usage_error_ = "app-password add needs --label TEXT";
-      return EX_USAGE;
-    }
-    in["label"] = *label;
-    if (const std::string* p = args_.Option("protocols")) {
-      auto bits = ParseProtocols(*p);
-      if (!bits) return Fail(bits.error());
-      in["protocols"] = *p;
-    }
-    if (const std::string* e = args_.Option("expires")) {
-      auto when = ParseExpiry(*e);
-      if (!when) return Fail(when.error());
-      if (*when < 0) return Fail(Error::Invalid("--expires: expected YYYY-MM-DD[ HH:MM:SS] (UTC)"));
-      in["expires_at"] = static_cast<uint64_t>(*when);
-    }
-    auto made = Op("app_password.add", in);
-    if (!made) return Fail(made.error());
-    Json& j = *made;
-    if (json_) {
-      std::cout << DumpJson(j) << "\n";
-    } else {
-      std::cout << "app password " + std::to_string(U(j, "id")) + " for " + mailbox + " (" + S(j, "label") + ", " +
-                       S(j, "protocols") + "), shown only now:\n\n    " + S(j, "password") + "\n\n";
-    }
-    WipeString(j, "password");
-    return EX_OK;
+  in["label"] = *label;
+  if (const std::string* p = args_.Option("protocols")) {
+    auto bits = ParseProtocols(*p);
+    if (!bits) return Fail(bits.error());
+    in["protocols"] = *p;
   }
-  if (sub == "list") {
-    char line[512];
-    std::snprintf(line, sizeof line, "%-6s %-4s %-24s %-22s %-20s %s\n", "ID", "SEL", "LABEL", "PROTOCOLS",
-                  "EXPIRES", "LAST USE");
-    return RunList("app_password.list", in, line, [&](const Json& a) {
-      std::string expires =
-          S(a, "expires").empty() ? "never" : TextTime(S(a, "expires")) + (B(a, "expired") ? " (expired)" : "");
-      std::string used =
-          S(a, "last_used").empty() ? "never" : TextTime(S(a, "last_used")) + " " + S(a, "last_used_ip");
-      std::snprintf(line, sizeof line, "%-6llu %-4s %-24s %-22s %-20s %s\n",
-                    static_cast<unsigned long long>(U(a, "id")), S(a, "selector").c_str(), S(a, "label").c_str(),
-                    S(a, "protocols").c_str(), expires.c_str(), used.c_str());
-      return std::string(line);
-    });
+  if (const std::string* e = args_.Option("expires")) {
+    auto when = ParseExpiry(*e);
+    if (!when) return Fail(when.error());
+    in["expires_at"] = *when;
   }
-  if (sub == "revoke") {
-    auto id = ParseCount(args_.words[3]);
-    if (!id) return Fail(Error::Invalid("app password ID: " + id.error().message));
-    in["id"] = *id;
-    return RunOp("app_password.revoke", in, [&](const Json&) {
-      return "revoked app password " + std::to_string(*id) + " of " + mailbox + "\n";
-    });
-  }
-  usage_error_ = "unknown app-password command '" + sub + "'";
-  return EX_USAGE;
+  return RunOp("app_password.add", in, [&](const Json& j) {
+    return "app password " + std::to_string(U(j, "id")) + " for " + *mailbox + " (" + S(j, "label") + ", " +
+           S(j, "protocols") + "), shown only now:\n\n    " + S(j, "password") + "\n\n";
+  }, {"password"});
 }
 
-int Rosterctl::MailboxAccess_(const std::string& mailbox) {
+int Rosterctl::AppPasswordList_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  char line[512];
+  std::snprintf(line, sizeof line, "%-6s %-4s %-24s %-22s %-20s %s\n", "ID", "SEL", "LABEL", "PROTOCOLS", "EXPIRES",
+                "LAST USE");
+  return RunList("app_password.list", Json{{"address", *mailbox}}, line, [&](const Json& a) {
+    std::string expires =
+        S(a, "expires").empty() ? "never" : TextTime(S(a, "expires")) + (B(a, "expired") ? " (expired)" : "");
+    std::string used =
+        S(a, "last_used").empty() ? "never" : TextTime(S(a, "last_used")) + " " + S(a, "last_used_ip");
+    std::snprintf(line, sizeof line, "%-6llu %-4s %-24s %-22s %-20s %s\n",
+                  static_cast<unsigned long long>(U(a, "id")), S(a, "selector").c_str(), S(a, "label").c_str(),
+                  S(a, "protocols").c_str(), expires.c_str(), used.c_str());
+    return std::string(line);
+  });
+}
+
+int Rosterctl::AppPasswordRevoke_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  auto id = ParseCount(args_.words[3]);
+  if (!id) return Fail(Error::Invalid("app password ID: " + id.error().message));
+  Json in = {{"address", *mailbox}, {"id", *id}};
+  return RunOp("app_password.revoke", in, [&](const Json&) {
+    return "revoked app password " + std::to_string(*id) + " of " + *mailbox + "\n";
+  });
+}
+
+int Rosterctl::MailboxAccess_(const Command&) {
+  auto address = MailboxArgument();
+  if (!address) return Fail(address.error());
+  const std::string& mailbox = *address;
   Json in = {{"address", mailbox}};
   bool change = false;
   for (auto [option, field] : {std::pair<const char*, const char*>{"protocols", "protocols"},
@@ -168,7 +155,10 @@ int Rosterctl::MailboxAccess_(const std::string& mailbox) {
   return EX_OK;
 }
 
-int Rosterctl::MailboxLogins_(const std::string& mailbox) {
+int Rosterctl::MailboxLogins_(const Command&) {
+  auto address = MailboxArgument();
+  if (!address) return Fail(address.error());
+  const std::string& mailbox = *address;
   auto limit = OptionalCount("limit");
   if (!limit) return Fail(limit.error());
   Json in = {{"address", mailbox}};

@@ -56,80 +56,67 @@ std::string Effective(const Json& v) { return Limit(v.is_null() ? 0 : v.get<uint
 
 }  // namespace
 
-int Rosterctl::Outbound_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing outbound command";
+int Rosterctl::OutboundSuspended_(const Command&) {
+  char line[800];
+  std::snprintf(line, sizeof line, "%-40s %-19s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
+  return RunList("outbound.suspended", Json::object(), line, [&](const Json& s) {
+    std::snprintf(line, sizeof line, "%-40s %-19s %s\n", S(s, "address").c_str(),
+                  TextTime(S(s, "suspended_at")).c_str(), S(s, "reason").c_str());
+    return std::string(line);
+  });
+}
+
+int Rosterctl::OutboundDefaults_(const Command&) {
+  auto domain = ParseDomain(args_.words[2]);
+  if (!domain) return Fail(domain.error());
+  auto in = ChangeFrom(args_, true, Json{{"domain", *domain}});
+  if (!in) return Fail(in.error());
+  const bool change = in->size() > 1;
+  return RunOp(change ? "outbound.set_defaults" : "outbound.defaults", *in, [&](const Json& j) {
+    const Json& d = j["defaults"];
+    return std::string(change ? "changed " : "") + "outbound defaults of " + *domain +
+           "\nmessages per hour:      " + Effective(d["per_hour"]) +
+           "\nmessages per day:       " + Effective(d["per_day"]) +
+           "\nrecipients per message: " + Effective(d["rcpt_per_message"]) +
+           "\nrecipients per day:     " + Effective(d["rcpt_per_day"]) + "\n";
+  });
+}
+
+int Rosterctl::OutboundSet_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  auto change = ChangeFrom(args_, false, Json{{"address", *mailbox}});
+  if (!change) return Fail(change.error());
+  if (change->size() == 1) {
+    usage_error_ = "give --per-hour, --per-day, --rcpt-per-message or --rcpt-per-day (N or default)";
     return EX_USAGE;
   }
-  const std::string sub = args_.words[1];
+  return RunOp("outbound.set", *change, [&](const Json&) { return "changed outbound limits of " + *mailbox + "\n"; });
+}
 
-  if (sub == "suspended") {
-    AllowOnly({});
-    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    char line[800];
-    std::snprintf(line, sizeof line, "%-40s %-19s %s\n", "ADDRESS", "SUSPENDED (UTC)", "REASON");
-    return RunList("outbound.suspended", Json::object(), line, [&](const Json& s) {
-      std::snprintf(line, sizeof line, "%-40s %-19s %s\n", S(s, "address").c_str(),
-                    TextTime(S(s, "suspended_at")).c_str(), S(s, "reason").c_str());
-      return std::string(line);
-    });
+int Rosterctl::OutboundSuspend_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  Json in = {{"address", *mailbox}};
+  if (const std::string* r = args_.Option("reason")) {
+    auto checked = CheckText(*r, "--reason", 255);
+    if (!checked) return Fail(checked.error());
+    in["reason"] = *checked;
   }
+  return RunOp("outbound.suspend", in, [&](const Json&) { return "suspended the sending of " + *mailbox + "\n"; });
+}
 
-  if (sub == "defaults") {
-    AllowOnly({"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day"});
-    if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
-    auto domain = ParseDomain(args_.words[2]);
-    if (!domain) return Fail(domain.error());
-    auto in = ChangeFrom(args_, true, Json{{"domain", *domain}});
-    if (!in) return Fail(in.error());
-    const bool change = in->size() > 1;
-    return RunOp(change ? "outbound.set_defaults" : "outbound.defaults", *in, [&](const Json& j) {
-      const Json& d = j["defaults"];
-      return std::string(change ? "changed " : "") + "outbound defaults of " + *domain +
-             "\nmessages per hour:      " + Effective(d["per_hour"]) +
-             "\nmessages per day:       " + Effective(d["per_day"]) +
-             "\nrecipients per message: " + Effective(d["rcpt_per_message"]) +
-             "\nrecipients per day:     " + Effective(d["rcpt_per_day"]) + "\n";
-    });
-  }
+int Rosterctl::OutboundLift_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  return RunOp("outbound.lift", Json{{"address", *mailbox}},
+               [&](const Json&) { return "lifted the suspension of " + *mailbox + "'s sending\n"; });
+}
 
-  if (sub != "show" && sub != "set" && sub != "suspend" && sub != "lift") {
-    usage_error_ = "unknown outbound command '" + sub + "'";
-    return EX_USAGE;
-  }
-  if (sub == "set") AllowOnly({"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day"});
-  else if (sub == "suspend") AllowOnly({"reason"});
-  else AllowOnly({});
-  if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
-  auto address = MailboxAddress(args_.words[2]);
-  if (!address) return Fail(address.error());
-  const std::string mailbox = address->Mailbox();
-  Json in = {{"address", mailbox}};
-
-  if (sub == "set") {
-    auto change = ChangeFrom(args_, false, in);
-    if (!change) return Fail(change.error());
-    if (change->size() == 1) {
-      usage_error_ = "give --per-hour, --per-day, --rcpt-per-message or --rcpt-per-day (N or default)";
-      return EX_USAGE;
-    }
-    return RunOp("outbound.set", *change,
-                 [&](const Json&) { return "changed outbound limits of " + mailbox + "\n"; });
-  }
-  if (sub == "suspend") {
-    if (const std::string* r = args_.Option("reason")) {
-      auto checked = CheckText(*r, "--reason", 255);
-      if (!checked) return Fail(checked.error());
-      in["reason"] = *checked;
-    }
-    return RunOp("outbound.suspend", in, [&](const Json&) { return "suspended the sending of " + mailbox + "\n"; });
-  }
-  if (sub == "lift") {
-    return RunOp("outbound.lift", in,
-                 [&](const Json&) { return "lifted the suspension of " + mailbox + "'s sending\n"; });
-  }
-  // show
-  return RunOp("outbound.show", in, [&](const Json& s) {
+int Rosterctl::OutboundShow_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  return RunOp("outbound.show", Json{{"address", *mailbox}}, [&](const Json& s) {
     const Json &own = s["own"], &eff = s["effective"];
     std::string suspended_at = S(s, "suspended_at");
     return "mailbox:                " + S(s, "address") +

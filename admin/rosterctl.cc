@@ -10,13 +10,13 @@
 // process is made non-dumpable so they cannot land in a core file.
 #include <pwd.h>
 #include <sodium.h>
-#include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -76,77 +76,138 @@ const std::vector<const char*> kGlobalOptions = {"config", "actor"};
 const std::vector<const char*> kGlobalFlags = {"json", "help", "version"};
 }  // namespace
 
+// The table of commands. Options every command takes are kGlobalOptions and
+// kGlobalFlags; ParseArgs knows every option some row declares, and the row
+// of the command given says which of them apply to it.
 const std::vector<Command>& Commands() {
+  using R = Rosterctl;
+  static const std::vector<const char*> kLimits = {"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day"};
   static const std::vector<Command> kCommands = {
-      {"db", &Rosterctl::Db_, "  db init | migrate | roles | status\n", {}, {}},
-      {"domain", &Rosterctl::Domain_,
-       "  domain add DOMAIN [--transport T] [--quota SIZE] [--messages N] [--disabled]\n"
-       "  domain del DOMAIN [--force]\n"
-       "  domain enable|disable|show DOMAIN\n"
-       "  domain list\n",
-       {"transport", "quota", "messages"}, {"disabled", "force"}},
-      {"mailbox", &Rosterctl::Mailbox_,
-       "  mailbox add ADDRESS [--password-stdin | --hash-stdin] [--name TEXT] [--department TEXT]\n"
-       "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]\n"
-       "  mailbox passwd ADDRESS [--password-stdin | --hash-stdin]\n"
-       "  mailbox quota ADDRESS [--quota SIZE] [--messages N]\n"
-       "  mailbox del|enable|disable|show|recovery-unlock ADDRESS\n"
-       "  mailbox list [DOMAIN] [--sort address|usage|last_login]  (-ORDER: descending)\n"
-       "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)\n"
-       "  mailbox access ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]\n"
-       "  mailbox logins ADDRESS [--limit N]\n",
-       {"name", "department", "quota", "messages", "unit", "inactive", "protocols", "main-password", "limit",
-        "sort"},
-       {"password-stdin", "hash-stdin", "disabled", "force"}},
-      {"sub", &Rosterctl::Sub_,
-       "  sub add|del ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)\n"
-       "  sub list [ADDRESS]\n",
-       {}, {"outgoing"}},
-      {"send-as", &Rosterctl::SendAs_,
-       "  send-as grant|revoke ADDRESS LOGIN   LOGIN may send as ADDRESS (ADDRESS may be @domain)\n"
-       "  send-as list [ADDRESS|LOGIN] [--limit N]\n",
-       {"limit"}, {}},
-      {"lastlogin", &Rosterctl::LastLogin_, "  lastlogin [ADDRESS] [--limit N]\n", {"limit"}, {}},
-      {"log", &Rosterctl::Log_,
-       "  log [--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]\n",
-       {"account", "action", "since", "limit"}, {}},
-      {"import", &Rosterctl::Import_, "  import seed003 DATABASE\n", {}, {}},
-      {"app-password", &Rosterctl::AppPassword_,
-       "  app-password add ADDRESS --label TEXT [--protocols LIST] [--expires DURATION|DATE]\n"
-       "  app-password list ADDRESS\n"
-       "  app-password revoke ADDRESS ID\n",
-       {"label", "protocols", "expires"}, {}},
-      {"outbound", &Rosterctl::Outbound_,
-       "  outbound show|lift ADDRESS\n"
-       "  outbound set ADDRESS [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
-       "                       (N: 0 = unlimited, or default = the domain's)\n"
-       "  outbound defaults DOMAIN [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
-       "  outbound suspend ADDRESS [--reason TEXT]\n"
-       "  outbound suspended\n",
-       {"per-hour", "per-day", "rcpt-per-message", "rcpt-per-day", "reason"}, {}},
-      {"admin", &Rosterctl::Admin_,
-       "  admin add NAME --kind mail|domain|group [--domain D ...] [--department X] [--password-stdin]\n"
-       "  admin passwd NAME [--password-stdin]\n"
-       "  admin totp NAME on|off                 (on: prints the new secret and its otpauth:// URI once)\n"
-       "  admin del|enable|disable|unlock|show NAME\n"
-       "  admin list\n",
-       {"kind", "domain", "department"}, {"password-stdin"}},
-      {"application", &Rosterctl::Application_,
-       "  application list [DOMAIN] [--state submitted|approved|rejected|created]\n"
-       "  application approve|reject ID\n",
-       {"state"}, {}},
-      {"api-key", &Rosterctl::ApiKey_,
-       "  api-key add ADMIN [--read-only] [--domain D ...] [--label TEXT] [--expires DURATION|DATE]\n"
-       "  api-key list ADMIN\n"
-       "  api-key revoke ADMIN ID\n",
-       {"domain", "label", "expires"}, {"read-only"}},
+      // group, verb, synopsis, min and max words after the verb, options, flags, handler
+      {"db", "init", "", 0, 0, {}, {}, &R::DbSetup_},
+      {"db", "migrate", "", 0, 0, {}, {}, &R::DbMigrate_},
+      {"db", "roles", "", 0, 0, {}, {}, &R::DbSetup_},
+      {"db", "status", "", 0, 0, {}, {}, &R::DbStatus_},
+
+      {"domain", "add", "DOMAIN [--transport T] [--quota SIZE] [--messages N] [--disabled]", 1, 1,
+       {"transport", "quota", "messages"}, {"disabled"}, &R::DomainAdd_},
+      {"domain", "del", "DOMAIN [--force]", 1, 1, {}, {"force"}, &R::DomainDel_},
+      {"domain", "enable", "DOMAIN", 1, 1, {}, {}, &R::DomainSwitch_},
+      {"domain", "disable", "DOMAIN", 1, 1, {}, {}, &R::DomainSwitch_},
+      {"domain", "show", "DOMAIN", 1, 1, {}, {}, &R::DomainShow_},
+      {"domain", "list", "", 0, 0, {}, {}, &R::DomainList_},
+
+      {"mailbox", "add",
+       "ADDRESS [--password-stdin | --hash-stdin] [--name TEXT] [--department TEXT]\n"
+       "                      [--quota SIZE] [--messages N] [--unit NAME] [--disabled]",
+       1, 1, {"name", "department", "quota", "messages", "unit"}, {"password-stdin", "hash-stdin", "disabled"},
+       &R::MailboxAdd_},
+      {"mailbox", "passwd", "ADDRESS [--password-stdin | --hash-stdin]", 1, 1, {}, {"password-stdin", "hash-stdin"},
+       &R::MailboxAdd_},
+      {"mailbox", "quota", "ADDRESS [--quota SIZE] [--messages N]", 1, 1, {"quota", "messages"}, {},
+       &R::MailboxQuota_},
+      {"mailbox", "del", "ADDRESS", 1, 1, {}, {}, &R::MailboxDel_},
+      {"mailbox", "enable", "ADDRESS", 1, 1, {}, {}, &R::MailboxSwitch_},
+      {"mailbox", "disable", "ADDRESS", 1, 1, {}, {}, &R::MailboxSwitch_},
+      {"mailbox", "show", "ADDRESS", 1, 1, {}, {}, &R::MailboxShow_},
+      {"mailbox", "recovery-unlock", "ADDRESS", 1, 1, {}, {}, &R::MailboxRecoveryUnlock_},
+      {"mailbox", "list",
+       "[DOMAIN] [--sort address|usage|last_login]  (-ORDER: descending)\n"
+       "  mailbox list [DOMAIN] --inactive DURATION       (no login for that long, e.g. 90d)",
+       0, 1, {"inactive", "sort"}, {}, &R::MailboxList_},
+      {"mailbox", "access", "ADDRESS [--protocols LIST|all] [--main-password LIST|all] [--force]", 1, 1,
+       {"protocols", "main-password"}, {"force"}, &R::MailboxAccess_},
+      {"mailbox", "logins", "ADDRESS [--limit N]", 1, 1, {"limit"}, {}, &R::MailboxLogins_},
+
+      {"sub", "add", "ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)", 2, 2, {}, {"outgoing"},
+       &R::SubChange_},
+      {"sub", "del", "ADDRESS RECIPIENT [--outgoing]     (ADDRESS may be @domain)", 2, 2, {}, {"outgoing"},
+       &R::SubChange_},
+      {"sub", "list", "[ADDRESS]", 0, 1, {}, {}, &R::SubList_},
+
+      {"send-as", "grant", "ADDRESS LOGIN   LOGIN may send as ADDRESS (ADDRESS may be @domain)", 2, 2, {}, {},
+       &R::SendAsChange_},
+      {"send-as", "revoke", "ADDRESS LOGIN   LOGIN may send as ADDRESS (ADDRESS may be @domain)", 2, 2, {}, {},
+       &R::SendAsChange_},
+      {"send-as", "list", "[ADDRESS|LOGIN] [--limit N]", 0, 1, {"limit"}, {}, &R::SendAsList_},
+
+      {"lastlogin", nullptr, "[ADDRESS] [--limit N]", 0, 1, {"limit"}, {}, &R::LastLogin_},
+      {"log", nullptr, "[--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]", 0, 0,
+       {"account", "action", "since", "limit"}, {}, &R::Log_},
+      {"import", "seed003", "DATABASE", 1, 1, {}, {}, &R::ImportSeed003_},
+
+      {"app-password", "add", "ADDRESS --label TEXT [--protocols LIST] [--expires DURATION|DATE]", 1, 1,
+       {"label", "protocols", "expires"}, {}, &R::AppPasswordAdd_},
+      {"app-password", "list", "ADDRESS", 1, 1, {}, {}, &R::AppPasswordList_},
+      {"app-password", "revoke", "ADDRESS ID", 2, 2, {}, {}, &R::AppPasswordRevoke_},
+
+      {"outbound", "show", "ADDRESS", 1, 1, {}, {}, &R::OutboundShow_},
+      {"outbound", "lift", "ADDRESS", 1, 1, {}, {}, &R::OutboundLift_},
+      {"outbound", "set",
+       "ADDRESS [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]\n"
+       "                       (N: 0 = unlimited, or default = the domain's)",
+       1, 1, kLimits, {}, &R::OutboundSet_},
+      {"outbound", "defaults", "DOMAIN [--per-hour N] [--per-day N] [--rcpt-per-message N] [--rcpt-per-day N]", 1, 1,
+       kLimits, {}, &R::OutboundDefaults_},
+      {"outbound", "suspend", "ADDRESS [--reason TEXT]", 1, 1, {"reason"}, {}, &R::OutboundSuspend_},
+      {"outbound", "suspended", "", 0, 0, {}, {}, &R::OutboundSuspended_},
+
+      {"admin", "add", "NAME --kind mail|domain|group [--domain D ...] [--department X] [--password-stdin]", 1, 1,
+       {"kind", "domain", "department"}, {"password-stdin"}, &R::AdminAdd_},
+      {"admin", "passwd", "NAME [--password-stdin]", 1, 1, {}, {"password-stdin"}, &R::AdminAdd_},
+      {"admin", "totp", "NAME on|off                 (on: prints the new secret and its otpauth:// URI once)", 2, 2,
+       {}, {}, &R::AdminTotp_},
+      {"admin", "del", "NAME", 1, 1, {}, {}, &R::AdminChange_},
+      {"admin", "enable", "NAME", 1, 1, {}, {}, &R::AdminChange_},
+      {"admin", "disable", "NAME", 1, 1, {}, {}, &R::AdminChange_},
+      {"admin", "unlock", "NAME", 1, 1, {}, {}, &R::AdminChange_},
+      {"admin", "show", "NAME", 1, 1, {}, {}, &R::AdminShow_},
+      {"admin", "list", "", 0, 0, {}, {}, &R::AdminList_},
+
+      {"application", "list", "[DOMAIN] [--state submitted|approved|rejected|created]", 0, 1, {"state"}, {},
+       &R::ApplicationList_},
+      {"application", "approve", "ID", 1, 1, {}, {}, &R::ApplicationDecide_},
+      {"application", "reject", "ID", 1, 1, {}, {}, &R::ApplicationDecide_},
+
+      {"api-key", "add", "ADMIN [--read-only] [--domain D ...] [--label TEXT] [--expires DURATION|DATE]", 1, 1,
+       {"domain", "label", "expires"}, {"read-only"}, &R::ApiKeyAdd_},
+      {"api-key", "list", "ADMIN", 1, 1, {}, {}, &R::ApiKeyList_},
+      {"api-key", "revoke", "ADMIN ID", 2, 2, {}, {}, &R::ApiKeyRevoke_},
   };
   return kCommands;
 }
 
-std::string UsageText() {
+const Command* FindCommand(const std::string& group, const char* verb) {
+  for (const Command& c : Commands()) {
+    if (group != c.group) continue;
+    if (verb == nullptr ? c.verb == nullptr : c.verb != nullptr && std::strcmp(verb, c.verb) == 0) return &c;
+  }
+  return nullptr;
+}
+
+bool IsCommandGroup(const std::string& group) {
+  for (const Command& c : Commands())
+    if (group == c.group) return true;
+  return false;
+}
+
+std::string UsageText(const std::string& group) {
   std::string text = kUsageHead;
-  for (const Command& c : Commands()) text += c.usage;
+  const std::vector<Command>& commands = Commands();
+  for (size_t i = 0; i < commands.size();) {
+    const Command& c = commands[i];
+    std::string verbs = c.verb ? c.verb : "";
+    size_t next = i + 1;
+    // Rows of one group that stand together with one synopsis share a line.
+    while (c.verb && next < commands.size() && commands[next].verb &&
+           std::strcmp(commands[next].group, c.group) == 0 &&
+           std::strcmp(commands[next].synopsis, c.synopsis) == 0)
+      verbs += std::string("|") + commands[next++].verb;
+    i = next;
+    if (!group.empty() && group != c.group) continue;
+    text += std::string("  ") + c.group + (verbs.empty() ? "" : " " + verbs) +
+            (*c.synopsis ? std::string(" ") + c.synopsis : "") + "\n";
+  }
   return text + kUsageTail;
 }
 
@@ -249,8 +310,8 @@ int Rosterctl::Fail(const Error& e) {
   return ExitCodeFor(e);
 }
 
-int Rosterctl::Usage(const std::string& why) {
-  std::cerr << "rosterctl: " << why << "\n" << UsageText();
+int Rosterctl::Usage(const std::string& why, const std::string& group) {
+  std::cerr << "rosterctl: " << why << "\n" << UsageText(group);
   return EX_USAGE;
 }
 
@@ -271,9 +332,10 @@ bool Rosterctl::ExpectWords(size_t min, size_t max) {
   return true;
 }
 
-void Rosterctl::AllowOnly(std::initializer_list<const char*> names) {
+void Rosterctl::AllowOnly(const Command& c) {
   std::set<std::string> allowed = {"config", "json", "actor"};
-  for (const char* n : names) allowed.insert(n);
+  allowed.insert(c.options.begin(), c.options.end());
+  allowed.insert(c.flags.begin(), c.flags.end());
   for (const auto& [k, v] : args_.options)
     if (!allowed.count(k) && usage_error_.empty()) usage_error_ = "--" + k + " does not apply here";
   for (const auto& k : args_.flags)
@@ -391,11 +453,13 @@ Result<Json> Rosterctl::Op(const char* name, const Json& input) {
   return ops::Run(ctx, name, input);
 }
 
-int Rosterctl::RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text) {
+int Rosterctl::RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text,
+                     std::initializer_list<const char*> secrets) {
   auto answer = Op(name, input);
   if (!answer) return Fail(answer.error());
   if (json_) std::cout << DumpJson(*answer) << "\n";
   else std::cout << text(*answer);
+  for (const char* secret : secrets) WipeString(*answer, secret);
   return EX_OK;
 }
 
@@ -449,347 +513,344 @@ std::string TextTime(const std::string& time) {
 
 int Rosterctl::Run() {
   if (args_.words.empty()) return Usage("no command given");
-  const std::string& command = args_.words[0];
-  for (const Command& c : Commands()) {
-    if (command != c.name) continue;
-    int rc = (this->*c.run)();
-    if (!usage_error_.empty()) return Usage(usage_error_);
-    return rc;
+  const std::string& group = args_.words[0];
+  if (!IsCommandGroup(group)) return Usage("unknown command '" + group + "'");
+  const Command* c = FindCommand(group, nullptr);
+  if (c == nullptr) {
+    if (args_.words.size() < 2) return Usage("missing " + group + " command", group);
+    c = FindCommand(group, args_.words[1].c_str());
+    if (c == nullptr) return Usage("unknown " + group + " command '" + args_.words[1] + "'", group);
   }
-  return Usage("unknown command '" + command + "'");
+  // The row's options, then its words: a wrong number of words is the error
+  // reported when both are wrong.
+  AllowOnly(*c);
+  const size_t skip = c->verb ? 2 : 1;
+  if (!ExpectWords(skip + c->min_args, skip + c->max_args) || !usage_error_.empty()) return Usage(usage_error_);
+  int rc = (this->*c->run)(*c);
+  if (!usage_error_.empty()) return Usage(usage_error_);
+  return rc;
 }
 
 // ------------------------------------------------------------------ db
 
-int Rosterctl::Db_() {
-  AllowOnly({});
-  if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-  const std::string& sub = args_.words[1];
+int Rosterctl::DbSetup_(const Command& c) {
+  const bool init = std::strcmp(c.verb, "init") == 0;
   JsonWriter j;
   std::string text;
-  if (sub == "init" || sub == "roles") {
-    auto setup = Connect(DbRole::kSetup, false);
-    if (!setup) return Fail(setup.error());
-    j.BeginObject();
-    if (sub == "init") {
-      Status created = CreateDatabase(**setup, config_.GetString("db_name"));
-      if (!created) return Fail(created.error());
-      auto settings = DbSettings::FromConfig(config_, DbRole::kSetup);
-      if (!settings) return Fail(settings.error());
-      settings->database = config_.GetString("db_name");
-      Db schema_db(std::move(*settings));
-      auto report = Migrate(schema_db);
-      if (!report) return Fail(report.error());
-      j.Field("database", config_.GetString("db_name")).Field("schema_from", int64_t{report->from});
-      j.Field("schema_to", int64_t{report->to});
-      text += "database " + config_.GetString("db_name") + ": schema version " + std::to_string(report->from) +
-              " -> " + std::to_string(report->to) + "\n";
-    }
-    auto roles = ApplyRoles(**setup, config_);
-    if (!roles) return Fail(roles.error());
-    j.Key("roles").BeginArray();
-    for (const RoleReport& r : *roles) {
-      j.BeginObject().Field("role", r.role).Field("user", r.user).Field("status", r.status).EndObject();
-      text += "role " + r.user + ": " + r.status + "\n";
-    }
-    j.EndArray().EndObject();
-    Emit(j, text);
-    return EX_OK;
+  auto setup = Connect(DbRole::kSetup, false);
+  if (!setup) return Fail(setup.error());
+  j.BeginObject();
+  if (init) {
+    Status created = CreateDatabase(**setup, config_.GetString("db_name"));
+    if (!created) return Fail(created.error());
+    auto settings = DbSettings::FromConfig(config_, DbRole::kSetup);
+    if (!settings) return Fail(settings.error());
+    settings->database = config_.GetString("db_name");
+    Db schema_db(std::move(*settings));
+    auto report = Migrate(schema_db);
+    if (!report) return Fail(report.error());
+    j.Field("database", config_.GetString("db_name")).Field("schema_from", int64_t{report->from});
+    j.Field("schema_to", int64_t{report->to});
+    text += "database " + config_.GetString("db_name") + ": schema version " + std::to_string(report->from) +
+            " -> " + std::to_string(report->to) + "\n";
   }
-  if (sub == "migrate") {
-    auto db = Connect(DbRole::kAdmin);
-    if (!db) return Fail(db.error());
-    auto report = Migrate(**db);
-    if (!report) {
-      if (report.error().kind == ErrorKind::kConflict) {
-        Fail(report.error());
-        return EX_UNAVAILABLE;
-      }
-      return Fail(report.error());
+  auto roles = ApplyRoles(**setup, config_);
+  if (!roles) return Fail(roles.error());
+  j.Key("roles").BeginArray();
+  for (const RoleReport& r : *roles) {
+    j.BeginObject().Field("role", r.role).Field("user", r.user).Field("status", r.status).EndObject();
+    text += "role " + r.user + ": " + r.status + "\n";
+  }
+  j.EndArray().EndObject();
+  Emit(j, text);
+  return EX_OK;
+}
+
+int Rosterctl::DbMigrate_(const Command&) {
+  auto db = Connect(DbRole::kAdmin);
+  if (!db) return Fail(db.error());
+  auto report = Migrate(**db);
+  if (!report) {
+    if (report.error().kind == ErrorKind::kConflict) {
+      Fail(report.error());
+      return EX_UNAVAILABLE;
     }
-    j.BeginObject().Field("schema_from", int64_t{report->from}).Field("schema_to", int64_t{report->to});
-    j.Key("applied").BeginArray();
-    for (const std::string& m : report->applied) j.String(m);
-    j.EndArray().EndObject();
-    text = report->applied.empty() ? "schema is up to date (version " + std::to_string(report->to) + ")\n"
-                                   : "schema version " + std::to_string(report->from) + " -> " +
-                                         std::to_string(report->to) + "\n";
-    for (const std::string& m : report->applied) text += "applied " + m + "\n";
-    Emit(j, text);
-    return EX_OK;
+    return Fail(report.error());
   }
-  if (sub == "status") {
-    auto db = Connect(DbRole::kAdmin);
-    if (!db) return Fail(db.error());
-    auto schema = CurrentSchemaVersion(**db);
-    if (!schema) return Fail(schema.error());
-    auto counts = AdminStore(**db).Counts(*schema > 0);
-    if (!counts) return Fail(counts.error());
-    const std::string& server = counts->server_version;
-    uint64_t domains = counts->domains, mailboxes = counts->mailboxes;
-    std::string state = *schema == LatestSchemaVersion() ? "up to date"
-                        : *schema < LatestSchemaVersion() ? "needs rosterctl db migrate"
-                                                           : "newer than this rosterctl";
-    j.BeginObject().Field("connection", (*db)->Describe()).Field("server", server);
-    j.Field("schema_version", int64_t{*schema}).Field("tool_schema_version", int64_t{LatestSchemaVersion()});
-    j.Field("state", state).Field("domains", domains).Field("mailboxes", mailboxes).EndObject();
-    text = "connection:      " + (*db)->Describe() + "\nserver:          " + server +
-           "\nschema version:  " + std::to_string(*schema) + " (this rosterctl: " +
-           std::to_string(LatestSchemaVersion()) + ", " + state + ")\ndomains:         " + std::to_string(domains) +
-           "\nmailboxes:       " + std::to_string(mailboxes) + "\n";
-    Emit(j, text);
-    return *schema > LatestSchemaVersion() ? EX_UNAVAILABLE : EX_OK;
-  }
-  usage_error_ = "unknown db command '" + sub + "'";
-  return EX_USAGE;
+  JsonWriter j;
+  j.BeginObject().Field("schema_from", int64_t{report->from}).Field("schema_to", int64_t{report->to});
+  j.Key("applied").BeginArray();
+  for (const std::string& m : report->applied) j.String(m);
+  j.EndArray().EndObject();
+  std::string text = report->applied.empty() ? "schema is up to date (version " + std::to_string(report->to) + ")\n"
+                                             : "schema version " + std::to_string(report->from) + " -> " +
+                                                   std::to_string(report->to) + "\n";
+  for (const std::string& m : report->applied) text += "applied " + m + "\n";
+  Emit(j, text);
+  return EX_OK;
+}
+
+int Rosterctl::DbStatus_(const Command&) {
+  auto db = Connect(DbRole::kAdmin);
+  if (!db) return Fail(db.error());
+  auto schema = CurrentSchemaVersion(**db);
+  if (!schema) return Fail(schema.error());
+  auto counts = AdminStore(**db).Counts(*schema > 0);
+  if (!counts) return Fail(counts.error());
+  const std::string& server = counts->server_version;
+  uint64_t domains = counts->domains, mailboxes = counts->mailboxes;
+  std::string state = *schema == LatestSchemaVersion() ? "up to date"
+                      : *schema < LatestSchemaVersion() ? "needs rosterctl db migrate"
+                                                         : "newer than this rosterctl";
+  JsonWriter j;
+  j.BeginObject().Field("connection", (*db)->Describe()).Field("server", server);
+  j.Field("schema_version", int64_t{*schema}).Field("tool_schema_version", int64_t{LatestSchemaVersion()});
+  j.Field("state", state).Field("domains", domains).Field("mailboxes", mailboxes).EndObject();
+  std::string text = "connection:      " + (*db)->Describe() + "\nserver:          " + server +
+                     "\nschema version:  " + std::to_string(*schema) + " (this rosterctl: " +
+                     std::to_string(LatestSchemaVersion()) + ", " + state + ")\ndomains:         " +
+                     std::to_string(domains) + "\nmailboxes:       " + std::to_string(mailboxes) + "\n";
+  Emit(j, text);
+  return *schema > LatestSchemaVersion() ? EX_UNAVAILABLE : EX_OK;
 }
 
 // ------------------------------------------------------------------ domain
 
-int Rosterctl::Domain_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing domain command";
-    return EX_USAGE;
-  }
-  const std::string sub = args_.words[1];
-  if (sub == "list") {
-    AllowOnly({});
-    if (!ExpectWords(2, 2) || !usage_error_.empty()) return EX_USAGE;
-    char line[512];
-    std::snprintf(line, sizeof line, "%-32s %-8s %9s %-20s %s\n", "DOMAIN", "ACTIVE", "MAILBOXES", "TRANSPORT",
-                  "DEFAULT QUOTA");
-    return RunList("domain.list", Json::object(), line, [&](const Json& d) {
-      std::snprintf(line, sizeof line, "%-32s %-8s %9llu %-20s %s\n", S(d, "name").c_str(),
-                    B(d, "active") ? "yes" : "no", static_cast<unsigned long long>(U(d, "mailboxes")),
-                    S(d, "transport").empty() ? "(local)" : S(d, "transport").c_str(),
-                    Limit(U(d, "default_max_bytes"), true).c_str());
-      return std::string(line);
-    });
-  }
-  if (sub == "add") AllowOnly({"transport", "quota", "messages", "disabled"});
-  else if (sub == "del") AllowOnly({"force"});
-  else AllowOnly({});
-  if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
+int Rosterctl::DomainList_(const Command&) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%-32s %-8s %9s %-20s %s\n", "DOMAIN", "ACTIVE", "MAILBOXES", "TRANSPORT",
+                "DEFAULT QUOTA");
+  return RunList("domain.list", Json::object(), line, [&](const Json& d) {
+    std::snprintf(line, sizeof line, "%-32s %-8s %9llu %-20s %s\n", S(d, "name").c_str(),
+                  B(d, "active") ? "yes" : "no", static_cast<unsigned long long>(U(d, "mailboxes")),
+                  S(d, "transport").empty() ? "(local)" : S(d, "transport").c_str(),
+                  Limit(U(d, "default_max_bytes"), true).c_str());
+    return std::string(line);
+  });
+}
+
+int Rosterctl::DomainAdd_(const Command&) {
   auto name = ParseDomain(args_.words[2]);
   if (!name) return Fail(name.error());
   Json in = {{"domain", *name}};
+  if (const std::string* t = args_.Option("transport")) {
+    auto checked = CheckText(*t, "--transport", 255);
+    if (!checked) return Fail(checked.error());
+    in["transport"] = *checked;
+  }
+  auto quota = OptionalSize("quota");
+  if (!quota) return Fail(quota.error());
+  auto messages = OptionalCount("messages");
+  if (!messages) return Fail(messages.error());
+  in["max_bytes"] = quota->value_or(0);
+  in["max_messages"] = messages->value_or(0);
+  in["active"] = !args_.Has("disabled");
+  return RunOp("domain.add", in, [&](const Json&) { return "added domain " + *name + "\n"; });
+}
 
-  if (sub == "add") {
-    if (const std::string* t = args_.Option("transport")) {
-      auto checked = CheckText(*t, "--transport", 255);
-      if (!checked) return Fail(checked.error());
-      in["transport"] = *checked;
-    }
-    auto quota = OptionalSize("quota");
-    if (!quota) return Fail(quota.error());
-    auto messages = OptionalCount("messages");
-    if (!messages) return Fail(messages.error());
-    in["max_bytes"] = quota->value_or(0);
-    in["max_messages"] = messages->value_or(0);
-    in["active"] = !args_.Has("disabled");
-    return RunOp("domain.add", in, [&](const Json&) { return "added domain " + *name + "\n"; });
-  }
-  if (sub == "del") {
-    in["force"] = args_.Has("force");
-    return RunOp("domain.del", in, [&](const Json&) { return "deleted domain " + *name + "\n"; });
-  }
-  if (sub == "enable" || sub == "disable") {
-    return RunOp(sub == "enable" ? "domain.enable" : "domain.disable", in, [&](const Json&) {
-      return std::string(sub == "enable" ? "enabled" : "disabled") + " domain " + *name + "\n";
-    });
-  }
-  if (sub == "show") {
-    return RunOp("domain.show", in, [&](const Json& d) {
-      return "domain:          " + S(d, "name") + "\nactive:          " + (B(d, "active") ? "yes" : "no") +
-             "\ntransport:       " + (S(d, "transport").empty() ? "(local delivery)" : S(d, "transport")) +
-             "\ndefault quota:   " + Limit(U(d, "default_max_bytes"), true) +
-             "\ndefault messages: " + Limit(U(d, "default_max_messages"), false) +
-             "\nmailboxes:       " + std::to_string(U(d, "mailboxes")) + "\ncreated:         " +
-             S(d, "created_at") + "\n";
-    });
-  }
-  usage_error_ = "unknown domain command '" + sub + "'";
-  return EX_USAGE;
+int Rosterctl::DomainDel_(const Command&) {
+  auto name = ParseDomain(args_.words[2]);
+  if (!name) return Fail(name.error());
+  Json in = {{"domain", *name}, {"force", args_.Has("force")}};
+  return RunOp("domain.del", in, [&](const Json&) { return "deleted domain " + *name + "\n"; });
+}
+
+int Rosterctl::DomainSwitch_(const Command& c) {
+  auto name = ParseDomain(args_.words[2]);
+  if (!name) return Fail(name.error());
+  const bool enable = std::strcmp(c.verb, "enable") == 0;
+  return RunOp(enable ? "domain.enable" : "domain.disable", Json{{"domain", *name}}, [&](const Json&) {
+    return std::string(enable ? "enabled" : "disabled") + " domain " + *name + "\n";
+  });
+}
+
+int Rosterctl::DomainShow_(const Command&) {
+  auto name = ParseDomain(args_.words[2]);
+  if (!name) return Fail(name.error());
+  return RunOp("domain.show", Json{{"domain", *name}}, [&](const Json& d) {
+    return "domain:          " + S(d, "name") + "\nactive:          " + (B(d, "active") ? "yes" : "no") +
+           "\ntransport:       " + (S(d, "transport").empty() ? "(local delivery)" : S(d, "transport")) +
+           "\ndefault quota:   " + Limit(U(d, "default_max_bytes"), true) +
+           "\ndefault messages: " + Limit(U(d, "default_max_messages"), false) +
+           "\nmailboxes:       " + std::to_string(U(d, "mailboxes")) + "\ncreated:         " +
+           S(d, "created_at") + "\n";
+  });
 }
 
 // ------------------------------------------------------------------ mailbox
 
-int Rosterctl::Mailbox_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing mailbox command";
+int Rosterctl::MailboxList_(const Command&) {
+  // mailbox list [DOMAIN] [--inactive DURATION | --sort ORDER]
+  if (args_.Option("inactive") && args_.Option("sort")) {
+    usage_error_ = "--inactive and --sort exclude each other";
     return EX_USAGE;
   }
-  const std::string sub = args_.words[1];
-  if (sub == "list") {
-    // mailbox list [DOMAIN] [--inactive DURATION | --sort ORDER]
-    bool inactive = args_.Option("inactive") != nullptr;
-    if (inactive) AllowOnly({"inactive"});
-    else AllowOnly({"sort"});
-    if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
-    Json in = Json::object();
-    if (args_.words.size() == 3) {
-      auto d = ParseDomain(args_.words[2]);
-      if (!d) return Fail(d.error());
-      in["domain"] = *d;
-    }
-    if (inactive) return MailboxInactive_(in);
-    if (const std::string* sort = args_.Option("sort")) in["sort"] = *sort;
-    // Page by page, each printed as it comes: a large domain never sits in memory.
-    char line[512];
-    std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", "ADDRESS", "ACTIVE", "QUOTA", "MESSAGES", "USED");
-    return RunPages("mailbox.list", in, line, [&](const Json& m) {
-      std::string used = "-";
-      if (!m["usage"].is_null()) {
-        int64_t bytes = m["usage"]["bytes"].get<int64_t>();
-        used = FormatSize(static_cast<uint64_t>(bytes < 0 ? 0 : bytes)) + "/" +
-               std::to_string(m["usage"]["messages"].get<int64_t>());
-      }
-      uint64_t max_bytes = U(m, "max_bytes"), max_messages = U(m, "max_messages");
-      std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", S(m, "address").c_str(),
-                    B(m, "active") ? "yes" : "no", max_bytes ? FormatSize(max_bytes).c_str() : "unlimited",
-                    max_messages ? std::to_string(max_messages).c_str() : "unlimited", used.c_str());
-      return std::string(line);
-    });
+  Json in = Json::object();
+  if (args_.words.size() == 3) {
+    auto d = ParseDomain(args_.words[2]);
+    if (!d) return Fail(d.error());
+    in["domain"] = *d;
   }
-  if (sub == "add")
-    AllowOnly({"password-stdin", "hash-stdin", "name", "department", "quota", "messages", "unit", "disabled"});
-  else if (sub == "passwd") AllowOnly({"password-stdin", "hash-stdin"});
-  else if (sub == "quota") AllowOnly({"quota", "messages"});
-  else if (sub == "access") AllowOnly({"protocols", "main-password", "force"});
-  else if (sub == "logins") AllowOnly({"limit"});
-  else AllowOnly({});
-  if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
-  auto address = MailboxAddress(args_.words[2]);
-  if (!address) return Fail(address.error());
-  const std::string mailbox = address->Mailbox();
-  if (sub == "access") return MailboxAccess_(mailbox);
-  if (sub == "logins") return MailboxLogins_(mailbox);
-  Json in = {{"address", mailbox}};
+  if (args_.Option("inactive")) return MailboxInactive_(in);
+  if (const std::string* sort = args_.Option("sort")) in["sort"] = *sort;
+  // Page by page, each printed as it comes: a large domain never sits in memory.
+  char line[512];
+  std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", "ADDRESS", "ACTIVE", "QUOTA", "MESSAGES", "USED");
+  return RunPages("mailbox.list", in, line, [&](const Json& m) {
+    std::string used = "-";
+    if (!m["usage"].is_null()) {
+      int64_t bytes = m["usage"]["bytes"].get<int64_t>();
+      used = FormatSize(static_cast<uint64_t>(bytes < 0 ? 0 : bytes)) + "/" +
+             std::to_string(m["usage"]["messages"].get<int64_t>());
+    }
+    uint64_t max_bytes = U(m, "max_bytes"), max_messages = U(m, "max_messages");
+    std::snprintf(line, sizeof line, "%-40s %-6s %-14s %-10s %s\n", S(m, "address").c_str(),
+                  B(m, "active") ? "yes" : "no", max_bytes ? FormatSize(max_bytes).c_str() : "unlimited",
+                  max_messages ? std::to_string(max_messages).c_str() : "unlimited", used.c_str());
+    return std::string(line);
+  });
+}
 
-  if (sub == "add" || sub == "passwd") {
-    auto policy = PasswordPolicy::FromConfig(config_);
-    if (!policy) return Fail(policy.error());
-    if (sub == "add") {
-      for (auto option : {"name", "department"}) {
-        if (const std::string* v = args_.Option(option)) {
-          auto checked = CheckText(*v, option, 255);
-          if (!checked) return Fail(checked.error());
-          in[option] = *checked;
-        }
+Result<std::string> Rosterctl::MailboxArgument() const {
+  auto address = MailboxAddress(args_.words[2]);
+  if (!address) return address.error();
+  return address->Mailbox();
+}
+
+// mailbox add|passwd ADDRESS
+int Rosterctl::MailboxAdd_(const Command& c) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  const bool add = std::strcmp(c.verb, "add") == 0;
+  Json in = {{"address", *mailbox}};
+  auto policy = PasswordPolicy::FromConfig(config_);
+  if (!policy) return Fail(policy.error());
+  if (add) {
+    for (auto option : {"name", "department"}) {
+      if (const std::string* v = args_.Option(option)) {
+        auto checked = CheckText(*v, option, 255);
+        if (!checked) return Fail(checked.error());
+        in[option] = *checked;
       }
-      if (const std::string* u = args_.Option("unit")) {
-        Status ok = u->empty() ? Status::Ok() : CheckSqlName(*u, "--unit", true);
-        if (!ok) return Fail(ok.error());
-        in["unit"] = *u;
-      }
-      auto quota = OptionalSize("quota");
-      if (!quota) return Fail(quota.error());
-      auto messages = OptionalCount("messages");
-      if (!messages) return Fail(messages.error());
-      if (*quota) in["max_bytes"] = **quota;
-      if (*messages) in["max_messages"] = **messages;
-      in["active"] = !args_.Has("disabled");
     }
-    if (args_.Has("hash-stdin") && args_.Has("password-stdin")) {
-      usage_error_ = "--password-stdin and --hash-stdin exclude each other";
-      return EX_USAGE;
+    if (const std::string* u = args_.Option("unit")) {
+      Status ok = u->empty() ? Status::Ok() : CheckSqlName(*u, "--unit", true);
+      if (!ok) return Fail(ok.error());
+      in["unit"] = *u;
     }
-    if (args_.Has("hash-stdin")) {
-      // An existing hash (a migration): the password itself is never known.
-      auto line = ReadNewPassword(true);
-      if (!line) return Fail(line.error());
-      auto hash = CheckForeignHash(line->value());
-      if (!hash) return Fail(hash.error());
-      in["password_hash"] = *hash;
-    } else {
-      auto password = ReadNewPassword(args_.Has("password-stdin"));
-      if (!password) return Fail(password.error());
-      in["password"] = password->value();
-    }
-    int rc = RunOp(sub == "add" ? "mailbox.add" : "mailbox.set_password", in, [&](const Json&) {
-      return sub == "add" ? "added mailbox " + mailbox + "\n" : "changed the password of " + mailbox + "\n";
-    });
-    WipeString(in, "password");
-    return rc;
-  }
-  if (sub == "del") {
-    return RunOp("mailbox.del", in, [&](const Json&) { return "deleted mailbox " + mailbox + "\n"; });
-  }
-  if (sub == "recovery-unlock") {
-    return RunOp("recovery.unlock", in, [&](const Json& r) {
-      return std::string(B(r, "unlocked") ? "lifted the password-reset lock of " : "no password-reset lock on ") +
-             mailbox + "\n";
-    });
-  }
-  if (sub == "enable" || sub == "disable") {
-    return RunOp(sub == "enable" ? "mailbox.enable" : "mailbox.disable", in, [&](const Json&) {
-      return std::string(sub == "enable" ? "enabled" : "disabled") + " mailbox " + mailbox + "\n";
-    });
-  }
-  if (sub == "quota") {
     auto quota = OptionalSize("quota");
     if (!quota) return Fail(quota.error());
     auto messages = OptionalCount("messages");
     if (!messages) return Fail(messages.error());
-    if (!*quota && !*messages) {
-      usage_error_ = "mailbox quota needs --quota SIZE and/or --messages N";
-      return EX_USAGE;
-    }
     if (*quota) in["max_bytes"] = **quota;
     if (*messages) in["max_messages"] = **messages;
-    return RunOp("mailbox.set_quota", in, [&](const Json& m) {
-      return "quota of " + mailbox + ": " + Limit(U(m, "max_bytes"), true) + ", messages: " +
-             Limit(U(m, "max_messages"), false) + "\n";
-    });
+    in["active"] = !args_.Has("disabled");
   }
-  if (sub == "show") {
-    return RunOp("mailbox.show", in, [&](const Json& m) {
-      const Json& u = m["usage"];
-      std::string usage = !u.is_null() ? std::to_string(u["bytes"].get<int64_t>()) + " bytes, " +
-                                             std::to_string(u["messages"].get<int64_t>()) + " messages"
-                                       : "(no usage row: Dovecot recounts on next access)";
-      return "address:         " + S(m, "address") + "\nactive:          " + (B(m, "active") ? "yes" : "no") +
-             (B(m, "domain_active") ? "" : " (domain disabled)") + "\nname:            " + S(m, "name") +
-             "\ndepartment:      " + S(m, "department") + "\nquota:           " + Limit(U(m, "max_bytes"), true) +
-             "\nmessages:        " + Limit(U(m, "max_messages"), false) + "\nusage:           " + usage +
-             "\nunit:            " + (S(m, "unit").empty() ? "(this host)" : S(m, "unit")) +
-             "\npassword scheme: " + (S(m, "password_scheme").empty() ? "(none)" : S(m, "password_scheme")) +
-             "\npassword set:    " + S(m, "password_changed_at") + "\ncreated:         " + S(m, "created_at") +
-             "\nupdated:         " + S(m, "updated_at") + "\n";
-    });
+  if (args_.Has("hash-stdin") && args_.Has("password-stdin")) {
+    usage_error_ = "--password-stdin and --hash-stdin exclude each other";
+    return EX_USAGE;
   }
-  usage_error_ = "unknown mailbox command '" + sub + "'";
-  return EX_USAGE;
+  if (args_.Has("hash-stdin")) {
+    // An existing hash (a migration): the password itself is never known.
+    auto line = ReadNewPassword(true);
+    if (!line) return Fail(line.error());
+    auto hash = CheckForeignHash(line->value());
+    if (!hash) return Fail(hash.error());
+    in["password_hash"] = *hash;
+  } else {
+    auto password = ReadNewPassword(args_.Has("password-stdin"));
+    if (!password) return Fail(password.error());
+    in["password"] = password->value();
+  }
+  int rc = RunOp(add ? "mailbox.add" : "mailbox.set_password", in, [&](const Json&) {
+    return add ? "added mailbox " + *mailbox + "\n" : "changed the password of " + *mailbox + "\n";
+  });
+  WipeString(in, "password");
+  return rc;
+}
+
+int Rosterctl::MailboxDel_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  return RunOp("mailbox.del", Json{{"address", *mailbox}},
+               [&](const Json&) { return "deleted mailbox " + *mailbox + "\n"; });
+}
+
+int Rosterctl::MailboxRecoveryUnlock_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  return RunOp("recovery.unlock", Json{{"address", *mailbox}}, [&](const Json& r) {
+    return std::string(B(r, "unlocked") ? "lifted the password-reset lock of " : "no password-reset lock on ") +
+           *mailbox + "\n";
+  });
+}
+
+int Rosterctl::MailboxSwitch_(const Command& c) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  const bool enable = std::strcmp(c.verb, "enable") == 0;
+  return RunOp(enable ? "mailbox.enable" : "mailbox.disable", Json{{"address", *mailbox}}, [&](const Json&) {
+    return std::string(enable ? "enabled" : "disabled") + " mailbox " + *mailbox + "\n";
+  });
+}
+
+int Rosterctl::MailboxQuota_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  Json in = {{"address", *mailbox}};
+  auto quota = OptionalSize("quota");
+  if (!quota) return Fail(quota.error());
+  auto messages = OptionalCount("messages");
+  if (!messages) return Fail(messages.error());
+  if (!*quota && !*messages) {
+    usage_error_ = "mailbox quota needs --quota SIZE and/or --messages N";
+    return EX_USAGE;
+  }
+  if (*quota) in["max_bytes"] = **quota;
+  if (*messages) in["max_messages"] = **messages;
+  return RunOp("mailbox.set_quota", in, [&](const Json& m) {
+    return "quota of " + *mailbox + ": " + Limit(U(m, "max_bytes"), true) + ", messages: " +
+           Limit(U(m, "max_messages"), false) + "\n";
+  });
+}
+
+int Rosterctl::MailboxShow_(const Command&) {
+  auto mailbox = MailboxArgument();
+  if (!mailbox) return Fail(mailbox.error());
+  return RunOp("mailbox.show", Json{{"address", *mailbox}}, [&](const Json& m) {
+    const Json& u = m["usage"];
+    std::string usage = !u.is_null() ? std::to_string(u["bytes"].get<int64_t>()) + " bytes, " +
+                                           std::to_string(u["messages"].get<int64_t>()) + " messages"
+                                     : "(no usage row: Dovecot recounts on next access)";
+    return "address:         " + S(m, "address") + "\nactive:          " + (B(m, "active") ? "yes" : "no") +
+           (B(m, "domain_active") ? "" : " (domain disabled)") + "\nname:            " + S(m, "name") +
+           "\ndepartment:      " + S(m, "department") + "\nquota:           " + Limit(U(m, "max_bytes"), true) +
+           "\nmessages:        " + Limit(U(m, "max_messages"), false) + "\nusage:           " + usage +
+           "\nunit:            " + (S(m, "unit").empty() ? "(this host)" : S(m, "unit")) +
+           "\npassword scheme: " + (S(m, "password_scheme").empty() ? "(none)" : S(m, "password_scheme")) +
+           "\npassword set:    " + S(m, "password_changed_at") + "\ncreated:         " + S(m, "created_at") +
+           "\nupdated:         " + S(m, "updated_at") + "\n";
+  });
 }
 
 // ------------------------------------------------------------------ sub
 
-int Rosterctl::Sub_() {
-  if (args_.words.size() < 2) {
-    usage_error_ = "missing sub command";
-    return EX_USAGE;
+int Rosterctl::SubList_(const Command&) {
+  Json in = Json::object();
+  if (args_.words.size() == 3) {
+    auto a = SubscriptionAddress(args_.words[2]);
+    if (!a) return Fail(a.error());
+    in["address"] = *a;
   }
-  const std::string sub = args_.words[1];
-  if (sub == "list") {
-    AllowOnly({});
-    if (!ExpectWords(2, 3) || !usage_error_.empty()) return EX_USAGE;
-    Json in = Json::object();
-    if (args_.words.size() == 3) {
-      auto a = SubscriptionAddress(args_.words[2]);
-      if (!a) return Fail(a.error());
-      in["address"] = *a;
-    }
-    return RunList("sub.list", in, "", [&](const Json& s) {
-      return S(s, "address") + (S(s, "direction") == "incoming" ? "  incoming -> " : "  outgoing -> ") +
-             S(s, "recipient") + "\n";
-    });
-  }
-  if (sub != "add" && sub != "del") {
-    usage_error_ = "unknown sub command '" + sub + "'";
-    return EX_USAGE;
-  }
-  AllowOnly({"outgoing"});
-  if (!ExpectWords(4, 4) || !usage_error_.empty()) return EX_USAGE;
+  return RunList("sub.list", in, "", [&](const Json& s) {
+    return S(s, "address") + (S(s, "direction") == "incoming" ? "  incoming -> " : "  outgoing -> ") +
+           S(s, "recipient") + "\n";
+  });
+}
+
+// sub add|del ADDRESS RECIPIENT
+int Rosterctl::SubChange_(const Command& c) {
+  const bool add = std::strcmp(c.verb, "add") == 0;
   auto address = SubscriptionAddress(args_.words[2]);
   if (!address) return Fail(address.error());
   auto recipient = MailboxAddress(args_.words[3]);
@@ -800,17 +861,15 @@ int Rosterctl::Sub_() {
     return EX_USAGE;
   }
   Json in = {{"address", *address}, {"recipient", recipient->Mailbox()}, {"outgoing", outgoing}};
-  return RunOp(sub == "add" ? "sub.add" : "sub.del", in, [&](const Json&) {
-    return std::string(sub == "add" ? "added " : "deleted ") + *address +
-           (outgoing ? " outgoing -> " : " incoming -> ") + recipient->Mailbox() + "\n";
+  return RunOp(add ? "sub.add" : "sub.del", in, [&](const Json&) {
+    return std::string(add ? "added " : "deleted ") + *address + (outgoing ? " outgoing -> " : " incoming -> ") +
+           recipient->Mailbox() + "\n";
   });
 }
 
 // ------------------------------------------------------------------ lastlogin, log
 
-int Rosterctl::LastLogin_() {
-  AllowOnly({"limit"});
-  if (!ExpectWords(1, 2) || !usage_error_.empty()) return EX_USAGE;
+int Rosterctl::LastLogin_(const Command&) {
   Json in = Json::object();
   if (args_.words.size() == 2) {
     auto a = MailboxAddress(args_.words[1]);
@@ -829,9 +888,7 @@ int Rosterctl::LastLogin_() {
   });
 }
 
-int Rosterctl::Log_() {
-  AllowOnly({"account", "action", "since", "limit"});
-  if (!ExpectWords(1, 1) || !usage_error_.empty()) return EX_USAGE;
+int Rosterctl::Log_(const Command&) {
   Json in = Json::object();
   if (const std::string* v = args_.Option("account")) {
     auto a = SubscriptionAddress(*v);
@@ -865,13 +922,7 @@ int Rosterctl::Log_() {
 
 // ------------------------------------------------------------------ import
 
-int Rosterctl::Import_() {
-  AllowOnly({});
-  if (!ExpectWords(3, 3) || !usage_error_.empty()) return EX_USAGE;
-  if (args_.words[1] != "seed003") {
-    usage_error_ = "unknown import source '" + args_.words[1] + "' (known: seed003)";
-    return EX_USAGE;
-  }
+int Rosterctl::ImportSeed003_(const Command&) {
   const std::string& source_db = args_.words[2];
   if (Status ok = CheckSqlName(source_db, "DATABASE", false); !ok) return Fail(ok.error());
   // The old tables are read as the setup user (root over the server's socket,
@@ -905,12 +956,7 @@ int Rosterctl::Import_() {
   });
 }
 
-}  // namespace roster
-
-int main(int argc, char** argv) {
-  using namespace roster;
-  // A password typed here must not end up in a core file.
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+int RosterctlMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv);
   if (!args) {
     std::cerr << "rosterctl: " << args.error().message << "\n" << UsageText();
@@ -922,6 +968,21 @@ int main(int argc, char** argv) {
   }
   if (args->Has("version")) {
     std::cout << "rosterctl " PACKAGE_VERSION " (schema " << LatestSchemaVersion() << ")\n";
+    return EX_OK;
+  }
+  // help [COMMAND]: the usage text, or one command's lines of it; no
+  // configuration needed, as for --help.
+  const std::vector<std::string>& words = args->words;
+  if (!words.empty() && words[0] == "help") {
+    if (words.size() > 2) {
+      std::cerr << "rosterctl: unexpected argument '" << words[2] << "'\n" << UsageText();
+      return EX_USAGE;
+    }
+    if (words.size() == 2 && !IsCommandGroup(words[1])) {
+      std::cerr << "rosterctl: unknown command '" << words[1] << "'\n" << UsageText();
+      return EX_USAGE;
+    }
+    std::cout << UsageText(words.size() == 2 ? words[1] : "");
     return EX_OK;
   }
   const std::string* path = args->Option("config");
@@ -938,3 +999,5 @@ int main(int argc, char** argv) {
     return EX_SOFTWARE;
   }
 }
+
+}  // namespace roster

@@ -1,8 +1,11 @@
 // rosterctl.h: the shape of rosterctl, so that a command can live in a file of
 // its own (admin/cmd_*.cc): the parsed command line, the Rosterctl object a
-// command runs in (its connection, output and change-log actor), and the
-// table of top-level commands (each with its handler, its lines of the usage
-// text and the options it takes), as doveadm keeps its commands.
+// command runs in (its connection, output and change-log actor), and the one
+// table of commands, as doveadm keeps its commands: a row for each `GROUP
+// VERB` (or a GROUP alone), with its synopsis, how many words it takes, the
+// options it accepts and its handler. Dispatch is a lookup in the table; the
+// usage text, `rosterctl help GROUP` and the "unknown command" errors are made
+// from it; tests/unit/rosterctl_commands_test.cc holds it to the manual page.
 //
 // The administration itself is ops/ (ops/operations.h): a command parses its
 // words and options into an operation's input, runs it as the mail
@@ -35,6 +38,8 @@
 
 namespace roster {
 
+struct Command;
+
 struct Args {
   std::vector<std::string> words;
   std::map<std::string, std::string> options;  // --name value (the last one given)
@@ -63,8 +68,9 @@ std::string Limit(uint64_t v, bool bytes);
 // to the second. --json keeps what the database holds.
 std::string TextTime(const std::string& time);
 // --expires: a duration from now ("90d", "12h") or a UTC date ("2027-01-31"
-// or "2027-01-31 12:00:00"), as Unix seconds (admin/cmd_app_password.cc).
-Result<int64_t> ParseExpiry(const std::string& text);
+// or "2027-01-31 12:00:00", not before 1970), as Unix seconds
+// (admin/cmd_app_password.cc).
+Result<uint64_t> ParseExpiry(const std::string& text);
 // A field of an operation's answer, for text output ("", 0, false when absent).
 std::string S(const Json& j, const char* key);
 uint64_t U(const Json& j, const char* key);
@@ -81,20 +87,52 @@ class Rosterctl {
 
   int Run();
 
-  // The top-level commands: one row each (Commands()).
-  int Db_();
-  int Domain_();
-  int Mailbox_();
-  int Sub_();
-  int SendAs_();  // cmd_send_as.cc
-  int LastLogin_();
-  int Log_();
-  int Import_();
-  int AppPassword_();  // admin/cmd_app_password.cc
-  int Outbound_();  // admin/cmd_outbound.cc
-  int Admin_();     // admin/cmd_admin.cc
-  int ApiKey_();    // admin/cmd_admin.cc
-  int Application_();  // admin/cmd_application.cc
+  // The handlers of the command table (Commands()): each runs one row (or
+  // rows that differ by one word, such as enable|disable, told by c.verb).
+  // The table has checked the options and the number of words already.
+  int DbSetup_(const Command& c);  // db init|roles
+  int DbMigrate_(const Command& c);
+  int DbStatus_(const Command& c);
+  int DomainAdd_(const Command& c);
+  int DomainDel_(const Command& c);
+  int DomainSwitch_(const Command& c);  // enable|disable
+  int DomainShow_(const Command& c);
+  int DomainList_(const Command& c);
+  int MailboxAdd_(const Command& c);  // add|passwd
+  int MailboxQuota_(const Command& c);
+  int MailboxDel_(const Command& c);
+  int MailboxSwitch_(const Command& c);  // enable|disable
+  int MailboxShow_(const Command& c);
+  int MailboxList_(const Command& c);
+  int MailboxRecoveryUnlock_(const Command& c);
+  int MailboxAccess_(const Command& c);  // admin/cmd_app_password.cc
+  int MailboxLogins_(const Command& c);  // admin/cmd_app_password.cc
+  int SubChange_(const Command& c);  // add|del
+  int SubList_(const Command& c);
+  int SendAsChange_(const Command& c);  // grant|revoke, admin/cmd_send_as.cc
+  int SendAsList_(const Command& c);
+  int LastLogin_(const Command& c);
+  int Log_(const Command& c);
+  int ImportSeed003_(const Command& c);
+  int AppPasswordAdd_(const Command& c);  // admin/cmd_app_password.cc
+  int AppPasswordList_(const Command& c);
+  int AppPasswordRevoke_(const Command& c);
+  int OutboundShow_(const Command& c);  // admin/cmd_outbound.cc
+  int OutboundSet_(const Command& c);
+  int OutboundDefaults_(const Command& c);
+  int OutboundSuspend_(const Command& c);
+  int OutboundLift_(const Command& c);
+  int OutboundSuspended_(const Command& c);
+  int AdminAdd_(const Command& c);  // add|passwd, admin/cmd_admin.cc
+  int AdminTotp_(const Command& c);
+  int AdminShow_(const Command& c);
+  int AdminChange_(const Command& c);  // del|enable|disable|unlock
+  int AdminList_(const Command& c);
+  int ApplicationList_(const Command& c);  // admin/cmd_application.cc
+  int ApplicationDecide_(const Command& c);  // approve|reject
+  int ApiKeyAdd_(const Command& c);  // admin/cmd_admin.cc
+  int ApiKeyList_(const Command& c);
+  int ApiKeyRevoke_(const Command& c);
 
  private:
   Actor MakeActor() const;
@@ -106,8 +144,10 @@ class Rosterctl {
   // Runs the operation `name` (ops/operations.h) as the mail administrator
   // and this run's actor, on the run's admin connection (made at first use).
   Result<Json> Op(const char* name, const Json& input);
-  // Op, then prints the answer: as it is with --json, else text(answer).
-  int RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text);
+  // Op, then prints the answer: as it is with --json, else text(answer);
+  // then overwrites the answer's `secrets` (a new password or key, shown once).
+  int RunOp(const char* name, const Json& input, const std::function<std::string(const Json&)>& text,
+            std::initializer_list<const char*> secrets = {});
   // A listing of one call: its items as a JSON array, or `header` and a row
   // for each item.
   int RunList(const char* name, const Json& input, const std::string& header,
@@ -117,10 +157,12 @@ class Rosterctl {
   int RunPages(const char* name, Json input, const std::string& header,
                const std::function<std::string(const Json&)>& row, uint64_t most = UINT64_MAX);
   int Fail(const Error& e);
-  int Usage(const std::string& why);
+  // The message and the usage text (only GROUP's lines when one is named).
+  int Usage(const std::string& why, const std::string& group = "");
   void Emit(const JsonWriter& json, const std::string& text);
   bool ExpectWords(size_t min, size_t max);
-  void AllowOnly(std::initializer_list<const char*> names);
+  // Refuses the options the command does not declare (besides the global ones).
+  void AllowOnly(const Command& c);
 
   // After a change that must stop old credentials at once: tells a running
   // Dovecot to drop them from its auth cache (all entries when `users` is empty).
@@ -128,13 +170,13 @@ class Rosterctl {
   // The auth-cache flusher ops::Run is given (admin/dovecot_flush.h).
   DovecotAuthCacheFlusher Flusher() const;
   Result<Address> MailboxAddress(const std::string& text) const;
+  // The ADDRESS after `mailbox VERB`, normalised.
+  Result<std::string> MailboxArgument() const;
   Result<std::string> SubscriptionAddress(const std::string& text) const;
   Result<std::optional<uint64_t>> OptionalSize(const char* option) const;
   Result<std::optional<uint64_t>> OptionalCount(const char* option) const;
-  // mailbox access|logins ADDRESS, mailbox list [DOMAIN] --inactive DURATION
-  // (admin/cmd_app_password.cc); `input` may name a domain.
-  int MailboxAccess_(const std::string& mailbox);
-  int MailboxLogins_(const std::string& mailbox);
+  // mailbox list [DOMAIN] --inactive DURATION (admin/cmd_app_password.cc);
+  // `input` may name a domain.
   int MailboxInactive_(Json input);
 
   Config config_;
@@ -146,22 +188,40 @@ class Rosterctl {
   std::optional<ops::OpsSettings> settings_;  // read at first use
 };
 
-// A top-level command: `rosterctl NAME ...` runs `run`. `usage` is its part
-// of the usage text (whole lines, each ending in '\n'); `options` take a
-// value (--name VALUE or --name=VALUE), `flags` do not. Which subcommand
-// accepts which of them is checked by the handler (AllowOnly).
+// A command: `rosterctl GROUP VERB ARGS...` (or `rosterctl GROUP ARGS...`
+// when `verb` is null) runs `run`. `synopsis` is its usage after "GROUP
+// VERB": the arguments and options, as one line; a '\n' in it starts a line
+// printed as it stands (a continuation, or a second form). Rows of one group
+// that stand together and share a synopsis make one line of the usage text
+// ("domain enable|disable|show DOMAIN"). The words after the verb number
+// `min_args` to `max_args`. `options` take a value (--name VALUE or
+// --name=VALUE), `flags` do not; any other option but the global ones
+// (--config, --actor, --json) is refused before `run` runs. A new option of a
+// command: its name in `options` or `flags`, in the synopsis, in
+// doc/rosterctl.1, and its handler reads it (Args::Option, Args::Has).
 struct Command {
-  const char* name;
-  int (Rosterctl::*run)();
-  const char* usage;
+  const char* group;
+  const char* verb;  // nullptr: the group is the whole command (lastlogin, log)
+  const char* synopsis;
+  size_t min_args, max_args;
   std::vector<const char*> options;
   std::vector<const char*> flags;
+  int (Rosterctl::*run)(const Command& c);
 };
 
 // Every command, in the order of the usage text.
 const std::vector<Command>& Commands();
-// The whole usage text, from the table.
-std::string UsageText();
+// The command `group` + `verb` names, or nullptr. With verb == nullptr: the
+// row of a group that takes no verb.
+const Command* FindCommand(const std::string& group, const char* verb);
+// Whether some row has this group.
+bool IsCommandGroup(const std::string& group);
+// The usage text, from the table: every command, or GROUP's alone.
+std::string UsageText(const std::string& group = "");
+// rosterctl as a whole: argv parsed, --help, --version and `help [GROUP]`
+// answered, the configuration read, the command run; the exit status
+// (admin/rosterctl_main.cc is main; tests call it in-process).
+int RosterctlMain(int argc, char** argv);
 
 }  // namespace roster
 

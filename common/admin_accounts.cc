@@ -148,21 +148,20 @@ Result<std::string> NormaliseAdminName(std::string_view name) {
 Result<std::vector<uint64_t>> AdminAccounts::DomainIds(const std::vector<std::string>& names) {
   std::vector<uint64_t> ids;
   for (const std::string& name : names) {
-    auto rows = db_.Query("SELECT id FROM domain WHERE name = ? LOCK IN SHARE MODE", {name});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no such domain: " + name);
-    ids.push_back(rows->front().Uint(0));
+    auto row =
+        db_.QueryOne("SELECT id FROM domain WHERE name = ? LOCK IN SHARE MODE", {name}, "no such domain: " + name);
+    if (!row) return row.error();
+    ids.push_back(row->Uint(0));
   }
   return ids;
 }
 
 Result<uint64_t> AdminAccounts::AccountId(std::string_view name, bool lock) {
-  auto rows = db_.Query(lock ? "SELECT id FROM admin_account WHERE name = ? FOR UPDATE"
-                             : "SELECT id FROM admin_account WHERE name = ?",
-                        {std::string(name)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such administrator: " + std::string(name));
-  return rows->front().Uint(0);
+  auto row = db_.QueryOne(lock ? "SELECT id FROM admin_account WHERE name = ? FOR UPDATE"
+                               : "SELECT id FROM admin_account WHERE name = ?",
+                          {std::string(name)}, "no such administrator: " + std::string(name));
+  if (!row) return row.error();
+  return row->Uint(0);
 }
 
 Status AdminAccounts::Add(const NewAdminAccount& account, const Actor& actor) {
@@ -228,10 +227,10 @@ Status AdminAccounts::Delete(std::string_view name, const Actor& actor) {
 }
 
 Result<AdminAccount> AdminAccounts::Get(std::string_view name) {
-  auto rows = db_.Query(AccountColumns() + "WHERE a.name = ?", {std::string(name)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such administrator: " + std::string(name));
-  return AccountFromRow(rows->front());
+  auto row = db_.QueryOne(AccountColumns() + "WHERE a.name = ?", {std::string(name)},
+                          "no such administrator: " + std::string(name));
+  if (!row) return row.error();
+  return AccountFromRow(*row);
 }
 
 Result<std::vector<AdminAccount>> AdminAccounts::Page(std::string_view after, uint64_t limit) {
@@ -243,10 +242,10 @@ Result<std::vector<AdminAccount>> AdminAccounts::Page(std::string_view after, ui
 }
 
 Result<std::string> AdminAccounts::PasswordHash(std::string_view name) {
-  auto rows = db_.Query("SELECT password_hash FROM admin_account WHERE name = ?", {std::string(name)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such administrator: " + std::string(name));
-  return rows->front().String(0);
+  auto row = db_.QueryOne("SELECT password_hash FROM admin_account WHERE name = ?", {std::string(name)},
+                          "no such administrator: " + std::string(name));
+  if (!row) return row.error();
+  return row->String(0);
 }
 
 Status AdminAccounts::SetPasswordHash(std::string_view name, std::string_view hash, const Actor& actor) {
@@ -301,17 +300,15 @@ Status AdminAccounts::Unlock(std::string_view name, const Actor& actor) {
 // ------------------------------------------------------------------ sign-in
 
 Result<AdminAccount> AdminAccounts::GetById(uint64_t id) {
-  auto rows = db_.Query(AccountColumns() + "WHERE a.id = ?", {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such administrator");
-  return AccountFromRow(rows->front());
+  auto row = db_.QueryOne(AccountColumns() + "WHERE a.id = ?", {id}, "no such administrator");
+  if (!row) return row.error();
+  return AccountFromRow(*row);
 }
 
 Result<AdminSignIn> AdminAccounts::FindForSignIn(std::string_view name) {
-  auto rows = db_.Query(AccountColumns() + "WHERE a.name = ?", {std::string(name)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such administrator");
-  const DbRow& r = rows->front();
+  auto row = db_.QueryOne(AccountColumns() + "WHERE a.name = ?", {std::string(name)}, "no such administrator");
+  if (!row) return row.error();
+  const DbRow& r = *row;
   AdminSignIn s;
   s.account = AccountFromRow(r);
   s.password_hash = r.String(12);
@@ -390,10 +387,10 @@ Result<uint64_t> AdminAccounts::AddKey(const NewApiKey& key, int64_t now, const 
   Status s = db_.Transaction([&]() -> Status {
     // The owner's row locked: adds for one owner take their turn, so two
     // cannot pass the bound together.
-    auto owner = db_.Query(AccountColumns() + "WHERE a.name = ? FOR UPDATE", {key.admin});
+    auto owner = db_.QueryOne(AccountColumns() + "WHERE a.name = ? FOR UPDATE", {key.admin},
+                              "no such administrator: " + key.admin);
     if (!owner) return owner.error();
-    if (owner->empty()) return Error::NotFound("no such administrator: " + key.admin);
-    AdminAccount a = AccountFromRow(owner->front());
+    AdminAccount a = AccountFromRow(*owner);
     // A key narrows its owner: a limit outside the owner's domains is refused.
     if (a.kind != AdminKind::kMail)
       for (const std::string& d : domains)
@@ -443,24 +440,22 @@ Status AdminAccounts::RevokeKey(std::string_view admin, uint64_t id, const Actor
   return db_.Transaction([&]() -> Status {
     auto owner = AccountId(admin, false);
     if (!owner) return owner.error();
-    auto rows = db_.Query("SELECT selector, label FROM api_key WHERE id = ? AND admin_id = ? FOR UPDATE", {id, *owner});
-    if (!rows) return rows.error();
-    if (rows->empty()) return Error::NotFound("no API key " + std::to_string(id) + " of " + std::string(admin));
+    auto key = db_.QueryOne("SELECT selector, label FROM api_key WHERE id = ? AND admin_id = ? FOR UPDATE",
+                            {id, *owner}, "no API key " + std::to_string(id) + " of " + std::string(admin));
+    if (!key) return key.error();
     auto gone = db_.Execute("DELETE FROM api_key WHERE id = ?", {id});
     if (!gone) return gone.error();
     return WriteChangeLog(db_, actor, "api-key-revoke", admin,
-                          "id=" + std::to_string(id) + " selector=" + rows->front().String(0) +
-                              " label=" + rows->front().String(1));
+                          "id=" + std::to_string(id) + " selector=" + key->String(0) + " label=" + key->String(1));
   });
 }
 
 Result<ApiKeySignIn> AdminAccounts::FindKeyForSignIn(std::string_view selector) {
-  auto rows = db_.Query(KeyColumns() + "WHERE k.selector = ?", {std::string(selector)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such API key");
+  auto row = db_.QueryOne(KeyColumns() + "WHERE k.selector = ?", {std::string(selector)}, "no such API key");
+  if (!row) return row.error();
   ApiKeySignIn s;
-  s.key = KeyFromRow(rows->front());
-  s.digest = Unhex(rows->front().String(12));
+  s.key = KeyFromRow(*row);
+  s.digest = Unhex(row->String(12));
   auto owner = Get(s.key.admin);
   if (!owner) return owner.error();
   s.owner = std::move(*owner);
@@ -500,24 +495,22 @@ constexpr char kMailboxSignInColumns[] =
 }  // namespace
 
 Result<MailboxSignIn> AdminAccounts::FindMailboxForSignIn(std::string_view address) {
-  auto rows = db_.Query(std::string(kMailboxSignInColumns) +
-                            ", m.password_hash FROM mailbox m JOIN domain d ON d.id = m.domain_id "
-                            "WHERE m.lookup_key = LOWER(?)",
-                        {std::string(address)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such mailbox");
-  MailboxSignIn m = MailboxSignInFromRow(rows->front());
-  m.password_hash = rows->front().String(7);
+  auto row = db_.QueryOne(std::string(kMailboxSignInColumns) +
+                              ", m.password_hash FROM mailbox m JOIN domain d ON d.id = m.domain_id "
+                              "WHERE m.lookup_key = LOWER(?)",
+                          {std::string(address)}, "no such mailbox");
+  if (!row) return row.error();
+  MailboxSignIn m = MailboxSignInFromRow(*row);
+  m.password_hash = row->String(7);
   return m;
 }
 
 Result<MailboxSignIn> AdminAccounts::FindMailboxById(uint64_t id) {
-  auto rows = db_.Query(std::string(kMailboxSignInColumns) +
-                            " FROM mailbox m JOIN domain d ON d.id = m.domain_id WHERE m.id = ?",
-                        {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return Error::NotFound("no such mailbox");
-  return MailboxSignInFromRow(rows->front());
+  auto row = db_.QueryOne(std::string(kMailboxSignInColumns) +
+                              " FROM mailbox m JOIN domain d ON d.id = m.domain_id WHERE m.id = ?",
+                          {id}, "no such mailbox");
+  if (!row) return row.error();
+  return MailboxSignInFromRow(*row);
 }
 
 }  // namespace roster

@@ -331,6 +331,20 @@ Result<std::vector<DbRow>> Db::Query(std::string_view sql, const DbParams& param
   return rows;
 }
 
+Result<DbRow> Db::QueryOne(std::string_view sql, const DbParams& params, std::string not_found) {
+  std::optional<DbRow> row;
+  bool more = false;
+  Status s = QueryEach(sql, params, [&](const DbRow& r) {
+    more = row.has_value();
+    if (!more) row.emplace(r);
+    return !more;
+  });
+  if (!s) return s.error();
+  if (more) return Error::Permanent("a second row where one is expected [" + std::string(sql.substr(0, 80)) + "]");
+  if (!row) return Error::NotFound(std::move(not_found));
+  return std::move(*row);
+}
+
 Status Db::QueryEach(std::string_view sql, const DbParams& params, const std::function<bool(const DbRow&)>& each) {
   // A read is safe to retry once: it changes nothing.
   for (int attempt = 0;; ++attempt) {

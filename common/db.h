@@ -7,7 +7,8 @@
 //   kConflict   duplicate key
 //   kPermanent  anything else (access denied, unknown table, bad SQL)
 // A "no row" answer is not an error here; callers turn an empty result into
-// kNotFound where that is what it means.
+// kNotFound where that is what it means (QueryOne, for a lookup by a unique
+// key).
 //
 // Connections: hosts from db_hosts are tried in order (failover); a lost
 // connection is dropped and the next call reconnects; a read that fails because
@@ -130,6 +131,10 @@ class Db {
 
   // A SELECT (or anything returning rows). Retried once after a lost connection.
   Result<std::vector<DbRow>> Query(std::string_view sql, const DbParams& params = {});
+  // A lookup that names at most one row (by a unique key): that row, or
+  // kNotFound with `not_found` as its message when there is none. A second
+  // row is a fault of the statement, kPermanent. Retried as Query is.
+  Result<DbRow> QueryOne(std::string_view sql, const DbParams& params, std::string not_found);
   // INSERT/UPDATE/DELETE/DDL: affected rows. Retried once when the error
   // proves it did not run (see above); never after it may have run, and then
   // the error has outcome_unknown set.

@@ -65,6 +65,28 @@ TEST_F(DbTest, ExecuteReportsAffectedRowsAndConflicts) {
   EXPECT_EQ(*none, 0u);
 }
 
+// QueryOne: a lookup by a unique key answers its row, or kNotFound with the
+// caller's message; a statement that names several rows is a fault.
+TEST_F(DbTest, QueryOneAnswersOneRowOrNotFound) {
+  auto db = server().Connect(DbRole::kAdmin);
+  ASSERT_TRUE(db->Execute("INSERT INTO domain (name) VALUES ('a.example'), ('b.example')").ok());
+  auto one =
+      db->QueryOne("SELECT name, active FROM domain WHERE name = ?", {std::string("b.example")}, "no such domain");
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->String(0), "b.example");
+  EXPECT_TRUE(one->Bool(1));
+  auto none = db->QueryOne("SELECT name FROM domain WHERE name = ?", {std::string("c.example")}, "no such domain: c");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(none.error().message, "no such domain: c");
+  auto two = db->QueryOne("SELECT name FROM domain ORDER BY name", {}, "none");
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.error().kind, ErrorKind::kPermanent);
+  auto bad = db->QueryOne("SELECT name FROM no_such_table", {}, "none");  // a driver error stays what it is
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().db_code, 1146);
+}
+
 TEST_F(DbTest, BadSqlIsPermanent) {
   auto db = server().Connect(DbRole::kAdmin);
   auto r = db->Query("SELECT * FROM no_such_table");
