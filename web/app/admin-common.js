@@ -74,7 +74,7 @@ export function refused(e) {
 }
 
 // A usage bar: <meter> plus "used of limit (percent%)" and the state in words.
-export function usageBar(id, used, limit, format) {
+export function usageBar(id, used, limit, format, label) {
   const box = el("div", { class: "usage", id });
   let words;
   if (limit > 0) {
@@ -82,7 +82,7 @@ export function usageBar(id, used, limit, format) {
     box.append(el("meter", {
       min: "0", max: String(limit), value: String(Math.min(used, limit)),
       low: String(limit * 0.8), high: String(limit * 0.9), optimum: "0",
-      "aria-describedby": id + "-text", title: t("admin.usage.percent", { percent: i18n.number(percent) }),
+      "aria-label": label || t("admin.col.storage"), "aria-describedby": id + "-text", title: t("admin.usage.percent", { percent: i18n.number(percent) }),
     }));
     const state = used >= limit ? "admin.usage.over" : used >= limit * 0.9 ? "admin.usage.near" : "admin.usage.ok";
     words = t("admin.usage.of", { used: format(used), limit: format(limit), percent: i18n.number(percent) }) +

@@ -47,10 +47,10 @@ function usage(m) {
   if (!m.usage) return section("mb-usage", t("admin.mailbox.usage"), el("p", {}, t("admin.usage.unknown")));
   return section("mb-usage", t("admin.mailbox.usage"),
     el("p", {}, t("admin.col.storage")),
-    usageBar("mb-usage-bytes", Number(m.usage.bytes), Number(m.max_bytes), i18n.bytes),
+    usageBar("mb-usage-bytes", Number(m.usage.bytes), Number(m.max_bytes), i18n.bytes, t("admin.col.storage")),
     el("p", {}, t("admin.mailbox.messages")),
     usageBar("mb-usage-messages", Number(m.usage.messages), Number(m.max_messages),
-      (n) => t("unit.messages", { n: i18n.number(n) })));
+      (n) => t("unit.messages", { n: i18n.number(n) }), t("admin.mailbox.messages")));
 }
 
 function enableSection(ctx, m) {
