@@ -208,7 +208,12 @@ async function optional(promise) {
   }
 }
 
+// Only the newest opening renders (one opened meanwhile wins over a slower,
+// older one).
+let latest = 0;
+
 export async function mailboxView(params, ctx) {
+  const mine = ++latest;
   const address = params.address;
   const a = segment(address);
   const title = t("admin.mailbox.title", { address });
@@ -224,8 +229,9 @@ export async function mailboxView(params, ctx) {
       optional(call("GET", `/v1/mailboxes/${a}/recovery`, undefined, "admin")),
     ]);
   } catch (e) {
-    return failed(e, ctx, "mailboxes", title);
+    return mine === latest ? failed(e, ctx, "mailboxes", title) : undefined;
   }
+  if (mine !== latest) return undefined;
   const [logins, subs, apppw, recovery] = rest;
   view("mailboxes", title,
     el("p", {}, el("a", { href: "#/admin/mailboxes/" + segment(m.domain), id: "back-to-list" }, t("admin.mailbox.back", { domain: m.domain }))),

@@ -9,9 +9,9 @@
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
-import { status } from "./form.js";
-import { call, segment } from "./api.js";
-import { view, failed, ownDomains, departmentQuery, storageBar, table, mailboxLink, stateWord } from "./admin-common.js";
+import { field, clearErrors, fieldError, status } from "./form.js";
+import { call, segment, ApiError } from "./api.js";
+import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, mailboxLink, stateWord, isGroupAdmin } from "./admin-common.js";
 
 const PAGE = 50;
 const SORTS = {
@@ -93,16 +93,21 @@ function rows(items) {
     el("td", {}, m.last_login ? i18n.dateTime(m.last_login) : t("admin.mailboxes.never"))));
 }
 
+// Only the newest request's answer is shown (an older, slower one is dropped).
+let latest = 0;
+
 async function load(ctx) {
-  const results = byId("mb-results");
-  if (!results) return;
+  if (!byId("mb-results")) return;
+  const mine = ++latest;
   let page;
   try {
     page = await call("GET", `/v1/domains/${segment(state.domain)}/mailboxes${query()}`, undefined, "admin");
   } catch (e) {
-    failed(e, ctx, "mailboxes", t("admin.mailboxes.title_domain", { domain: state.domain }));
+    if (mine === latest) failed(e, ctx, "mailboxes", t("admin.mailboxes.title_domain", { domain: state.domain }));
     return;
   }
+  const results = byId("mb-results");
+  if (mine !== latest || !results) return;
   const items = page.items || [];
   const prev = el("button", { type: "button", id: "mb-prev", disabled: state.cursors.length <= 1 }, t("admin.paging.previous"));
   const next = el("button", { type: "button", id: "mb-next", disabled: !page.next_cursor }, t("admin.paging.next"));
@@ -125,6 +130,48 @@ async function load(ctx) {
   status("");
 }
 
+// A new mailbox (domain administrators and the mail administrator): the
+// same PUT as every client; an address that exists already is said so
+// (PUT would leave it as it is).
+function newMailboxForm(ctx, domain) {
+  const form = el("form", { class: "card", id: "mb-new-form", novalidate: true },
+    field({ id: "mb-new-local", label: t("admin.new.local", { domain }), hint: t("admin.new.local_hint", { domain }), maxlength: 64 }),
+    field({ id: "mb-new-name", label: t("admin.col.name"), required: false, maxlength: 255 }),
+    field({ id: "mb-new-department", label: t("admin.col.department"), required: false, maxlength: 255 }),
+    field({ id: "mb-new-password", label: t("admin.new.password"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
+    el("div", {}, el("button", { type: "submit", id: "mb-new-submit" }, t("admin.new.submit"))));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const local = byId("mb-new-local").value.trim();
+    const password = byId("mb-new-password").value;
+    if (!local || local.includes("@")) return fieldError("mb-new-local", t("admin.new.need_local", { domain }));
+    if (!password) return fieldError("mb-new-password", t("admin.mailbox.need_password"));
+    const address = `${local}@${domain}`;
+    const body = { password, name: byId("mb-new-name").value.trim(), department: byId("mb-new-department").value.trim() };
+    try {
+      try {
+        await call("GET", `/v1/mailboxes/${segment(address)}`, undefined, "admin");
+        return fieldError("mb-new-local", t("admin.new.exists", { address }));
+      } catch (e) {
+        if (!refused(e)) throw e;
+      }
+      await call("PUT", `/v1/mailboxes/${segment(address)}`, body, "admin");
+      byId("mb-new-password").value = "";
+      ctx.go(`/admin/mailbox/${segment(address)}`);
+      status(t("admin.new.created", { address }), "info");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
+      const message = e.text ? e.text() : t("error.generic");
+      status(message, "error");
+      const map = { address: "mb-new-local", name: "mb-new-name", department: "mb-new-department", password: "mb-new-password" };
+      fieldError(map[e.field] || "mb-new-local", message);
+    }
+    return undefined;
+  });
+  return el("details", { id: "mb-new" }, el("summary", { id: "mb-new-open" }, t("admin.new.title")), form);
+}
+
 export async function mailboxesView(params, ctx) {
   const domain = params.domain;
   if (state.domain !== domain) state = { domain, prefix: "", sort: "address", near: false, suspended: false, cursors: [null] };
@@ -132,6 +179,7 @@ export async function mailboxesView(params, ctx) {
   const switcher = own && own.length > 1 ? el("p", { class: "domains" }, own.map((d) =>
     el("a", { href: "#/admin/mailboxes/" + segment(d), "aria-current": d === domain ? "page" : false }, d, " "))) : null;
   view("mailboxes", t("admin.mailboxes.title_domain", { domain }), switcher, controls(ctx),
-    el("div", { id: "mb-results", "aria-live": "polite" }, el("p", {}, t("admin.loading"))));
+    el("div", { id: "mb-results", "aria-live": "polite" }, el("p", {}, t("admin.loading"))),
+    isGroupAdmin() ? null : newMailboxForm(ctx, domain));
   await load(ctx);
 }

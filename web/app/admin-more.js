@@ -5,24 +5,30 @@
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
-import { status } from "./form.js";
-import { call, segment } from "./api.js";
-import { view, failed, refused, ownDomains, table } from "./admin-common.js";
+import { field, clearErrors, fieldError, status } from "./form.js";
+import { call, segment, ApiError } from "./api.js";
+import { view, failed, refused, ownDomains, table, isMailAdmin } from "./admin-common.js";
 
 const PAGE = 50;
 
 // A paged listing under `holder`: fetch(cursor) answers a page, render(items)
 // the table; previous/next buttons with ids prefix-prev / prefix-next.
+// Only the newest request's answer is shown (a slower, older one, say the
+// unfiltered page asked for when the view opened, is dropped).
+let latest = 0;
+
 function pager(holder, prefix, fetch, render, ctx, current, title) {
   const cursors = [null];
   const load = async () => {
+    const mine = ++latest;
     let page;
     try {
       page = await fetch(cursors[cursors.length - 1]);
     } catch (e) {
-      failed(e, ctx, current, title);
+      if (mine === latest) failed(e, ctx, current, title);
       return;
     }
+    if (mine !== latest) return;
     const prev = el("button", { type: "button", id: prefix + "-prev", disabled: cursors.length <= 1 }, t("admin.paging.previous"));
     const next = el("button", { type: "button", id: prefix + "-next", disabled: !page.next_cursor }, t("admin.paging.next"));
     prev.addEventListener("click", () => { cursors.pop(); load(); });
@@ -34,10 +40,35 @@ function pager(holder, prefix, fetch, render, ctx, current, title) {
   return load;
 }
 
+// A new domain (the mail administrator's): POST /v1/domains.
+function newDomainForm(ctx) {
+  const form = el("form", { class: "card", id: "domain-new-form", novalidate: true },
+    field({ id: "domain-new", label: t("admin.domains.new"), hint: t("admin.domains.new_hint"), maxlength: 253 }),
+    el("div", {}, el("button", { type: "submit", id: "domain-new-submit" }, t("admin.domains.add"))));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const domain = byId("domain-new").value.trim();
+    if (!domain) return fieldError("domain-new", t("admin.domains.need_name"));
+    try {
+      await call("POST", "/v1/domains", { domain }, "admin");
+      await domainsView({}, ctx);
+      status(t("admin.domains.added", { domain }), "info");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
+      const message = e.text ? e.text() : t("error.generic");
+      status(message, "error");
+      fieldError("domain-new", message);
+    }
+    return undefined;
+  });
+  return el("section", { "aria-labelledby": "domain-new-title" }, el("h2", { id: "domain-new-title" }, t("admin.domains.add_title")), form);
+}
+
 export async function domainsView(params, ctx) {
   const title = t("admin.domains.title");
   const holder = el("div", { id: "domains-results" });
-  view("domains", title, holder);
+  view("domains", title, holder, isMailAdmin() ? newDomainForm(ctx) : null);
   const render = (items) => (items.length === 0 ? el("p", {}, t("admin.domains.none")) :
     table("domains-table", null, [t("admin.col.domain"), t("admin.col.mailboxes"), t("admin.col.state"),
       t("admin.domains.default_bytes"), t("admin.domains.created")],
