@@ -48,8 +48,18 @@ export function nav(current) {
       el("a", { href, id: "nav-" + id, "aria-current": id === current ? "page" : false }, t(key))))));
 }
 
+// A message for the next view to show (say, "created" before going to the
+// new mailbox's page); any other view opening clears the last message.
+let flash = null;
+
+export function flashNext(message) {
+  flash = message;
+}
+
 // Opens a view: navigation, heading (focused), then the content.
 export function view(current, title, ...content) {
+  status(flash || "", "info");
+  flash = null;
   replace(byId("main"), nav(current), heading(title), ...content.flat(Infinity));
   focusHeading();
 }

@@ -11,7 +11,7 @@ import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
 import { field, clearErrors, fieldError, status } from "./form.js";
 import { call, segment, ApiError } from "./api.js";
-import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, mailboxLink, stateWord, isGroupAdmin } from "./admin-common.js";
+import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, mailboxLink, stateWord, isGroupAdmin, flashNext } from "./admin-common.js";
 
 const PAGE = 50;
 const SORTS = {
@@ -158,8 +158,8 @@ function newMailboxForm(ctx, domain) {
       }
       await call("PUT", `/v1/mailboxes/${segment(address)}`, body, "admin");
       byId("mb-new-password").value = "";
+      flashNext(t("admin.new.created", { address }));
       ctx.go(`/admin/mailbox/${segment(address)}`);
-      status(t("admin.new.created", { address }), "info");
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
       const message = e.text ? e.text() : t("error.generic");
