@@ -39,8 +39,9 @@ export function nav(current) {
     ["dashboard", "#/admin", "admin.nav.dashboard"],
     ["mailboxes", "#/admin/mailboxes", "admin.nav.mailboxes"],
     ["domains", "#/admin/domains", "admin.nav.domains"],
-    ["log", "#/admin/log", "admin.nav.log"],
   ];
+  if (!isGroupAdmin()) links.push(["applications", "#/admin/applications", "admin.nav.applications"]);
+  links.push(["log", "#/admin/log", "admin.nav.log"]);
   if (isMailAdmin()) links.push(["admins", "#/admin/admins", "admin.nav.admins"]);
   links.push(["keys", "#/admin/keys", "admin.nav.keys"]);
   return el("nav", { class: "admin-nav", "aria-label": t("admin.nav.label") },

@@ -3,7 +3,8 @@
 // mailbox counts; mailboxes near or over quota; dormant and suspended
 // mailboxes). Every figure is the API's answer to this administrator; a
 // part the API refuses (403) is left out. The other views are in
-// admin-mailboxes.js, admin-mailbox.js and admin-more.js.
+// admin-mailboxes.js, admin-mailbox.js, admin-applications.js and
+// admin-more.js.
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
@@ -14,6 +15,7 @@ import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, 
 import { mailboxesIndexView, mailboxesView } from "./admin-mailboxes.js";
 import { mailboxView } from "./admin-mailbox.js";
 import { domainsView, logView, adminsView, keysView } from "./admin-more.js";
+import { applicationsIndexView, applicationsView } from "./admin-applications.js";
 
 const KINDS = {
   mail_admin: "admin.kind.mail_admin",
@@ -116,6 +118,8 @@ export function registerAdminRoutes(route, guarded, go) {
   route("/admin/mailboxes/:domain", withGo(mailboxesView));
   route("/admin/mailbox/:address", withGo(mailboxView));
   route("/admin/domains", withGo(domainsView));
+  route("/admin/applications", withGo(applicationsIndexView));
+  route("/admin/applications/:domain", withGo(applicationsView));
   route("/admin/log", withGo(logView));
   route("/admin/admins", withGo(adminsView));
   route("/admin/keys", withGo(keysView));
