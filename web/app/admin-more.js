@@ -73,7 +73,7 @@ export async function domainsView(params, ctx) {
     table("domains-table", null, [t("admin.col.domain"), t("admin.col.mailboxes"), t("admin.col.state"),
       t("admin.domains.default_bytes"), t("admin.domains.created")],
     items.map((d) => el("tr", {},
-      el("td", {}, el("a", { href: "#/admin/mailboxes/" + segment(d.name) }, d.name)),
+      el("td", {}, el("a", { href: "#/admin/domain/" + segment(d.name) }, d.name)),
       el("td", {}, d.mailboxes === undefined || d.mailboxes === null ? "" : i18n.number(d.mailboxes)),
       el("td", {}, t(d.active ? "admin.state.active" : "admin.state.suspended")),
       el("td", {}, d.default_max_bytes ? i18n.bytes(d.default_max_bytes) : t("admin.domains.unlimited")),
@@ -159,3 +159,70 @@ export async function keysView(params, ctx) {
   render, ctx, "keys", title)();
 }
 
+
+// One domain: its facts, enable/disable (the mail administrator's), and its
+// self-service settings (domain administrators): applications closed, by
+// approval or open, and reset links by mail. A part the API refuses is
+// left out.
+export async function domainView(params, ctx) {
+  const domain = params.domain;
+  const d = segment(domain);
+  const title = t("admin.domain.title", { domain });
+  let info;
+  let self = null;
+  try {
+    info = await call("GET", `/v1/domains/${d}`, undefined, "admin");
+    try {
+      self = await call("GET", `/v1/domains/${d}/self-service`, undefined, "admin");
+    } catch (e) {
+      if (!refused(e)) throw e;
+    }
+  } catch (e) {
+    return failed(e, ctx, "domains", title);
+  }
+  const again = async (request, doneKey) => {
+    try {
+      await request();
+      await domainView(params, ctx);
+      status(t(doneKey), "info");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
+      status(e.text ? e.text() : t("error.generic"), "error");
+    }
+    return undefined;
+  };
+  const parts = [
+    el("dl", { class: "facts" },
+      el("dt", {}, t("admin.col.mailboxes")), el("dd", { id: "domain-mailboxes" }, i18n.number(info.mailboxes || 0)),
+      el("dt", {}, t("admin.col.state")), el("dd", { id: "domain-state" }, t(info.active ? "admin.state.active" : "admin.state.suspended")),
+      el("dt", {}, t("admin.domains.default_bytes")),
+      el("dd", {}, info.default_max_bytes ? i18n.bytes(info.default_max_bytes) : t("admin.domains.unlimited"))),
+    el("p", {}, el("a", { href: "#/admin/mailboxes/" + d }, t("admin.domain.mailboxes"))),
+  ];
+  if (isMailAdmin()) {
+    const toggle = el("button", { type: "button", id: "domain-toggle" }, t(info.active ? "admin.domain.disable" : "admin.domain.enable"));
+    toggle.addEventListener("click", () => again(
+      () => call("POST", `/v1/domains/${d}/${info.active ? "disable" : "enable"}`, undefined, "admin"),
+      info.active ? "admin.domain.disabled" : "admin.domain.enabled"));
+    parts.push(toggle);
+  }
+  if (self) {
+    const modes = el("select", { id: "domain-applications" }, ["closed", "approval", "open"].map((m) =>
+      el("option", { value: m, selected: self.applications === m }, t({
+        closed: "admin.domain.apps.closed", approval: "admin.domain.apps.approval", open: "admin.domain.apps.open" }[m]))));
+    const links = el("input", { id: "domain-recovery-mail", type: "checkbox", checked: !!self.recovery_mail });
+    const form = el("form", { class: "card", id: "domain-self-form" },
+      el("div", {}, el("label", { for: "domain-applications" }, t("admin.domain.apps")), modes),
+      el("div", { class: "check" }, links, el("label", { for: "domain-recovery-mail" }, t("admin.domain.recovery_mail"))),
+      el("div", {}, el("button", { type: "submit", id: "domain-self-submit" }, t("admin.domain.save"))));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      again(() => call("PUT", `/v1/domains/${d}/self-service`, { applications: modes.value, recovery_mail: links.checked }, "admin"),
+        "admin.domain.saved");
+    });
+    parts.push(el("section", { "aria-labelledby": "domain-self-title" },
+      el("h2", { id: "domain-self-title" }, t("admin.domain.self_service")), form));
+  }
+  view("domains", title, parts);
+  return undefined;
+}

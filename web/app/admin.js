@@ -14,7 +14,7 @@ import * as session from "./session.js";
 import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, mailboxLink, section } from "./admin-common.js";
 import { mailboxesIndexView, mailboxesView } from "./admin-mailboxes.js";
 import { mailboxView } from "./admin-mailbox.js";
-import { domainsView, logView, adminsView, keysView } from "./admin-more.js";
+import { domainsView, domainView, logView, adminsView, keysView } from "./admin-more.js";
 import { applicationsIndexView, applicationsView } from "./admin-applications.js";
 
 const KINDS = {
@@ -118,6 +118,7 @@ export function registerAdminRoutes(route, guarded, go) {
   route("/admin/mailboxes/:domain", withGo(mailboxesView));
   route("/admin/mailbox/:address", withGo(mailboxView));
   route("/admin/domains", withGo(domainsView));
+  route("/admin/domain/:domain", withGo(domainView));
   route("/admin/applications", withGo(applicationsIndexView));
   route("/admin/applications/:domain", withGo(applicationsView));
   route("/admin/log", withGo(logView));
