@@ -1,7 +1,7 @@
 // main.js: the pages' start. Loads the catalogue, asks who is signed in,
 // builds the header and hands the rest to the router: #/signin (mailbox
-// users), #/signin/admin, #/me (a mailbox user's own page), #/admin (an
-// administrator's start page). Every view is made with dom.js (text as
+// users), #/signin/admin, #/me (a mailbox user's own page), #/admin/...
+// (the administrators' pages: admin.js). Every view is made with dom.js (text as
 // text, never HTML).
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
@@ -11,7 +11,7 @@ import { status } from "./form.js";
 import * as session from "./session.js";
 import { signInView } from "./signin.js";
 import { meView } from "./me.js";
-import { adminView } from "./admin.js";
+import { registerAdminRoutes } from "./admin.js";
 
 function home() {
   const p = session.who();
@@ -78,7 +78,7 @@ async function boot() {
   route("/signin", () => (session.who() ? go(home()) : signInView("mailbox", signedIn)));
   route("/signin/admin", () => (session.who() ? go(home()) : signInView("admin", signedIn)));
   route("/me", guarded(["mailbox_user"], meView));
-  route("/admin", guarded(["mail_admin", "domain_admin", "group_admin"], adminView));
+  registerAdminRoutes(route, guarded, go);
   otherwise(() => go(home()));
   start();
 }
