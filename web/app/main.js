@@ -1,6 +1,6 @@
 // main.js: the pages' start. Loads the catalogue, asks who is signed in,
 // builds the header and hands the rest to the router: #/signin (mailbox
-// users), #/signin/admin, #/me (a mailbox user's own page), #/admin (an
+// users), #/signin/admin, #/forgot, #/reset/<token>, #/apply, #/me (a mailbox user's own page), #/admin (an
 // administrator's start page). Every view is made with dom.js (text as
 // text, never HTML).
 import * as i18n from "./i18n.js";
@@ -12,6 +12,8 @@ import * as session from "./session.js";
 import { signInView } from "./signin.js";
 import { meView } from "./me.js";
 import { adminView } from "./admin.js";
+import { forgotView, resetLinkView } from "./recovery.js";
+import { applyView } from "./apply.js";
 
 function home() {
   const p = session.who();
@@ -77,6 +79,12 @@ async function boot() {
   };
   route("/signin", () => (session.who() ? go(home()) : signInView("mailbox", signedIn)));
   route("/signin/admin", () => (session.who() ? go(home()) : signInView("admin", signedIn)));
+  // Open to anyone: the forgotten password and the application form.
+  route("/forgot", forgotView);
+  route("/reset", resetLinkView);
+  route("/reset/:token", resetLinkView);
+  route("/apply", applyView);
+  route("/apply/:domain", applyView);
   route("/me", guarded(["mailbox_user"], meView));
   route("/admin", guarded(["mail_admin", "domain_admin", "group_admin"], adminView));
   otherwise(() => go(home()));
