@@ -107,8 +107,8 @@ export function appPasswordsSection(address, onEnded) {
     }
     const items = (list && list.items) || [];
     const rows = items.map((a) => {
-      const revoke = el("button", { type: "button", class: "link", "data-id": String(a.id) },
-        t("self.apps.revoke", { label: a.label }));
+      const revoke = el("button", { type: "button", class: "link", "data-id": String(a.id),
+        "aria-label": t("self.apps.revoke", { label: a.label }) }, t("self.apps.revoke_button"));
       revoke.addEventListener("click", async () => {
         revoke.disabled = true;
         try {
