@@ -44,7 +44,9 @@ def missing():
 class WebStack:
     """MariaDB, optionally Dovecot, and roster-apid serving web/."""
 
-    def __init__(self, dovecot=False, settings=""):
+    def __init__(self, dovecot=False, settings="", apid_env=None):
+        """apid_env: variables for roster-apid's environment only (a test's
+        libfaketime: tests/web/selfservice.test), never for the others."""
         # No auth cache: a password changed through the pages counts at
         # Dovecot's next login (roster-apid here has no auth-master socket
         # to flush it).
@@ -59,7 +61,16 @@ class WebStack:
             self.apid = apid_stack.Apid(
                 self.stack, f"api_web_root = {WEB_ROOT}\napi_cookie_secure = no\n{settings}", tcp=True,
                 proxies="uid:0")
-            self.apid.start()
+            saved = {name: os.environ.get(name) for name in (apid_env or {})}
+            os.environ.update(apid_env or {})
+            try:
+                self.apid.start()
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
         except Exception:
             self.stack.stop()
             raise

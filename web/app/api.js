@@ -18,6 +18,7 @@ export class ApiError extends Error {
     this.code = code;      // the server's error.code, or "network"
     this.field = field;    // the input field it is about, or null
     this.context = context || "";
+    this.retryAfter = 0;   // seconds, from a 429's Retry-After
   }
 
   // The catalogue's sentence for this error: error.<context>.<code> first
@@ -67,8 +68,11 @@ export async function call(method, path, body, context) {
   }
   if (!r.ok) {
     const err = (answer && answer.error) || {};
-    throw new ApiError(r.status, typeof err.code === "string" ? err.code : "http_" + r.status,
+    const error = new ApiError(r.status, typeof err.code === "string" ? err.code : "http_" + r.status,
       typeof err.field === "string" ? err.field : null, context);
+    const wait = Number(r.headers.get("Retry-After"));
+    if (Number.isFinite(wait) && wait > 0) error.retryAfter = wait;
+    throw error;
   }
   return answer;
 }

@@ -1,7 +1,7 @@
 // main.js: the pages' start. Loads the catalogue, asks who is signed in,
 // builds the header and hands the rest to the router: #/signin (mailbox
-// users), #/signin/admin, #/me (a mailbox user's own page), #/admin/...
-// (the administrators' pages: admin.js). Every view is made with dom.js (text as
+// users), #/signin/admin, #/forgot, #/reset/<token>, #/apply, #/me (a mailbox user's own page),
+// #/admin/... (the administrators' pages: admin.js). Every view is made with dom.js (text as
 // text, never HTML).
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
@@ -12,6 +12,8 @@ import * as session from "./session.js";
 import { signInView } from "./signin.js";
 import { meView } from "./me.js";
 import { registerAdminRoutes } from "./admin.js";
+import { forgotView, resetLinkView } from "./recovery.js";
+import { applyView } from "./apply.js";
 
 function home() {
   const p = session.who();
@@ -77,6 +79,12 @@ async function boot() {
   };
   route("/signin", () => (session.who() ? go(home()) : signInView("mailbox", signedIn)));
   route("/signin/admin", () => (session.who() ? go(home()) : signInView("admin", signedIn)));
+  // Open to anyone: the forgotten password and the application form.
+  route("/forgot", forgotView);
+  route("/reset", resetLinkView);
+  route("/reset/:token", resetLinkView);
+  route("/apply", applyView);
+  route("/apply/:domain", applyView);
   route("/me", guarded(["mailbox_user"], meView));
   registerAdminRoutes(route, guarded, go);
   otherwise(() => go(home()));

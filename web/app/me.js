@@ -2,13 +2,15 @@
 // figures and a word for the state: readable without colour), the login
 // history, and the password change (the current password required; the
 // change ends every session of the mailbox, this one too, so the user signs
-// in again with the new password).
+// in again with the new password); then the self-service sections of
+// selfservice.js (security question, app passwords, forwards).
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
 import { field, clearErrors, fieldError, status, heading, focusHeading } from "./form.js";
 import { call, segment, ApiError } from "./api.js";
 import * as session from "./session.js";
+import { recoverySection, appPasswordsSection, forwardsSection } from "./selfservice.js";
 
 // One usage line: a <meter> and the same as words.
 function usageLine(id, label, used, limit, format) {
@@ -130,7 +132,10 @@ export async function meView(params, ctx) {
       el("dt", {}, t("me.name")), el("dd", { id: "me-name" }, mailbox.name || t("me.no_name"))),
     usageSection(mailbox),
     loginsSection((logins && logins.items) || []),
-    passwordSection(mailbox.address, ctx.onEnded));
+    passwordSection(mailbox.address, ctx.onEnded),
+    recoverySection(mailbox.address, ctx.onEnded),
+    appPasswordsSection(mailbox.address, ctx.onEnded),
+    forwardsSection(mailbox.address, ctx.onEnded));
   focusHeading();
   return undefined;
 }

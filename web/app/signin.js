@@ -27,9 +27,13 @@ export function signInView(kind, onSignedIn) {
   const other = el("p", { class: "switch" },
     el("a", { href: admin ? "#/signin" : "#/signin/admin", id: "signin-other" },
       admin ? t("signin.as_mailbox") : t("signin.as_admin")));
+  const self = admin ? null : el("p", { class: "switch" },
+    el("a", { href: "#/forgot", id: "signin-forgot" }, t("recovery.forgot_link")), " · ",
+    el("a", { href: "#/apply", id: "signin-apply" }, t("apply.link")));
   replace(byId("main"),
     heading(admin ? t("signin.title_admin") : t("signin.title_mailbox")),
     form,
+    self,
     other);
   focusHeading();
 
