@@ -29,18 +29,6 @@ Error Refused() { return Error::Unauthenticated(kRefused); }
 
 constexpr char kBase32Lower[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-std::string RandomBase32(size_t chars) {
-  std::string out;
-  for (size_t i = 0; i < chars; ++i) out += kBase32Lower[randombytes_uniform(32)];
-  return out;
-}
-
-std::string Sha256(std::string_view bytes) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-}
-
 bool SameDigest(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -110,6 +98,18 @@ std::optional<uint64_t> MatchingStep(std::string_view secret, std::string_view c
 }
 
 }  // namespace
+
+std::string RandomBase32(size_t chars) {
+  std::string out;
+  for (size_t i = 0; i < chars; ++i) out += kBase32Lower[randombytes_uniform(32)];
+  return out;
+}
+
+std::string Sha256(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
 
 // ------------------------------------------------------------------ formats
 

@@ -119,6 +119,11 @@ constexpr size_t kApiKeySecretChars = 32;
 // TOTP (RFC 6238 on RFC 4226): HMAC-SHA1, 6 digits, 30-second steps.
 constexpr int64_t kTotpPeriod = 30;
 std::string GenerateTotpSecret();  // 20 random bytes
+// `chars` random characters of the lower-case base32 alphabet (5 bits each):
+// API keys, reset-link tokens.
+std::string RandomBase32(size_t chars);
+// SHA-256 of `bytes`, 32 raw bytes: what is stored of a key or a token.
+std::string Sha256(std::string_view bytes);
 // RFC 4648 base32, upper case, no padding (what authenticator apps read).
 std::string Base32(std::string_view bytes);
 // The code for `step` (Unix time / kTotpPeriod), 6 digits.

@@ -28,6 +28,10 @@ Json Page(Json items, const std::string& next_cursor);
 // nullopt = every domain (the mail administrator, its key not limited).
 std::optional<std::set<std::string>> ListedDomains(const Principal& p);
 
+// A mailbox user's own change: the input's "current_password" must be the
+// mailbox's password (403 on field current_password). mailbox_ops.cc.
+Status CheckCurrentPassword(Context& ctx, const std::string& address, const Json& in);
+
 #define ROSTER_OPS_HANDLER(name)                                                                 \
   Result<Json> name([[maybe_unused]] Context& ctx, [[maybe_unused]] const Operation& op,         \
                     [[maybe_unused]] const Json& in, [[maybe_unused]] const Object& object)

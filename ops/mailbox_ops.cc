@@ -123,9 +123,8 @@ ROSTER_OPS_HANDLER(MailboxSetPassword) {
   return Json{{"password_changed", object.name}};
 }
 
-ROSTER_OPS_HANDLER(MailboxChangePassword) {
-  AdminStore store(*ctx.db);
-  auto stored = store.PasswordHash(object.name);
+Status CheckCurrentPassword(Context& ctx, const std::string& address, const Json& in) {
+  auto stored = AdminStore(*ctx.db).PasswordHash(address);
   if (!stored) return stored.error();
   PasswordHasher hasher(ctx.settings->password_policy);
   if (!hasher.Verify(in["current_password"].get_ref<const std::string&>(), *stored).matched()) {
@@ -133,6 +132,13 @@ ROSTER_OPS_HANDLER(MailboxChangePassword) {
     e.field = "current_password";
     return e;
   }
+  return Status::Ok();
+}
+
+ROSTER_OPS_HANDLER(MailboxChangePassword) {
+  AdminStore store(*ctx.db);
+  ROSTER_TRY(CheckCurrentPassword(ctx, object.name, in));
+  PasswordHasher hasher(ctx.settings->password_policy);
   auto hash = hasher.Hash(in["password"].get_ref<const std::string&>());
   if (!hash) return hash.error();
   ROSTER_TRY(store.SetPasswordHash(object.name, *hash, ctx.actor));

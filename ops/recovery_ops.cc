@@ -30,6 +30,7 @@
 #include "common/password.h"
 #include "common/recovery_store.h"
 #include "common/text.h"
+#include "ops/authn.h"
 #include "ops/handlers.h"
 #include "ops/recovery.h"
 
@@ -119,32 +120,6 @@ Error Locked(int64_t seconds) {
   return Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
 }
 
-std::string Sha256(std::string_view bytes) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-}
-
-std::string NewToken() {
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  unsigned char bytes[32];
-  randombytes_buf(bytes, sizeof bytes);
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 5) {
-      out += kAlphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
-  sodium_memzero(bytes, sizeof bytes);
-  return out;  // kResetTokenChars
-}
-
 bool LinkOffered(const Context& ctx, const RecoveryRecord& r) {
   return r.usable && r.recovery_mail && !r.recovery_address.empty() && !ctx.settings->public_url.empty();
 }
@@ -181,15 +156,7 @@ ROSTER_OPS_HANDLER(RecoverySet) {
     e.field = "question";
     return e;
   }
-  AdminStore store(*ctx.db);
-  auto stored = store.PasswordHash(object.name);
-  if (!stored) return stored.error();
-  PasswordHasher hasher(ctx.settings->password_policy);
-  if (!hasher.Verify(in["current_password"].get_ref<const std::string&>(), *stored).matched()) {
-    Error e = Error::Forbidden("the current password is not right");
-    e.field = "current_password";
-    return e;
-  }
+  ROSTER_TRY(CheckCurrentPassword(ctx, object.name, in));
   std::optional<std::string> question;
   std::string answer_hash;
   if (has_question) {
@@ -202,7 +169,7 @@ ROSTER_OPS_HANDLER(RecoverySet) {
       return e;
     }
     if (!answer.empty()) {
-      auto hash = hasher.Hash(answer);
+      auto hash = PasswordHasher(ctx.settings->password_policy).Hash(answer);
       sodium_memzero(answer.data(), answer.size());
       if (!hash) return hash.error();
       answer_hash = *hash;
@@ -323,7 +290,7 @@ ROSTER_OPS_HANDLER(RecoverySendLink) {
   }
   if (!LinkOffered(ctx, *r)) return answer;
   if (ctx.mailer == nullptr) return Error::Temporary("reset links cannot be mailed from here");
-  std::string token = NewToken();
+  std::string token = RandomBase32(kResetTokenChars);  // 260 random bits
   struct Wipe {
     std::string& s;
     ~Wipe() { sodium_memzero(s.data(), s.size()); }
