@@ -236,6 +236,8 @@ def main():
             deadline = time.time() + 60
             while rows_at is None and time.time() < deadline:
                 rows_at = b.js("return window.__rowsAt;")
+            if rows_at is None:
+                raise RuntimeError("the mailbox list showed no rows in 60 s")
             nav = b.js("const n = performance.getEntriesByType('navigation')[0]; "
                        "return n.responseStart - n.requestStart;")
             api = b.js("return performance.getEntriesByType('resource').filter((e) => e.name.includes('/mailboxes?'))"
