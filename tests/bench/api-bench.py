@@ -139,17 +139,14 @@ def near_page_sql(cursor, limit):
             f"{JOINS}{WHERE}{NEAR}{after}ORDER BY m.lookup_key LIMIT {limit};")
 
 
-print(f"== roster api bench: {os.cpu_count()} cores, {MAILBOXES} mailboxes, {CLIENTS} clients, "
-      f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
-stack = dovecot_stack.Stack()
-stack.start_db()
-apid = None
-try:
+def populate(stack, mailboxes=MAILBOXES):
+    """The mail administrator boss and the domain's mailboxes u000000.. on
+    stack's database (tests/bench/web-bench.py builds its own the same way)."""
     stack.rosterctl("admin", "add", "boss", "--kind", "mail", "--password-stdin", input=BOSS_PASSWORD + "\n")
     stack.rosterctl("domain", "add", DOMAIN)
     stack.sql("INSERT INTO mailbox (domain_id, address, password_hash) "
               f"SELECT d.id, CONCAT('u', LPAD(seq, 6, '0'), '@{DOMAIN}'), '' "
-              f"FROM domain d, seq_0_to_{MAILBOXES - 1} WHERE d.name = '{DOMAIN}'")
+              f"FROM domain d, seq_0_to_{mailboxes - 1} WHERE d.name = '{DOMAIN}'")
     # Usage as Dovecot leaves it: 0..1 GiB of a 1 GiB quota, about 2% at 90% or more; a tenth unlimited.
     stack.sql("UPDATE mailbox SET max_bytes = IF(id % 10 = 0, 0, 1073741824)")
     stack.sql("INSERT INTO mailbox_usage (mailbox_id, bytes, messages) "
@@ -157,105 +154,116 @@ try:
     stack.sql("INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) SELECT id, 'imap', INET6_ATON('192.0.2.1'), "
               "'2024-01-01' + INTERVAL (id * 7907) % 30000000 SECOND FROM mailbox WHERE id % 5 > 1")
     stack.sql("ANALYZE TABLE mailbox, mailbox_usage, last_login")
-    # New hashes at roster's defaults (argon2id, 64 MiB, 3 passes), as an installation makes them.
-    apid = apid_stack.Apid(stack, settings=f"api_threads = {max(2, CLIENTS)}\napi_client_failures = 0\n",
-                           argon2=("64M", 3)).start()
-    token = apid.sign_in(BOSS_PASSWORD, name="boss")
 
-    # 10. Pages at random points: the cursors of the whole listing by pages of
-    # 1000 (a cursor is opaque: it is what a page answers), then pages of 100
-    # from a random one of them.
-    cursors, cursor = [None], None
-    while True:
-        r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" + (f"&cursor={cursor}" if cursor else ""),
-                         token=token)
-        cursor = r.json["next_cursor"]
-        if cursor is None:
-            break
-        cursors.append(cursor)
-    rng = random.Random(14)
-    starts = [rng.randrange(len(cursors)) for _ in range(PAGES)]
-    base = f"/v1/domains/{DOMAIN}/mailboxes?limit=100"
 
-    def page(conn, i):
-        c = cursors[starts[i]]
-        path = base + (f"&cursor={c}" if c else "")
-        r = apid.request("GET", path, token=token, conn=conn)
-        return r.status == 200 and len(r.json["items"]) == 100
+if __name__ == "__main__":
+    print(f"== roster api bench: {os.cpu_count()} cores, {MAILBOXES} mailboxes, {CLIENTS} clients, "
+          f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    stack = dovecot_stack.Stack()
+    stack.start_db()
+    apid = None
+    try:
+        populate(stack)
+        # New hashes at roster's defaults (argon2id, 64 MiB, 3 passes), as an installation makes them.
+        apid = apid_stack.Apid(stack, settings=f"api_threads = {max(2, CLIENTS)}\napi_client_failures = 0\n",
+                               argon2=("64M", 3)).start()
+        token = apid.sign_in(BOSS_PASSWORD, name="boss")
 
-    run_clients(page, min(PAGES, 200), CLIENTS)  # warm-up
-    secs, lat, bad = run_clients(page, PAGES, CLIENTS)
-    anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 100) for k in starts])
-    print(f"-- 10. listing page (100 mailboxes at a random point), {CLIENTS} clients, {PAGES} pages")
-    print(f"   roster-apid: {PAGES / secs:8.0f} pages/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
-          f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
-    print(f"   anchor, the keyset query in mariadb, 1 connection: {PAGES / anchor:8.0f} pages/s")
-
-    # 11. The whole listing page by page.
-    conn = apid.connection()
-    t0 = time.perf_counter()
-    seen, cursor, pages = 0, None, 0
-    while True:
-        r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" + (f"&cursor={cursor}" if cursor else ""),
-                         token=token, conn=conn)
-        seen += len(r.json["items"])
-        pages += 1
-        cursor = r.json["next_cursor"]
-        if cursor is None:
-            break
-    whole = time.perf_counter() - t0
-    conn.close()
-    anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 1000) for k in range(pages)])
-    print(f"-- 11. the whole listing, {seen} mailboxes in {pages} pages of 1000, 1 client")
-    print(f"   roster-apid: {whole:6.2f} s (goal < 10 s)   anchor, the same keyset queries in mariadb: {anchor:6.2f} s")
-
-    # 12. Password changes.
-    targets = rng.sample(range(MAILBOXES), CHANGES)
-
-    def change(conn, i):
-        r = apid.request("PUT", f"/v1/mailboxes/{address(targets[i])}/password", {"password": f"new-pw-{i}-xyz"},
-                         token=token, conn=conn)
-        return r.status in (200, 204)
-
-    secs, lat, bad = run_clients(change, CHANGES, CLIENTS)
-    print(f"-- 12. password change (argon2id 64 MiB 3 passes, change log, cache flush), {CLIENTS} clients, "
-          f"{CHANGES} changes")
-    print(f"   roster-apid: {CHANGES / secs:8.0f} changes/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
-          f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}")
-
-    # 13. and 14. A sorted page, a filtered page: each from cursors of that listing.
-    def listing_cursors(query, pages):
-        found, cursor = [None], None
-        for _ in range(pages):
-            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" +
+        # 10. Pages at random points: the cursors of the whole listing by pages of
+        # 1000 (a cursor is opaque: it is what a page answers), then pages of 100
+        # from a random one of them.
+        cursors, cursor = [None], None
+        while True:
+            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" +
                              (f"&cursor={cursor}" if cursor else ""), token=token)
             cursor = r.json["next_cursor"]
             if cursor is None:
                 break
-            found.append(cursor)
-        return found
+            cursors.append(cursor)
+        rng = random.Random(14)
+        starts = [rng.randrange(len(cursors)) for _ in range(PAGES)]
+        base = f"/v1/domains/{DOMAIN}/mailboxes?limit=100"
 
-    for case, query, sql, pages in (
-            ("13. page sorted by usage, descending (sort=-usage)", "sort=-usage", usage_page_sql, SORTED_START),
-            ("14. page near or over quota (min_usage_percent=90)", "min_usage_percent=90", near_page_sql, 1000)):
-        starts = listing_cursors(query, pages)[:-1] or [None]  # each start has a full page after it
-        picks = [rng.randrange(len(starts)) for _ in range(SORTED_PAGES)]
-
-        def sorted_page(conn, i):
-            c = starts[picks[i]]
-            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" + (f"&cursor={c}" if c else ""),
-                             token=token, conn=conn)
+        def page(conn, i):
+            c = cursors[starts[i]]
+            path = base + (f"&cursor={c}" if c else "")
+            r = apid.request("GET", path, token=token, conn=conn)
             return r.status == 200 and len(r.json["items"]) == 100
 
-        run_clients(sorted_page, min(SORTED_PAGES, 8), CLIENTS)  # warm-up
-        secs, lat, bad = run_clients(sorted_page, SORTED_PAGES, CLIENTS)
-        anchor = mariadb([sql(starts[k], 101) for k in picks])
-        print(f"-- {case}, {CLIENTS} clients, {SORTED_PAGES} pages of 100 from {len(starts)} starting points")
-        print(f"   roster-apid: {SORTED_PAGES / secs:8.1f} pages/s   p50 {percentile(lat, .5) * 1000:7.2f} ms   "
-              f"p99 {percentile(lat, .99) * 1000:7.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
-        print(f"   anchor, the page's statement in mariadb, 1 connection: {SORTED_PAGES / anchor:8.1f} pages/s "
-              f"({anchor / SORTED_PAGES * 1000:.2f} ms each)")
-finally:
-    if apid is not None:
-        apid.stop()
-    stack.stop()
+        run_clients(page, min(PAGES, 200), CLIENTS)  # warm-up
+        secs, lat, bad = run_clients(page, PAGES, CLIENTS)
+        anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 100) for k in starts])
+        print(f"-- 10. listing page (100 mailboxes at a random point), {CLIENTS} clients, {PAGES} pages")
+        print(f"   roster-apid: {PAGES / secs:8.0f} pages/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
+              f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
+        print(f"   anchor, the keyset query in mariadb, 1 connection: {PAGES / anchor:8.0f} pages/s")
+
+        # 11. The whole listing page by page.
+        conn = apid.connection()
+        t0 = time.perf_counter()
+        seen, cursor, pages = 0, None, 0
+        while True:
+            r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=1000" +
+                             (f"&cursor={cursor}" if cursor else ""), token=token, conn=conn)
+            seen += len(r.json["items"])
+            pages += 1
+            cursor = r.json["next_cursor"]
+            if cursor is None:
+                break
+        whole = time.perf_counter() - t0
+        conn.close()
+        anchor = mariadb([page_sql(address(k * 1000 - 1) if k else "", 1000) for k in range(pages)])
+        print(f"-- 11. the whole listing, {seen} mailboxes in {pages} pages of 1000, 1 client")
+        print(f"   roster-apid: {whole:6.2f} s (goal < 10 s)   "
+              f"anchor, the same keyset queries in mariadb: {anchor:6.2f} s")
+
+        # 12. Password changes.
+        targets = rng.sample(range(MAILBOXES), CHANGES)
+
+        def change(conn, i):
+            r = apid.request("PUT", f"/v1/mailboxes/{address(targets[i])}/password", {"password": f"new-pw-{i}-xyz"},
+                             token=token, conn=conn)
+            return r.status in (200, 204)
+
+        secs, lat, bad = run_clients(change, CHANGES, CLIENTS)
+        print(f"-- 12. password change (argon2id 64 MiB 3 passes, change log, cache flush), {CLIENTS} clients, "
+              f"{CHANGES} changes")
+        print(f"   roster-apid: {CHANGES / secs:8.0f} changes/s   p50 {percentile(lat, .5) * 1000:6.2f} ms   "
+              f"p99 {percentile(lat, .99) * 1000:6.2f} ms   failures {bad}")
+
+        # 13. and 14. A sorted page, a filtered page: each from cursors of that listing.
+        def listing_cursors(query, pages):
+            found, cursor = [None], None
+            for _ in range(pages):
+                r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" +
+                                 (f"&cursor={cursor}" if cursor else ""), token=token)
+                cursor = r.json["next_cursor"]
+                if cursor is None:
+                    break
+                found.append(cursor)
+            return found
+
+        for case, query, sql, pages in (
+                ("13. page sorted by usage, descending (sort=-usage)", "sort=-usage", usage_page_sql, SORTED_START),
+                ("14. page near or over quota (min_usage_percent=90)", "min_usage_percent=90", near_page_sql, 1000)):
+            starts = listing_cursors(query, pages)[:-1] or [None]  # each start has a full page after it
+            picks = [rng.randrange(len(starts)) for _ in range(SORTED_PAGES)]
+
+            def sorted_page(conn, i):
+                c = starts[picks[i]]
+                r = apid.request("GET", f"/v1/domains/{DOMAIN}/mailboxes?limit=100&{query}" +
+                                 (f"&cursor={c}" if c else ""), token=token, conn=conn)
+                return r.status == 200 and len(r.json["items"]) == 100
+
+            run_clients(sorted_page, min(SORTED_PAGES, 8), CLIENTS)  # warm-up
+            secs, lat, bad = run_clients(sorted_page, SORTED_PAGES, CLIENTS)
+            anchor = mariadb([sql(starts[k], 101) for k in picks])
+            print(f"-- {case}, {CLIENTS} clients, {SORTED_PAGES} pages of 100 from {len(starts)} starting points")
+            print(f"   roster-apid: {SORTED_PAGES / secs:8.1f} pages/s   p50 {percentile(lat, .5) * 1000:7.2f} ms   "
+                  f"p99 {percentile(lat, .99) * 1000:7.2f} ms   failures {bad}   (goal p99 <= 50 ms)")
+            print(f"   anchor, the page's statement in mariadb, 1 connection: {SORTED_PAGES / anchor:8.1f} pages/s "
+                  f"({anchor / SORTED_PAGES * 1000:.2f} ms each)")
+    finally:
+        if apid is not None:
+            apid.stop()
+        stack.stop()
