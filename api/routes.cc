@@ -90,7 +90,9 @@ const std::vector<ApiRoute>& ApiRoutes() {
        kStrict, kSignedIn, "The mailboxes whose sending is suspended"},
       // ---- subscriptions: aliases, forwards, lists (incoming), sender BCC (outgoing)
       {"GET", "/v1/subscriptions", K::kOperation, "sub.list", 200, kNoBody, kQuery, nullptr, kPlain, kStrict,
-       kSignedIn, "Subscriptions, of one address (address=) or all"},
+       kSignedIn,
+       "Subscriptions, of one address (address=), or those delivering to a mailbox (recipient=, paged: cursor, "
+       "limit), or all"},
       {"PUT", "/v1/subscriptions/incoming/{address}/{recipient}", K::kOperation, "sub.add", 204, kNoBody, kNoQuery,
        R"({"outgoing":false})", kPlain, kIdempotentCreate, kSignedIn,
        "Mail to address (or @domain) also goes to recipient"},

@@ -429,6 +429,20 @@ Result<std::vector<Subscription>> AdminStore::ListSubscriptions(std::string_view
   return out;
 }
 
+Result<std::vector<Subscription>> AdminStore::ListSubscriptionsTo(std::string_view recipient,
+                                                                  std::string_view address, uint64_t after_id,
+                                                                  uint64_t limit) {
+  auto rows = db_.Query(
+      "SELECT id, direction, address, recipient FROM subscription WHERE LOWER(recipient) = LOWER(?) "
+      "AND (? = '' OR address = LOWER(?)) AND id > ? ORDER BY id LIMIT ?",
+      {std::string(recipient), std::string(address), std::string(address), after_id, limit});
+  if (!rows) return rows.error();
+  std::vector<Subscription> out;
+  for (const DbRow& r : *rows)
+    out.push_back(Subscription{r.Uint(0), r.String(1).empty() ? 'I' : r.String(1)[0], r.String(2), r.String(3)});
+  return out;
+}
+
 // ---------------------------------------------------------------- change log
 
 Status AdminStore::WriteChangeLog(const Actor& actor, std::string_view action, std::string_view object,

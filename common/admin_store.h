@@ -211,6 +211,11 @@ class AdminStore {
   Status AddSubscription(const Subscription& sub, const Actor& actor);
   Status DeleteSubscription(const Subscription& sub, const Actor& actor);
   Result<std::vector<Subscription>> ListSubscriptions(std::string_view address);
+  // The subscriptions delivering to `recipient` (compared without case, as
+  // a mailbox is looked up; of `address` only, unless ""), in id order after
+  // `after_id`, at most `limit`.
+  Result<std::vector<Subscription>> ListSubscriptionsTo(std::string_view recipient, std::string_view address,
+                                                        uint64_t after_id, uint64_t limit);
 
   Result<std::vector<ChangeLogEntry>> ListChangeLog(const ChangeLogFilter& filter);
   // The same, narrowed to `scope`: each domain's entries are one range of the

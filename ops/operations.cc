@@ -188,8 +188,11 @@ const std::vector<Operation>& Operations() {
        {{"address", F::kAddress, true}, {"recipient", F::kMailbox, true}, {"outgoing", F::kBool}}, SubChange},
       {"sub.del", kChanges, ObjectKind::kAddress, "address", kDomainAdmins | kOwner, false,
        {{"address", F::kAddress, true}, {"recipient", F::kMailbox, true}, {"outgoing", F::kBool}}, SubChange},
+      // By address, or by recipient (the aliases and forwards that deliver to
+      // a mailbox: authorized on the recipient, each row then as if listed by
+      // its address; paged by cursor).
       {"sub.list", kReads, ObjectKind::kAddress, "address", kDomainAdmins | kOwner, false,
-       {{"address", F::kAddress}}, SubList},
+       {{"address", F::kAddress}, {"recipient", F::kMailbox}, kCursor, kLimit}, SubList, "recipient"},
       // ---- send-as: the object is the sender address (its domain decides)
       {"send_as.grant", kChanges, ObjectKind::kAddress, "address", kDomainAdmins, false,
        {{"address", F::kAddress, true}, {"login", F::kMailbox, true}}, SendAsChange},
@@ -604,6 +607,7 @@ Result<Json> Run(Context& ctx, std::string_view name, const Json& input) {
   object.kind = op->object;
   if (op->object != ObjectKind::kNone) {
     object.name = Str(in, op->object_field);
+    if (object.name.empty() && op->alt_object_field != nullptr) object.name = Str(in, op->alt_object_field);
     object.domain = object.name.empty() || op->object == ObjectKind::kAdmin ? "" : DomainOfName(object.name);
   }
   object.outgoing = Flag(in, "outgoing");

@@ -200,6 +200,9 @@ struct Operation {
   bool scoped_listing;     // with no object named, lists only what the principal may see
   std::vector<Field> fields;
   Handler handler;
+  // When the input has no object_field, the field that names the object
+  // instead (sub.list: "recipient"), or nullptr.
+  const char* alt_object_field = nullptr;
 };
 
 // Every operation, in a stable order (rosterctl's help, the service's routes).

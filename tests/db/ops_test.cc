@@ -261,6 +261,13 @@ const Case kReads[] = {
     {"domain", "outbound.suspended", "{}", k403},
     {"mail", "sub.list", "{}", kAllowed},
     {"domain", "sub.list", "{}", k403},
+    // By recipient: authorized on the mailbox mail is delivered to.
+    {"mail", "sub.list", R"({"recipient":"carol@b.test"})", kAllowed},
+    {"domain", "sub.list", R"({"recipient":"alice@a.test"})", kAllowed},
+    {"domain", "sub.list", R"({"recipient":"carol@b.test"})", k403},
+    {"a-key", "sub.list", R"({"recipient":"carol@b.test"})", k403},
+    {"group", "sub.list", R"({"recipient":"alice@a.test"})", k403},
+    {"user", "sub.list", R"({"recipient":"bob@a.test"})", k403},
     // Administrator accounts: the mail administrator's; each its own.
     {"mail", "admin.list", "{}", kAllowed},
     {"ro-key", "admin.list", "{}", kAllowed},
@@ -574,6 +581,60 @@ TEST_F(OpsTest, ListingsAreNarrowedToTheScope) {
   ASSERT_TRUE(subs.ok());
   ASSERT_EQ((*subs)["items"].size(), 1u);
   EXPECT_EQ((*subs)["items"][0]["recipient"], "x@o.test");
+}
+
+// The aliases delivering to a mailbox (sub.list with recipient=): paged by
+// cursor in a stable order, and each row only if the principal could list
+// it by its own address (a domain administrator never sees another
+// domain's alias of its mailbox).
+TEST_F(OpsTest, SubscriptionsByRecipientArePagedAndNarrowed) {
+  for (const char* alias : {"one@a.test", "two@a.test", "three@b.test", "@a.test"})
+    ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", alias}, {"recipient", "alice@a.test"}}).ok()) << alias;
+  ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", "bob@a.test"}, {"recipient", "alice@a.test"},
+                                               {"outgoing", true}})
+                  .ok());
+  ASSERT_TRUE(Run(Who("mail"), "sub.add", Json{{"address", "four@a.test"}, {"recipient", "bob@a.test"}}).ok());
+  auto addresses = [](const Json& page) {
+    std::vector<std::string> out;
+    for (const Json& item : page["items"]) out.push_back(item["address"].get<std::string>());
+    return out;
+  };
+  // The mail administrator: every one, two a page.
+  std::vector<std::string> all;
+  Json in = Json{{"recipient", "Alice@a.test"}, {"limit", 2}};
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 5);
+    auto page = Run(Who("mail"), "sub.list", in);
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    ASSERT_LE((*page)["items"].size(), 2u);
+    for (const Json& item : (*page)["items"]) EXPECT_EQ(item["recipient"], "alice@a.test");
+    for (const std::string& a : addresses(*page)) all.push_back(a);
+    if ((*page)["next_cursor"].is_null()) break;
+    in["cursor"] = (*page)["next_cursor"];
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"one@a.test", "two@a.test", "three@b.test", "@a.test", "bob@a.test"}));
+  // The domain administrator of a.test: not b.test's alias.
+  auto domain = Run(Who("domain"), "sub.list", Json{{"recipient", "alice@a.test"}});
+  ASSERT_TRUE(domain.ok()) << domain.error().message;
+  EXPECT_EQ(addresses(*domain), (std::vector<std::string>{"one@a.test", "two@a.test", "@a.test", "bob@a.test"}));
+  // With address= too: that one only.
+  auto one = Run(Who("domain"), "sub.list", Json{{"recipient", "alice@a.test"}, {"address", "two@a.test"}});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(addresses(*one), std::vector<std::string>{"two@a.test"});
+  // The user: only what it could list by its own address (none of these).
+  auto user = Run(Who("user"), "sub.list", Json{{"recipient", "alice@a.test"}});
+  ASSERT_TRUE(user.ok());
+  EXPECT_TRUE((*user)["items"].empty());
+  // A cursor it did not give, and paging without recipient=.
+  auto cursor = Run(Who("mail"), "sub.list", Json{{"recipient", "alice@a.test"}, {"cursor", "x1"}});
+  ASSERT_FALSE(cursor.ok());
+  EXPECT_EQ(cursor.error().field, "cursor");
+  auto limit = Run(Who("mail"), "sub.list", Json{{"address", "one@a.test"}, {"limit", 5}});
+  ASSERT_FALSE(limit.ok());
+  EXPECT_EQ(limit.error().field, "limit");
+  auto unlisted = Run(Who("mail"), "sub.list", Json{{"recipient", "nobody@a.test"}});
+  ASSERT_TRUE(unlisted.ok());
+  EXPECT_TRUE((*unlisted)["items"].empty());
 }
 
 TEST_F(OpsTest, InputIsCheckedAgainstTheDeclaredFields) {

@@ -159,5 +159,21 @@ TEST(ApiRoutes, InputFromPathQueryAndBody) {
   EXPECT_EQ((*in)["outgoing"], true);
 }
 
+// The subscriptions delivering to a mailbox: recipient= with its paging,
+// from the query of the listing route.
+TEST(ApiRoutes, SubscriptionsByRecipientFromTheQuery) {
+  const ApiRoute& list = RouteOf("GET", "/v1/subscriptions");
+  HttpRequest req;
+  req.query = {{"recipient", "bob@a.test"}, {"limit", "20"}, {"cursor", "17"}};
+  auto in = RouteInput(list, *RouteOperation(list), req);
+  ASSERT_TRUE(in.ok()) << in.error().message;
+  EXPECT_EQ(*in, Json({{"recipient", "bob@a.test"}, {"limit", 20}, {"cursor", "17"}}));
+  req.query = {{"recipient", "bob@a.test"}, {"limit", "many"}};
+  in = RouteInput(list, *RouteOperation(list), req);
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.error().field, "limit");
+  EXPECT_STREQ(RouteOperation(list)->alt_object_field, "recipient");
+}
+
 }  // namespace
 }  // namespace roster

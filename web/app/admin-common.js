@@ -2,11 +2,13 @@
 // the refusal shown when the API says 403 (the pages never decide who may
 // see what: they ask, and show the API's answer), usage bars (a <meter> with
 // its figures and state in words: readable without colour), tables, and
-// small action buttons. Every text goes in as text (dom.js).
+// small action buttons, the paged listings (pager: the cursors kept on a
+// stack, one request per page) and how a refused change is said (refusal).
+// Every text goes in as text (dom.js).
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
-import { status, heading, focusHeading } from "./form.js";
+import { status, heading, focusHeading, fieldError } from "./form.js";
 import { ApiError, segment } from "./api.js";
 import * as session from "./session.js";
 
@@ -44,6 +46,7 @@ export function nav(current) {
   links.push(["log", "#/admin/log", "admin.nav.log"]);
   if (isMailAdmin()) links.push(["admins", "#/admin/admins", "admin.nav.admins"]);
   links.push(["keys", "#/admin/keys", "admin.nav.keys"]);
+  links.push(["account", "#/admin/account/" + segment(session.who().name), "admin.nav.account"]);
   return el("nav", { class: "admin-nav", "aria-label": t("admin.nav.label") },
     el("ul", {}, links.map(([id, href, key]) => el("li", {},
       el("a", { href, id: "nav-" + id, "aria-current": id === current ? "page" : false }, t(key))))));
@@ -129,4 +132,52 @@ export function stateWord(active) {
 // A section with its heading: <section aria-labelledby>.
 export function section(id, title, ...content) {
   return el("section", { id, "aria-labelledby": id + "-title" }, el("h2", { id: id + "-title" }, title), ...content.flat(Infinity));
+}
+
+// The message for a failed change, on its field when the API names one.
+export function refusal(e, ctx, fields) {
+  if (e instanceof ApiError && e.status === 401) {
+    ctx.onEnded();
+    return;
+  }
+  const message = e instanceof ApiError && e.status === 403 && !e.field ? t("admin.forms.forbidden") :
+    (e.text ? e.text() : t("error.generic"));
+  status(message, "error");
+  if (fields && e.field && fields[e.field]) fieldError(fields[e.field], message);
+}
+
+// "a.test, b.test" -> ["a.test", "b.test"].
+export function list(text) {
+  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+// A paged listing under `holder`: fetch(cursor) answers a page, render(items)
+// the table; previous/next buttons with ids prefix-prev / prefix-next.
+// Only the newest request's answer is shown (a slower, older one, say the
+// unfiltered page asked for when the view opened, is dropped).
+let latest = 0;
+
+export function pager(holder, prefix, fetch, render, ctx, current, title) {
+  const cursors = [null];
+  let first = true;  // the view's own message (say, "deleted") stays until a page is turned
+  const load = async () => {
+    const mine = ++latest;
+    let page;
+    try {
+      page = await fetch(cursors[cursors.length - 1]);
+    } catch (e) {
+      if (mine === latest) failed(e, ctx, current, title);
+      return;
+    }
+    if (mine !== latest) return;
+    const prev = el("button", { type: "button", id: prefix + "-prev", disabled: cursors.length <= 1 }, t("admin.paging.previous"));
+    const next = el("button", { type: "button", id: prefix + "-next", disabled: !page.next_cursor }, t("admin.paging.next"));
+    prev.addEventListener("click", () => { cursors.pop(); load(); });
+    next.addEventListener("click", () => { cursors.push(page.next_cursor); load(); });
+    replace(holder, render(page.items || []), el("div", { class: "paging" }, prev, " ",
+      el("span", {}, t("admin.paging.page", { page: i18n.number(cursors.length) })), " ", next));
+    if (!first) status("");
+    first = false;
+  };
+  return load;
 }

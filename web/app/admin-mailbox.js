@@ -1,6 +1,8 @@
 // admin-mailbox.js: one mailbox as an administrator sees it: its facts and
 // usage, enable/disable, a password reset, limits, aliases and forwards
-// (subscriptions), app passwords, the last logins and the recovery lock.
+// (subscriptions), app passwords, the last logins and the recovery lock;
+// the aliases delivering to it, access, outbound limits, send-as and delete
+// are in admin-mailbox-forms.js.
 // Each section is read from the API separately; a section the API refuses
 // this administrator (403) is left out, and an action it refuses says so
 // and changes nothing. A mailbox outside the administrator's reach (another
@@ -11,9 +13,11 @@ import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
 import { field, clearErrors, fieldError, status } from "./form.js";
 import { call, segment, ApiError } from "./api.js";
-import { view, failed, refused, usageBar, table, section, stateWord, isGroupAdmin } from "./admin-common.js";
+import { view, failed, refused, usageBar, table, section, stateWord, isGroupAdmin, refusal } from "./admin-common.js";
+import { deleteSection, accessSection, outboundSection, sendAsSection, aliasesSection } from "./admin-mailbox-forms.js";
 
 const MIB = 1024 * 1024;
+const SHOWN = 200;  // send-as grants and aliases read for one mailbox
 
 // Runs a change; on success reloads the page, on failure says why (in the
 // status region and, when the API names a field, on it).
@@ -24,10 +28,7 @@ async function change(ctx, address, request, doneKey, fieldMap) {
     status(t(doneKey), "info");
     return true;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
-    const message = e.text ? e.text() : t("error.generic");
-    status(message, "error");
-    if (fieldMap && e.field && fieldMap[e.field]) fieldError(fieldMap[e.field], message);
+    refusal(e, ctx, fieldMap);
     return false;
   }
 }
@@ -137,7 +138,7 @@ function subscriptionsSection(ctx, m, subs) {
 
 function appPasswordsSection(ctx, m, items) {
   const rows = items.map((a) => {
-    const revoke = el("button", { type: "button", class: "link" }, t("admin.apppw.revoke"));
+    const revoke = el("button", { type: "button", class: "link", id: "apppw-revoke-" + a.id }, t("admin.apppw.revoke"));
     revoke.addEventListener("click", () => change(ctx, m.address,
       () => call("DELETE", `/v1/mailboxes/${segment(m.address)}/app-passwords/${segment(String(a.id))}`, undefined, "admin"),
       "admin.apppw.revoked"));
@@ -227,12 +228,17 @@ export async function mailboxView(params, ctx) {
       group ? null : optional(call("GET", `/v1/subscriptions?address=${a}`, undefined, "admin")),
       group ? null : optional(call("GET", `/v1/mailboxes/${a}/app-passwords`, undefined, "admin")),
       optional(call("GET", `/v1/mailboxes/${a}/recovery`, undefined, "admin")),
+      group ? null : optional(call("GET", `/v1/mailboxes/${a}/access`, undefined, "admin")),
+      group ? null : optional(call("GET", `/v1/mailboxes/${a}/outbound`, undefined, "admin")),
+      group ? null : optional(call("GET", `/v1/send-as?who=${a}&limit=${SHOWN}`, undefined, "admin")),
+      group ? null : optional(call("GET", `/v1/subscriptions?recipient=${a}&limit=${SHOWN}`, undefined, "admin")),
     ]);
   } catch (e) {
     return mine === latest ? failed(e, ctx, "mailboxes", title) : undefined;
   }
   if (mine !== latest) return undefined;
-  const [logins, subs, apppw, recovery] = rest;
+  const [logins, subs, apppw, recovery, access, outbound, sendAs, aliases] = rest;
+  const again = (request, doneKey, fieldMap) => change(ctx, m.address, request, doneKey, fieldMap);
   view("mailboxes", title,
     el("p", {}, el("a", { href: "#/admin/mailboxes/" + segment(m.domain), id: "back-to-list" }, t("admin.mailbox.back", { domain: m.domain }))),
     facts(m),
@@ -243,6 +249,11 @@ export async function mailboxView(params, ctx) {
     subs ? subscriptionsSection(ctx, m, subs.items || []) : null,
     apppw ? appPasswordsSection(ctx, m, apppw.items || []) : null,
     logins ? loginsSection(logins.items || []) : null,
-    recovery ? recoverySection(ctx, m, recovery) : null);
+    recovery ? recoverySection(ctx, m, recovery) : null,
+    aliases ? aliasesSection(ctx, m, (aliases.items || []).filter((x) => x.direction === "incoming"), again) : null,
+    access ? accessSection(ctx, m, access, again) : null,
+    outbound ? outboundSection(ctx, m, outbound, again) : null,
+    sendAs ? sendAsSection(ctx, m, (sendAs.items || []).filter((g) => g.login === m.address), again) : null,
+    isGroupAdmin() ? null : deleteSection(ctx, m));
   return undefined;
 }

@@ -94,9 +94,10 @@ function rows(items) {
 }
 
 // Only the newest request's answer is shown (an older, slower one is dropped).
+// keep: the view's first page leaves its message (say, "deleted") shown.
 let latest = 0;
 
-async function load(ctx) {
+async function load(ctx, keep) {
   if (!byId("mb-results")) return;
   const mine = ++latest;
   let page;
@@ -127,7 +128,7 @@ async function load(ctx) {
         t("admin.col.storage"), t("admin.col.last_login")], rows(items)),
     el("div", { class: "paging" }, prev, " ",
       el("span", { id: "mb-page" }, t("admin.paging.page", { page: i18n.number(state.cursors.length) })), " ", next));
-  status("");
+  if (!keep) status("");
 }
 
 // A new mailbox (domain administrators and the mail administrator): the
@@ -181,5 +182,5 @@ export async function mailboxesView(params, ctx) {
   view("mailboxes", t("admin.mailboxes.title_domain", { domain }), switcher, controls(ctx),
     el("div", { id: "mb-results", "aria-live": "polite" }, el("p", {}, t("admin.loading"))),
     isGroupAdmin() ? null : newMailboxForm(ctx, domain));
-  await load(ctx);
+  await load(ctx, true);
 }

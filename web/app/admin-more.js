@@ -1,44 +1,15 @@
-// admin-more.js: the domains page, the change log with its filters, the
-// administrators (the mail administrator's) and the API keys (one's own).
-// Read-only listings with cursor paging (the cursors kept on a stack here,
-// one request per page); each view shows the API's refusal when it says 403.
+// admin-more.js: the domains page, a domain's page and the change log with
+// its filters: listings with cursor paging (admin-common.js's pager, one
+// request per page); each view shows the API's refusal when it says 403.
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
-import { el, byId, replace } from "./dom.js";
+import { el, byId } from "./dom.js";
 import { field, clearErrors, fieldError, status } from "./form.js";
 import { call, segment, ApiError } from "./api.js";
-import { view, failed, refused, ownDomains, table, isMailAdmin } from "./admin-common.js";
+import { view, failed, refused, ownDomains, table, isMailAdmin, flashNext, pager, refusal } from "./admin-common.js";
+import { limitFields, limitBody, LIMITS, LIMIT_KEYS } from "./admin-mailbox-forms.js";
 
 const PAGE = 50;
-
-// A paged listing under `holder`: fetch(cursor) answers a page, render(items)
-// the table; previous/next buttons with ids prefix-prev / prefix-next.
-// Only the newest request's answer is shown (a slower, older one, say the
-// unfiltered page asked for when the view opened, is dropped).
-let latest = 0;
-
-function pager(holder, prefix, fetch, render, ctx, current, title) {
-  const cursors = [null];
-  const load = async () => {
-    const mine = ++latest;
-    let page;
-    try {
-      page = await fetch(cursors[cursors.length - 1]);
-    } catch (e) {
-      if (mine === latest) failed(e, ctx, current, title);
-      return;
-    }
-    if (mine !== latest) return;
-    const prev = el("button", { type: "button", id: prefix + "-prev", disabled: cursors.length <= 1 }, t("admin.paging.previous"));
-    const next = el("button", { type: "button", id: prefix + "-next", disabled: !page.next_cursor }, t("admin.paging.next"));
-    prev.addEventListener("click", () => { cursors.pop(); load(); });
-    next.addEventListener("click", () => { cursors.push(page.next_cursor); load(); });
-    replace(holder, render(page.items || []), el("div", { class: "paging" }, prev, " ",
-      el("span", {}, t("admin.paging.page", { page: i18n.number(cursors.length) })), " ", next));
-    status("");
-  };
-  return load;
-}
 
 // A new domain (the mail administrator's): POST /v1/domains.
 function newDomainForm(ctx) {
@@ -125,69 +96,40 @@ export async function logView(params, ctx) {
   await start();
 }
 
-export async function adminsView(params, ctx) {
-  const title = t("admin.admins.title");
-  const holder = el("div", { id: "admins-results" });
-  view("admins", title, holder);
-  const kinds = { mail: "admin.kind.mail_admin", domain: "admin.kind.domain_admin", group: "admin.kind.group_admin" };
-  const render = (items) => table("admins-table", null, [t("admin.admins.name"), t("admin.admins.kind"), t("admin.admins.scope"),
-    t("admin.col.state"), t("admin.admins.totp"), t("admin.admins.last_sign_in")],
-  items.map((a) => el("tr", {}, el("td", {}, a.name), el("td", {}, t(kinds[a.kind] || "admin.kind.unknown")),
-    el("td", {}, a.kind === "group" ? `${(a.domains || []).join(", ")} / ${a.department || ""}` : (a.domains || []).join(", ")),
-    el("td", {}, t(a.active ? "admin.state.active" : "admin.state.disabled")),
-    el("td", {}, t(a.totp ? "admin.yes" : "admin.no")),
-    el("td", {}, a.last_sign_in ? i18n.dateTime(a.last_sign_in) : t("admin.mailboxes.never")))));
-  await pager(holder, "admins", (cursor) =>
-    call("GET", `/v1/admins?limit=${PAGE}${cursor ? "&cursor=" + segment(cursor) : ""}`, undefined, "admin"),
-  render, ctx, "admins", title)();
-}
-
-export async function keysView(params, ctx) {
-  const title = t("admin.keys.title");
-  const holder = el("div", { id: "keys-results" });
-  view("keys", title, el("p", { class: "hint" }, t("admin.keys.explain")), holder);
-  const render = (items) => (items.length === 0 ? el("p", { id: "keys-none" }, t("admin.keys.none")) :
-    table("keys-table", null, [t("admin.keys.label"), t("admin.keys.selector"), t("admin.keys.access"), t("admin.keys.domains"),
-      t("admin.keys.expires"), t("admin.keys.last_used")],
-    items.map((k) => el("tr", {}, el("td", {}, k.label || ""), el("td", {}, k.selector || ""),
-      el("td", {}, t(k.read_only ? "admin.keys.read_only" : "admin.keys.read_write")),
-      el("td", {}, (k.domains || []).join(", ") || t("admin.keys.all_domains")),
-      el("td", {}, k.expired ? t("admin.keys.expired") : k.expires_at ? i18n.dateTime(new Date(k.expires_at * 1000).toISOString()) : t("admin.keys.never_expires")),
-      el("td", {}, k.last_used ? i18n.dateTime(k.last_used) : t("admin.mailboxes.never"))))));
-  await pager(holder, "keys", (cursor) =>
-    call("GET", `/v1/api-keys?limit=${PAGE}${cursor ? "&cursor=" + segment(cursor) : ""}`, undefined, "admin"),
-  render, ctx, "keys", title)();
-}
-
-
-// One domain: its facts, enable/disable (the mail administrator's), and its
+// One domain: its facts, enable/disable (the mail administrator's), its
 // self-service settings (domain administrators): applications closed, by
-// approval or open, and reset links by mail. A part the API refuses is
-// left out.
+// approval or open, and reset links by mail; its outbound defaults (shown
+// to its administrators, set by the mail administrator) and delete (the
+// mail administrator's). A part the API refuses is left out.
 export async function domainView(params, ctx) {
   const domain = params.domain;
   const d = segment(domain);
   const title = t("admin.domain.title", { domain });
   let info;
   let self = null;
-  try {
-    info = await call("GET", `/v1/domains/${d}`, undefined, "admin");
+  let outbound = null;
+  const optional = async (path) => {
     try {
-      self = await call("GET", `/v1/domains/${d}/self-service`, undefined, "admin");
+      return await call("GET", path, undefined, "admin");
     } catch (e) {
       if (!refused(e)) throw e;
+      return null;
     }
+  };
+  try {
+    info = await call("GET", `/v1/domains/${d}`, undefined, "admin");
+    self = await optional(`/v1/domains/${d}/self-service`);
+    outbound = await optional(`/v1/domains/${d}/outbound`);
   } catch (e) {
     return failed(e, ctx, "domains", title);
   }
-  const again = async (request, doneKey) => {
+  const again = async (request, doneKey, fieldMap) => {
     try {
       await request();
       await domainView(params, ctx);
       status(t(doneKey), "info");
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return ctx.onEnded();
-      status(e.text ? e.text() : t("error.generic"), "error");
+      refusal(e, ctx, fieldMap);
     }
     return undefined;
   };
@@ -223,6 +165,57 @@ export async function domainView(params, ctx) {
     parts.push(el("section", { "aria-labelledby": "domain-self-title" },
       el("h2", { id: "domain-self-title" }, t("admin.domain.self_service")), form));
   }
+  if (outbound) parts.push(domainOutbound(d, outbound.defaults || {}, again));
+  if (isMailAdmin()) parts.push(domainDelete(ctx, domain));
   view("domains", title, parts);
   return undefined;
+}
+
+// The domain's outbound defaults: shown to its administrators, set by the
+// mail administrator (outbound.set_defaults).
+function domainOutbound(d, defaults, again) {
+  const shown = (v) => (v === null || v === undefined ? t("admin.dom.no_default") : v === 0 ? t("admin.domains.unlimited") : i18n.number(v));
+  const content = [table("domain-outbound-table", null, [t("admin.mbx.limit"), t("admin.dom.default")],
+    LIMITS.map((name) => el("tr", {}, el("td", {}, t(LIMIT_KEYS[name])), el("td", {}, shown(defaults[name])))))];
+  if (isMailAdmin()) {
+    const form = el("form", { class: "card", id: "domain-outbound-form", novalidate: true },
+      limitFields("dom-out", defaults, "admin.dom.empty_none"),
+      el("div", {}, el("button", { type: "submit", id: "dom-out-submit" }, t("admin.mbx.outbound_save"))));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = limitBody("dom-out");
+      if (body) again(() => call("PUT", `/v1/domains/${d}/outbound`, body, "dom"), "admin.dom.outbound_saved",
+        Object.fromEntries(LIMITS.map((n) => [n, "dom-out-" + n])));
+    });
+    content.push(form);
+  }
+  return el("section", { id: "domain-outbound", "aria-labelledby": "domain-outbound-title" },
+    el("h2", { id: "domain-outbound-title" }, t("admin.dom.outbound_title")), content);
+}
+
+// Delete (the mail administrator's), confirmed by typing the domain; the
+// API refuses while mailboxes remain (409), and the page says so.
+function domainDelete(ctx, domain) {
+  const form = el("form", { class: "card", id: "domain-del-form", novalidate: true },
+    el("p", {}, t("admin.dom.delete_explain")),
+    field({ id: "domain-del-confirm", label: t("admin.dom.delete_type", { domain }), maxlength: 253 }),
+    el("div", {}, el("button", { type: "submit", id: "domain-del-submit", class: "danger" }, t("admin.dom.delete"))));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (byId("domain-del-confirm").value.trim().toLowerCase() !== domain.toLowerCase())
+      return fieldError("domain-del-confirm", t("admin.forms.confirm_mismatch"));
+    try {
+      await call("DELETE", `/v1/domains/${segment(domain)}`, undefined, "dom");
+      flashNext(t("admin.dom.deleted", { domain }));
+      ctx.go("/admin/domains");
+    } catch (e) {
+      refusal(e, ctx, { domain: "domain-del-confirm" });
+      if (e instanceof ApiError && e.status === 409) fieldError("domain-del-confirm", e.text());
+    }
+    return undefined;
+  });
+  return el("section", { id: "domain-del", "aria-labelledby": "domain-del-title" },
+    el("h2", { id: "domain-del-title" }, t("admin.dom.delete_title")), form);
 }

@@ -3,8 +3,8 @@
 // mailbox counts; mailboxes near or over quota; dormant and suspended
 // mailboxes). Every figure is the API's answer to this administrator; a
 // part the API refuses (403) is left out. The other views are in
-// admin-mailboxes.js, admin-mailbox.js, admin-applications.js and
-// admin-more.js.
+// admin-mailboxes.js, admin-mailbox.js, admin-applications.js,
+// admin-more.js and admin-accounts.js.
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
@@ -14,7 +14,8 @@ import * as session from "./session.js";
 import { view, failed, refused, ownDomains, departmentQuery, storageBar, table, mailboxLink, section } from "./admin-common.js";
 import { mailboxesIndexView, mailboxesView } from "./admin-mailboxes.js";
 import { mailboxView } from "./admin-mailbox.js";
-import { domainsView, domainView, logView, adminsView, keysView } from "./admin-more.js";
+import { domainsView, domainView, logView } from "./admin-more.js";
+import { adminsView, accountView, keysView } from "./admin-accounts.js";
 import { applicationsIndexView, applicationsView } from "./admin-applications.js";
 
 const KINDS = {
@@ -123,5 +124,6 @@ export function registerAdminRoutes(route, guarded, go) {
   route("/admin/applications/:domain", withGo(applicationsView));
   route("/admin/log", withGo(logView));
   route("/admin/admins", withGo(adminsView));
+  route("/admin/account/:name", withGo(accountView));
   route("/admin/keys", withGo(keysView));
 }
