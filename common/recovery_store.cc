@@ -165,9 +165,12 @@ Status RecoveryStore::ResetByAnswer(uint64_t mailbox_id, const std::string& addr
   return db_.Transaction([&]() -> Status {
     auto rec = LockRow(db_, mailbox_id);
     if (!rec) return rec.error();
-    if (rec->locked_until > now)
-      return Error::Throttled("the password reset is locked after too many wrong answers: try again later",
-                              rec->locked_until - now);
+    if (rec->locked_until > now) {
+      Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later",
+                                 rec->locked_until - now);
+      e.code = "reset_locked";
+      return e;
+    }
     auto a = db_.Execute("UPDATE mailbox_recovery SET failures = 0, locked_until = NULL, token_hash = NULL, "
                          "token_expires_at = NULL WHERE mailbox_id = ?",
                          {mailbox_id});

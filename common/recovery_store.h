@@ -74,8 +74,8 @@ class RecoveryStore {
   // such mailbox.
   Result<bool> Unlock(std::string_view address, int64_t now, const Actor& actor);
 
-  // The right answer: under the row's lock, refuses with kThrottled (and the
-  // seconds left) if the reset was locked meanwhile; else sets the password
+  // The right answer: under the row's lock, refuses with kThrottled (code
+  // "reset_locked", and the seconds left) if the reset was locked meanwhile; else sets the password
   // hash (AdminStore::SetPasswordHash), clears the failures, the lock and any
   // reset link, and logs the reset, all in one transaction.
   Status ResetByAnswer(uint64_t mailbox_id, const std::string& address, const std::string& password_hash, int64_t now,

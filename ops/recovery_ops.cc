@@ -116,8 +116,11 @@ Error WrongAnswer() {
   return e;
 }
 
+// Told apart from the per-client throttle's 429 (too_many_attempts).
 Error Locked(int64_t seconds) {
-  return Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
+  Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
+  e.code = "reset_locked";
+  return e;
 }
 
 bool LinkOffered(const Context& ctx, const RecoveryRecord& r) {

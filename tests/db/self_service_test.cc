@@ -5,7 +5,9 @@
 // the change log with the client's address, an unknown address told apart
 // from nothing), the reset link (one use, one hour), mailbox applications
 // (every step, none skipped or repeated, no second application for one
-// address, closed and open domains), and the public operations' throttle.
+// address, closed and open domains), the public operations' throttle, and the codes that tell their
+// refusals apart (reset_locked beside the throttle's 429; mailbox_exists and
+// application_pending for an application's 409).
 // The permission matrix rows of these operations are in ops_test.cc.
 #include <gtest/gtest.h>
 
@@ -151,11 +153,13 @@ TEST_F(SelfServiceTest, TheThirdWrongAnswerLocksTheResetForThirtyMinutes) {
   auto third = Reset("green frog");
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(third.error().code, "reset_locked");  // not the per-client throttle's 429
   EXPECT_EQ(third.error().retry_after, 1800);
   clock_.now += 60;
   auto locked = Reset("blue whale");
   ASSERT_FALSE(locked.ok());
   EXPECT_EQ(locked.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(locked.error().code, "reset_locked");
   EXPECT_EQ(locked.error().retry_after, 1740);
   clock_.now += 1739;  // one second before the end
   EXPECT_EQ(Reset("blue whale").error().kind, ErrorKind::kThrottled);
@@ -316,9 +320,14 @@ TEST_F(SelfServiceTest, AnApplicationGoesThroughEveryStepOnce) {
   // No second application for the address (in any case), none for a mailbox.
   Json again = form;
   again["address"] = "new.person@a.test";
-  EXPECT_EQ(Public("application.submit", again).error().kind, ErrorKind::kConflict);
-  EXPECT_EQ(Public("application.submit", Json{{"address", "alice@a.test"}, {"password", "p"}}).error().kind,
-            ErrorKind::kConflict);
+  auto pending = Public("application.submit", again);
+  ASSERT_FALSE(pending.ok());
+  EXPECT_EQ(pending.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(pending.error().code, "application_pending");
+  auto exists = Public("application.submit", Json{{"address", "alice@a.test"}, {"password", "p"}});
+  ASSERT_FALSE(exists.ok());
+  EXPECT_EQ(exists.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(exists.error().code, "mailbox_exists");
   Principal da = Principal::DomainAdmin("da", {"a.test"});
   da.account = "da";
   auto list = Run(da, "application.list", Json{{"state", "submitted"}});
@@ -386,8 +395,10 @@ TEST_F(SelfServiceTest, ClosedRefusesOpenCreatesAtOnce) {
   ASSERT_TRUE(open.ok()) << open.error().message;
   EXPECT_EQ((*open)["state"], "created");
   EXPECT_TRUE(PasswordIs("x@b.test", "pw-x-1"));
-  EXPECT_EQ(Public("application.submit", Json{{"address", "x@b.test"}, {"password", "p"}}).error().kind,
-            ErrorKind::kConflict);
+  auto again = Public("application.submit", Json{{"address", "x@b.test"}, {"password", "p"}});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(again.error().code, "mailbox_exists");
   EXPECT_EQ(Log("x@b.test"), (std::vector<std::string>{"mailbox-apply 192.0.2.9 public", "mailbox-add 192.0.2.9 public",
                                                       "mailbox-apply-created 192.0.2.9 public"}));
 }
@@ -400,6 +411,7 @@ TEST_F(SelfServiceTest, ThePublicOperationsAreThrottled) {
   auto fourth = Public("recovery.question", Json{{"address", "a@a.test"}});
   ASSERT_FALSE(fourth.ok());
   EXPECT_EQ(fourth.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(fourth.error().code, "");  // roster-apid's too_many_attempts, not reset_locked
   EXPECT_EQ(fourth.error().retry_after, 900);
   // Invalid input counts too, and is refused before it is read.
   EXPECT_EQ(Public("recovery.question", Json{{"bad", 1}}).error().kind, ErrorKind::kThrottled);
