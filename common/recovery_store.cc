@@ -192,6 +192,22 @@ Status RecoveryStore::SetToken(uint64_t mailbox_id, const std::string& address, 
   });
 }
 
+Result<bool> RecoveryStore::WithdrawToken(uint64_t mailbox_id, const std::string& address, const std::string& digest,
+                                          const Actor& actor) {
+  bool withdrawn = false;
+  Status s = db_.Transaction([&]() -> Status {
+    auto a = db_.Execute("UPDATE mailbox_recovery SET token_hash = NULL, token_expires_at = NULL "
+                         "WHERE mailbox_id = ? AND token_hash = ?",
+                         {mailbox_id, digest});
+    if (!a) return a.error();
+    withdrawn = *a == 1;
+    if (!withdrawn) return Status::Ok();
+    return WriteChangeLog(db_, actor, "mailbox-recovery-link-withdrawn", address, "not sent");
+  });
+  if (!s) return s.error();
+  return withdrawn;
+}
+
 Result<std::string> RecoveryStore::ResetByToken(const std::string& digest, const std::string& password_hash,
                                                 int64_t now, const Actor& actor) {
   std::string address;

@@ -3,9 +3,10 @@
 // recovery by security question (the lock on the third wrong answer, lifted
 // after 30 minutes of a fake clock or by an administrator, every attempt in
 // the change log with the client's address, an unknown address told apart
-// from nothing), the reset link (one use, one hour), mailbox applications
-// (every step, none skipped or repeated, no second application for one
-// address, closed and open domains), the public operations' throttle, and the codes that tell their
+// from nothing), the reset link (one use, one hour; none that works when
+// its mail could not be sent), mailbox applications (every step, none skipped
+// or repeated, no second application for one address, closed and open
+// domains), the public operations' throttle, and the codes that tell their
 // refusals apart (reset_locked beside the throttle's 429; mailbox_exists and
 // application_pending for an application's 409).
 // The permission matrix rows of these operations are in ops_test.cc.
@@ -34,16 +35,23 @@ class SettableClock : public ops::Clock {
 };
 
 // Keeps the mails an operation sends (the real SMTP path: tests/postfix/recovery-mail.test).
+// With `refuse` set it answers as an MTA that refused the mail (or could not
+// be reached) would, after keeping what was handed to it in `refused`.
 class RecordingMailer : public ops::Mailer {
  public:
   struct Mail {
     std::string to, subject, body;
   };
   Status Send(const std::string& to, const std::string& subject, const std::string& body) override {
+    if (refuse) {
+      refused.push_back(Mail{to, subject, body});
+      return Error::Temporary("451 4.3.0 try again later");
+    }
     mails.push_back(Mail{to, subject, body});
     return Status::Ok();
   }
-  std::vector<Mail> mails;
+  std::vector<Mail> mails, refused;
+  bool refuse = false;
 };
 
 class SelfServiceTest : public ::testing::Test {
@@ -304,6 +312,48 @@ TEST_F(SelfServiceTest, OneResetLinkPerMailboxPerInterval) {
   clock_.now += 1;
   ASSERT_TRUE(Public("recovery.send_link", Json{{"address", "alice@a.test"}}, "192.0.2.4").ok());
   EXPECT_EQ(mailer_.mails.size(), 2u) << "ten minutes later, a new link";
+}
+
+// A link whose mail the MTA refused (or could not take) leaves no token that
+// works: the request is a temporary failure, the link that went nowhere is
+// withdrawn (logged), and it does not count as the mailbox's one link of the
+// interval, so asking again at once mails a new link, which works.
+TEST_F(SelfServiceTest, ALinkThatCouldNotBeMailedNeverWorks) {
+  ASSERT_TRUE(Run(Principal::MailboxUser("alice@a.test"), "recovery.set",
+                  Json{{"address", "alice@a.test"}, {"current_password", "pw-alice@a.test"},
+                       {"recovery_address", "alice.home@elsewhere.test"}})
+                  .ok());
+  ASSERT_TRUE(ApplicationStore(*db_).SetSelfService("a.test", std::nullopt, true, Actor{"t", "local"}).ok());
+  mailer_.refuse = true;
+  auto asked = Public("recovery.send_link", Json{{"address", "alice@a.test"}});
+  ASSERT_FALSE(asked.ok());
+  EXPECT_EQ(asked.error().kind, ErrorKind::kTemporary);
+  ASSERT_EQ(mailer_.refused.size(), 1u);
+  const std::string& body = mailer_.refused[0].body;
+  ASSERT_NE(body.find("#/reset/"), std::string::npos) << body;
+  const std::string unsent = body.substr(body.find("#/reset/") + 8, ops::kResetTokenChars);
+  auto stored = db_->Query("SELECT COUNT(*) FROM mailbox_recovery WHERE token_hash IS NOT NULL OR "
+                           "token_expires_at IS NOT NULL",
+                           {});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->front().Uint(0), 0u) << "the unsent link's token is still stored";
+  auto used = Public("recovery.reset_by_link", Json{{"token", unsent}, {"password", "by-unsent-1"}});
+  ASSERT_FALSE(used.ok()) << "the link of a mail that was never sent works";
+  EXPECT_EQ(used.error().kind, ErrorKind::kForbidden);
+  EXPECT_TRUE(PasswordIs("alice@a.test", "pw-alice@a.test"));
+  // Not counted: asked again at once, the MTA taking mail again, a link goes.
+  mailer_.refuse = false;
+  clock_.now += 1;
+  ASSERT_TRUE(Public("recovery.send_link", Json{{"address", "alice@a.test"}}).ok());
+  ASSERT_EQ(mailer_.mails.size(), 1u) << "the failed send counted as the interval's link";
+  const std::string& sent = mailer_.mails[0].body;
+  const std::string token = sent.substr(sent.find("#/reset/") + 8, ops::kResetTokenChars);
+  EXPECT_NE(token, unsent);
+  auto reset = Public("recovery.reset_by_link", Json{{"token", token}, {"password", "by-link-1"}});
+  ASSERT_TRUE(reset.ok()) << reset.error().message;
+  EXPECT_TRUE(PasswordIs("alice@a.test", "by-link-1"));
+  std::vector<std::string> log = Log("alice@a.test");
+  EXPECT_NE(std::find(log.begin(), log.end(), "mailbox-recovery-link-withdrawn 192.0.2.9 public"), log.end());
 }
 
 // Approval: submitted -> approved -> created, the mailbox made with what the
