@@ -94,18 +94,22 @@ HttpResponse HttpResponse::Error(int status, std::string_view code, std::string_
 
 HttpResponse HttpResponse::FromError(const roster::Error& error, std::string_view field) {
   if (field.empty()) field = error.field;  // the input field the error is about, if the layer below named one
+  // The layer below's finer word for a refusal (Error::code), else the kind's.
+  auto code = [&](std::string_view kind_word) -> std::string_view {
+    return error.code.empty() ? kind_word : std::string_view(error.code);
+  };
   switch (error.kind) {
-    case ErrorKind::kForbidden: return Error(403, "forbidden", error.message, field);
+    case ErrorKind::kForbidden: return Error(403, code("forbidden"), error.message, field);
     case ErrorKind::kUnauthenticated:
       return Error(401, "unauthenticated", error.message, field).AddHeader("WWW-Authenticate", "Bearer");
     case ErrorKind::kThrottled: {
-      HttpResponse answer = Error(429, "too_many_attempts", error.message, field);
+      HttpResponse answer = Error(429, code("too_many_attempts"), error.message, field);
       if (error.retry_after > 0) answer.AddHeader("Retry-After", std::to_string(error.retry_after));
       return answer;
     }
     case ErrorKind::kNotFound: return Error(404, "not_found", error.message, field);
-    case ErrorKind::kInvalid: return Error(400, "invalid", error.message, field);
-    case ErrorKind::kConflict: return Error(409, "conflict", error.message, field);
+    case ErrorKind::kInvalid: return Error(400, code("invalid"), error.message, field);
+    case ErrorKind::kConflict: return Error(409, code("conflict"), error.message, field);
     case ErrorKind::kTemporary:
       return Error(503, "unavailable", "temporarily unavailable, try again later", field).AddHeader("Retry-After", "5");
     case ErrorKind::kPermanent: break;

@@ -183,6 +183,21 @@ Json Operation(const ApiRoute& route) {
     responses["403"] = ErrorResponse("code csrf: a cookie sign-in from another origin");
     responses["429"] = ErrorResponse("too many failed sign-ins");
   }
+  // The open operations' refusals, each with a code of its own (doc/api.md "Errors").
+  const std::string name = op ? op->name : "";
+  if (route.open && op) {
+    responses["429"] = ErrorResponse("code too_many_attempts: this client (or, for applications, all clients "
+                                     "together) made too many calls; Retry-After says when to try again");
+  }
+  if (name == "recovery.reset") {
+    responses["429"] = ErrorResponse("code reset_locked: the reset is locked after too many wrong answers "
+                                     "(Retry-After: the seconds left); code too_many_attempts: this client made "
+                                     "too many calls (Retry-After)");
+  }
+  if (name == "application.submit") {
+    responses["409"] = ErrorResponse("code mailbox_exists: the address has a mailbox; code application_pending: "
+                                     "an application for the address is waiting for a decision");
+  }
   responses["503"] = ErrorResponse("the database is unavailable: retry later");
   o["responses"] = responses;
   if (route.open) o["security"] = Json::array();

@@ -82,15 +82,22 @@ Result<uint64_t> ApplicationStore::Submit(const NewApplication& n, int64_t now, 
     // it. Read with a lock, so a mailbox made meanwhile waits or conflicts.
     auto taken = db_.Query("SELECT 1 FROM mailbox WHERE lookup_key = LOWER(?) LOCK IN SHARE MODE", {n.address});
     if (!taken) return taken.error();
-    if (!taken->empty()) return Error::Conflict("the address is taken: " + n.address);
+    if (!taken->empty()) {
+      Error e = Error::Conflict("the address is taken: " + n.address);
+      e.code = "mailbox_exists";
+      return e;
+    }
     auto a = db_.Execute(
         "INSERT INTO mailbox_application (domain_id, address, display_name, department, phone, password_hash, "
         "client_address, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, " + FromUnix() + ")",
         {domain->front().Uint(0), n.address, n.display_name, n.department, n.phone, n.password_hash,
          n.client_address.substr(0, 64), now});
     if (!a) {
-      if (a.error().kind == ErrorKind::kConflict)
-        return Error::Conflict("an application for " + n.address + " is waiting already");
+      if (a.error().kind == ErrorKind::kConflict) {
+        Error e = Error::Conflict("an application for " + n.address + " is waiting already");
+        e.code = "application_pending";
+        return e;
+      }
       return a.error();
     }
     auto last = db_.LastInsertId();

@@ -72,7 +72,8 @@ class ApplicationStore {
                         std::optional<bool> recovery_mail, const Actor& actor);
 
   // A submitted application; its id. kConflict when the address has a
-  // mailbox or a submitted application already; kNotFound: no such domain.
+  // mailbox (Error::code "mailbox_exists") or a submitted application
+  // already ("application_pending"); kNotFound: no such domain.
   Result<uint64_t> Submit(const NewApplication& application, int64_t now, const Actor& actor);
   // kNotFound: no such application.
   Result<Application> Get(uint64_t id);

@@ -165,9 +165,12 @@ Status RecoveryStore::ResetByAnswer(uint64_t mailbox_id, const std::string& addr
   return db_.Transaction([&]() -> Status {
     auto rec = LockRow(db_, mailbox_id);
     if (!rec) return rec.error();
-    if (rec->locked_until > now)
-      return Error::Throttled("the password reset is locked after too many wrong answers: try again later",
-                              rec->locked_until - now);
+    if (rec->locked_until > now) {
+      Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later",
+                                 rec->locked_until - now);
+      e.code = "reset_locked";
+      return e;
+    }
     auto a = db_.Execute("UPDATE mailbox_recovery SET failures = 0, locked_until = NULL, token_hash = NULL, "
                          "token_expires_at = NULL WHERE mailbox_id = ?",
                          {mailbox_id});
@@ -187,6 +190,22 @@ Status RecoveryStore::SetToken(uint64_t mailbox_id, const std::string& address, 
     if (!a) return a.error();
     return WriteChangeLog(db_, actor, "mailbox-recovery-link", address, "to=" + sent_to);
   });
+}
+
+Result<bool> RecoveryStore::WithdrawToken(uint64_t mailbox_id, const std::string& address, const std::string& digest,
+                                          const Actor& actor) {
+  bool withdrawn = false;
+  Status s = db_.Transaction([&]() -> Status {
+    auto a = db_.Execute("UPDATE mailbox_recovery SET token_hash = NULL, token_expires_at = NULL "
+                         "WHERE mailbox_id = ? AND token_hash = ?",
+                         {mailbox_id, digest});
+    if (!a) return a.error();
+    withdrawn = *a == 1;
+    if (!withdrawn) return Status::Ok();
+    return WriteChangeLog(db_, actor, "mailbox-recovery-link-withdrawn", address, "not sent");
+  });
+  if (!s) return s.error();
+  return withdrawn;
 }
 
 Result<std::string> RecoveryStore::ResetByToken(const std::string& digest, const std::string& password_hash,

@@ -11,6 +11,7 @@
 //   mailbox-recovery-lock    the wrong answer that locked the reset
 //   mailbox-recovery-unlock  a lock lifted (by an administrator, or expired)
 //   mailbox-recovery-link    a reset link made (and mailed by the caller)
+//   mailbox-recovery-link-withdrawn  that link withdrawn: its mail could not be sent
 //   mailbox-recovery-reset   the password reset (by=answer or by=link), with
 //                            AdminStore's mailbox-passwd entry
 // Times are Unix seconds from the caller's clock, never the server's NOW().
@@ -74,8 +75,8 @@ class RecoveryStore {
   // such mailbox.
   Result<bool> Unlock(std::string_view address, int64_t now, const Actor& actor);
 
-  // The right answer: under the row's lock, refuses with kThrottled (and the
-  // seconds left) if the reset was locked meanwhile; else sets the password
+  // The right answer: under the row's lock, refuses with kThrottled (code
+  // "reset_locked", and the seconds left) if the reset was locked meanwhile; else sets the password
   // hash (AdminStore::SetPasswordHash), clears the failures, the lock and any
   // reset link, and logs the reset, all in one transaction.
   Status ResetByAnswer(uint64_t mailbox_id, const std::string& address, const std::string& password_hash, int64_t now,
@@ -85,6 +86,11 @@ class RecoveryStore {
   // `expires_at`; replaces any earlier one. Logged with the recovery address.
   Status SetToken(uint64_t mailbox_id, const std::string& address, const std::string& digest, int64_t expires_at,
                   const std::string& sent_to, const Actor& actor);
+  // The link of `digest` withdrawn (its mail could not be sent): the token
+  // and its expiry cleared if it is still the one in force (a newer link
+  // is left alone), logged. Whether it was withdrawn.
+  Result<bool> WithdrawToken(uint64_t mailbox_id, const std::string& address, const std::string& digest,
+                             const Actor& actor);
   // The link used: the row whose token has `digest` and has not expired,
   // found and its token cleared under the row's lock, the password hash set,
   // failures and lock cleared, logged; all in one transaction, so a token

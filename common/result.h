@@ -47,6 +47,10 @@ struct Error {
   std::string field = {};
   // kThrottled: seconds until the caller may try again (0 = not said).
   int64_t retry_after = 0;
+  // A stable word telling this refusal from others of its kind, for a client
+  // to act on (roster-apid's error.code; doc/api.md "Errors"), such as
+  // "mailbox_exists" for a kConflict; "" = the kind's own word.
+  std::string code = {};
 
   static Error NotFound(std::string m) { return {ErrorKind::kNotFound, std::move(m)}; }
   static Error Temporary(std::string m) { return {ErrorKind::kTemporary, std::move(m)}; }

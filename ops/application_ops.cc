@@ -3,7 +3,8 @@
 // applications are closed (refused), by approval (recorded as submitted;
 // a domain or mail administrator approves or rejects) or open (the mailbox is
 // created at once). application.submit is public and throttled per client
-// and for everyone together (ops/authn.h, PublicThrottle). Steps only move
+// and for everyone together (ops/authn.h, PublicThrottle); its two 409s say
+// which (Error::code mailbox_exists or application_pending). Steps only move
 // forward (common/application_store.h, Advance): approve and reject only a
 // submitted application, approval moves it submitted -> approved -> created
 // and creates the mailbox in the same transaction, through the store call
@@ -132,7 +133,12 @@ ROSTER_OPS_HANDLER(ApplicationSubmit) {
     ROSTER_TRY(AdminStore(*ctx.db).AddMailbox(MailboxOf(address, n.display_name, n.department, *hash), ctx.actor));
     return store.Advance(*id, "submitted", "created", now, ctx.actor);
   });
-  if (!made) return made.error();
+  if (!made) {
+    Error e = made.error();
+    // A mailbox made meanwhile: the same refusal as one that was there.
+    if (e.kind == ErrorKind::kConflict && e.code.empty()) e.code = "mailbox_exists";
+    return e;
+  }
   ctx.flusher->Flush({address});  // Dovecot may hold "unknown user"
   Json j = Json::object();
   j["address"] = address;

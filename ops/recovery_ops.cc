@@ -10,7 +10,9 @@
 // for recovery_lock (by ctx.clock), and while it is locked every try is
 // refused without looking at the answer; a right answer resets the count. A
 // reset link is a 256-bit random token mailed to the recovery address, kept
-// only as its SHA-256, working once within an hour. What a stranger learns:
+// only as its SHA-256, working once within an hour; a link whose mail could
+// not be sent is withdrawn at once (and does not count as the mailbox's link
+// of the interval). What a stranger learns:
 // recovery.question answers {"question": null, "link": false} alike for an
 // unknown address, a disabled mailbox and one with no question, so it tells
 // no more than "this address has a question", which a mail server's RCPT
@@ -116,8 +118,11 @@ Error WrongAnswer() {
   return e;
 }
 
+// Told apart from the per-client throttle's 429 (too_many_attempts).
 Error Locked(int64_t seconds) {
-  return Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
+  Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
+  e.code = "reset_locked";
+  return e;
 }
 
 bool LinkOffered(const Context& ctx, const RecoveryRecord& r) {
@@ -301,12 +306,22 @@ ROSTER_OPS_HANDLER(RecoverySendLink) {
   if (r->link_expires_at > now &&
       r->link_expires_at - ctx.settings->recovery_link_lifetime + ctx.settings->recovery_link_interval > now)
     return answer;
-  ROSTER_TRY(store.SetToken(r->mailbox_id, r->address, Sha256(token), now + ctx.settings->recovery_link_lifetime,
+  const std::string digest = Sha256(token);
+  ROSTER_TRY(store.SetToken(r->mailbox_id, r->address, digest, now + ctx.settings->recovery_link_lifetime,
                             r->recovery_address, ctx.actor));
   std::string url = ResetUrl(ctx.settings->public_url, token);
   Status sent = ctx.mailer->Send(r->recovery_address, "Password reset / 重置密码", ResetMail(r->address, url));
   sodium_memzero(url.data(), url.size());
-  if (!sent) return Error::Temporary("the reset link could not be mailed now: try again later");
+  if (!sent) {
+    // Not mailed (the MTA refused or could not be reached): the token is
+    // withdrawn, so the link works nowhere, even if the MTA kept the mail
+    // after all (its last reply lost), and the next request is not held back
+    // by the one-link-per-interval rule. Should the database fail here too,
+    // the token stays until it expires, in no mail the MTA said it took; the
+    // answer is the same 503 either way.
+    (void)store.WithdrawToken(r->mailbox_id, r->address, digest, ctx.actor);
+    return Error::Temporary("the reset link could not be mailed now: try again later");
+  }
   return answer;
 }
 

@@ -3,9 +3,12 @@
 // recovery by security question (the lock on the third wrong answer, lifted
 // after 30 minutes of a fake clock or by an administrator, every attempt in
 // the change log with the client's address, an unknown address told apart
-// from nothing), the reset link (one use, one hour), mailbox applications
-// (every step, none skipped or repeated, no second application for one
-// address, closed and open domains), and the public operations' throttle.
+// from nothing), the reset link (one use, one hour; none that works when
+// its mail could not be sent), mailbox applications (every step, none skipped
+// or repeated, no second application for one address, closed and open
+// domains), the public operations' throttle, and the codes that tell their
+// refusals apart (reset_locked beside the throttle's 429; mailbox_exists and
+// application_pending for an application's 409).
 // The permission matrix rows of these operations are in ops_test.cc.
 #include <gtest/gtest.h>
 
@@ -32,16 +35,23 @@ class SettableClock : public ops::Clock {
 };
 
 // Keeps the mails an operation sends (the real SMTP path: tests/postfix/recovery-mail.test).
+// With `refuse` set it answers as an MTA that refused the mail (or could not
+// be reached) would, after keeping what was handed to it in `refused`.
 class RecordingMailer : public ops::Mailer {
  public:
   struct Mail {
     std::string to, subject, body;
   };
   Status Send(const std::string& to, const std::string& subject, const std::string& body) override {
+    if (refuse) {
+      refused.push_back(Mail{to, subject, body});
+      return Error::Temporary("451 4.3.0 try again later");
+    }
     mails.push_back(Mail{to, subject, body});
     return Status::Ok();
   }
-  std::vector<Mail> mails;
+  std::vector<Mail> mails, refused;
+  bool refuse = false;
 };
 
 class SelfServiceTest : public ::testing::Test {
@@ -151,11 +161,13 @@ TEST_F(SelfServiceTest, TheThirdWrongAnswerLocksTheResetForThirtyMinutes) {
   auto third = Reset("green frog");
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(third.error().code, "reset_locked");  // not the per-client throttle's 429
   EXPECT_EQ(third.error().retry_after, 1800);
   clock_.now += 60;
   auto locked = Reset("blue whale");
   ASSERT_FALSE(locked.ok());
   EXPECT_EQ(locked.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(locked.error().code, "reset_locked");
   EXPECT_EQ(locked.error().retry_after, 1740);
   clock_.now += 1739;  // one second before the end
   EXPECT_EQ(Reset("blue whale").error().kind, ErrorKind::kThrottled);
@@ -302,6 +314,48 @@ TEST_F(SelfServiceTest, OneResetLinkPerMailboxPerInterval) {
   EXPECT_EQ(mailer_.mails.size(), 2u) << "ten minutes later, a new link";
 }
 
+// A link whose mail the MTA refused (or could not take) leaves no token that
+// works: the request is a temporary failure, the link that went nowhere is
+// withdrawn (logged), and it does not count as the mailbox's one link of the
+// interval, so asking again at once mails a new link, which works.
+TEST_F(SelfServiceTest, ALinkThatCouldNotBeMailedNeverWorks) {
+  ASSERT_TRUE(Run(Principal::MailboxUser("alice@a.test"), "recovery.set",
+                  Json{{"address", "alice@a.test"}, {"current_password", "pw-alice@a.test"},
+                       {"recovery_address", "alice.home@elsewhere.test"}})
+                  .ok());
+  ASSERT_TRUE(ApplicationStore(*db_).SetSelfService("a.test", std::nullopt, true, Actor{"t", "local"}).ok());
+  mailer_.refuse = true;
+  auto asked = Public("recovery.send_link", Json{{"address", "alice@a.test"}});
+  ASSERT_FALSE(asked.ok());
+  EXPECT_EQ(asked.error().kind, ErrorKind::kTemporary);
+  ASSERT_EQ(mailer_.refused.size(), 1u);
+  const std::string& body = mailer_.refused[0].body;
+  ASSERT_NE(body.find("#/reset/"), std::string::npos) << body;
+  const std::string unsent = body.substr(body.find("#/reset/") + 8, ops::kResetTokenChars);
+  auto stored = db_->Query("SELECT COUNT(*) FROM mailbox_recovery WHERE token_hash IS NOT NULL OR "
+                           "token_expires_at IS NOT NULL",
+                           {});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->front().Uint(0), 0u) << "the unsent link's token is still stored";
+  auto used = Public("recovery.reset_by_link", Json{{"token", unsent}, {"password", "by-unsent-1"}});
+  ASSERT_FALSE(used.ok()) << "the link of a mail that was never sent works";
+  EXPECT_EQ(used.error().kind, ErrorKind::kForbidden);
+  EXPECT_TRUE(PasswordIs("alice@a.test", "pw-alice@a.test"));
+  // Not counted: asked again at once, the MTA taking mail again, a link goes.
+  mailer_.refuse = false;
+  clock_.now += 1;
+  ASSERT_TRUE(Public("recovery.send_link", Json{{"address", "alice@a.test"}}).ok());
+  ASSERT_EQ(mailer_.mails.size(), 1u) << "the failed send counted as the interval's link";
+  const std::string& sent = mailer_.mails[0].body;
+  const std::string token = sent.substr(sent.find("#/reset/") + 8, ops::kResetTokenChars);
+  EXPECT_NE(token, unsent);
+  auto reset = Public("recovery.reset_by_link", Json{{"token", token}, {"password", "by-link-1"}});
+  ASSERT_TRUE(reset.ok()) << reset.error().message;
+  EXPECT_TRUE(PasswordIs("alice@a.test", "by-link-1"));
+  std::vector<std::string> log = Log("alice@a.test");
+  EXPECT_NE(std::find(log.begin(), log.end(), "mailbox-recovery-link-withdrawn 192.0.2.9 public"), log.end());
+}
+
 // Approval: submitted -> approved -> created, the mailbox made with what the
 // applicant entered; no step twice, none skipped, none backwards.
 TEST_F(SelfServiceTest, AnApplicationGoesThroughEveryStepOnce) {
@@ -316,9 +370,14 @@ TEST_F(SelfServiceTest, AnApplicationGoesThroughEveryStepOnce) {
   // No second application for the address (in any case), none for a mailbox.
   Json again = form;
   again["address"] = "new.person@a.test";
-  EXPECT_EQ(Public("application.submit", again).error().kind, ErrorKind::kConflict);
-  EXPECT_EQ(Public("application.submit", Json{{"address", "alice@a.test"}, {"password", "p"}}).error().kind,
-            ErrorKind::kConflict);
+  auto pending = Public("application.submit", again);
+  ASSERT_FALSE(pending.ok());
+  EXPECT_EQ(pending.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(pending.error().code, "application_pending");
+  auto exists = Public("application.submit", Json{{"address", "alice@a.test"}, {"password", "p"}});
+  ASSERT_FALSE(exists.ok());
+  EXPECT_EQ(exists.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(exists.error().code, "mailbox_exists");
   Principal da = Principal::DomainAdmin("da", {"a.test"});
   da.account = "da";
   auto list = Run(da, "application.list", Json{{"state", "submitted"}});
@@ -386,8 +445,10 @@ TEST_F(SelfServiceTest, ClosedRefusesOpenCreatesAtOnce) {
   ASSERT_TRUE(open.ok()) << open.error().message;
   EXPECT_EQ((*open)["state"], "created");
   EXPECT_TRUE(PasswordIs("x@b.test", "pw-x-1"));
-  EXPECT_EQ(Public("application.submit", Json{{"address", "x@b.test"}, {"password", "p"}}).error().kind,
-            ErrorKind::kConflict);
+  auto again = Public("application.submit", Json{{"address", "x@b.test"}, {"password", "p"}});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(again.error().code, "mailbox_exists");
   EXPECT_EQ(Log("x@b.test"), (std::vector<std::string>{"mailbox-apply 192.0.2.9 public", "mailbox-add 192.0.2.9 public",
                                                       "mailbox-apply-created 192.0.2.9 public"}));
 }
@@ -400,6 +461,7 @@ TEST_F(SelfServiceTest, ThePublicOperationsAreThrottled) {
   auto fourth = Public("recovery.question", Json{{"address", "a@a.test"}});
   ASSERT_FALSE(fourth.ok());
   EXPECT_EQ(fourth.error().kind, ErrorKind::kThrottled);
+  EXPECT_EQ(fourth.error().code, "");  // roster-apid's too_many_attempts, not reset_locked
   EXPECT_EQ(fourth.error().retry_after, 900);
   // Invalid input counts too, and is refused before it is read.
   EXPECT_EQ(Public("recovery.question", Json{{"bad", 1}}).error().kind, ErrorKind::kThrottled);

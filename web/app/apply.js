@@ -21,8 +21,8 @@ export function applyView(params) {
     field({ id: "apply-name", label: t("apply.name"), autocomplete: "name", maxlength: 255, required: false }),
     field({ id: "apply-department", label: t("apply.department"), autocomplete: "organization-title", maxlength: 255, required: false }),
     field({ id: "apply-phone", label: t("apply.phone"), type: "text", autocomplete: "tel", maxlength: 64, required: false }),
-    field({ id: "apply-password", label: t("apply.password"), type: "password", autocomplete: "new-password", hint: t("apply.password_hint"), maxlength: 4096 }),
-    field({ id: "apply-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
+    field({ id: "apply-password", label: t("apply.password"), type: "password", autocomplete: "new-password", hint: t("apply.password_hint"), maxlength: 1024 }),
+    field({ id: "apply-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
     el("div", {}, submit));
   replace(byId("main"), heading(t("apply.title")), el("p", {}, t("apply.intro")), form,
     el("p", { class: "switch" }, el("a", { href: "#/signin" }, t("recovery.back"))));

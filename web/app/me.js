@@ -73,9 +73,9 @@ function loginsSection(logins) {
 function passwordSection(address, onEnded) {
   const submit = el("button", { type: "submit", id: "password-submit" }, t("me.password.submit"));
   const form = el("form", { class: "card", id: "password-form", novalidate: true },
-    field({ id: "current_password", label: t("me.password.current"), type: "password", autocomplete: "current-password", maxlength: 4096 }),
-    field({ id: "new_password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
-    field({ id: "new_password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
+    field({ id: "current_password", label: t("me.password.current"), type: "password", autocomplete: "current-password", maxlength: 1024 }),
+    field({ id: "new_password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
+    field({ id: "new_password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
     el("div", {}, submit));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

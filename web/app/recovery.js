@@ -1,11 +1,13 @@
 // recovery.js: the forgotten-password views, open to anyone (doc/api.md
 // "Password recovery"). #/forgot: the address, then the user's own security
 // question, then the answer and a new password; a 429 after too many wrong
-// answers shows when the lock lifts; where the domain offers links, "mail me
-// a link" instead. #/reset/<token>: the link from that mail. The token is
-// read from the fragment (never sent to the server in a URL), the fragment
-// is cleared at once (history.replaceState), and the token goes in the POST's
-// body. Every decision is the server's; these views only ask and show.
+// answers shows when the lock lifts (a 429 of the per-client throttle says
+// that instead: code reset_locked tells them apart); where the domain offers
+// links, "mail me a link" instead. #/reset/<token>: the link from that mail.
+// The token is read from the fragment (never sent to the server in a URL),
+// the fragment is cleared at once (history.replaceState), and the token goes
+// in the POST's body. Every decision is the server's; these views only ask
+// and show.
 import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { el, byId, replace } from "./dom.js";
@@ -31,6 +33,18 @@ function showLock(seconds) {
   status(message, "error");
 }
 
+// A 429 is one of two things (doc/api.md "Errors"): the reset of this
+// mailbox locked after wrong answers (code reset_locked: an administrator
+// can lift it), or this client's own calls throttled (too_many_attempts:
+// nothing about the mailbox; waiting is the only way). Each says so.
+function throttled(e) {
+  return e instanceof ApiError && e.status === 429 && e.code !== "reset_locked";
+}
+
+function throttledMessage(e) {
+  return t("recovery.throttled", { time: lockLifts(e.retryAfter || 900) });
+}
+
 // Step 1: the address.
 export function forgotView() {
   const submit = el("button", { type: "submit", id: "recovery-continue" }, t("recovery.continue"));
@@ -50,7 +64,7 @@ export function forgotView() {
       status("");
       answerStep(answer.address || address, answer.question, answer.link === true);
     } catch (e) {
-      const message = e.text ? e.text() : t("error.generic");
+      const message = throttled(e) ? throttledMessage(e) : e.text ? e.text() : t("error.generic");
       status(message, "error");
       fieldError("recovery-address", message);
     } finally {
@@ -69,7 +83,7 @@ function linkButton(address) {
       await call("POST", "/v1/recovery/link", { address }, "recovery");
       status(t("recovery.link_requested"), "info");
     } catch (e) {
-      if (e instanceof ApiError && e.status === 429) status(t("error.too_many_attempts"), "error");
+      if (throttled(e)) status(throttledMessage(e), "error");
       else status(e.text ? e.text() : t("error.generic"), "error");
     } finally {
       button.disabled = false;
@@ -94,8 +108,8 @@ function answerStep(address, question, link) {
     el("p", {}, el("span", { class: "hint" }, t("recovery.question_label")),
       el("strong", { id: "recovery-question" }, question)),
     field({ id: "recovery-answer", label: t("recovery.answer"), hint: t("recovery.answer_hint"), maxlength: 255 }),
-    field({ id: "recovery-password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
-    field({ id: "recovery-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
+    field({ id: "recovery-password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
+    field({ id: "recovery-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
     el("p", { id: "recovery-locked", class: "field-error", role: "alert" }),
     el("div", {}, submit));
   replace(main, heading(t("recovery.title")),
@@ -119,7 +133,10 @@ function answerStep(address, question, link) {
       status(t("recovery.done"), "info");
     } catch (e) {
       byId("recovery-answer").value = "";
-      if (e instanceof ApiError && e.status === 429) {
+      if (throttled(e)) {
+        fieldError("recovery-answer", throttledMessage(e));
+        status(throttledMessage(e), "error");
+      } else if (e instanceof ApiError && e.status === 429) {
         showLock(e.retryAfter);
         byId("recovery-answer").focus();
       } else {
@@ -148,8 +165,8 @@ export function resetLinkView(params) {
   }
   const submit = el("button", { type: "submit", id: "link-reset-submit" }, t("recovery.submit"));
   const form = el("form", { class: "card", id: "link-reset-form", novalidate: true },
-    field({ id: "link-password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
-    field({ id: "link-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 4096 }),
+    field({ id: "link-password", label: t("me.password.new"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
+    field({ id: "link-password2", label: t("me.password.repeat"), type: "password", autocomplete: "new-password", maxlength: 1024 }),
     el("div", {}, submit));
   replace(main, heading(t("recovery.link_title")), form, back());
   focusHeading();
@@ -165,7 +182,7 @@ export function resetLinkView(params) {
       go("/signin");
       status(t("recovery.done"), "info");
     } catch (e) {
-      const message = e.text ? e.text() : t("error.generic");
+      const message = throttled(e) ? throttledMessage(e) : e.text ? e.text() : t("error.generic");
       status(message, "error");
       fieldError("link-password", message);
     } finally {

@@ -41,7 +41,7 @@ export function recoverySection(address, onEnded) {
       field({ id: "self-question", label: t("self.recovery.question"), hint: t("self.recovery.question_hint"), maxlength: 255, required: false }),
       field({ id: "self-answer", label: t("self.recovery.answer"), hint: t("self.recovery.answer_hint"), maxlength: 255, required: false }),
       field({ id: "self-recovery-address", label: t("self.recovery.address"), type: "email", hint: t("self.recovery.address_hint"), required: false }),
-      field({ id: "self-current-password", label: t("me.password.current"), type: "password", autocomplete: "current-password", maxlength: 4096 }),
+      field({ id: "self-current-password", label: t("me.password.current"), type: "password", autocomplete: "current-password", maxlength: 1024 }),
       el("div", {}, submit));
     replace(box, el("h2", { id: "recovery-title" }, t("self.recovery.title")),
       el("dl", { class: "facts" },
@@ -80,7 +80,13 @@ export function recoverySection(address, onEnded) {
         byId("self-current-password").value = "";
         if (failed(e, onEnded)) return undefined;
         const map = { question: "self-question", answer: "self-answer", recovery_address: "self-recovery-address", current_password: "self-current-password" };
-        fieldError(map[e.field] || "self-current-password", e.text ? e.text() : t("error.generic"));
+        // The page sends a question only with an answer, so the server's 400
+        // on either is its bound (255 bytes).
+        const tooLong = { question: "self.recovery.question_too_long", answer: "self.recovery.answer_too_long" };
+        const message = e instanceof ApiError && e.code === "invalid" && tooLong[e.field]
+          ? t(tooLong[e.field]) : e.text ? e.text() : t("error.generic");
+        status(message, "error");
+        fieldError(map[e.field] || "self-current-password", message);
       } finally {
         submit.disabled = false;
       }
@@ -129,7 +135,7 @@ export function appPasswordsSection(address, onEnded) {
     });
     const submit = el("button", { type: "submit", id: "app-password-submit" }, t("self.apps.create"));
     const form = el("form", { class: "card", id: "app-password-form", novalidate: true },
-      field({ id: "app-password-label", label: t("self.apps.label"), hint: t("self.apps.label_hint"), maxlength: 1024 }),
+      field({ id: "app-password-label", label: t("self.apps.label"), hint: t("self.apps.label_hint"), maxlength: 100 }),
       el("div", {}, submit));
     replace(box, el("h2", { id: "app-passwords-title" }, t("self.apps.title")),
       made ? el("div", { class: "status", id: "app-password-made" },
@@ -156,7 +162,14 @@ export function appPasswordsSection(address, onEnded) {
         const answer = await call("POST", path, { label }, "self");
         await load({ label: answer.label, password: answer.password });
       } catch (e) {
-        if (!failed(e, onEnded)) fieldError("app-password-label", e.text ? e.text() : t("error.generic"));
+        if (!failed(e, onEnded)) {
+          // The name is the one input: any 400 is about it (at most 100
+          // characters, common/app_passwords.h).
+          const message = e instanceof ApiError && e.code === "invalid" ? t("error.self.label.invalid")
+            : e.text ? e.text() : t("error.generic");
+          status(message, "error");
+          fieldError("app-password-label", message);
+        }
       } finally {
         submit.disabled = false;
       }

@@ -15,12 +15,12 @@ export function signInView(kind, onSignedIn) {
   const fields = admin
     ? [
       field({ id: "name", label: t("signin.admin_name"), autocomplete: "username" }),
-      field({ id: "password", label: t("signin.password"), type: "password", autocomplete: "current-password", maxlength: 4096 }),
+      field({ id: "password", label: t("signin.password"), type: "password", autocomplete: "current-password", maxlength: 1024 }),
       field({ id: "totp", label: t("signin.totp"), hint: t("signin.totp_hint"), autocomplete: "one-time-code", required: false, maxlength: 16 }),
     ]
     : [
       field({ id: "address", label: t("signin.address"), type: "email", autocomplete: "username", hint: t("signin.address_hint") }),
-      field({ id: "password", label: t("signin.password"), type: "password", autocomplete: "current-password", hint: t("signin.password_hint"), maxlength: 4096 }),
+      field({ id: "password", label: t("signin.password"), type: "password", autocomplete: "current-password", hint: t("signin.password_hint"), maxlength: 1024 }),
     ];
   const submit = el("button", { type: "submit", id: "signin-submit" }, t("signin.submit"));
   const form = el("form", { class: "card", id: "signin-form", novalidate: true }, fields, el("div", {}, submit));
