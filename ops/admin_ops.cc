@@ -15,12 +15,6 @@
 namespace roster::ops {
 namespace {
 
-Error FieldInvalid(const char* field, const std::string& message) {
-  Error e = Error::Invalid(std::string(field) + ": " + message);
-  e.field = field;
-  return e;
-}
-
 std::vector<std::string> Domains(const Json& in) {
   auto it = in.find("domains");
   return it == in.end() ? std::vector<std::string>() : it->get<std::vector<std::string>>();
@@ -72,15 +66,6 @@ Status CheckCurrentPassword(Context& ctx, const Json& in, const std::string& nam
     return e;
   }
   return Status::Ok();
-}
-
-// A cursor this listing gave: digits (an id), or "" for the first page.
-Result<uint64_t> IdCursor(const Json& in) {
-  std::string cursor = Str(in, "cursor");
-  if (cursor.empty()) return uint64_t{0};
-  if (cursor.size() > 19 || cursor.find_first_not_of("0123456789") != std::string::npos)
-    return FieldInvalid("cursor", "not one this listing gave");
-  return static_cast<uint64_t>(std::stoull(cursor));
 }
 
 }  // namespace

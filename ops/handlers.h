@@ -23,6 +23,13 @@ std::optional<uint64_t> OptUint(const Json& in, const char* name);
 uint64_t PageLimit(const Json& in, uint64_t def = kDefaultPage);
 // A listing's answer: {"items": items, "next_cursor": cursor or null}.
 Json Page(Json items, const std::string& next_cursor);
+// An invalid input named by its field ("field: message").
+Error FieldInvalid(const char* field, const std::string& message);
+// A cursor a listing in id order gave: digits (the last id), or "" for the
+// first page (0); anything else is FieldInvalid("cursor").
+Result<uint64_t> IdCursor(const Json& in);
+// The domain of an address, a catch-all "@domain" or a bare domain.
+std::string DomainOfName(const std::string& name);
 // The domains a principal's scoped listings cover: a domain administrator's
 // (a group administrator's one), narrowed by an API key limited to domains;
 // nullopt = every domain (the mail administrator, its key not limited).

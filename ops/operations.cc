@@ -359,6 +359,25 @@ std::optional<std::set<std::string>> ListedDomains(const Principal& p) {
   return domains;
 }
 
+Error FieldInvalid(const char* field, const std::string& message) {
+  Error e = Error::Invalid(std::string(field) + ": " + message);
+  e.field = field;
+  return e;
+}
+
+std::string DomainOfName(const std::string& name) {
+  auto at = name.rfind('@');
+  return at == std::string::npos ? name : name.substr(at + 1);
+}
+
+Result<uint64_t> IdCursor(const Json& in) {
+  std::string cursor = Str(in, "cursor");
+  if (cursor.empty()) return uint64_t{0};
+  if (cursor.size() > 19 || cursor.find_first_not_of("0123456789") != std::string::npos)
+    return FieldInvalid("cursor", "not one this listing gave");
+  return static_cast<uint64_t>(std::stoull(cursor));
+}
+
 Json Page(Json items, const std::string& next_cursor) {
   Json page = Json::object();
   page["items"] = std::move(items);
@@ -483,11 +502,6 @@ Result<Json> Validate(const Operation& op, const Json& input) {
     out[f.name] = std::move(*checked);
   }
   return out;
-}
-
-std::string DomainOfName(const std::string& name) {
-  auto at = name.rfind('@');
-  return at == std::string::npos ? name : name.substr(at + 1);
 }
 
 bool HasField(const Operation& op, const char* name) {

@@ -66,26 +66,15 @@ Json SubJson(const Subscription& s) {
   return j;
 }
 
-Error SubListInvalid(const char* field, const std::string& message) {
-  Error e = Error::Invalid(std::string(field) + ": " + message);
-  e.field = field;
-  return e;
-}
-
 // By recipient: a page in id order (the cursor is the last id). Run has
 // authorized the recipient; each row is kept only if the principal could
 // list it by its own address, so a domain administrator never sees another
 // domain's aliases, and a page may hold fewer than `limit` rows.
 Result<Json> SubListByRecipient(Context& ctx, const Operation& op, const Json& in) {
-  const std::string cursor = Str(in, "cursor");
-  uint64_t after = 0;
-  if (!cursor.empty()) {
-    if (cursor.size() > 19 || cursor.find_first_not_of("0123456789") != std::string::npos)
-      return SubListInvalid("cursor", "not one this listing gave");
-    after = std::stoull(cursor);
-  }
+  auto after = IdCursor(in);
+  if (!after) return after.error();
   const uint64_t limit = PageLimit(in);
-  auto list = AdminStore(*ctx.db).ListSubscriptionsTo(Str(in, "recipient"), Str(in, "address"), after, limit + 1);
+  auto list = AdminStore(*ctx.db).ListSubscriptionsTo(Str(in, "recipient"), Str(in, "address"), *after, limit + 1);
   if (!list) return list.error();
   Json items = Json::array();
   for (size_t i = 0; i < list->size() && i < limit; ++i) {
@@ -93,7 +82,7 @@ Result<Json> SubListByRecipient(Context& ctx, const Operation& op, const Json& i
     Object row;
     row.kind = ObjectKind::kAddress;
     row.name = s.address;
-    row.domain = s.address.substr(s.address.rfind('@') + 1);
+    row.domain = DomainOfName(s.address);
     row.outgoing = s.direction != 'I';
     if (!Authorize(ctx.principal, op, row)) continue;
     items.push_back(SubJson(s));
@@ -106,18 +95,14 @@ Result<Json> SubListByRecipient(Context& ctx, const Operation& op, const Json& i
 ROSTER_OPS_HANDLER(SubList) {
   if (in.contains("recipient")) return SubListByRecipient(ctx, op, in);
   if (in.contains("cursor") || in.contains("limit"))
-    return SubListInvalid(in.contains("cursor") ? "cursor" : "limit", "pages the listing by recipient only");
+    return FieldInvalid(in.contains("cursor") ? "cursor" : "limit", "pages the listing by recipient only");
   auto list = AdminStore(*ctx.db).ListSubscriptions(object.name);
   if (!list) return list.error();
   Json items = Json::array();
   for (const Subscription& s : *list) {
     // A mailbox user sees their forwards, not the BCC copies of their mail.
     if (ctx.principal.kind == PrincipalKind::kMailboxUser && s.direction != 'I') continue;
-    Json j = Json::object();
-    j["address"] = s.address;
-    j["direction"] = Direction(s.direction);
-    j["recipient"] = s.recipient;
-    items.push_back(std::move(j));
+    items.push_back(SubJson(s));
   }
   return Page(std::move(items), "");
 }
