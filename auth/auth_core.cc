@@ -149,6 +149,7 @@ struct LoginNote {
   std::string ip;            // packed, "" if unknown
   uint64_t app_password_id = 0;  // 0: the main password
   bool touch_app_password = false;  // its last use is due (AppPasswordKey::last_use_due)
+  bool raise_newest = true;  // the mailbox's newest login is due (MailboxLogin::newest_login_due)
 };
 
 // What a verify knows about where it comes from.
@@ -354,7 +355,7 @@ class AuthCore::Rules {
     }
     if (rehash_ && hasher_.NeedsRehash(m.password_hash)) *rehash = PendingRehash{m.address, m.password_hash};
     PassdbFields(m, service, answer, m.password_hash);
-    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, 0};
+    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, 0, false, m.newest_login_due};
     return Outcome::kOk;
   }
 
@@ -388,7 +389,8 @@ class AuthCore::Rules {
   // The history entry of a successful login: the seq after the newest one
   // the login query read.
   static LoginEntry HistoryEntry(const LoginNote& note) {
-    return LoginEntry{note.mailbox_id, note.newest_seq + 1, note.protocol, note.ip, note.app_password_id};
+    return LoginEntry{note.mailbox_id, note.newest_seq + 1, note.protocol, note.ip, note.app_password_id,
+                      note.raise_newest};
   }
 
   // Records successful logins: `history` (one append, however many; a
@@ -478,7 +480,7 @@ class AuthCore::Rules {
     // which may expire or be revoked: Dovecot's cache sends the next login
     // back here.
     PassdbFields(m, service, answer, uncacheable_password_);
-    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, app.id, app.last_use_due};
+    *note = LoginNote{m.id, m.newest_login_seq, service, origin.ip, app.id, app.last_use_due, m.newest_login_due};
     return Outcome::kOk;
   }
 

@@ -291,42 +291,51 @@ Status AdminStore::ListMailboxes(std::string_view domain, const std::function<bo
 
 namespace {
 
-// A mailbox's newest login: the dict's newest of its protocols (last_login's
-// primary key range) and the passdb's newest (the end of login_history's
-// primary key range: one index dive each), as mailbox.inactive reads them.
-#define ROSTER_LOGIN_DICT "(SELECT MAX(logged_at) FROM last_login WHERE mailbox_id = m.id)"
-#define ROSTER_LOGIN_PASSDB "(SELECT logged_at FROM login_history WHERE mailbox_id = m.id ORDER BY seq DESC LIMIT 1)"
-#define ROSTER_LAST_LOGIN \
-  "GREATEST(COALESCE(" ROSTER_LOGIN_DICT ", " ROSTER_LOGIN_PASSDB "), COALESCE(" ROSTER_LOGIN_PASSDB ", " ROSTER_LOGIN_DICT "))"
-
-// The sort key of each order (MailboxKey::value).
+// The sort key of each order (MailboxKey::value): usage from the dict's
+// counters, the newest login from the column both login writers raise
+// (migration 015).
 const char* OrderKey(MailboxOrder order) {
   switch (order) {
     case MailboxOrder::kUsage: return "COALESCE(u.bytes, 0)";
     case MailboxOrder::kLastLogin:
-      return "COALESCE(TIMESTAMPDIFF(MICROSECOND, TIMESTAMP'1970-01-01 00:00:00', " ROSTER_LAST_LOGIN "), -1)";
+      return "COALESCE(TIMESTAMPDIFF(MICROSECOND, TIMESTAMP'1970-01-01 00:00:00', m.last_login_at), -1)";
     case MailboxOrder::kAddress: break;
   }
   return "0";
 }
 
+// The index a page reads, named: the optimizer, guessing from statistics,
+// may otherwise read every row of a domain to sort them, or every other
+// domain's addresses that sort first (migration 011; tests/db/ops_test,
+// ADomainsPageReadsOnlyItsOwnRows). The narrowest range that holds what the
+// filters keep and the order needs, so a page never visits the rows of
+// mailboxes it cannot show (migration 015): a department's or a prefix's
+// addresses; the enabled or disabled ones (in address order); those with a
+// byte quota and the quota (near or over it, sorted: in address order the
+// addresses' index stops at the page's end); the newest logins in order.
+// Ordered by usage, the domain's addresses: every key is read (their usage is
+// in another table).
+const char* PageIndex(const MailboxQuery& q) {
+  if (q.domain.empty()) return q.order == MailboxOrder::kAddress ? "mailbox_lookup" : "mailbox_domain_lookup";
+  if (!q.department.empty()) return "mailbox_department_lookup";
+  if (!q.prefix.empty()) return "mailbox_domain_lookup";
+  if (q.active) return "mailbox_domain_active";
+  if (q.min_usage_percent && q.order != MailboxOrder::kAddress) return "mailbox_domain_quota";
+  if (q.order == MailboxOrder::kLastLogin) return "mailbox_domain_last_login";
+  return "mailbox_domain_lookup";
+}
+
 // The statement of a page, and the order of its parameters (MailboxPage):
-// domain x2, department x2, [active], like, [percent], [after...], limit.
+// [domain], [department], [active], [like], [percent], [after...], limit.
 std::string MailboxPageSql(const MailboxQuery& q) {
-  // The index that holds the page's rows in address order, named: the
-  // optimizer, guessing from statistics, may otherwise read every row of a
-  // domain to sort them, or every other domain's addresses that sort first
-  // (migration 011; tests/db/ops_test, ADomainsPageReadsOnlyItsOwnRows).
-  // Ordered otherwise, the same index holds the keys (and ids) to sort.
-  const char* index = q.domain.empty()       ? "mailbox_lookup"
-                      : q.department.empty() ? "mailbox_domain_lookup"
-                                             : "mailbox_department_lookup";
-  // The prefix is a LIKE pattern on the lookup key. Conditions on columns of
-  // the row (active, max_bytes) are written only when asked for: without
-  // them, a sorted page reads the keys from the index alone.
-  std::string where =
-      "WHERE (? = '' OR d.name = ?) AND (? = '' OR m.department = ?) " +
-      std::string(q.active ? "AND m.active = ? " : "") + "AND m.lookup_key LIKE LOWER(?) ESCAPE '!' ";
+  // The prefix is a LIKE pattern on the lookup key. Every other condition is
+  // written only when asked for: the server reads a column for every row of
+  // the range even for a condition that is always true ("? = '' OR
+  // m.department = ?" with no department doubled a sorted page's time), and
+  // without them a sorted page reads its keys from the index alone.
+  std::string where = std::string("WHERE TRUE ") + (q.domain.empty() ? "" : "AND d.name = ? ") +
+                      (q.department.empty() ? "" : "AND m.department = ? ") + (q.active ? "AND m.active = ? " : "") +
+                      (q.prefix.empty() ? "" : "AND m.lookup_key LIKE LOWER(?) ESCAPE '!' ");
   // "Near or over quota": exact in DECIMAL (a counter times 100 may not fit in
   // 64 bits); no byte quota, no match.
   if (q.min_usage_percent)
@@ -334,22 +343,23 @@ std::string MailboxPageSql(const MailboxQuery& q) {
              "CAST(m.max_bytes AS DECIMAL(25,0)) * ? ";
   const char* dir = q.descending ? " DESC" : "";
   const char* beyond = q.descending ? " < ?" : " > ?";
-  const std::string from = std::string("FROM mailbox m FORCE INDEX (") + index + ") " ROSTER_MAILBOX_JOINS;
-  const std::string columns = ROSTER_MAILBOX_SELECT_COLUMNS ", CAST(" ROSTER_LAST_LOGIN " AS CHAR)";
+  const std::string from = std::string("FROM mailbox m FORCE INDEX (") + PageIndex(q) + ") " ROSTER_MAILBOX_JOINS;
+  const std::string columns = ROSTER_MAILBOX_SELECT_COLUMNS ", CAST(m.last_login_at AS CHAR)";
   if (q.order == MailboxOrder::kAddress) {
     // A keyset query: the index's range after the cursor, in order, stops at the limit.
     if (q.after) where += std::string("AND m.lookup_key") + beyond + " ";
     return "SELECT " + columns + ", 0 " + from + where + "ORDER BY m.lookup_key" + dir + " LIMIT ?";
   }
   // The keys of every mailbox the filters leave, sorted by the server (a
-  // priority queue of `limit` rows), then the page's rows by id.
+  // priority queue of `limit` rows of two integers: ties go by the id, not
+  // the address, whose sort key is a kilobyte), then the page's rows by id.
   std::string key = OrderKey(q.order);
   std::string keyset;
   if (q.after)
-    keyset = std::string("HAVING k") + beyond + " OR (k = ? AND lk" + beyond + ") ";
-  return "SELECT " + columns + ", p.k FROM (SELECT m.id, " + key + " AS k, m.lookup_key AS lk " + from + where +
-         keyset + "ORDER BY k" + dir + ", lk" + dir + " LIMIT ?) p JOIN mailbox m ON m.id = p.id " ROSTER_MAILBOX_JOINS
-         "ORDER BY p.k" + dir + ", p.lk" + dir;
+    keyset = std::string("HAVING k") + beyond + " OR (k = ? AND m.id" + beyond + ") ";
+  return "SELECT " + columns + ", p.k FROM (SELECT m.id, " + key + " AS k " + from + where + keyset +
+         "ORDER BY k" + dir + ", m.id" + dir + " LIMIT ?) p JOIN mailbox m ON m.id = p.id " ROSTER_MAILBOX_JOINS
+         "ORDER BY p.k" + dir + ", p.id" + dir;
 }
 
 }  // namespace
@@ -363,15 +373,22 @@ Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std:
     like += c;
   }
   like += '%';
-  DbParams params = {q.domain, q.domain, q.department, q.department};
+  DbParams params;
+  if (!q.domain.empty()) params.emplace_back(q.domain);
+  if (!q.department.empty()) params.emplace_back(q.department);
   if (q.active) params.emplace_back(int64_t{*q.active ? 1 : 0});
-  params.emplace_back(like);
+  if (!q.prefix.empty()) params.emplace_back(like);
   if (q.min_usage_percent) params.emplace_back(*q.min_usage_percent);
   if (q.after && q.order != MailboxOrder::kAddress) {
     params.emplace_back(q.after->value);
     params.emplace_back(q.after->value);
   }
-  if (q.after) params.emplace_back(q.after->lookup_key);
+  if (q.after) {
+    if (q.order == MailboxOrder::kAddress)
+      params.emplace_back(q.after->lookup_key);
+    else
+      params.emplace_back(q.after->id);
+  }
   params.emplace_back(q.limit);
   auto rows = db_.Query(MailboxPageSql(q), params);
   if (!rows) return rows.error();
@@ -379,7 +396,7 @@ Result<std::vector<Mailbox>> AdminStore::MailboxPage(const MailboxQuery& q, std:
   for (const DbRow& r : *rows) {
     out.push_back(MailboxFromRow(r));
     out.back().last_login = r.IsNull(17) ? "" : r.String(17);
-    if (keys) keys->push_back(MailboxKey{r.Int(18), r.String(16)});
+    if (keys) keys->push_back(MailboxKey{r.Int(18), r.String(16), r.Uint(0)});
   }
   return out;
 }

@@ -128,20 +128,21 @@ struct ChangeLogPage {
 constexpr uint64_t kChangeLogScan = 10000;
 
 // The orders of a page of mailboxes. Each is total: ties are broken by the
-// lookup key, in the order's direction.
+// mailbox's id, in the order's direction.
 enum class MailboxOrder {
   kAddress,    // the lookup key
   kUsage,      // bytes used; no usage row or an unknown counter counts as 0
-  kLastLogin,  // the newest login of the dict's and the passdb's; never = before every login
+  kLastLogin,  // mailbox.last_login_at, the newest login of the dict's and the passdb's; never = before every login
 };
 
 // Where a page starts: after the mailbox with this sort value and lookup key
-// (the last one of the page before). `value` is the order's integer key:
-// kUsage the bytes, kLastLogin microseconds since 1970 or -1 for never,
+// or id (the last one of the page before). `value` is the order's integer
+// key: kUsage the bytes, kLastLogin microseconds since 1970 or -1 for never,
 // kAddress unused (0).
 struct MailboxKey {
   int64_t value = 0;
-  std::string lookup_key;
+  std::string lookup_key;  // kAddress's position
+  uint64_t id = 0;         // the other orders' tie-break
 };
 
 // One page of mailboxes (MailboxPage): filters, in the query's order after `after`.

@@ -234,38 +234,50 @@ Status AppPasswordAdmin::ListInactive(uint64_t days,
                                       const std::function<bool(const InactiveMailbox&, const std::string& key)>& each,
                                       std::string_view domain, std::string_view after_key) {
   if (days == 0 || days > 36500) return Error::Invalid("--inactive: 1 day to 100 years");
-  // Keyset pagination on the lookup key's index, as ListMailboxes: at most
-  // kPage rows in memory however many mailboxes are dormant. Each mailbox's
-  // newest login comes from the primary keys of the two tables; a mailbox is
-  // dormant when neither has one since the cut-off.
+  // Keyset pagination on the lookup key, as ListMailboxes: at most kPage
+  // rows in memory however many mailboxes are dormant. A mailbox's newest
+  // login is mailbox.last_login_at (migration 015: the newest of the dict's
+  // and the passdb's); it is dormant when that is before the cut-off, or it
+  // never logged in, and it was created before the cut-off.
   constexpr uint64_t kPage = 500;
-  // Two texts: with no domain the scan follows the lookup key's index and
-  // stops at the page's end (a join with the domain would make the server
-  // sort every mailbox left, for each page).
-  auto text = [](bool one_domain) {
-    return std::string(
-               "SELECT m.lookup_key, m.address, "
-               "(SELECT CAST(MAX(logged_at) AS CHAR) FROM last_login WHERE mailbox_id = m.id) AS l, "
-               "(SELECT CAST(MAX(logged_at) AS CHAR) FROM login_history WHERE mailbox_id = m.id) AS h "
-               "FROM mailbox m WHERE ") +
-           (one_domain ? "m.domain_id = (SELECT id FROM domain WHERE name = ?) AND " : "") +
+  // Which index reads a page: in address order, the scan stops once a page
+  // is full, which is soon when many are dormant and reads every mailbox
+  // when few are. So for one domain the dormant are counted first from the
+  // index on (domain_id, last_login_at) (a range of it, nothing else read):
+  // if they are few, the page is that range, sorted. With no domain the scan
+  // follows the lookup key's index (a join with the domain would make the
+  // server sort every mailbox left, for each page).
+  constexpr uint64_t kFewDormant = 5000;
+  auto text = [](const char* index) {
+    return std::string("SELECT m.lookup_key, m.address, CAST(m.last_login_at AS CHAR) FROM mailbox m ") +
+           (*index ? std::string("FORCE INDEX (") + index + ") " : "") + "WHERE " +
+           (*index ? "m.domain_id = (SELECT id FROM domain WHERE name = ?) AND " : "") +
            "m.lookup_key > ? AND m.created_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
-           "HAVING (l IS NULL OR CAST(l AS DATETIME(6)) < UTC_TIMESTAMP() - INTERVAL ? DAY) "
-           "AND (h IS NULL OR CAST(h AS DATETIME(6)) < UTC_TIMESTAMP() - INTERVAL ? DAY) "
+           "AND (m.last_login_at IS NULL OR m.last_login_at < UTC_TIMESTAMP() - INTERVAL ? DAY) "
            "ORDER BY m.lookup_key LIMIT ?";
   };
-  static const std::string kAll = text(false), kOneDomain = text(true);
+  static const std::string kAll = text(""), kByAddress = text("mailbox_domain_lookup"),
+                           kByLogin = text("mailbox_domain_last_login");
+  const std::string* sql = &kAll;
+  if (!domain.empty()) {
+    auto few = db_.Query(
+        "SELECT COUNT(*) FROM mailbox m FORCE INDEX (mailbox_domain_last_login) "
+        "WHERE m.domain_id = (SELECT id FROM domain WHERE name = ?) "
+        "AND (m.last_login_at IS NULL OR m.last_login_at < UTC_TIMESTAMP() - INTERVAL ? DAY)",
+        {std::string(domain), days});
+    if (!few) return few.error();
+    sql = few->front().Uint(0) <= kFewDormant ? &kByLogin : &kByAddress;
+  }
   std::string after(after_key);
   for (;;) {
     uint64_t rows = 0;
     bool stopped = false;
-    DbParams params = {after, days, days, days, kPage};
+    DbParams params = {after, days, days, kPage};
     if (!domain.empty()) params.insert(params.begin(), std::string(domain));
-    Status s = db_.QueryEach(domain.empty() ? kAll : kOneDomain, params, [&](const DbRow& r) {
+    Status s = db_.QueryEach(*sql, params, [&](const DbRow& r) {
       ++rows;
       after = r.String(0);
-      // Both are "YYYY-MM-DD HH:MM:SS.ffffff" or "" (none): the later sorts last.
-      if (!each(InactiveMailbox{r.String(1), std::max(r.String(2), r.String(3))}, after)) stopped = true;
+      if (!each(InactiveMailbox{r.String(1), r.IsNull(2) ? std::string() : r.String(2)}, after)) stopped = true;
       return !stopped;
     });
     if (!s) return s;

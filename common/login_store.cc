@@ -23,10 +23,12 @@ const std::string kLoginColumns =
     "a.last_used_at IS NULL OR a.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND ";
 // The login history's newest seq of the mailbox (with_history), or NULL: the
 // end of the primary key's (mailbox_id, seq) range, one index dive
-// (migration 008).
+// (migration 008); then whether the mailbox's newest login is due to be
+// raised (migration 015: unset or over a minute old).
 std::string LoginColumns(bool with_history) {
   return kLoginColumns +
-         (with_history ? ", (SELECT MAX(h.seq) FROM login_history h WHERE h.mailbox_id = m.id) " : ", NULL ");
+         (with_history ? ", (SELECT MAX(h.seq) FROM login_history h WHERE h.mailbox_id = m.id) " : ", NULL ") +
+         ", m.last_login_at IS NULL OR m.last_login_at < UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE ";
 }
 // FORCE INDEX: with a handful of domains the optimiser would scan the domain
 // table through a join buffer for a batch, which does not stay cheap as
@@ -68,6 +70,7 @@ MailboxLogin LoginFromRow(const DbRow& r, size_t first) {
   if (!r.IsNull(first + 11)) m.login_protocols = static_cast<unsigned>(r.Uint(first + 11));
   if (!r.IsNull(first + 12)) m.main_password_protocols = static_cast<unsigned>(r.Uint(first + 12));
   if (!r.IsNull(first + 19)) m.newest_login_seq = r.Uint(first + 19);
+  m.newest_login_due = r.IsNull(first + 20) || r.Bool(first + 20);
   AddAppPasswordKey(r, first, &m);
   return m;
 }
@@ -221,8 +224,28 @@ Status LoginStore::RecordLogins(const std::vector<LoginEntry>& entries, unsigned
     }
     auto affected = db_.ExecuteIdempotent(kSql.at(index), params);
     if (!affected) return affected.error();
+    std::vector<uint64_t> mailboxes;
+    for (const LoginEntry* e : kept)
+      if (e->raise_newest) mailboxes.push_back(e->mailbox_id);
+    std::sort(mailboxes.begin(), mailboxes.end());
+    mailboxes.erase(std::unique(mailboxes.begin(), mailboxes.end()), mailboxes.end());
+    ROSTER_TRY(RaiseNewestLogin(mailboxes));
   }
   return Status::Ok();
+}
+
+Status LoginStore::RaiseNewestLogin(const std::vector<uint64_t>& mailboxes) {
+  // The mailboxes' newest login (migration 015), raised once their entries
+  // are in, to the minute: the login query said which are due (so a client
+  // that logs in again and again costs no statement), and one whose stored
+  // login is less than a minute old by now is read, not written. Never
+  // lowered, so a batch written late or twice changes nothing; updated_at
+  // stays as it is (the last change an administrator made).
+  static const BatchStatements kRaise([](size_t n) {
+    return "UPDATE mailbox SET last_login_at = UTC_TIMESTAMP(6), updated_at = updated_at WHERE id IN (" +
+           Placeholders(n) + ") AND (last_login_at IS NULL OR last_login_at < UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE)";
+  });
+  return ExecuteByIds(db_, kRaise, mailboxes);
 }
 
 Status LoginStore::TouchAppPassword(uint64_t id, std::string_view ip) {

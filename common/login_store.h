@@ -52,6 +52,9 @@ struct MailboxLogin {
   // when the login query is asked for it (with_history), so the passdb's
   // history write appends seq + 1 with no read (migration 008).
   uint64_t newest_login_seq = 0;
+  // mailbox.last_login_at is unset or over a minute old (migration 015), as
+  // the login query read it: only then does the history write raise it.
+  bool newest_login_due = true;
 };
 
 // A login for the passdb's history: `seq` is its place in the mailbox's
@@ -63,6 +66,7 @@ struct LoginEntry {
   std::string protocol;
   std::string ip;
   uint64_t app_password_id = 0;  // 0 = the main password
+  bool raise_newest = true;       // MailboxLogin::newest_login_due
 };
 
 class LoginStore {
@@ -104,13 +108,17 @@ class LoginStore {
   // that fails (its batch is then not written) is made good by the next.
   // An entry whose seq is taken already (a login that read a stale newest,
   // through another process) is not kept. Idempotent, so retried after a
-  // lost connection.
+  // lost connection. Each batch then raises its mailboxes' newest login
+  // (mailbox.last_login_at, migration 015) to the server's time, unless the
+  // stored one is less than a minute old.
   static constexpr size_t kMaxLoginBatch = 64;
   Status RecordLogins(const std::vector<LoginEntry>& entries, unsigned slots);
   // An app password's last use (time: the server's clock), `ip` packed.
   Status TouchAppPassword(uint64_t id, std::string_view ip);
 
  private:
+  Status RaiseNewestLogin(const std::vector<uint64_t>& mailboxes);
+
   Db& db_;
 };
 

@@ -23,20 +23,41 @@ std::string Placeholders(size_t n, const char* each, const char* separator) {
   return list;
 }
 
-Status QueryByKeys(Db& db, const BatchStatements& batch, const std::vector<std::string>& keys,
-                   const std::function<void(size_t, const DbRow&)>& on_row) {
-  for (size_t start = 0; start < keys.size(); start += kMaxBatch) {
-    size_t count = std::min(kMaxBatch, keys.size() - start);
+namespace {
+
+// Runs run(sql, params, start, count) for each batch of at most kMaxBatch
+// values, the last value repeated up to the statement's size.
+template <typename T, typename Run>
+Status EachBatch(const BatchStatements& batch, const std::vector<T>& values, Run run) {
+  for (size_t start = 0; start < values.size(); start += kMaxBatch) {
+    size_t count = std::min(kMaxBatch, values.size() - start);
     auto [sql, size] = batch.For(count);
     DbParams params;
-    for (size_t i = 0; i < size; ++i) params.emplace_back(keys[start + std::min(i, count - 1)]);
+    for (size_t i = 0; i < size; ++i) params.emplace_back(values[start + std::min(i, count - 1)]);
+    ROSTER_TRY(run(sql, params, start, count));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status QueryByKeys(Db& db, const BatchStatements& batch, const std::vector<std::string>& keys,
+                   const std::function<void(size_t, const DbRow&)>& on_row) {
+  return EachBatch(batch, keys, [&](const std::string& sql, const DbParams& params, size_t start, size_t count) {
     auto rows = db.Query(sql, params);
-    if (!rows) return rows.error();
+    if (!rows) return Status(rows.error());
     for (const DbRow& r : *rows)
       for (size_t i = start; i < start + count; ++i)
         if (keys[i] == r.String(0)) on_row(i, r);
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
+}
+
+Status ExecuteByIds(Db& db, const BatchStatements& batch, const std::vector<uint64_t>& ids) {
+  return EachBatch(batch, ids, [&](const std::string& sql, const DbParams& params, size_t, size_t) {
+    auto done = db.ExecuteIdempotent(sql, params);
+    return done ? Status::Ok() : Status(done.error());
+  });
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #define ROSTER_COMMON_SQL_BATCH_H
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ std::string Placeholders(size_t n, const char* each = "?", const char* separator
 // first column is keys[i] (a key may appear more than once).
 Status QueryByKeys(Db& db, const BatchStatements& batch, const std::vector<std::string>& keys,
                    const std::function<void(size_t, const DbRow&)>& on_row);
+
+// Runs the statement `batch` makes over ids (an IN list, say), kMaxBatch at
+// a time, the last id repeated up to the statement's size; idempotent
+// statements only (a lost connection is retried).
+Status ExecuteByIds(Db& db, const BatchStatements& batch, const std::vector<uint64_t>& ids);
 
 // Batch statements compare keys as stored, so the keys are lower-cased here,
 // which gives what the server's LOWER() gives only for ASCII. Returns the

@@ -352,15 +352,25 @@ Status UsageStore::RecordLastLogin(std::string_view address, std::string_view pr
   // future would hide every real login until then. Running it twice gives
   // what running it once gives, so a lost connection costs a retry, not the
   // login.
+#define ROSTER_LOGIN_TIME "LEAST(COALESCE(FROM_UNIXTIME(?), UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6))"
+  const DbValue when = unix_time ? DbValue(*unix_time) : DbValue(nullptr);
   auto affected = db_.ExecuteIdempotent(
       "INSERT INTO last_login (mailbox_id, protocol, ip, logged_at) "
-      "SELECT id, ?, UNHEX(?), LEAST(COALESCE(FROM_UNIXTIME(?), UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6)) "
-      "FROM mailbox WHERE lookup_key = LOWER(?) "
+      "SELECT id, ?, UNHEX(?), " ROSTER_LOGIN_TIME " FROM mailbox WHERE lookup_key = LOWER(?) "
       "ON DUPLICATE KEY UPDATE ip = IF(VALUES(logged_at) >= logged_at, VALUES(ip), ip), "
       "logged_at = GREATEST(logged_at, VALUES(logged_at))",
-      {std::string(protocol), Hex(*packed), unix_time ? DbValue(*unix_time) : DbValue(nullptr),
-       std::string(address)});
+      {std::string(protocol), Hex(*packed), when, std::string(address)});
   if (!affected) return affected.error();
+  // The mailbox's newest login of every protocol and the passdb's
+  // (migration 015), raised to this one's time, to the minute (as the
+  // passdb's: common/login_store.cc); never lowered, so late or twice is
+  // harmless. updated_at stays (the last change an administrator made).
+  auto raised = db_.ExecuteIdempotent(
+      "UPDATE mailbox SET last_login_at = " ROSTER_LOGIN_TIME ", updated_at = updated_at WHERE lookup_key = LOWER(?) "
+      "AND (last_login_at IS NULL OR last_login_at < " ROSTER_LOGIN_TIME " - INTERVAL 1 MINUTE)",
+      {when, std::string(address), when});
+#undef ROSTER_LOGIN_TIME
+  if (!raised) return raised.error();
   if (*affected > 0) return Status::Ok();
   // Zero rows: no such mailbox, or a newer login is already stored.
   auto id = MailboxIdOf(db_, address);

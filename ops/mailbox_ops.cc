@@ -9,7 +9,11 @@
 // written anywhere else (Run wipes them afterwards).
 #include <sodium.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "common/admin_store.h"
 #include "common/app_password_admin.h"
@@ -182,18 +186,36 @@ Result<ListOrder> ParseOrder(const std::string& sort) {
   return o;
 }
 
-// The cursor of mailbox.list: base64url (no padding) of
-// "ORDER|VALUE|LOOKUP_KEY", ORDER the sort as given, VALUE the order's integer
-// key (empty in address order). Opaque to clients; read back strictly: a
+// The cursor of mailbox.list: base64url (no padding) of "ORDER|VALUE|KEY",
+// ORDER the sort as given; in address order VALUE is empty and KEY the
+// lookup key, in the others VALUE is the order's integer key and KEY the
+// mailbox's id (the tie-break). Opaque to clients; read back strictly: a
 // cursor of another order, or anything else, is refused as input.
 std::string EncodeCursor(const ListOrder& o, const MailboxKey& k) {
-  std::string plain = o.name + "|" + (o.order == MailboxOrder::kAddress ? "" : std::to_string(k.value)) + "|" +
-                      k.lookup_key;
+  std::string plain = o.order == MailboxOrder::kAddress
+                          ? o.name + "||" + k.lookup_key
+                          : o.name + "|" + std::to_string(k.value) + "|" + std::to_string(k.id);
   std::string out(sodium_base64_ENCODED_LEN(plain.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(std::strlen(out.c_str()));
   return out;
+}
+
+// A decimal as EncodeCursor writes it (std::to_string: no "+", no leading
+// zero, no "-0"), signed or not, within 64 bits.
+std::optional<uint64_t> CursorNumber(std::string_view digits, bool may_be_negative, bool* negative) {
+  *negative = may_be_negative && !digits.empty() && digits[0] == '-';
+  if (*negative) digits.remove_prefix(1);
+  if (digits.empty() || digits.size() > 20 || digits.find_first_not_of("0123456789") != std::string_view::npos ||
+      (digits.size() > 1 && digits[0] == '0') || (*negative && digits == "0"))
+    return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  std::string text(digits);
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (errno == ERANGE || end != text.c_str() + text.size()) return std::nullopt;
+  return n;
 }
 
 Result<std::optional<MailboxKey>> DecodeCursor(const ListOrder& o, const std::string& cursor) {
@@ -211,33 +233,30 @@ Result<std::optional<MailboxKey>> DecodeCursor(const ListOrder& o, const std::st
   size_t bar2 = bar1 == std::string::npos ? bar1 : plain.find('|', bar1 + 1);
   if (bar2 == std::string::npos || plain.compare(0, bar1, o.name) != 0 || bar1 != o.name.size()) return bad;
   std::string value = plain.substr(bar1 + 1, bar2 - bar1 - 1);
+  std::string key = plain.substr(bar2 + 1);
   MailboxKey k;
-  k.lookup_key = plain.substr(bar2 + 1);
-  // A lookup key: 1..254 bytes, no control character (common/address made it).
-  if (k.lookup_key.empty() || k.lookup_key.size() > 254) return bad;
-  for (unsigned char c : k.lookup_key)
-    if (c < 0x20 || c == 0x7f) return bad;
   if (o.order == MailboxOrder::kAddress) {
-    if (!value.empty()) return bad;
+    // A lookup key: 1..254 bytes, no control character (common/address made it).
+    if (!value.empty() || key.empty() || key.size() > 254) return bad;
+    for (unsigned char c : key)
+      if (c < 0x20 || c == 0x7f) return bad;
+    k.lookup_key = std::move(key);
     return std::optional<MailboxKey>(k);
   }
-  // A signed 64-bit decimal, as EncodeCursor writes it (no "+", no leading zero).
-  std::string_view digits = value;
-  bool negative = !digits.empty() && digits[0] == '-';
-  if (negative) digits.remove_prefix(1);
-  if (digits.empty() || digits.size() > 19 || digits.find_first_not_of("0123456789") != std::string_view::npos ||
-      (digits.size() > 1 && digits[0] == '0') || (negative && digits == "0"))
-    return bad;
-  uint64_t magnitude = std::stoull(std::string(digits));
-  if (magnitude > (negative ? 9223372036854775808ull : 9223372036854775807ull)) return bad;
-  k.value = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  bool negative = false, id_negative = false;
+  auto magnitude = CursorNumber(value, true, &negative);
+  auto id = CursorNumber(key, false, &id_negative);
+  if (!magnitude || !id || *id == 0 || *id > 0xffffffffull) return bad;  // mailbox.id: INT UNSIGNED
+  if (*magnitude > (negative ? 9223372036854775808ull : 9223372036854775807ull)) return bad;
+  k.value = negative ? static_cast<int64_t>(0 - *magnitude) : static_cast<int64_t>(*magnitude);
+  k.id = *id;
   return std::optional<MailboxKey>(k);
 }
 
 }  // namespace
 
 // One page in the order asked for (address, usage, last_login; "-"
-// descending), ties broken by the lookup key; the cursor says where the page
+// descending), ties broken by the mailbox's id; the cursor says where the page
 // before ended (DecodeCursor).
 ROSTER_OPS_HANDLER(MailboxList) {
   auto order = ParseOrder(Str(in, "sort"));

@@ -9,9 +9,11 @@
 -- password hash (rehash on login). Cannot see usage, logins or subscriptions.
 -- App passwords: reads them and writes only their last use; the login
 -- history: appends to it and prunes each mailbox's to its newest entries
--- (migration 008; no UPDATE: an entry, once written, is never changed).
-GRANT SELECT (id, domain_id, address, lookup_key, password_hash, active, max_bytes, max_messages, unit, login_protocols, main_password_protocols) ON {db}.mailbox TO {user};
-GRANT UPDATE (password_hash, password_changed_at) ON {db}.mailbox TO {user};
+-- (migration 008; no UPDATE: an entry, once written, is never changed),
+-- raising the mailbox's newest login with it (migration 015: last_login_at;
+-- updated_at only to keep it as it is).
+GRANT SELECT (id, domain_id, address, lookup_key, password_hash, active, max_bytes, max_messages, unit, login_protocols, main_password_protocols, last_login_at, updated_at) ON {db}.mailbox TO {user};
+GRANT UPDATE (password_hash, password_changed_at, last_login_at, updated_at) ON {db}.mailbox TO {user};
 GRANT SELECT (id, name, active) ON {db}.domain TO {user};
 GRANT SELECT ON {db}.unit TO {user};
 GRANT SELECT (id, mailbox_id, selector, secret_hash, protocols, expires_at, last_used_at) ON {db}.app_password TO {user};
@@ -22,7 +24,10 @@ GRANT SELECT, INSERT, DELETE ON {db}.login_history TO {user};
 -- role dict
 -- Dovecot dict server: writes usage counters and last logins, nothing else.
 -- No DELETE anywhere: a quota recount can clear counters but never remove a row.
-GRANT SELECT (id, lookup_key) ON {db}.mailbox TO {user};
+-- Raises the mailbox's newest login as it records one (migration 015;
+-- updated_at only to keep it as it is).
+GRANT SELECT (id, lookup_key, last_login_at, updated_at) ON {db}.mailbox TO {user};
+GRANT UPDATE (last_login_at, updated_at) ON {db}.mailbox TO {user};
 GRANT SELECT, INSERT, UPDATE ON {db}.mailbox_usage TO {user};
 GRANT SELECT, INSERT, UPDATE ON {db}.last_login TO {user};
 

@@ -8,6 +8,7 @@
 
 #include <ctime>
 #include <set>
+#include <tuple>
 
 #include "common/ip.h"
 #include "tests/db/mariadb_fixture.h"
@@ -336,6 +337,53 @@ TEST_F(AppPasswordsTest, TheDormantReportUsesTheHistoryAndTheLastLogins) {
   ASSERT_TRUE(accounts_->RecordLastLogin("bob@example.test", "pop3", "192.0.2.1").ok());
   EXPECT_TRUE(list().empty());
   EXPECT_EQ(store_->ListInactive(0, [](const InactiveMailbox&) { return true; }).error().kind, ErrorKind::kInvalid);
+}
+
+// Migration 015: both login writers raise mailbox.last_login_at beside
+// their own rows (the sorted pages and the dormant report read it), to the
+// minute, never lower it, and leave updated_at (an administrator's last
+// change) as it was.
+TEST_F(AppPasswordsTest, LoginWritersRaiseTheMailboxsNewestLogin) {
+  ASSERT_TRUE(db_->Execute("UPDATE mailbox SET updated_at = '2020-02-02 02:02:02'").ok());
+  auto state = [&](const char* address) {
+    auto rows = db_->Query(
+        "SELECT COALESCE(CAST(last_login_at AS CHAR), ''), CAST(updated_at AS CHAR), "
+        "COALESCE(TIMESTAMPDIFF(SECOND, last_login_at, UTC_TIMESTAMP(6)), -1) FROM mailbox WHERE lookup_key = ?",
+        {std::string(address)});
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    return std::make_tuple(rows->front().String(0), rows->front().String(1), rows->front().Int(2));
+  };
+  EXPECT_EQ(std::get<0>(state("bob@example.test")), "");
+  const int64_t now = std::time(nullptr);
+  // The dict: a login 100 days ago, then an older one (late), which changes nothing.
+  ASSERT_TRUE(accounts_->RecordLastLogin("bob@example.test", "imap", "192.0.2.1", now - 100 * 86400).ok());
+  auto [at, updated, age] = state("bob@example.test");
+  EXPECT_NEAR(age, 100 * 86400, 60);
+  EXPECT_EQ(updated, "2020-02-02 02:02:02");
+  ASSERT_TRUE(accounts_->RecordLastLogin("bob@example.test", "pop3", "192.0.2.1", now - 200 * 86400).ok());
+  EXPECT_EQ(std::get<0>(state("bob@example.test")), at);
+  // The passdb: a login now raises it; the dict's older one after it does not lower it.
+  ASSERT_TRUE(store_->RecordLogin(accounts_->FindMailboxForLogin("bob@example.test")->id, "imap", "", 0, 20).ok());
+  auto [raised, updated2, age2] = state("bob@example.test");
+  EXPECT_GT(raised, at);
+  EXPECT_LE(age2, 60);
+  EXPECT_EQ(updated2, "2020-02-02 02:02:02");
+  ASSERT_TRUE(accounts_->RecordLastLogin("bob@example.test", "imap", "192.0.2.1", now - 100 * 86400).ok());
+  EXPECT_EQ(std::get<0>(state("bob@example.test")), raised);
+  // To the minute: another login within it, from either writer, writes nothing.
+  ASSERT_TRUE(store_->RecordLogin(accounts_->FindMailboxForLogin("bob@example.test")->id, "pop3", "", 0, 20).ok());
+  ASSERT_TRUE(accounts_->RecordLastLogin("bob@example.test", "imap", "192.0.2.1").ok());
+  EXPECT_EQ(std::get<0>(state("bob@example.test")), raised);
+  // A batch of several mailboxes' logins raises each; another mailbox stays as it was.
+  auto alice = accounts_->FindMailboxForLogin("alice@example.test")->id;
+  auto bob = accounts_->FindMailboxForLogin("bob@example.test")->id;
+  ASSERT_TRUE(store_->RecordLogins({LoginEntry{alice, 1, "imap", "", 0}, LoginEntry{alice, 2, "pop3", "", 0},
+                                    LoginEntry{bob, 2, "imap", "", 0}},
+                                   20)
+                  .ok());
+  EXPECT_LE(std::get<2>(state("alice@example.test")), 60);
+  EXPECT_GE(std::get<0>(state("bob@example.test")), raised);
+  EXPECT_EQ(std::get<1>(state("alice@example.test")), "2020-02-02 02:02:02");
 }
 
 }  // namespace

@@ -467,6 +467,7 @@ TEST_F(RosterctlTest, TextTablesShowSecondsAndJsonKeepsMicroseconds) {
   ASSERT_TRUE(admin->Execute("UPDATE mailbox SET created_at = UTC_TIMESTAMP() - INTERVAL 100 DAY").ok());
   // Whole seconds would print no fraction either way: make sure each has one.
   for (const char* sql : {"UPDATE login_history SET logged_at = UTC_TIMESTAMP() - INTERVAL 95 DAY + INTERVAL 0.25 SECOND",
+                          "UPDATE mailbox SET last_login_at = UTC_TIMESTAMP() - INTERVAL 95 DAY + INTERVAL 0.25 SECOND",
                           "UPDATE app_password SET last_used_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
                           "UPDATE mailbox SET send_suspended_at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND",
                           "UPDATE change_log SET at = UTC_TIMESTAMP() + INTERVAL 0.25 SECOND"})
@@ -510,8 +511,13 @@ TEST_F(RosterctlTest, DormantReportOfOneDomainPagesThroughEveryMailbox) {
         "INSERT INTO login_history (mailbox_id, seq, logged_at, protocol, ip) SELECT id, 1, "
         "IF(MOD(id, 3) = 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP() - INTERVAL 120 DAY + INTERVAL 0.5 SECOND), 'smtp', "
         "UNHEX('C0000205') "
-        "FROM mailbox WHERE address LIKE 'u%@big.test'"})
+        "FROM mailbox WHERE address LIKE 'u%@big.test'",
+        // Those rows were written behind the writers' backs: migration 015
+        // made again (as on an upgrade) takes each mailbox's newest of them.
+        "DELETE FROM schema_version WHERE version = 15"})
     ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
+  auto migrated = Run({"db", "migrate"});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
   auto expected = admin->Query(
       "SELECT m.address, CAST(h.logged_at AS CHAR) FROM mailbox m JOIN login_history h ON h.mailbox_id = m.id "
       "WHERE m.address LIKE 'u%@big.test' AND MOD(m.id, 3) <> 0 ORDER BY m.lookup_key");
