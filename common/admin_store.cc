@@ -450,8 +450,8 @@ Result<std::vector<Subscription>> AdminStore::ListSubscriptionsTo(std::string_vi
                                                                   std::string_view address, uint64_t after_id,
                                                                   uint64_t limit) {
   auto rows = db_.Query(
-      "SELECT id, direction, address, recipient FROM subscription WHERE LOWER(recipient) = LOWER(?) "
-      "AND (? = '' OR address = LOWER(?)) AND id > ? ORDER BY id LIMIT ?",
+      "SELECT id, direction, address, recipient FROM subscription FORCE INDEX (subscription_recipient) "
+      "WHERE recipient_key = LOWER(?) AND (? = '' OR address = LOWER(?)) AND id > ? ORDER BY id LIMIT ?",
       {std::string(recipient), std::string(address), std::string(address), after_id, limit});
   if (!rows) return rows.error();
   std::vector<Subscription> out;

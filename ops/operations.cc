@@ -13,6 +13,7 @@
 #include "common/address.h"
 #include "common/admin_accounts.h"
 #include "common/admin_store.h"
+#include "common/app_passwords.h"
 #include "common/config.h"
 #include "common/text.h"
 #include "ops/authn.h"
@@ -175,7 +176,7 @@ const std::vector<Operation>& Operations() {
        MailboxSetAccess},
       // ---- app passwords
       {"app_password.add", kChanges, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,
-       {{"address", F::kMailbox, true}, {"label", F::kString, true, 1024}, {"protocols", F::kString, false, 255},
+       {{"address", F::kMailbox, true}, {"label", F::kString, true, 4 * kMaxLabelChars}, {"protocols", F::kString, false, 255},
         {"expires_at", F::kUint}, {"expires_in", F::kUint, false, 100ull * 366 * 86400}},
        AppPasswordAdd},
       {"app_password.list", kReads, ObjectKind::kMailbox, "address", kDomainAdmins | kOwner, false,

@@ -635,6 +635,28 @@ TEST_F(OpsTest, SubscriptionsByRecipientArePagedAndNarrowed) {
   auto unlisted = Run(Who("mail"), "sub.list", Json{{"recipient", "nobody@a.test"}});
   ASSERT_TRUE(unlisted.ok());
   EXPECT_TRUE((*unlisted)["items"].empty());
+  // From the recipient's index (migration 016), however many subscriptions
+  // deliver elsewhere: counted with the server's handler counters, not timed.
+  ASSERT_TRUE(db_->Execute("INSERT INTO subscription (direction, address, recipient) SELECT 'I', "
+                           "CONCAT('x', seq, '@a.test'), CONCAT('Other', seq, '@a.test') FROM seq_1_to_1000")
+                  .ok());
+  auto rows_read = [&]() -> uint64_t {
+    auto rows = db_->Query(
+        "SELECT SUM(VARIABLE_VALUE) FROM information_schema.SESSION_STATUS "
+        "WHERE VARIABLE_NAME IN ('HANDLER_READ_NEXT', 'HANDLER_READ_RND_NEXT', 'HANDLER_READ_KEY')");
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    return rows.ok() && !rows->empty() ? std::stoull((*rows)[0].String(0)) : 0;
+  };
+  for (const char* recipient : {"nobody@a.test", "ALICE@a.test", "other500@A.test"}) {
+    uint64_t before = rows_read();
+    auto page = Run(Who("mail"), "sub.list", Json{{"recipient", recipient}, {"limit", 2}});
+    uint64_t read = rows_read() - before;
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    EXPECT_LE(read, 30u) << recipient;  // its own rows and the principal's checks; not a thousand
+  }
+  auto other = Run(Who("mail"), "sub.list", Json{{"recipient", "other500@A.TEST"}});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(addresses(*other), std::vector<std::string>{"x500@a.test"});
 }
 
 TEST_F(OpsTest, InputIsCheckedAgainstTheDeclaredFields) {
