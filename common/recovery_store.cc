@@ -160,17 +160,18 @@ Result<bool> RecoveryStore::Unlock(std::string_view address, int64_t now, const 
   return lifted;
 }
 
+Error ResetLocked(int64_t seconds) {
+  Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
+  e.code = "reset_locked";
+  return e;
+}
+
 Status RecoveryStore::ResetByAnswer(uint64_t mailbox_id, const std::string& address, const std::string& password_hash,
                                     int64_t now, const Actor& actor) {
   return db_.Transaction([&]() -> Status {
     auto rec = LockRow(db_, mailbox_id);
     if (!rec) return rec.error();
-    if (rec->locked_until > now) {
-      Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later",
-                                 rec->locked_until - now);
-      e.code = "reset_locked";
-      return e;
-    }
+    if (rec->locked_until > now) return ResetLocked(rec->locked_until - now);
     auto a = db_.Execute("UPDATE mailbox_recovery SET failures = 0, locked_until = NULL, token_hash = NULL, "
                          "token_expires_at = NULL WHERE mailbox_id = ?",
                          {mailbox_id});

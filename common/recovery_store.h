@@ -48,6 +48,11 @@ struct RecoveryRecord {
   int64_t link_expires_at = 0;   // Unix seconds the reset link in force ends; 0 = none
 };
 
+// The refusal of a reset while the mailbox's reset is locked (429, code
+// "reset_locked", told apart from the per-client throttle's
+// too_many_attempts), with the seconds left.
+Error ResetLocked(int64_t seconds);
+
 class RecoveryStore {
  public:
   explicit RecoveryStore(Db& db) : db_(db) {}

@@ -118,13 +118,6 @@ Error WrongAnswer() {
   return e;
 }
 
-// Told apart from the per-client throttle's 429 (too_many_attempts).
-Error Locked(int64_t seconds) {
-  Error e = Error::Throttled("the password reset is locked after too many wrong answers: try again later", seconds);
-  e.code = "reset_locked";
-  return e;
-}
-
 bool LinkOffered(const Context& ctx, const RecoveryRecord& r) {
   return r.usable && r.recovery_mail && !r.recovery_address.empty() && !ctx.settings->public_url.empty();
 }
@@ -265,14 +258,14 @@ ROSTER_OPS_HANDLER(RecoveryReset) {
     return WrongAnswer();
   }
   const int64_t now = ctx.clock->NowUnix();
-  if (r->locked_until > now) return Locked(r->locked_until - now);  // without looking at the answer
+  if (r->locked_until > now) return ResetLocked(r->locked_until - now);  // without looking at the answer
   if (r->locked_until != 0) ROSTER_TRY(store.LiftExpiredLock(r->mailbox_id, now, ctx.actor));
   PasswordHasher hasher(policy);
   if (!hasher.Verify(answer, r->answer_hash).matched()) {
     auto after = store.RecordFailure(r->mailbox_id, ctx.settings->recovery_max_failures, ctx.settings->recovery_lock,
                                      now, ctx.actor);
     if (!after) return after.error();
-    if (after->locked_until > now) return Locked(after->locked_until - now);
+    if (after->locked_until > now) return ResetLocked(after->locked_until - now);
     return WrongAnswer();
   }
   auto hash = hasher.Hash(in["password"].get_ref<const std::string&>());
