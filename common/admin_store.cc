@@ -327,6 +327,8 @@ const char* PageIndex(const MailboxQuery& q) {
 
 // The statement of a page, and the order of its parameters (MailboxPage):
 // [domain], [department], [active], [like], [percent], [after...], limit.
+// Made of fixed pieces only: at most 2^6 x 3 orders x 2 directions texts,
+// each prepared once per connection (common/db.cc keeps them).
 std::string MailboxPageSql(const MailboxQuery& q) {
   // The prefix is a LIKE pattern on the lookup key. Every other condition is
   // written only when asked for: the server reads a column for every row of
