@@ -513,8 +513,9 @@ TEST_F(RosterctlTest, DormantReportOfOneDomainPagesThroughEveryMailbox) {
         "UNHEX('C0000205') "
         "FROM mailbox WHERE address LIKE 'u%@big.test'",
         // Those rows were written behind the writers' backs: migration 015
-        // made again (as on an upgrade) takes each mailbox's newest of them.
-        "DELETE FROM schema_version WHERE version = 15"})
+        // made again (as on an upgrade, with those after it) takes each
+        // mailbox's newest of them.
+        "DELETE FROM schema_version WHERE version >= 15"})
     ASSERT_TRUE(admin->Execute(sql).ok()) << sql;
   auto migrated = Run({"db", "migrate"});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
