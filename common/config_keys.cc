@@ -23,6 +23,9 @@ const std::vector<ConfigKey>& RosterConfigKeys() {
       {"db_idle_check", T::kDuration, "1s", false,
        "a connection idle this long is pinged before a write, so a server restart costs no failed or doubtful "
        "write (one round trip at most this often per connection)"},
+      {"db_sync_wait", T::kInt, "0", false,
+       "Galera: wsrep_sync_wait for roster's sessions, 0 to 15 (0 = the server's setting; 1 = reads see every write "
+       "the cluster committed before them: doc/scale-out.md)"},
       // --- one least-privilege role per piece ---
       {"auth_db_user", T::kString, "roster_auth", false, "role of the Dovecot passdb/userdb driver"},
       {"auth_db_password", T::kString, "", true, "its password"},

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "common/config.h"
 #include "common/units.h"
@@ -46,10 +48,24 @@ bool ConnectionIsGone(int code) {
   }
 }
 
-bool IsReadOnlyServer(int code) { return code == 1290 || code == 1836; }
+// A server that answers but will not run our statements now: a read-only
+// replica (1290, 1836), or a Galera node outside the Primary Component (1047
+// "WSREP has not yet prepared node for application use", for every statement
+// but SHOW and SET; 1180, a commit it could not replicate). The next
+// connection starts at the following host of db_hosts.
+bool ServerUnusable(int code) { return code == 1290 || code == 1836 || code == 1047 || code == 1180; }
+
+// A COMMIT (or an autocommit statement) that failed while being replicated:
+// Galera cannot say whether the rest of the cluster applied it.
+bool CommitFateUnknown(int code) { return code == 1180; }
+
+// The server rolled the statement back, and with it the transaction: a
+// deadlock, or Galera's certification conflict with a write committed on
+// another node (also 1213). Safe to run again.
+bool RolledBack(int code) { return code == 1213; }
 
 bool IsTemporary(int code) {
-  if (ConnectionIsGone(code) || IsReadOnlyServer(code)) return true;
+  if (ConnectionIsGone(code) || ServerUnusable(code)) return true;
   switch (code) {
     case 1040:  // too many connections
     case 1203:  // max_user_connections
@@ -142,6 +158,10 @@ Result<DbSettings> DbSettings::FromConfig(const Config& config, DbRole role) {
   s.read_timeout = config.GetDuration("db_read_timeout");
   s.write_timeout = config.GetDuration("db_write_timeout");
   s.idle_check = config.GetDuration("db_idle_check");
+  int64_t sync_wait = config.GetInt("db_sync_wait");
+  if (sync_wait < 0 || sync_wait > 15)
+    return Error::Invalid(config.Origin("db_sync_wait") + ": db_sync_wait must be 0 to 15 (Galera's wsrep_sync_wait)");
+  s.sync_wait = static_cast<int>(sync_wait);
   return s;
 }
 
@@ -245,6 +265,13 @@ Status Db::EnsureConnected(bool check_idle) {
       std::unique_ptr<sql::PreparedStatement> mode(conn->raw().prepareStatement(
           "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE', time_zone = '+00:00'"));
       mode->execute();
+      if (settings_.sync_wait > 0) {
+        // Galera: reads wait until this node has applied every write the
+        // cluster committed before them (doc/scale-out.md).
+        std::unique_ptr<sql::PreparedStatement> wait(conn->raw().prepareStatement("SET SESSION wsrep_sync_wait = ?"));
+        wait->setInt(1, settings_.sync_wait);
+        wait->execute();
+      }
       conn_ = std::move(conn);
       ++connects_;
       first_endpoint_ = index;
@@ -283,10 +310,11 @@ Error Db::Classify(const std::exception& e, std::string_view sql) {
   if (ConnectionIsGone(code)) {
     conn_.reset();
     err = Error::Temporary(msg);
-  } else if (IsReadOnlyServer(code)) {
+  } else if (ServerUnusable(code)) {
     conn_.reset();
     first_endpoint_ = (first_endpoint_ + 1) % settings_.endpoints.size();
-    err = Error::Temporary("server is read-only: " + msg);
+    err = Error::Temporary((code == 1290 || code == 1836 ? "server is read-only: " : "server is not ready (Galera: "
+                            "not in the Primary Component?): ") + msg);
   } else if (code == 1062) {
     err = Error::Conflict(msg);
   } else if (IsTemporary(code)) {
@@ -364,7 +392,8 @@ Status Db::QueryEach(std::string_view sql, const DbParams& params, const std::fu
     } catch (const std::exception& e) {
       Error err = Classify(e, sql);
       // Never repeat rows already handed out, nor retry inside a transaction.
-      if (err.is_temporary() && !conn_ && attempt == 0 && !in_transaction_ && !delivered_rows) continue;
+      bool again = !conn_ || RolledBack(err.db_code);
+      if (err.is_temporary() && again && attempt == 0 && !in_transaction_ && !delivered_rows) continue;
       return err;
     }
   }
@@ -377,7 +406,17 @@ bool NotSent(int code) { return code == 2006; }
 
 // Errors the server sent while dropping the connection: it answered, so the
 // statement did not commit.
-bool RefusedByServer(int code) { return code > 0 && code < 2000; }
+bool RefusedByServer(int code) { return code > 0 && code < 2000 && !CommitFateUnknown(code); }
+
+// Before the next attempt after a deadlock or a certification conflict: a
+// random wait that doubles with each attempt (about 10, 20, 40, 80 ms), so
+// that two writers that collided do not collide again at once.
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  int base_ms = 10 << std::min(attempt - 1, 4);
+  std::uniform_int_distribution<int> spread(base_ms / 2, base_ms + base_ms / 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(spread(random)));
+}
 
 }  // namespace
 
@@ -424,6 +463,9 @@ Result<uint64_t> Db::ExecuteOnce(std::string_view sql, const DbParams& params, b
     return static_cast<uint64_t>(affected < 0 ? 0 : affected);
   } catch (const std::exception& e) {
     Error err = Classify(e, sql);
+    // A deadlock or a certification conflict rolled an autocommit statement
+    // back (inside a transaction, Transaction reruns the whole body).
+    if (RolledBack(err.db_code) && !in_transaction_) *retry = Retry::kYes;
     if (!err.is_temporary() || conn_) return err;  // the server answered: it did not run
     if (NotSent(err.db_code) || RefusedByServer(err.db_code)) {
       *retry = Retry::kYes;
@@ -438,20 +480,28 @@ Result<uint64_t> Db::ExecuteOnce(std::string_view sql, const DbParams& params, b
 }
 
 Result<uint64_t> Db::ExecuteWrite(std::string_view sql, const DbParams& params, bool idempotent) {
-  Retry retry;
-  auto first = ExecuteOnce(sql, params, false, &retry);
-  if (first || in_transaction_) return first;
-  if (retry == Retry::kYes || (retry == Retry::kIfIdempotent && idempotent)) {
-    auto second = ExecuteOnce(sql, params, false, &retry);
-    // A first attempt whose fate is unknown stays unknown if the second fails.
-    if (!second && first.error().outcome_unknown) {
-      Error err = second.error();
-      err.outcome_unknown = true;
+  bool unknown = false;  // an earlier attempt may have run
+  for (int attempt = 1;; ++attempt) {
+    Retry retry;
+    auto r = ExecuteOnce(sql, params, false, &retry);
+    if (r || in_transaction_) return r;
+    Error err = r.error();
+    unknown = unknown || err.outcome_unknown;
+    // A connection lost or refused: once more at once (on a fresh connection,
+    // the next host for a server that is not usable); a deadlock or a
+    // certification conflict: up to kWriteAttempts in all, after a wait.
+    bool rolled_back = RolledBack(err.db_code);
+    bool allowed = retry == Retry::kYes || (retry == Retry::kIfIdempotent && idempotent);
+    if (!allowed || attempt == (rolled_back ? kWriteAttempts : 2)) {
+      // A first attempt whose fate is unknown stays unknown if a later one fails.
+      if (unknown && !err.outcome_unknown) {
+        err.outcome_unknown = true;
+        err.message = "outcome unknown: " + err.message;
+      }
       return err;
     }
-    return second;
+    if (rolled_back) BackOff(attempt);
   }
-  return first;
 }
 
 Result<uint64_t> Db::Execute(std::string_view sql, const DbParams& params) {
@@ -494,7 +544,6 @@ Status Db::Transaction(const std::function<Status()>& body) {
   // Inside another transaction: part of it (a START TRANSACTION here would
   // commit the outer one's work so far).
   if (in_transaction_) return body();
-  constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     auto begun = Execute("START TRANSACTION");
     if (!begun) return begun.error();
@@ -511,8 +560,14 @@ Status Db::Transaction(const std::function<Status()>& body) {
       auto rolled_back = Execute("ROLLBACK");
       if (!rolled_back) conn_.reset();
     }
-    bool deadlock = result.error().db_code == 1213;
-    if (!deadlock || attempt == kAttempts) return result;
+    // Rerun only what surely did not commit: a deadlock or certification
+    // conflict (after a wait), or a server that refused to run it (a read-only
+    // or non-Primary node: at once, on the next host).
+    const Error& err = result.error();
+    bool rolled_back = RolledBack(err.db_code);
+    bool refused = ServerUnusable(err.db_code) && !CommitFateUnknown(err.db_code) && !err.outcome_unknown;
+    if (!(rolled_back || refused) || attempt == kTransactionAttempts) return result;
+    if (rolled_back) BackOff(attempt);
   }
 }
 

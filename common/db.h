@@ -12,8 +12,20 @@
 //
 // Connections: hosts from db_hosts are tried in order (failover); a lost
 // connection is dropped and the next call reconnects; a read that fails because
-// the connection was lost is retried once on a fresh connection. A read-only
-// server makes the next connect start at the following host.
+// the connection was lost is retried once on a fresh connection. A server that
+// answers but will not run statements (a read-only replica: 1290, 1836; a
+// Galera node outside the Primary Component: 1047, 1180) is left: kTemporary,
+// and the next connect starts at the following host, so a statement it
+// refused is retried once there at once.
+//
+// Replicated servers (Galera). A deadlock, or Galera's certification conflict
+// with a write committed on another node (both 1213), rolled the statement
+// back: an autocommit write is run again after a short random wait, up to
+// kWriteAttempts in all, a read once, and Transaction reruns its body. A
+// COMMIT that failed while being replicated (1180) may have been applied by
+// the rest of the cluster: outcome_unknown, like a lost answer. With
+// DbSettings::sync_wait (db_sync_wait) each session sets wsrep_sync_wait, so
+// that its reads see every write the cluster committed before them.
 //
 // Writes and a server that went away (a restart, a failover, a killed
 // connection). A write must be neither lost nor applied twice, so Db tells
@@ -100,6 +112,7 @@ struct DbSettings {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
   std::chrono::milliseconds idle_check{1000};
+  int sync_wait = 0;  // Galera's wsrep_sync_wait for the session; 0: the server's own
 
   static Result<DbSettings> FromConfig(const Config& config, DbRole role);
 };
@@ -159,9 +172,15 @@ class Db {
   Result<uint64_t> LastInsertId();
 
   // Runs `body` inside one transaction: committed if it returns Ok, rolled back
-  // otherwise. A deadlock rolls back and reruns `body` (up to 3 times), so
-  // `body` must do nothing outside the database that cannot be repeated. A
-  // COMMIT whose fate is unknown returns an error with outcome_unknown.
+  // otherwise. A deadlock or certification conflict rolls back and reruns
+  // `body` after a short random wait, and a server that refused it (read-only,
+  // not Primary) reruns it on the next host, up to kTransactionAttempts in
+  // all, so `body` must do nothing outside the database that cannot be
+  // repeated. A COMMIT whose fate is unknown returns an error with
+  // outcome_unknown, never rerun.
+  static constexpr int kTransactionAttempts = 5;
+  // Attempts of an autocommit write after deadlocks or certification conflicts.
+  static constexpr int kWriteAttempts = 4;
   // Called inside another Transaction's body, `body` simply runs as part of
   // that transaction: its error is the outer body's to return (which rolls
   // back everything), and nothing is committed before the outer body ends.

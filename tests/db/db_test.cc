@@ -352,5 +352,178 @@ TEST(DbEndpoint, Parses) {
   EXPECT_FALSE(ParseDbEndpoint("[::1").ok());
 }
 
+// --- Galera's refusals ---------------------------------------------------
+// What a Galera node answers (1047 outside the Primary Component, 1213 for a
+// certification conflict, 1180 for a commit it could not replicate) is played
+// here by a stored function: roster_galera_test.refuse(code, times) raises
+// error `code` on its first `times` calls since the test began (counted in a
+// MyISAM table, which no rollback undoes), then returns the call's number.
+// tests/scale/ meets the real ones on a three-node cluster.
+class GaleraErrorsTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    auto settings = DbSettings::FromConfig(server().config(), DbRole::kSetup);
+    ASSERT_TRUE(settings.ok());
+    root_ = std::make_unique<Db>(*settings);
+    for (const char* sql : {
+             "CREATE DATABASE IF NOT EXISTS roster_galera_test",
+             "CREATE TABLE IF NOT EXISTS roster_galera_test.calls (n INT NOT NULL) ENGINE=MyISAM",
+             "DELETE FROM roster_galera_test.calls",
+             "CREATE OR REPLACE FUNCTION roster_galera_test.refuse(code INT, times INT) RETURNS INT MODIFIES SQL DATA "
+             "BEGIN DECLARE seen INT; INSERT INTO roster_galera_test.calls VALUES (1); "
+             "SELECT COUNT(*) INTO seen FROM roster_galera_test.calls; "
+             "IF seen <= times THEN SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = code, MESSAGE_TEXT = 'refused'; END IF; "
+             "RETURN seen; END",
+             "GRANT EXECUTE ON FUNCTION roster_galera_test.refuse TO roster_admin@localhost",
+         }) {
+      auto r = root_->Execute(sql);
+      ASSERT_TRUE(r.ok()) << sql << ": " << r.error().message;
+    }
+    // A second name for the same server, so that a move to "the next host"
+    // shows in Describe().
+    alias_ = server().dir() + "/galera-alias.sock";
+    unlink(alias_.c_str());
+    ASSERT_EQ(symlink(server().socket().c_str(), alias_.c_str()), 0);
+  }
+  void TearDown() override { unlink(alias_.c_str()); }
+  uint64_t Calls() { return root_->Query("SELECT COUNT(*) FROM roster_galera_test.calls")->front().Uint(0); }
+  DbSettings TwoHosts() {
+    DbSettings s = AdminSettings();
+    s.endpoints.push_back(*ParseDbEndpoint(alias_));
+    return s;
+  }
+  std::unique_ptr<Db> root_;
+  std::string alias_;
+};
+
+// A node outside the Primary Component refuses everything with 1047: a read
+// and a write are run once more at once on the next host, the write applied
+// once; a refusal there too is a temporary failure, never an answer.
+TEST_F(GaleraErrorsTest, ANodeThatIsNotPrimaryIsLeftForTheNextHost) {
+  Db db(TwoHosts());
+  ASSERT_TRUE(db.Query("SELECT 1").ok());
+  EXPECT_EQ(db.Describe().find(alias_), std::string::npos) << db.Describe();
+  auto read = db.Query("SELECT roster_galera_test.refuse(1047, 1)");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->front().Uint(0), 2u);
+  EXPECT_NE(db.Describe().find(alias_), std::string::npos) << db.Describe();
+
+  auto write = db.Execute("INSERT INTO domain (name) VALUES (CONCAT('np', roster_galera_test.refuse(1047, 3), '.example'))");
+  ASSERT_TRUE(write.ok()) << write.error().message;
+  EXPECT_EQ(*write, 1u);
+  EXPECT_EQ(db.Query("SELECT name FROM domain")->front().String(0), "np4.example");
+
+  auto refused = db.Query("SELECT roster_galera_test.refuse(1047, 1000)");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kTemporary) << refused.error().message;
+  EXPECT_EQ(refused.error().db_code, 1047);
+  auto refused_write = db.Execute("UPDATE domain SET active = roster_galera_test.refuse(1047, 1000)");
+  ASSERT_FALSE(refused_write.ok());
+  EXPECT_EQ(refused_write.error().kind, ErrorKind::kTemporary) << refused_write.error().message;
+  EXPECT_FALSE(refused_write.error().outcome_unknown);
+}
+
+// A certification conflict (1213) rolled the statement back: an autocommit
+// write runs again after a short wait, up to kWriteAttempts in all, on the
+// same connection; one conflict too many is a temporary failure.
+TEST_F(GaleraErrorsTest, CertificationConflictsAreRetried) {
+  Db db(AdminSettings());
+  const int conflicts = Db::kWriteAttempts - 1;
+  auto write = db.Execute("INSERT INTO domain (name) VALUES (CONCAT('cc', roster_galera_test.refuse(1213, ?), '.example'))",
+                          {int64_t{conflicts}});
+  ASSERT_TRUE(write.ok()) << write.error().message;
+  EXPECT_EQ(Calls(), static_cast<uint64_t>(Db::kWriteAttempts));
+  EXPECT_EQ(db.Query("SELECT COUNT(*) FROM domain")->front().Uint(0), 1u);
+
+  ASSERT_TRUE(root_->Execute("DELETE FROM roster_galera_test.calls").ok());
+  auto failed = db.Execute("UPDATE domain SET active = roster_galera_test.refuse(1213, 1000)");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::kTemporary);
+  EXPECT_EQ(failed.error().db_code, 1213);
+  EXPECT_FALSE(failed.error().outcome_unknown);
+  EXPECT_EQ(Calls(), static_cast<uint64_t>(Db::kWriteAttempts));
+
+  // A read that met one is asked once more.
+  ASSERT_TRUE(root_->Execute("DELETE FROM roster_galera_test.calls").ok());
+  auto read = db.Query("SELECT roster_galera_test.refuse(1213, 1)");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+}
+
+// Inside a transaction a conflict (after a wait) or a refusing node (on the
+// next host) reruns the whole body; what the failed attempts wrote is gone.
+TEST_F(GaleraErrorsTest, TransactionsRerunAfterAConflictOrARefusal) {
+  for (int code : {1213, 1047}) {
+    SCOPED_TRACE(code);
+    server().Truncate();
+    ASSERT_TRUE(root_->Execute("DELETE FROM roster_galera_test.calls").ok());
+    Db db(TwoHosts());
+    int runs = 0;
+    Status s = db.Transaction([&]() -> Status {
+      ++runs;
+      ROSTER_TRY(db.Execute("INSERT INTO domain (name) VALUES (?)", {"run" + std::to_string(runs) + ".example"}));
+      auto r = db.Query("SELECT roster_galera_test.refuse(?, 2)", {int64_t{code}});
+      if (!r) return r.error();
+      return Status::Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(runs, 3);
+    auto names = db.Query("SELECT name FROM domain");
+    ASSERT_EQ(names->size(), 1u);
+    EXPECT_EQ(names->front().String(0), "run3.example");
+  }
+  // Never more than kTransactionAttempts runs.
+  ASSERT_TRUE(root_->Execute("DELETE FROM roster_galera_test.calls").ok());
+  Db db(AdminSettings());
+  int runs = 0;
+  Status s = db.Transaction([&]() -> Status {
+    ++runs;
+    auto r = db.Query("SELECT roster_galera_test.refuse(1213, 1000)");
+    return r ? Status::Ok() : Status(r.error());
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kTemporary);
+  EXPECT_EQ(runs, Db::kTransactionAttempts);
+}
+
+// A commit the node could not replicate (1180) may have been applied by the
+// rest of the cluster: its outcome is unknown, and only an idempotent write
+// is run again.
+TEST_F(GaleraErrorsTest, AWriteThatFailedToReplicateHasAnUnknownOutcome) {
+  Db db(TwoHosts());
+  ASSERT_TRUE(db.Execute("INSERT INTO domain (name) VALUES ('one.example')").ok());
+  auto r = db.Execute("UPDATE domain SET active = roster_galera_test.refuse(1180, 1)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kTemporary);
+  EXPECT_TRUE(r.error().outcome_unknown) << r.error().message;
+  EXPECT_EQ(Calls(), 1u);
+  auto again = db.ExecuteIdempotent("UPDATE domain SET active = roster_galera_test.refuse(1180, 2)");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(Calls(), 3u);
+}
+
+// db_sync_wait sets Galera's wsrep_sync_wait for each session; 0 leaves the
+// server's; out of Galera's range it is a configuration error.
+TEST_F(DbTest, SyncWaitIsSetOnEverySession) {
+  DbSettings s = AdminSettings();
+  s.sync_wait = 1;
+  Db db(s);
+  auto r = db.Query("SELECT @@SESSION.wsrep_sync_wait");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->front().Uint(0), 1u);
+  auto plain = server().Connect(DbRole::kAdmin)->Query("SELECT @@SESSION.wsrep_sync_wait");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->front().Uint(0), 0u);
+
+  for (const char* value : {"16", "-1"}) {
+    auto config = Config::ParseText(std::string("db_sync_wait = ") + value + "\nadmin_db_user = a\n", "t.conf",
+                                    RosterConfigKeys(), nullptr);
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    auto settings = DbSettings::FromConfig(*config, DbRole::kAdmin);
+    ASSERT_FALSE(settings.ok()) << value;
+    EXPECT_NE(settings.error().message.find("db_sync_wait"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace roster::test
