@@ -106,6 +106,7 @@ const std::vector<Command>& Commands() {
        &R::MailboxAdd_},
       {"mailbox", "quota", "ADDRESS [--quota SIZE] [--messages N]", 1, 1, {"quota", "messages"}, {},
        &R::MailboxQuota_},
+      {"mailbox", "unit", "ADDRESS [UNIT]", 1, 2, {}, {}, &R::MailboxUnit_},
       {"mailbox", "del", "ADDRESS", 1, 1, {}, {}, &R::MailboxDel_},
       {"mailbox", "enable", "ADDRESS", 1, 1, {}, {}, &R::MailboxSwitch_},
       {"mailbox", "disable", "ADDRESS", 1, 1, {}, {}, &R::MailboxSwitch_},
@@ -130,6 +131,11 @@ const std::vector<Command>& Commands() {
       {"send-as", "revoke", "ADDRESS LOGIN   LOGIN may send as ADDRESS (ADDRESS may be @domain)", 2, 2, {}, {},
        &R::SendAsChange_},
       {"send-as", "list", "[ADDRESS|LOGIN] [--limit N]", 0, 1, {"limit"}, {}, &R::SendAsList_},
+
+      {"unit", "set", "NAME --host HOST [--transport T] [--imap-port N] [--pop3-port N]", 1, 1,
+       {"host", "transport", "imap-port", "pop3-port"}, {}, &R::UnitSet_},
+      {"unit", "del", "NAME", 1, 1, {}, {}, &R::UnitDel_},
+      {"unit", "list", "", 0, 0, {}, {}, &R::UnitList_},
 
       {"lastlogin", nullptr, "[ADDRESS] [--limit N]", 0, 1, {"limit"}, {}, &R::LastLogin_},
       {"log", nullptr, "[--account ADDRESS] [--actor NAME] [--action NAME] [--since DATE] [--limit N]", 0, 0,

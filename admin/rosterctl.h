@@ -100,6 +100,10 @@ class Rosterctl {
   int DomainList_(const Command& c);
   int MailboxAdd_(const Command& c);  // add|passwd
   int MailboxQuota_(const Command& c);
+  int MailboxUnit_(const Command& c);  // admin/cmd_unit.cc
+  int UnitSet_(const Command& c);      // admin/cmd_unit.cc
+  int UnitDel_(const Command& c);
+  int UnitList_(const Command& c);
   int MailboxDel_(const Command& c);
   int MailboxSwitch_(const Command& c);  // enable|disable
   int MailboxShow_(const Command& c);

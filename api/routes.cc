@@ -88,6 +88,16 @@ const std::vector<ApiRoute>& ApiRoutes() {
        nullptr, kPlain, kStrict, kSignedIn, "Lift a mailbox's suspension"},
       {"GET", "/v1/outbound/suspended", K::kOperation, "outbound.suspended", 200, kNoBody, kNoQuery, nullptr, kPlain,
        kStrict, kSignedIn, "The mailboxes whose sending is suspended"},
+      // ---- units (seed 004): the hosts that hold mailboxes
+      {"GET", "/v1/units", K::kOperation, "unit.list", 200, kNoBody, kNoQuery, nullptr, kPlain, kStrict, kSignedIn,
+       "The units: where each one's mail is relayed and its logins proxied, and how many mailboxes it holds"},
+      {"PUT", "/v1/units/{name}", K::kOperation, "unit.set", 200, kBody, kNoQuery, nullptr, kPlain, kStrict,
+       kSignedIn, "Create a unit or change it whole (host, transport, imap_port, pop3_port)"},
+      {"DELETE", "/v1/units/{name}", K::kOperation, "unit.del", 204, kNoBody, kNoQuery, nullptr, kPlain, kStrict,
+       kSignedIn, "Delete a unit that holds no mailbox (409 otherwise)"},
+      {"PUT", "/v1/mailboxes/{address}/unit", K::kOperation, "mailbox.set_unit", 200, kBody, kNoQuery, nullptr,
+       kPlain, kStrict, kSignedIn,
+       "Move a mailbox to a unit (\"\": none): new mail and new logins go there at once; its stored mail is not moved"},
       // ---- subscriptions: aliases, forwards, lists (incoming), sender BCC (outgoing)
       {"GET", "/v1/subscriptions", K::kOperation, "sub.list", 200, kNoBody, kQuery, nullptr, kPlain, kStrict,
        kSignedIn,

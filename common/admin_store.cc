@@ -252,6 +252,73 @@ Status AdminStore::SetMailboxQuota(std::string_view address, std::optional<uint6
   });
 }
 
+Status AdminStore::SetMailboxUnit(std::string_view address, std::string_view unit, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto id = MailboxId(address);
+    if (!id) return id.error();
+    if (!unit.empty()) {
+      // LOCK IN SHARE MODE: a unit deleted meanwhile cannot leave the mailbox
+      // on a unit that is gone.
+      auto known = db_.Query("SELECT 1 FROM unit WHERE name = ? LOCK IN SHARE MODE", {std::string(unit)});
+      if (!known) return known.error();
+      if (known->empty()) {
+        Error e = Error::NotFound("no unit " + std::string(unit) + " (rosterctl unit set)");
+        e.field = "unit";
+        return e;
+      }
+    }
+    auto a = db_.Execute("UPDATE mailbox SET unit = ? WHERE id = ?", {std::string(unit), *id});
+    if (!a) return a.error();
+    return WriteChangeLog(actor, "mailbox-unit", address, unit.empty() ? "unit=(none)" : "unit=" + std::string(unit));
+  });
+}
+
+Result<bool> AdminStore::SetUnit(const Unit& unit, const Actor& actor) {
+  bool created = false;
+  Status s = db_.Transaction([&]() -> Status {
+    auto a = db_.Execute(
+        "INSERT INTO unit (name, host, transport, imap_port, pop3_port) VALUES (?, ?, ?, ?, ?) "
+        "ON DUPLICATE KEY UPDATE host = VALUES(host), transport = VALUES(transport), imap_port = VALUES(imap_port), "
+        "pop3_port = VALUES(pop3_port)",
+        {unit.name, unit.host, unit.transport, unit.imap_port, unit.pop3_port});
+    if (!a) return a.error();
+    created = *a == 1;  // MariaDB: 1 inserted, 2 changed, 0 unchanged
+    return WriteChangeLog(actor, created ? "unit-add" : "unit-set", unit.name,
+                          "host=" + unit.host + " transport=" + unit.transport + " imap_port=" +
+                              std::to_string(unit.imap_port) + " pop3_port=" + std::to_string(unit.pop3_port));
+  });
+  if (!s) return s.error();
+  return created;
+}
+
+Status AdminStore::DeleteUnit(std::string_view name, const Actor& actor) {
+  return db_.Transaction([&]() -> Status {
+    auto known = db_.Query("SELECT 1 FROM unit WHERE name = ? FOR UPDATE", {std::string(name)});
+    if (!known) return known.error();
+    if (known->empty()) return Error::NotFound("no unit " + std::string(name));
+    auto on = db_.Query("SELECT COUNT(*) FROM mailbox WHERE unit = ? LOCK IN SHARE MODE", {std::string(name)});
+    if (!on) return on.error();
+    uint64_t n = on->front().Uint(0);
+    if (n > 0)
+      return Error::Conflict("unit " + std::string(name) + " still holds " + std::to_string(n) +
+                             " mailbox(es): move them first (rosterctl mailbox unit)");
+    auto a = db_.Execute("DELETE FROM unit WHERE name = ?", {std::string(name)});
+    if (!a) return a.error();
+    return WriteChangeLog(actor, "unit-del", name, "");
+  });
+}
+
+Result<std::vector<Unit>> AdminStore::ListUnits() {
+  auto rows = db_.Query(
+      "SELECT u.name, u.host, u.transport, u.imap_port, u.pop3_port, "
+      "(SELECT COUNT(*) FROM mailbox m WHERE m.unit = u.name) FROM unit u ORDER BY u.name");
+  if (!rows) return rows.error();
+  std::vector<Unit> units;
+  for (const DbRow& r : *rows)
+    units.push_back(Unit{r.String(0), r.String(1), r.String(2), r.Uint(3), r.Uint(4), r.Uint(5)});
+  return units;
+}
+
 Status AdminStore::SetPasswordHash(std::string_view address, std::string_view hash, const Actor& actor) {
   return db_.Transaction([&]() -> Status {
     auto id = MailboxId(address);

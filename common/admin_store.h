@@ -160,6 +160,18 @@ struct MailboxQuery {
   uint64_t limit = 100;
 };
 
+// A host of a distributed installation (seed 004; table `unit`): where the
+// MX relays its mailboxes' mail and where the front end proxies their logins
+// (doc/scale-out.md).
+struct Unit {
+  std::string name;
+  std::string host;       // Dovecot's proxy host; smtp:[host] when transport is empty
+  std::string transport;  // Postfix's transport for its mailboxes' mail ("" = smtp:[host])
+  uint64_t imap_port = 0;  // 0 = the protocol's standard port
+  uint64_t pop3_port = 0;
+  uint64_t mailboxes = 0;  // mailboxes on it (read only)
+};
+
 // `rosterctl db status`'s figures.
 struct StoreCounts {
   std::string server_version;
@@ -195,7 +207,16 @@ class AdminStore {
   Status SetMailboxQuota(std::string_view address, std::optional<uint64_t> max_bytes,
                          std::optional<uint64_t> max_messages, const Actor& actor);
   Status SetPasswordHash(std::string_view address, std::string_view hash, const Actor& actor);
+  // Moves a mailbox to `unit` ("" = no unit: every host serves it); a unit
+  // must exist (kNotFound). Its stored mail is not moved (doc/scale-out.md).
+  Status SetMailboxUnit(std::string_view address, std::string_view unit, const Actor& actor);
   Result<Mailbox> GetMailbox(std::string_view address);
+
+  // Units: created or changed whole (true: created); deleting one that still
+  // holds mailboxes is a kConflict.
+  Result<bool> SetUnit(const Unit& unit, const Actor& actor);
+  Status DeleteUnit(std::string_view name, const Actor& actor);
+  Result<std::vector<Unit>> ListUnits();
   // All mailboxes, or a domain's; streamed through `each` in address order.
   Status ListMailboxes(std::string_view domain, const std::function<bool(const Mailbox&)>& each);
   // One page: at most query.limit mailboxes; each one's key (the next page's

@@ -35,6 +35,10 @@ std::string DomainOfName(const std::string& name);
 // nullopt = every domain (the mail administrator, its key not limited).
 std::optional<std::set<std::string>> ListedDomains(const Principal& p);
 
+// A unit's name (seed 004; "" = none): letters, digits and _ . - % : only
+// (FieldInvalid(field) otherwise). routing_ops.cc.
+Status CheckUnitName(const std::string& name, const char* field);
+
 // A mailbox user's own change: the input's "current_password" must be the
 // mailbox's password (403 on field current_password). mailbox_ops.cc.
 Status CheckCurrentPassword(Context& ctx, const std::string& address, const Json& in);
@@ -54,6 +58,7 @@ ROSTER_OPS_HANDLER(MailboxAdd);
 ROSTER_OPS_HANDLER(MailboxDel);
 ROSTER_OPS_HANDLER(MailboxSetActive);
 ROSTER_OPS_HANDLER(MailboxSetQuota);
+ROSTER_OPS_HANDLER(MailboxSetUnit);
 ROSTER_OPS_HANDLER(MailboxSetPassword);
 ROSTER_OPS_HANDLER(MailboxChangePassword);
 ROSTER_OPS_HANDLER(MailboxShow);
@@ -67,7 +72,7 @@ ROSTER_OPS_HANDLER(MailboxLogins);
 ROSTER_OPS_HANDLER(AppPasswordAdd);
 ROSTER_OPS_HANDLER(AppPasswordList);
 ROSTER_OPS_HANDLER(AppPasswordRevoke);
-// routing_ops.cc: subscriptions, send-as, outbound limits, change log
+// routing_ops.cc: subscriptions, send-as, outbound limits, units, change log
 ROSTER_OPS_HANDLER(SubChange);
 ROSTER_OPS_HANDLER(SubList);
 ROSTER_OPS_HANDLER(SendAsChange);
@@ -79,6 +84,9 @@ ROSTER_OPS_HANDLER(OutboundSetDefaults);
 ROSTER_OPS_HANDLER(OutboundSuspend);
 ROSTER_OPS_HANDLER(OutboundLift);
 ROSTER_OPS_HANDLER(OutboundSuspended);
+ROSTER_OPS_HANDLER(UnitSet);
+ROSTER_OPS_HANDLER(UnitDel);
+ROSTER_OPS_HANDLER(UnitList);
 ROSTER_OPS_HANDLER(LogList);
 // admin_ops.cc: administrator accounts and API keys
 ROSTER_OPS_HANDLER(AdminAdd);

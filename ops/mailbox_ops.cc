@@ -73,21 +73,21 @@ ROSTER_OPS_HANDLER(MailboxAdd) {
   nm.max_messages = OptUint(in, "max_messages");
   nm.unit = Str(in, "unit");
   nm.active = Flag(in, "active", true);
-  for (char c : nm.unit) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-' || c == '%' || c == ':';
-    if (!ok) {
-      Error e = Error::Invalid("unit: '" + nm.unit + "' contains '" + std::string(1, c) + "'");
-      e.field = "unit";
-      return e;
-    }
-  }
+  ROSTER_TRY(CheckUnitName(nm.unit, "unit"));
   auto hash = NewHash(ctx, in);
   if (!hash) return hash.error();
   nm.password_hash = *hash;
   ROSTER_TRY(AdminStore(*ctx.db).AddMailbox(nm, ctx.actor));
   ctx.flusher->Flush({nm.address});  // Dovecot may hold "unknown user"
   return Json{{"added", nm.address}};
+}
+
+ROSTER_OPS_HANDLER(MailboxSetUnit) {
+  std::string unit = Str(in, "unit");
+  ROSTER_TRY(CheckUnitName(unit, "unit"));
+  ROSTER_TRY(AdminStore(*ctx.db).SetMailboxUnit(object.name, unit, ctx.actor));
+  ctx.flusher->Flush({object.name});  // the proxy fields of its logins changed
+  return Json{{"mailbox", object.name}, {"unit", unit}};
 }
 
 ROSTER_OPS_HANDLER(MailboxDel) {

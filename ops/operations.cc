@@ -145,6 +145,8 @@ const std::vector<Operation>& Operations() {
        {{"address", F::kMailbox, true}, {"max_bytes", F::kUint},
         {"max_messages", F::kUint}},
        MailboxSetQuota},
+      {"mailbox.set_unit", kChanges, ObjectKind::kMailbox, "address", kMailAdminOnly, false,
+       {{"address", F::kMailbox, true}, {"unit", F::kString, true, 64}}, MailboxSetUnit},
       {"mailbox.set_password", kChanges, ObjectKind::kMailbox, "address", kDomainAdminsAndGroups, false,
        {{"address", F::kMailbox, true}, {"password", F::kSecret, false, kMaxPasswordBytes},
         {"password_hash", F::kString, false, 1024}},
@@ -216,6 +218,14 @@ const std::vector<Operation>& Operations() {
       {"outbound.lift", kChanges, ObjectKind::kMailbox, "address", kMailAdminOnly, false,
        {{"address", F::kMailbox, true}}, OutboundLift},
       {"outbound.suspended", kReads, ObjectKind::kNone, "", kMailAdminOnly, false, {}, OutboundSuspended},
+      // ---- units (seed 004): the hosts of the installation, the mail
+      // administrator's.
+      {"unit.set", kChanges, ObjectKind::kNone, "", kMailAdminOnly, false,
+       {{"name", F::kString, true, 64}, {"host", F::kString, true, 255}, {"transport", F::kString, false, 255},
+        {"imap_port", F::kUint, false, 65535}, {"pop3_port", F::kUint, false, 65535}},
+       UnitSet},
+      {"unit.del", kChanges, ObjectKind::kNone, "", kMailAdminOnly, false, {{"name", F::kString, true, 64}}, UnitDel},
+      {"unit.list", kReads, ObjectKind::kNone, "", kMailAdminOnly, false, {}, UnitList},
       // ---- administrators (ops/admin_ops.cc): the mail administrator's;
       // each administrator its own password, second factor and API keys
       // (a read-only key or one limited to domains manages none of them).

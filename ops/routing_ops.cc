@@ -1,8 +1,11 @@
 // routing_ops.cc: where mail goes and who may send it, as operations of
 // ops/operations.h: subscriptions (sub.add|del|list: aliases, forwards,
 // BCC), send-as grants (send_as.grant|revoke|list), outbound limits and
-// suspensions (outbound.*), and the change log (log.list). None of these
-// changes a login's answer, so Dovecot's auth cache is left alone.
+// suspensions (outbound.*), the units of a distributed installation
+// (unit.set|del|list), and the change log (log.list). None of these but
+// unit.set changes a login's answer, so Dovecot's auth cache is left alone;
+// a unit's new host or ports flush it whole (the proxy fields of its
+// mailboxes' logins).
 //
 // Trusts: Run to have validated the input and authorized the principal.
 #include "common/admin_store.h"
@@ -209,6 +212,70 @@ ROSTER_OPS_HANDLER(OutboundSuspended) {
     j["reason"] = s.reason;
     items.push_back(std::move(j));
   }
+  return Page(std::move(items), "");
+}
+
+// ------------------------------------------------------------------ units
+
+Status CheckUnitName(const std::string& name, const char* field) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-' || c == '%' || c == ':';
+    if (!ok) return FieldInvalid(field, "'" + name + "' contains '" + std::string(1, c) + "'");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Json UnitJson(const Unit& u) {
+  return Json{{"name", u.name},           {"host", u.host},           {"transport", u.transport},
+              {"imap_port", u.imap_port}, {"pop3_port", u.pop3_port}, {"mailboxes", u.mailboxes}};
+}
+
+}  // namespace
+
+// A unit is created or changed whole: host is what Dovecot's front end
+// proxies its logins to (it becomes a passdb field: a host name or an IP
+// address, nothing else); transport, Postfix's for its mail on the MX.
+ROSTER_OPS_HANDLER(UnitSet) {
+  Unit u;
+  u.name = Str(in, "name");
+  if (u.name.empty()) return FieldInvalid("name", "empty");
+  ROSTER_TRY(CheckUnitName(u.name, "name"));
+  u.host = Str(in, "host");
+  if (u.host.empty()) return FieldInvalid("host", "empty: the host its logins are proxied to");
+  for (char c : u.host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == ':';
+    if (!ok) return FieldInvalid("host", "a host name or an IP address, not '" + u.host + "'");
+  }
+  u.transport = Str(in, "transport");
+  for (char c : u.transport)
+    if (c == ' ' || c == ',') return FieldInvalid("transport", "one Postfix transport, such as lmtp:inet:host:24");
+  u.imap_port = OptUint(in, "imap_port").value_or(0);
+  u.pop3_port = OptUint(in, "pop3_port").value_or(0);
+  auto created = AdminStore(*ctx.db).SetUnit(u, ctx.actor);
+  if (!created) return created.error();
+  if (!*created) ctx.flusher->Flush({});
+  Json j = UnitJson(u);
+  j.erase("mailboxes");
+  j["created"] = *created;
+  return j;
+}
+
+ROSTER_OPS_HANDLER(UnitDel) {
+  std::string name = Str(in, "name");
+  ROSTER_TRY(CheckUnitName(name, "name"));
+  ROSTER_TRY(AdminStore(*ctx.db).DeleteUnit(name, ctx.actor));
+  return Json{{"deleted", name}};
+}
+
+ROSTER_OPS_HANDLER(UnitList) {
+  auto units = AdminStore(*ctx.db).ListUnits();
+  if (!units) return units.error();
+  Json items = Json::array();
+  for (const Unit& u : *units) items.push_back(UnitJson(u));
   return Page(std::move(items), "");
 }
 

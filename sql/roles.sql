@@ -70,7 +70,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.subscription TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.send_as TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.app_password TO {user};
 GRANT SELECT, UPDATE ON {db}.outbound_counter TO {user};
-GRANT SELECT ON {db}.unit TO {user};
+GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.unit TO {user};
 GRANT SELECT, INSERT ON {db}.change_log TO {user};
 GRANT SELECT ON {db}.schema_version TO {user};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {db}.admin_account TO {user};

@@ -342,6 +342,13 @@ const Case kChanges[] = {
     {"user", "mailbox.disable", R"({"address":"alice@a.test"})", k403},
     {"group", "mailbox.del", R"({"address":"alice@a.test"})", k403},
     {"group", "mailbox.set_quota", R"({"address":"alice@a.test","max_bytes":1000})", k403},
+    // Units are the installation's: the mail administrator's alone.
+    {"domain", "unit.set", R"({"name":"u2","host":"10.0.0.2"})", k403},
+    {"a-key", "unit.list", "{}", k403},
+    {"domain", "mailbox.set_unit", R"({"address":"alice@a.test","unit":""})", k403},
+    {"user", "mailbox.set_unit", R"({"address":"alice@a.test","unit":""})", k403},
+    {"mail", "mailbox.set_unit", R"({"address":"alice@a.test","unit":""})", kAllowed},
+    {"mail", "unit.list", "{}", kAllowed},
     {"domain", "mailbox.set_quota", R"({"address":"alice@a.test","max_bytes":1000})", kAllowed},
     {"domain", "mailbox.del", R"({"address":"bob@a.test"})", kAllowed},
     {"domain", "mailbox.del", R"({"address":"carol@b.test"})", k403},

@@ -148,6 +148,45 @@ TEST_F(RosterctlTest, PasswdQuotaEnableDisable) {
   EXPECT_EQ(Run({"mailbox", "del", "alice@example.test"}).exit_code, 67);
 }
 
+// Units (seed 004): made and changed whole, listed with their mailboxes; a
+// mailbox moved to one is proxied there at its next login; a unit that still
+// holds mailboxes, or one that does not exist, is refused.
+TEST_F(RosterctlTest, UnitsAndMovingAMailbox) {
+  AddDomainAndMailbox();
+  MustRun({"unit", "set", "unit2", "--host", "10.0.0.2", "--imap-port", "1143"});
+  auto changed = Run({"unit", "set", "unit2", "--host", "unit2.example.test", "--transport", "lmtp:inet:10.0.0.2:24"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_NE(changed.out.find("changed unit unit2"), std::string::npos) << changed.out;
+  EXPECT_EQ(Run({"unit", "set", "unit3"}).exit_code, 64);                                // no --host
+  EXPECT_EQ(Run({"unit", "set", "unit3", "--host", "a host"}).exit_code, 65);            // not a host
+  EXPECT_EQ(Run({"unit", "set", "bad/name", "--host", "h"}).exit_code, 65);               // not a name
+  EXPECT_EQ(Run({"unit", "set", "unit3", "--host", "h", "--imap-port", "70000"}).exit_code, 65);
+
+  auto db = MariaDb::Get().Connect(DbRole::kAuth);
+  Stores a(*db);
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->unit, "");
+  EXPECT_EQ(Run({"mailbox", "unit", "alice@example.test", "unit9"}).exit_code, 67);  // no such unit
+  auto moved = Run({"mailbox", "unit", "alice@example.test", "unit2"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_NE(moved.out.find("doveadm sync"), std::string::npos) << moved.out;
+  auto login = a.FindMailboxForLogin("alice@example.test");
+  EXPECT_EQ(login->unit, "unit2");
+  EXPECT_EQ(login->unit_host, "unit2.example.test");
+  EXPECT_EQ(login->unit_imap_port, 0u);  // the change was whole: back to the standard port
+
+  auto list = Run({"--json", "unit", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(R"("mailboxes":1)"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(R"("transport":"lmtp:inet:10.0.0.2:24")"), std::string::npos) << list.out;
+  EXPECT_EQ(Run({"unit", "del", "unit2"}).exit_code, 65);  // still holds alice
+  MustRun({"mailbox", "unit", "alice@example.test"});
+  EXPECT_EQ(a.FindMailboxForLogin("alice@example.test")->unit, "");
+  MustRun({"unit", "del", "unit2"});
+  EXPECT_EQ(Run({"unit", "del", "unit2"}).exit_code, 67);
+  auto log = Run({"log", "--action", "mailbox-unit"});
+  EXPECT_NE(log.out.find("unit=unit2"), std::string::npos) << log.out;
+}
+
 TEST_F(RosterctlTest, PasswordsOnTheCommandLineAreRefused) {
   MustRun({"domain", "add", "example.test"});
   for (const char* opt : {"--password=hunter2", "--password", "-p"}) {

@@ -32,7 +32,9 @@ std::set<std::string> OptionsIn(const std::string& text) {
   std::set<std::string> out;
   for (size_t at = text.find("--"); at != std::string::npos; at = text.find("--", at + 2)) {
     size_t end = at + 2;
-    while (end < text.size() && (islower(static_cast<unsigned char>(text[end])) || text[end] == '-')) ++end;
+    while (end < text.size() && (islower(static_cast<unsigned char>(text[end])) ||
+                                 isdigit(static_cast<unsigned char>(text[end])) || text[end] == '-'))
+      ++end;
     if (end > at + 2) out.insert(text.substr(at + 2, end - at - 2));
     at = end - 2;
   }
