@@ -177,11 +177,17 @@ class Host(_Namespace):
         with self.entered():
             return socket.socket(family, type)
 
-    def connect(self, address, port, timeout=30):
-        """A TCP connection from this host (from its own address) to address:port."""
+    def add_address(self, address):
+        """One more address on the host's interface (a client that needs several, say)."""
+        self.ip("addr", "add", f"{address}/24", "dev", "eth0")
+
+    def connect(self, address, port, timeout=30, source=None):
+        """A TCP connection from this host (from its own address, or `source`) to address:port."""
         s = self.socket()
         try:
             s.settimeout(timeout)
+            if source:
+                s.bind((source, 0))
             s.connect((address, port))
         except BaseException:
             s.close()
