@@ -125,7 +125,8 @@ def cpu_ticks(match):
 
 class Stack:
     def __init__(self, extra_conf="", auth_conf="", auth_blocks=None, db_from=None, auth_cache_size="1M",
-                 quota=False, lastlogin=False, dict_service="dict-async", secure_sockets=False, sasl_listener=False):
+                 quota=False, lastlogin=False, dict_service="dict-async", secure_sockets=False, sasl_listener=False,
+                 directory=None, listen="127.0.0.1", ports=None, host=None, name=None):
         """quota: Dovecot's quota plugin with roster's dict holding the counters
         and the limits from roster's userdb: True for what each version does
         best (2.3: the dict backend; 2.4: count + quota_clone), "clone" for
@@ -136,9 +137,21 @@ class Stack:
         (sasl_port), where an MTA authenticates its SMTP clients through
         roster's passdb (Postfix: smtpd_sasl_type = dovecot, smtpd_sasl_path =
         the stack's sasl_path). extra_conf is appended as it is (for what both
-        versions spell the same)."""
-        self.dir = tempfile.mkdtemp(prefix="roster-dovecot-")
+        versions spell the same).
+
+        For an installation of several hosts (tests/scale/): directory: where
+        the stack lives (default: a new temporary directory); listen: the
+        address its listeners bind; ports: {"imap": N, "pop3": N, "lmtp": N}
+        instead of free loopback ports; host: a tests/scale/netns.py host that
+        Dovecot runs in (its cmd() wraps a command, its connect() reaches a
+        port there); name: part of the instance name (several Dovecots on
+        the same ports)."""
+        self.dir = directory or tempfile.mkdtemp(prefix="roster-dovecot-")
+        os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
+        self.listen = listen
+        self.host = host
+        self.name = name
         self.quota = quota
         self.lastlogin = lastlogin
         self.dict_service = dict_service
@@ -152,16 +165,17 @@ class Stack:
             self.socket, self.conf = db_from.socket, db_from.conf
             self.dict_conf = getattr(db_from, "dict_conf", "")
         self.dovecot = None
-        self.imap_port = free_port()
-        self.pop3_port = free_port()
-        self.lmtp_port = free_port()
+        ports = ports or {}
+        self.imap_port = ports.get("imap") or free_port()
+        self.pop3_port = ports.get("pop3") or free_port()
+        self.lmtp_port = ports.get("lmtp") or free_port()
         self.sasl_port = free_port() if sasl_listener else None
-        self.ipv6 = have_ipv6_loopback(self.pop3_port)
+        self.ipv6 = listen == "127.0.0.1" and host is None and have_ipv6_loopback(self.pop3_port)
 
     @property
     def sasl_path(self):
         """Postfix's smtpd_sasl_path for the auth-client listener (sasl_listener=True)."""
-        return f"inet:127.0.0.1:{self.sasl_port}"
+        return f"inet:{self.listen}:{self.sasl_port}"
 
     # --- MariaDB and roster ---
     def start_db(self):
@@ -223,7 +237,7 @@ class Stack:
     # --- Dovecot ---
     def instance_name(self):
         """Dovecot prefixes its processes' titles with it."""
-        return f"roster-test-{os.getpid()}-{self.imap_port}"
+        return f"roster-test-{os.getpid()}-{self.name or self.imap_port}"
 
     def start_dovecot(self):
         modules = os.path.join(self.dir, "modules")
@@ -241,16 +255,17 @@ class Stack:
         self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.dovecot_conf, "w") as f:
             f.write(self.render_conf())
+        command = ["unshare", "-m", "sh", "-c",
+                   f"mount --bind {modules} {SYSTEM_MODULES} && exec dovecot -F -c {self.dovecot_conf}"]
         self.dovecot = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c",
-             f"mount --bind {modules} {SYSTEM_MODULES} && exec dovecot -F -c {self.dovecot_conf}"],
+            self.host.cmd(command) if self.host else command,
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "dovecot.stderr"), "w"),
             start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.imap_port), timeout=1):
-                    break
+                self.connect(self.imap_port, timeout=1).close()
+                break
             except OSError:
                 if self.dovecot.poll() is not None:
                     raise RuntimeError("dovecot did not start:\n" + self.log())
@@ -262,6 +277,12 @@ class Stack:
             pass
         if "Fatal:" in self.log():
             raise RuntimeError("dovecot failed:\n" + self.log()[-3000:])
+
+    def connect(self, port, timeout=30):
+        """A TCP connection to one of this Dovecot's listeners (from its own host)."""
+        if self.host:
+            return self.host.connect(self.listen, port, timeout)
+        return socket.create_connection((self.listen, port), timeout)
 
     def doveconf(self, conf_text):
         """Runs `doveconf -n` on a configuration, with this stack's modules (the
@@ -345,7 +366,7 @@ base_dir = {self.dir}/run
 state_dir = {self.dir}/state
 instance_name = {self.instance_name()}
 log_path = {self.dir}/dovecot.log
-listen = 127.0.0.1
+listen = {self.listen}
 ssl = no
 auth_allow_cleartext = yes
 # The legacy hashes of the tests (MD5-CRYPT) come back from the auth cache,
@@ -376,7 +397,7 @@ base_dir = {self.dir}/run
 state_dir = {self.dir}/state
 instance_name = {self.instance_name()}
 log_path = {self.dir}/dovecot.log
-listen = 127.0.0.1
+listen = {self.listen}
 ssl = no
 disable_plaintext_auth = no
 protocols = imap pop3 lmtp
@@ -400,12 +421,12 @@ dict {{
             # Dovecot's SASL server for an MTA. 2.3 tells an inet listener's
             # protocol by its name (one not ending in -login, -master, -userdb,
             # -token or -tokenlogin serves clients), 2.4 by its type.
-            sasl = (f"  inet_listener sasl {{\n    {listen} = 127.0.0.1\n    port = {self.sasl_port}\n"
+            sasl = (f"  inet_listener sasl {{\n    {listen} = {self.listen}\n    port = {self.sasl_port}\n"
                     + ("    type = auth\n" if DOVECOT_24 else "") + "  }\n")
         return head + self.auth_conf_blocks() + f"""
 service imap-login {{
   inet_listener imap {{
-    {listen} = 127.0.0.1
+    {listen} = {self.listen}
     port = {self.imap_port}
   }}
   inet_listener imaps {{
@@ -414,7 +435,7 @@ service imap-login {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    {listen} = 127.0.0.1{", ::1" if self.ipv6 else ""}
+    {listen} = {self.listen}{", ::1" if self.ipv6 else ""}
     port = {self.pop3_port}
   }}
   inet_listener pop3s {{
@@ -423,7 +444,7 @@ service pop3-login {{
 }}
 service lmtp {{
   inet_listener lmtp {{
-    {listen} = 127.0.0.1
+    {listen} = {self.listen}
     port = {self.lmtp_port}
   }}
 }}
@@ -450,7 +471,7 @@ service dict-async {{
         -r -w keep Dovecot's root and working directory: entering a mount namespace
         otherwise resets both to the namespace's root, which inside a chroot or
         container is the host's (doveadm would then not find its config)."""
-        enter = ["nsenter", "-t", str(self.dovecot.pid), "-m", "-r", "-w"] if self.dovecot and self.dovecot.poll() is None else []
+        enter = ["nsenter", "-t", str(self.dovecot.pid), "-m", "-r", "-w", *(["-n"] if self.host else [])] if self.dovecot and self.dovecot.poll() is None else []
         return subprocess.run([*enter, "doveadm", "-c", self.dovecot_conf, *args], capture_output=True, text=True,
                               check=check, timeout=timeout)
 

@@ -163,9 +163,18 @@ class Postfix:
     inet:127.0.0.1:port), `socketmap` the socketmap server's endpoint in
     Postfix's syntax (unix:/path or inet:127.0.0.1:port); both are
     roster-policyd's. `lmtp_port`: where local mailboxes are delivered.
-    `submission`: a Submission, for a submission service on a port of its own."""
+    `submission`: a Submission, for a submission service on a port of its own.
 
-    def __init__(self, lmtp_port, policy, socketmap, extra_main="", directory=None, submission=None):
+    For an installation of several hosts (tests/scale/): `address` is where
+    smtpd listens and `smtp_port` its port (default: a free loopback port),
+    `lmtp_host` the LMTP server's address, `hostname` myhostname (each
+    Postfix of an installation needs its own, or one that relays to another
+    sees its own name and refuses the loop), `mynetworks` the trusted
+    clients, and `host` a tests/scale/netns.py host the Postfix runs in."""
+
+    def __init__(self, lmtp_port, policy, socketmap, extra_main="", directory=None, submission=None,
+                 address="127.0.0.1", smtp_port=None, lmtp_host="127.0.0.1", hostname="mx.test",
+                 mynetworks="127.0.0.1/32", host=None):
         self.dir = directory or tempfile.mkdtemp(prefix="roster-postfix-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -174,7 +183,12 @@ class Postfix:
         self.socketmap = socketmap
         self.extra_main = extra_main
         self.submission = submission
-        self.smtp_port = free_port()
+        self.address = address
+        self.lmtp_host = lmtp_host
+        self.hostname = hostname
+        self.mynetworks = mynetworks
+        self.host = host
+        self.smtp_port = smtp_port or free_port()
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
         self.data = os.path.join(self.dir, "data")
@@ -198,13 +212,13 @@ data_directory = {self.data}
 maillog_file = {self.maillog}
 maillog_file_prefixes = {self.logdir}
 syslog_name = postfix-roster-test
-myhostname = mx.test
+myhostname = {self.hostname}
 mydomain = test
-myorigin = mx.test
+myorigin = {self.hostname}
 mydestination =
-inet_interfaces = 127.0.0.1
+inet_interfaces = {self.address}
 inet_protocols = ipv4
-mynetworks = 127.0.0.1/32
+mynetworks = {self.mynetworks}
 alias_maps =
 alias_database =
 local_recipient_maps =
@@ -213,7 +227,7 @@ biff = no
 smtpd_banner = $myhostname ESMTP roster-test
 recipient_delimiter = +
 # Local mailboxes: Dovecot's LMTP (the test Dovecot).
-virtual_transport = lmtp:inet:127.0.0.1:{self.lmtp_port}
+virtual_transport = lmtp:inet:{self.lmtp_host}:{self.lmtp_port}
 # Everything else is dropped: no test mail leaves the machine.
 default_transport = discard:foreign mail is dropped in tests
 relay_transport = discard:foreign mail is dropped in tests
@@ -259,7 +273,7 @@ maximal_backoff_time = 10s
                     out.append("#" + line)
                     continue
                 if fields[0] == "smtp" and fields[1] == "inet":
-                    fields[0] = f"127.0.0.1:{self.smtp_port}"
+                    fields[0] = f"{self.address}:{self.smtp_port}"
                 fields[4] = "n"
                 out.append(" ".join(fields[:8]) + (" " + " ".join(fields[8:]) if fields[8:] else "") + "\n")
         if self.submission:
@@ -291,7 +305,8 @@ maximal_backoff_time = 10s
         self.postfix("reload")
 
     def postfix(self, *args, check=True):
-        return subprocess.run([sbin("postfix"), "-c", self.etc, *args], capture_output=True, text=True,
+        command = [sbin("postfix"), "-c", self.etc, *args]
+        return subprocess.run(self.host.cmd(command) if self.host else command, capture_output=True, text=True,
                               check=check)
 
     def start(self):
@@ -313,7 +328,11 @@ maximal_backoff_time = 10s
 
     def accepts_connections(self, port=None):
         try:
-            with socket.create_connection(("127.0.0.1", port or self.smtp_port), timeout=2) as s:
+            if self.host:
+                connection = self.host.connect(self.address, port or self.smtp_port, timeout=2)
+            else:
+                connection = socket.create_connection((self.address, port or self.smtp_port), timeout=2)
+            with connection as s:
                 return s.recv(512).startswith(b"220")
         except OSError:
             return False
@@ -414,13 +433,16 @@ def policy_user():
 class Policyd:
     """roster-policyd in the foreground, listening on unix sockets in
     `directory`. `db_hosts` and `db_password` reach the database as the
-    roster_policy role; `settings` are more config lines."""
+    roster_policy role; `settings` are more config lines; `host`: a
+    tests/scale/netns.py host it runs in (its database connections leave from
+    there; its unix sockets are reached from anywhere)."""
 
-    def __init__(self, db_hosts, db_password, settings="", directory=None, program=POLICYD, user=None):
+    def __init__(self, db_hosts, db_password, settings="", directory=None, program=POLICYD, user=None, host=None):
         self.dir = directory or tempfile.mkdtemp(prefix="roster-policyd-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.program = program
+        self.host = host
         self.user = user or policy_user()
         self.db_hosts = db_hosts
         self.db_password = db_password
@@ -469,7 +491,8 @@ class Policyd:
             if os.path.exists(path):
                 os.unlink(path)
         self.stderr = open(self.stderr_path, "a")
-        self.process = subprocess.Popen([self.program, "-c", self.conf], stdin=subprocess.DEVNULL,
+        command = [self.program, "-c", self.conf]
+        self.process = subprocess.Popen(self.host.cmd(command) if self.host else command, stdin=subprocess.DEVNULL,
                                         stdout=self.stderr, stderr=self.stderr, start_new_session=True)
         if not wait_until(self.ready, 20) or not self.answers():
             self.stop()
