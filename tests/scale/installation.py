@@ -20,9 +20,9 @@ Each host has its own directory and roster.conf naming the three nodes in
 db_hosts (db1 first). The administrator's rosterctl runs in the test's own
 namespace, as root over db1's unix socket, with a config of its own: `db
 init` there creates the schema and the roles for 'localhost' and
-'10.16.0.%'. The `unit` table says where each unit is (host = its address,
-no transport: the MX relays with smtp:[address], the front proxies to the
-standard IMAP and POP3 ports).
+'10.16.0.%'. The `unit` table says where each unit is (`rosterctl unit set`: host = its
+address, no transport: the MX relays with smtp:[address], the front proxies
+to the standard IMAP and POP3 ports).
 
 Dovecot's auth cache is on everywhere (dovecot_stack's 1M, Dovecot's default
 TTL of an hour), roster-policyd's cache is off (its default) unless a test
@@ -127,7 +127,7 @@ class Installation:
         self.write_secrets(admin, ("auth", "dict", "policy", "admin", "api"))
         self.rosterctl("db", "init")
         for unit in UNITS:
-            self.sql(f"INSERT INTO unit (name, host, transport) VALUES ('{unit}', '{self.address(unit)}', '')")
+            self.rosterctl("unit", "set", unit, "--host", self.address(unit))
 
     @staticmethod
     def write_secrets(directory, roles):
@@ -234,26 +234,27 @@ class Installation:
         self.rosterctl("mailbox", "add", address, "--unit", unit, "--password-stdin", *options, input=PW + "\n")
 
     def move_mailbox(self, address, unit, flush_dovecot=True, reload_postfix=True):
-        """Moves a mailbox to another unit: its new mail and new logins go there.
-        For now an UPDATE (the coordinator's `rosterctl mailbox set-unit` takes
-        its place), then the invalidation that needs:
-        - each Dovecot's auth cache entry for the address (flush_dovecot): the
+        """Moves a mailbox to another unit as doc/scale-out.md says: `rosterctl
+        mailbox unit` (its new mail and new logins go there), then what lies
+        outside roster:
+        - each Dovecot's auth cache entry for the address (flush_dovecot):
+          rosterctl flushes only the Dovecot of its own host (none here); the
           front end's would keep proxying to the old unit for auth_cache_ttl,
           and the old unit's would log the user in there;
-        - Postfix's (reload_postfix): its queue manager keeps the last address
-          it resolved, with its transport, for 30 s (resolve_clnt's one-entry
-          cache), so mail to an address that was the last one delivered would
-          still go to the old unit; a reload starts a new queue manager.
+        - the MX's Postfix (reload_postfix): its queue manager keeps the last
+          address it resolved, with its transport, for 30 s (resolve_clnt's
+          one-entry cache), so mail to an address that was the last one
+          delivered would still go to the old unit; a reload starts a new
+          queue manager.
         roster-policyd keeps nothing to invalidate: the transport table is
         never cached (policy_cache_ttl holds quota states, not routes). The
         stored mail stays where it is (moving it is dsync's job)."""
-        self.sql(f"UPDATE mailbox SET unit = '{unit}' WHERE lookup_key = LOWER('{address}')")
+        self.rosterctl("mailbox", "unit", address, unit)
         if flush_dovecot:
             for stack in self.dovecot.values():
                 stack.doveadm("auth", "cache", "flush", address, check=False)
         if reload_postfix:
-            for postfix in self.postfix.values():
-                postfix.reconfigure()
+            self.postfix["mx"].reconfigure()
 
     # ------------------------------------------------------------ clients
     def smtp(self, source="client", server="mx", address=None, timeout=60):
