@@ -10,11 +10,12 @@ Root reaches each node over its unix socket (socket authentication), from the
 test's own namespace.
 
 The settings are those a Galera node needs (binlog_format=ROW, InnoDB,
-innodb_autoinc_lock_mode=2) plus the test's choices: small buffers, short
+innodb_autoinc_lock_mode=2) plus the test's choices: small buffers and short
 failure detection (evs.suspect_timeout=PT2S, evs.inactive_timeout=PT3S, and
-evs.keepalive_period=PT0.5S, which must stay under a third of the first) and,
-unless told otherwise, wsrep_sync_wait=1 (a read waits until the node has
-applied every write committed before it anywhere: no stale reads).
+evs.keepalive_period=PT0.5S, which must stay under a third of the first).
+wsrep_sync_wait is the server's default (0: a read may miss a write another
+node committed a moment before) unless a sync_wait is given: the pieces that
+need fresh reads ask for them per session (roster's db_sync_wait).
 
 Trusts: mariadbd, mariadb-install-db, Debian's galera-4 and rsync, root.
 Needs the `mysql` user."""
@@ -260,7 +261,7 @@ wsrep_provider_options = "gcache.size=16M;evs.keepalive_period=PT0.5S;evs.suspec
 class Cluster:
     """Three (or `len(hosts)`) Galera nodes on the given netns hosts, under `directory`."""
 
-    def __init__(self, hosts, directory, sync_wait=1, extra=""):
+    def __init__(self, hosts, directory, sync_wait=None, extra=""):
         self.sync_wait = sync_wait
         self.extra = extra
         self.nodes = []
@@ -274,7 +275,13 @@ class Cluster:
     @property
     def db_hosts(self):
         """The nodes in db_hosts' syntax, in order."""
-        return ", ".join(n.endpoint for n in self.nodes)
+        return self.db_hosts_from(1)
+
+    def db_hosts_from(self, first):
+        """The nodes in db_hosts' syntax, node `first` first and the others after it in turn
+        (doc/scale-out.md: hosts spread their connections over the nodes)."""
+        k = first - 1
+        return ", ".join(n.endpoint for n in self.nodes[k:] + self.nodes[:k])
 
     def start(self):
         """Bootstraps node 1 and joins the others, one at a time."""

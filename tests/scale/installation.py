@@ -17,12 +17,13 @@ client host for the test's own SMTP, IMAP and POP3 connections.
   client  10.16.0.40   the test's clients
 
 Each host has its own directory and roster.conf naming the three nodes in
-db_hosts (db1 first). The administrator's rosterctl runs in the test's own
-namespace, as root over db1's unix socket, with a config of its own: `db
-init` there creates the schema and the roles for 'localhost' and
-'10.16.0.%'. The `unit` table says where each unit is (`rosterctl unit set`: host = its
-address, no transport: the MX relays with smtp:[address], the front proxies
-to the standard IMAP and POP3 ports).
+db_hosts, each host's in another order (FIRST_NODE); the MX's roster-policyd
+sets db_sync_wait = 1, as doc/scale-out.md says. The administrator's
+rosterctl runs in the test's own namespace, as root over db1's unix socket,
+with a config of its own: `db init` there creates the schema and the roles
+for 'localhost' and '10.16.0.%'. The `unit` table says where each unit is
+(`rosterctl unit set`: host = its address, no transport: the MX relays with
+smtp:[address], the front proxies to the standard IMAP and POP3 ports).
 
 Dovecot's auth cache is on everywhere (dovecot_stack's 1M, Dovecot's default
 TTL of an hour), roster-policyd's cache is off (its default) unless a test
@@ -54,6 +55,9 @@ import postfix_stack  # noqa: E402
 PREFIX = "10.16.0"
 NUMBERS = {"db1": 11, "db2": 12, "db3": 13, "mx": 20, "unit1": 21, "unit2": 22, "front": 30, "client": 40}
 UNITS = ("unit1", "unit2")
+# Each host's first node in db_hosts: the administrator writes through db1;
+# the MX reads from db2 (with db_sync_wait, what was just written on db1).
+FIRST_NODE = {"mx": 2, "unit1": 1, "unit2": 3, "front": 2}
 PW = "correct horse"
 # Postfix in a namespace has no resolver: no lookups at all (every address is a literal).
 NO_DNS = """smtpd_peername_lookup = no
@@ -148,7 +152,7 @@ class Installation:
         conf = os.path.join(d, "roster.conf")
         with open(conf, "w") as f:
             f.write(f"# roster.conf of {name} (tests/scale/installation.py)\n"
-                    f"db_hosts = {self.cluster.db_hosts}\n"
+                    f"db_hosts = {self.cluster.db_hosts_from(FIRST_NODE[name])}\n"
                     f"db_connect_timeout = 2s\ndb_read_timeout = 3s\ndb_write_timeout = 3s\n"
                     f"auth_uid = mail\nauth_gid = mail\nauth_home = {mail}/%d/%n\n"
                     f"dovecot_auth_master = {d}/dovecot/run/auth-master\n"
@@ -172,7 +176,8 @@ class Installation:
         return stack
 
     def start_policyd(self, name, settings):
-        policyd = postfix_stack.Policyd(self.cluster.db_hosts, dovecot_stack.Stack.db_password("policy"),
+        policyd = postfix_stack.Policyd(self.cluster.db_hosts_from(FIRST_NODE[name]),
+                                        dovecot_stack.Stack.db_password("policy"),
                                         settings=f"policy_cache_ttl = {self.policy_cache_ttl}\n{settings}",
                                         directory=os.path.join(self.dir, name, "policyd"), host=self.host(name))
         self.policyd[name] = policyd
@@ -195,7 +200,9 @@ class Installation:
 
     def start_mx(self):
         os.makedirs(os.path.join(self.dir, "mx"), exist_ok=True)
-        policyd = self.start_policyd("mx", "")
+        # doc/scale-out.md: the MX's reads must see a mailbox or a usage
+        # written through another node a moment before.
+        policyd = self.start_policyd("mx", "db_sync_wait = 1\n")
         # No mailbox lives on the MX: its LMTP target is never used.
         self.start_postfix("mx", policyd, "127.0.0.1")
 
