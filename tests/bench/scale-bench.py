@@ -49,6 +49,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -451,7 +452,7 @@ FIGURES = [("auth logins/s", lambda r: r["auth"][0]), ("auth p99 ms", lambda r: 
 
 
 def median_figure(by_size, n, get):
-    return percentile([get(r) for r in by_size[n]["rounds"]], 0.5)
+    return statistics.median([get(r) for r in by_size[n]["rounds"]])
 
 
 def summary(backend, by_size):
@@ -473,9 +474,11 @@ def summary(backend, by_size):
 
 
 def compare(single, cluster):
-    """Galera beside the single server, size by size: the ratio galera/single of each figure."""
+    """Galera beside the single server, size by size: the ratio galera/single of each figure (the single
+    server's rounds those that took turns with the cluster's)."""
     sizes = sorted(set(single) & set(cluster))
-    print("== galera / single, per size (the medians' ratio)")
+    print("== galera / single, per size (the medians' ratio; the single server's rounds taken in turn with "
+          "the cluster's)")
     print(f"   {'figure':32}" + "".join(f" {human(n):>10}" for n in sizes))
     for name, get in FIGURES:
         line = f"   {name:32}"
@@ -533,79 +536,75 @@ def galera_modules():
     return (None, None, missing) if missing else (galera, netns, "")
 
 
-def run_backend(backend, auth_conf):
-    """All sizes on one database: "single" (mariadb-private) or "galera" (three nodes)."""
-    network = cluster = stack = policyd = None
-    pool = concurrent.futures.ProcessPoolExecutor(SOCKETMAP_CLIENTS, mp_context=multiprocessing.get_context("fork"))
-    stack_args = dict(auth_conf=auth_conf, auth_cache_size="0", extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
-    try:
-        if backend == "galera":
+class Backend:
+    """One database with roster's schema and its own Dovecot and
+    roster-policyd on it: a private MariaDB ("single") or a three-node Galera
+    cluster on this machine ("galera", from tests/scale/galera.py; its nodes
+    talk Galera over a private bridge in network namespaces, roster reaches
+    them over their unix sockets)."""
+
+    def __init__(self, kind, auth_conf):
+        self.kind = kind
+        self.have = 0
+        self.stack = self.policyd = self.cluster = self.network = self.workdir = None
+        stack_args = dict(auth_conf=auth_conf, auth_cache_size="0", extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
+        if kind == "galera":
             galera, netns, missing = galera_modules()
             if missing:
-                print(f"== galera: skipped ({missing})")
-                return None
-            network = netns.Network(prefix="10.16.9")
-            hosts = [network.add_host(f"db{i}", i) for i in (1, 2, 3)]
-            workdir = tempfile.mkdtemp(prefix="roster-scale-galera-")
-            os.chmod(workdir, 0o755)
+                raise RuntimeError(missing)
+            self.network = netns.Network(prefix="10.16.9")
+            hosts = [self.network.add_host(f"db{i}", i) for i in (1, 2, 3)]
+            self.workdir = tempfile.mkdtemp(prefix="roster-scale-galera-")
+            os.chmod(self.workdir, 0o755)
             # The bench's buffer pool on every node (the module's 32M is for functional tests).
-            cluster = galera.Cluster(hosts, workdir, extra=f"innodb_buffer_pool_size = {BUFFER_POOL or '128M'}\n"
-                                                           "wsrep_slave_threads = 2\n")
+            self.cluster = galera.Cluster(hosts, self.workdir,
+                                          extra=f"innodb_buffer_pool_size = {BUFFER_POOL or '128M'}\n")
             t0 = time.monotonic()
-            cluster.start()
+            self.cluster.start()
             print(f"== galera: three nodes Synced in {time.monotonic() - t0:.1f} s (wsrep_sync_wait = "
-                  f"{cluster.sync_wait}; roster on node 1's socket, failing over to 2 and 3)")
-            stack = ClusterStack([n.socket for n in cluster.nodes], **stack_args)
-            stack.workdir = workdir
+                  f"{self.cluster.sync_wait}; roster's db_hosts: the nodes' sockets, node 1 first)")
+            self.stack = ClusterStack([n.socket for n in self.cluster.nodes], **stack_args)
         else:
-            stack = dovecot_stack.Stack(**stack_args)
-        stack.start_db()
-        if BUFFER_POOL and backend == "single":
-            stack.sql(f"SET GLOBAL innodb_buffer_pool_size = {size_bytes(BUFFER_POOL)}")
+            self.stack = dovecot_stack.Stack(**stack_args)
+        self.stack.start_db()
+        if BUFFER_POOL and kind == "single":
+            self.stack.sql(f"SET GLOBAL innodb_buffer_pool_size = {size_bytes(BUFFER_POOL)}")
             time.sleep(1)  # the resize runs in the background
-        pool_size = int(stack.sql("SELECT @@innodb_buffer_pool_size").strip())
-        stack.rosterctl("domain", "add", DOMAIN)
-        stack.sql("INSERT INTO unit (name, host, transport) VALUES ('unit1', '192.0.2.1', ''), "
-                  "('unit2', '192.0.2.2', 'relay:[192.0.2.2]')")
-        print(f"== {backend}: MariaDB {stack.sql('SELECT VERSION()').strip()}, InnoDB buffer pool "
-              f"{pool_size / 2**20:.0f} MiB{' a node' if cluster else ''}; Dovecot "
-              f"{'.'.join(map(str, dovecot_stack.VERSION))}, auth_threads = {AUTH_THREADS}, auth_login_history 20 "
-              f"(default); every mailbox's hash {{PLAIN}}{PASSWORD} (one shared hash)")
-        rng = random.Random(16)
-        by_size = {}
-        have = 0
-        for n in sorted(SIZES):
-            fill = grow(stack, have, n)
-            have = n
-            size = db_size(stack)
-            counts = stack.sql("SELECT (SELECT COUNT(*) FROM mailbox), (SELECT COUNT(*) FROM subscription), "
-                               "(SELECT COUNT(DISTINCT address) FROM subscription), (SELECT COUNT(*) FROM domain)"
-                               ).split()
-            print(f"== {backend} {human(n)}: filled in {fill:.1f} s: {counts[0]} mailboxes, {counts[2]} aliases with "
-                  f"{counts[1]} subscriptions, {counts[3]} domains; database {size[0] / 2**20:.1f} MiB ("
-                  + ", ".join(f"{t} {b / 2**20:.1f}" for t, b in sorted(size[1].items(), key=lambda kv: -kv[1])[:5])
-                  + ")")
-            sys.stdout.flush()
-            if stack.dovecot is None:
-                stack.start_dovecot()
-                policyd = Policyd(stack)
-            rounds = [measure_size(stack, policyd, pool, n, k, rng, backend) for k in range(REPEAT)]
-            by_size[n] = {"rounds": rounds, "size": size, "fill": fill}
-        summary(backend, by_size)
-        return by_size
-    finally:
-        pool.shutdown()
-        if policyd is not None:
-            policyd.stop()
-        if stack is not None:
-            stack.stop()
-        if cluster is not None:
-            cluster.stop()
-            cluster.close()
-        if network is not None:
-            network.close()
-        if stack is not None and getattr(stack, "workdir", None) and not os.environ.get("ROSTER_KEEP_TEST_DIR"):
-            shutil.rmtree(stack.workdir, ignore_errors=True)
+        self.pool_mib = int(self.stack.sql("SELECT @@innodb_buffer_pool_size").strip()) / 2**20
+        self.stack.rosterctl("domain", "add", DOMAIN)
+        self.stack.sql("INSERT INTO unit (name, host, transport) VALUES ('unit1', '192.0.2.1', ''), "
+                       "('unit2', '192.0.2.2', 'relay:[192.0.2.2]')")
+
+    def grow_to(self, n):
+        fill = grow(self.stack, self.have, n)
+        self.have = n
+        self.size = db_size(self.stack)
+        counts = self.stack.sql("SELECT (SELECT COUNT(*) FROM mailbox), (SELECT COUNT(*) FROM subscription), "
+                                "(SELECT COUNT(DISTINCT address) FROM subscription), (SELECT COUNT(*) FROM domain)"
+                                ).split()
+        print(f"== {self.kind} {human(n)}: filled in {fill:.1f} s: {counts[0]} mailboxes, {counts[2]} aliases with "
+              f"{counts[1]} subscriptions, {counts[3]} domains; database {self.size[0] / 2**20:.1f} MiB ("
+              + ", ".join(f"{t} {b / 2**20:.1f}" for t, b in sorted(self.size[1].items(), key=lambda kv: -kv[1])[:5])
+              + f"); InnoDB buffer pool {self.pool_mib:.0f} MiB")
+        sys.stdout.flush()
+        return fill
+
+    def measure(self, pool, rnd, rng):
+        if self.stack.dovecot is None:
+            self.stack.start_dovecot()
+            self.policyd = Policyd(self.stack)
+        return measure_size(self.stack, self.policyd, pool, self.have, rnd, rng, self.kind)
+
+    def close(self):
+        for step in (lambda: self.policyd and self.policyd.stop(), lambda: self.stack and self.stack.stop(),
+                     lambda: self.cluster and (self.cluster.stop(), self.cluster.close()),
+                     lambda: self.network and self.network.close()):
+            try:
+                step()
+            except Exception as e:  # clean up the rest regardless
+                print(f"   cleanup: {e}")
+        if self.workdir and not os.environ.get("ROSTER_KEEP_TEST_DIR"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def main():
@@ -617,11 +616,53 @@ def main():
     auth_conf = "password_allow_plaintext = yes\nauth_rehash = no\n"
     if AUTH_THREADS:
         auth_conf += f"auth_threads = {AUTH_THREADS}\n"
-    results = {}
-    for backend in BACKENDS:
-        results[backend] = run_backend(backend, auth_conf)
-    if results.get("single") and results.get("galera"):
-        compare(results["single"], results["galera"])
+    print(f"   Dovecot {'.'.join(map(str, dovecot_stack.VERSION))}, auth_threads = {AUTH_THREADS}, auth_login_history 20 "
+          f"(default), auth cache off; every mailbox's hash {{PLAIN}}{PASSWORD} (one shared hash); "
+          f"roster-policyd policy_cache_ttl = 0")
+    pool = concurrent.futures.ProcessPoolExecutor(SOCKETMAP_CLIENTS, mp_context=multiprocessing.get_context("fork"))
+    singles, cluster = {}, None
+    rng = random.Random(16)
+    try:
+        # One private MariaDB per size, each with its own Dovecot and
+        # roster-policyd, so that the rounds can take turns between the sizes:
+        # the machine's other load then falls on every size alike.
+        if "single" in BACKENDS:
+            for n in sorted(SIZES):
+                singles[n] = Backend("single", auth_conf)
+                fills = singles[n].grow_to(n)
+                singles[n].fill = fills
+            by_size = {n: {"rounds": [], "size": b.size, "fill": b.fill} for n, b in singles.items()}
+            for rnd in range(REPEAT):
+                for n in sorted(singles):
+                    by_size[n]["rounds"].append(singles[n].measure(pool, rnd, rng))
+            summary("single", by_size)
+        if "galera" in BACKENDS:
+            try:
+                cluster = Backend("galera", auth_conf)
+            except RuntimeError as e:
+                print(f"== galera: skipped ({e})")
+        if cluster is not None:
+            # One cluster grown from size to size; at each size its rounds take
+            # turns with the single server of that size (when there is one).
+            by_size, beside = {}, {}
+            for n in sorted(SIZES):
+                fill = cluster.grow_to(n)
+                by_size[n] = {"rounds": [], "size": cluster.size, "fill": fill}
+                if n in singles:
+                    beside[n] = {"rounds": [], "size": singles[n].size, "fill": singles[n].fill}
+                for rnd in range(REPEAT):
+                    by_size[n]["rounds"].append(cluster.measure(pool, rnd, rng))
+                    if n in singles:
+                        beside[n]["rounds"].append(singles[n].measure(pool, rnd, rng))
+            summary("galera", by_size)
+            if beside:
+                compare(beside, by_size)
+    finally:
+        pool.shutdown()
+        if cluster is not None:
+            cluster.close()
+        for b in singles.values():
+            b.close()
 
 
 if __name__ == "__main__":
