@@ -18,7 +18,9 @@ For each size it measures, on the same database, with the same clients:
             auth_threads BENCH_SCALE_AUTH_THREADS, default 0 = Dovecot's
             auth-workers; auth_login_history at its default, 20: a login writes
             its history row), tests/bench/auth_bench over the auth-client socket:
-            PLAIN logins of random mailboxes across the whole set;
+            PLAIN logins of random mailboxes across the whole set; then the same
+            on a second Dovecot with auth_login_history = 0 (the lookup alone,
+            no write; BENCH_SCALE_AUTH_NOHIST=0 leaves it out);
   policy    roster-policyd, policy_cache_ttl = 0 (every answer from the
             database), tests/bench/policy_bench: RCPT requests for random
             recipients across the set (80 % mailboxes, 15 % aliases, 5 %
@@ -69,10 +71,11 @@ MAX_MESSAGES = 1000
 PASSWORD = "secret"
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SCALE_SIZES", "1000 100000 1000000").split()]
-REPEAT = int(os.environ.get("BENCH_SCALE_REPEAT", "2"))
+REPEAT = int(os.environ.get("BENCH_SCALE_REPEAT", "3"))
 AUTH_REQUESTS = int(os.environ.get("BENCH_SCALE_AUTH_REQUESTS", "20000"))
 AUTH_CONNECTIONS = int(os.environ.get("BENCH_SCALE_AUTH_CONNECTIONS", "8"))
 AUTH_THREADS = int(os.environ.get("BENCH_SCALE_AUTH_THREADS", "0"))
+AUTH_NOHIST = os.environ.get("BENCH_SCALE_AUTH_NOHIST", "1") != "0"
 POLICY_REQUESTS = int(os.environ.get("BENCH_SCALE_POLICY_REQUESTS", "50000"))
 POLICY_CONNECTIONS = int(os.environ.get("BENCH_SCALE_POLICY_CONNECTIONS", "8"))
 SOCKETMAP_REQUESTS = int(os.environ.get("BENCH_SCALE_SOCKETMAP_REQUESTS", "20000"))
@@ -135,12 +138,12 @@ def seq(lo, hi):
     return f"seq_{lo}_to_{hi - 1}"
 
 
-def grow(stack, old, new):
+def grow(stack, old, new, chunk=FILL_CHUNK):
     """Mailboxes, usage, aliases and domains from size `old` to size `new`."""
     t0 = time.monotonic()
     hash_ = "{PLAIN}" + PASSWORD
-    for lo in range(old, new, FILL_CHUNK):
-        hi = min(new, lo + FILL_CHUNK)
+    for lo in range(old, new, chunk):
+        hi = min(new, lo + chunk)
         stack.sql("INSERT INTO mailbox (domain_id, address, password_hash, max_bytes, max_messages, unit) "
                   f"SELECT d.id, CONCAT('user', seq, '@{DOMAIN}'), '{hash_}', {MAX_BYTES}, {MAX_MESSAGES}, "
                   f"ELT(1 + seq % 3, '', 'unit1', 'unit2') FROM domain d JOIN {seq(lo, hi)} "
@@ -394,9 +397,11 @@ def human(n):
     return str(n)
 
 
-def measure_size(stack, policyd, pool, n, rnd, rng, backend):
+def measure_size(stack, policyd, pool, n, rnd, rng, backend, nohist=None):
     r = {}
     r["auth"] = measure_auth(stack, n)
+    if nohist is not None:
+        r["auth_nohist"] = measure_auth(nohist, n)
     recipients = os.path.join(stack.dir, "recipients")
     recipients_file(recipients, n, POLICY_REQUESTS, rng)
     r["policy"] = measure_policy(policyd, recipients)
@@ -416,6 +421,10 @@ def print_size(backend, n, rnd, r):
     print(f"   {'what':34} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}  notes")
     print(f"   {'auth: PLAIN logins (auth_bench)':34} {rate:9.1f} {p50:8.2f} {p99:8.2f} {fail:5d}  "
           f"{AUTH_CONNECTIONS} connections, auth cache off")
+    if "auth_nohist" in r:
+        rate, p50, p99, fail = r["auth_nohist"]
+        print(f"   {'auth: the same, no login history':34} {rate:9.1f} {p50:8.2f} {p99:8.2f} {fail:5d}  "
+              "auth_login_history = 0: the lookup without its write")
     rate, p50, p99, fail, actions, cpu = r["policy"]
     print(f"   {'policy: RCPT, cache off':34} {rate:9.1f} {p50:8.3f} {p99:8.3f} {fail:5d}  "
           f"{POLICY_CONNECTIONS} connections, {actions}, roster-policyd {cpu:.0f} us CPU/request")
@@ -438,6 +447,8 @@ def print_size(backend, n, rnd, r):
 
 
 FIGURES = [("auth logins/s", lambda r: r["auth"][0]), ("auth p99 ms", lambda r: r["auth"][2]),
+           ("auth no history logins/s", lambda r: r.get("auth_nohist", (0, 0, 0))[0]),
+           ("auth no history p99 ms", lambda r: r.get("auth_nohist", (0, 0, 0))[2]),
            ("policy req/s", lambda r: r["policy"][0]), ("policy p99 ms", lambda r: r["policy"][2]),
            ("socketmap mailboxes/s", lambda r: r["mailboxes"][0]), ("socketmap aliases/s", lambda r: r["aliases"][0]),
            ("socketmap transport/s", lambda r: r["transport"][0]),
@@ -462,6 +473,8 @@ def summary(backend, by_size):
           + (f" {human(sizes[-1]) + '/' + human(sizes[0]):>10}" if len(sizes) > 1 else ""))
     for name, get in FIGURES:
         values = [median_figure(by_size, n, get) for n in sizes]
+        if not any(values):
+            continue
         line = f"   {name:32}" + "".join(f" {v:10.2f}" for v in values)
         if len(sizes) > 1 and values[0]:
             line += f" {values[-1] / values[0]:10.2f}"
@@ -546,7 +559,7 @@ class Backend:
     def __init__(self, kind, auth_conf):
         self.kind = kind
         self.have = 0
-        self.stack = self.policyd = self.cluster = self.network = self.workdir = None
+        self.stack = self.nohist = self.policyd = self.cluster = self.network = self.workdir = None
         stack_args = dict(auth_conf=auth_conf, auth_cache_size="0", extra_conf="service auth {\n  vsz_limit = 2G\n}\n")
         if kind == "galera":
             galera, netns, missing = galera_modules()
@@ -570,13 +583,18 @@ class Backend:
         if BUFFER_POOL and kind == "single":
             self.stack.sql(f"SET GLOBAL innodb_buffer_pool_size = {size_bytes(BUFFER_POOL)}")
             time.sleep(1)  # the resize runs in the background
+        if AUTH_NOHIST:
+            # A second Dovecot on the same database whose logins write no history.
+            self.nohist = dovecot_stack.Stack(db_from=self.stack, **stack_args)
+            self.nohist.conf = self.stack.conf_with("nohist.conf", "auth_login_history = 0\n")
         self.pool_mib = int(self.stack.sql("SELECT @@innodb_buffer_pool_size").strip()) / 2**20
         self.stack.rosterctl("domain", "add", DOMAIN)
         self.stack.sql("INSERT INTO unit (name, host, transport) VALUES ('unit1', '192.0.2.1', ''), "
                        "('unit2', '192.0.2.2', 'relay:[192.0.2.2]')")
 
     def grow_to(self, n):
-        fill = grow(self.stack, self.have, n)
+        # Galera replicates a transaction as one write set: smaller ones for the cluster.
+        fill = grow(self.stack, self.have, n, 50000 if self.cluster else FILL_CHUNK)
         self.have = n
         self.size = db_size(self.stack)
         counts = self.stack.sql("SELECT (SELECT COUNT(*) FROM mailbox), (SELECT COUNT(*) FROM subscription), "
@@ -593,10 +611,13 @@ class Backend:
         if self.stack.dovecot is None:
             self.stack.start_dovecot()
             self.policyd = Policyd(self.stack)
-        return measure_size(self.stack, self.policyd, pool, self.have, rnd, rng, self.kind)
+            if self.nohist is not None:
+                self.nohist.start_dovecot()
+        return measure_size(self.stack, self.policyd, pool, self.have, rnd, rng, self.kind, self.nohist)
 
     def close(self):
-        for step in (lambda: self.policyd and self.policyd.stop(), lambda: self.stack and self.stack.stop(),
+        for step in (lambda: self.policyd and self.policyd.stop(), lambda: self.nohist and self.nohist.stop(),
+                     lambda: self.stack and self.stack.stop(),
                      lambda: self.cluster and (self.cluster.stop(), self.cluster.close()),
                      lambda: self.network and self.network.close()):
             try:
