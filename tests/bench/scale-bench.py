@@ -585,7 +585,10 @@ class Backend:
             self.workdir = tempfile.mkdtemp(prefix="roster-scale-galera-")
             os.chmod(self.workdir, 0o755)
             # The bench's buffer pool on every node (the module's 32M is for functional tests).
-            self.cluster = galera.Cluster(hosts, self.workdir,
+            # wsrep_sync_wait = 1 on every node: every read waits for the
+            # cluster's last write, as the MX's with db_sync_wait = 1 (the
+            # dearest case; doc/scale-out.md).
+            self.cluster = galera.Cluster(hosts, self.workdir, sync_wait=1,
                                           extra=f"innodb_buffer_pool_size = {BUFFER_POOL or '128M'}\n")
             t0 = time.monotonic()
             self.cluster.start()
