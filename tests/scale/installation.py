@@ -81,8 +81,15 @@ def run(args, input=None, check=True):
 
 
 class Installation:
-    def __init__(self, policy_cache_ttl="0"):
-        self.dir = tempfile.mkdtemp(prefix="roster-scale-")
+    def __init__(self, policy_cache_ttl="0", directory=None):
+        """directory: where every host's files go (default: a new temporary
+        directory); it must not exist yet, or be empty. close() removes it
+        unless ROSTER_KEEP_TEST_DIR is set."""
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            if os.listdir(directory):
+                raise RuntimeError(f"{directory} is not empty")
+        self.dir = directory or tempfile.mkdtemp(prefix="roster-scale-")
         os.chmod(self.dir, 0o755)
         self.policy_cache_ttl = policy_cache_ttl
         self.net = None
