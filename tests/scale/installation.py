@@ -281,14 +281,19 @@ class Installation:
     def pop3(self, server="front", source="client", address=None, timeout=60):
         return POP3(self.host(source), self.address(server), 110, timeout, address)
 
+    def stored_files(self, unit, address):
+        """The paths of the messages of `address` in `unit`'s mail store (Maildir's new/ and cur/)."""
+        local, domain = address.lower().split("@")
+        return [path for path in sorted(glob.glob(os.path.join(self.dir, unit, "mail", domain, local, "Maildir",
+                                                               "*", "*")))
+                if os.path.basename(os.path.dirname(path)) in ("new", "cur")]
+
     def stored(self, unit, address):
         """The messages of `address` in `unit`'s mail store (file contents, bytes)."""
-        local, domain = address.lower().split("@")
         out = []
-        for path in sorted(glob.glob(os.path.join(self.dir, unit, "mail", domain, local, "Maildir", "*", "*"))):
-            if os.path.basename(os.path.dirname(path)) in ("new", "cur"):
-                with open(path, "rb") as f:
-                    out.append(f.read())
+        for path in self.stored_files(unit, address):
+            with open(path, "rb") as f:
+                out.append(f.read())
         return out
 
     def wait_stored(self, unit, address, marker, timeout=30):
