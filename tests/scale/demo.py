@@ -462,9 +462,9 @@ def look_around():
 The installation is still up. In another terminal, from {top}:
   a shell on a host:   nsenter --net=/proc/{site.host('mx').pid}/ns/net -- bash     (the MX; the holders' pids:
                        {', '.join(f"{n} {site.host(n).pid}" for n in installation.NUMBERS)})
-  rosterctl:           build/demo/admin/rosterctl --config {d('admin', 'roster.conf')} mailbox list
+  rosterctl:           {rel(installation.dovecot_stack.ROSTERCTL)} --config {d('admin', 'roster.conf')} mailbox list
   a database node:     mariadb -uroot -S {d('db', 'db1', 'run', 'mysqld.sock')} roster
-  doveadm on unit1:    nsenter -t {site.dovecot['unit1'].dovecot.pid} -m -n -r -w doveadm -c {d('unit1', 'dovecot', 'dovecot.conf')} user ann@{DOMAIN}
+  doveadm on unit1:    nsenter -t {site.dovecot['unit1'].dovecot.pid} -m -n -r -w doveadm -c {site.dovecot['unit1'].dovecot_conf} user ann@{DOMAIN}
   from the client:     nsenter --net=/proc/{site.host('client').pid}/ns/net -- curl imap://{a('front')}/ --user 'ann@{DOMAIN}:{PW}'
 Each host's files are under {rel(site.dir)}/HOST: roster.conf, dovecot/dovecot.conf and dovecot/dovecot.log,
 postfix/etc/main.cf and postfix/log/maillog, policyd/roster-policyd.conf and policyd/policyd.log,
