@@ -176,12 +176,16 @@ def unit_log_sizes():
 
 def show_login_lines(before, user, unit_expected, service):
     """The login lines the units' Dovecots logged since `before` (where the login landed)."""
-    seen = {}
+    def logged():
+        return {unit: [x for x in site.dovecot[unit].log()[before[unit]:].splitlines()
+                       if f"{service}-login:" in x and f"user=<{user}>" in x and ("Login:" in x or "Logged in" in x)]
+                for unit in installation.UNITS}
+    # The unit writes its line as the proxied session begins: wait for it (and a moment for a wrong one).
+    installation.postfix_stack.wait_until(lambda: any(logged().values()), 10, 0.1)
+    time.sleep(0.3)
+    seen = logged()
     for unit in installation.UNITS:
-        new = site.dovecot[unit].log()[before[unit]:]
-        lines = [l for l in new.splitlines() if f"{service}-login:" in l and f"user=<{user}>" in l
-                 and ("Login:" in l or "Logged in" in l)]
-        seen[unit] = lines
+        lines = seen[unit]
         for line in lines:
             line = re.sub(r"^.*?(\w+-login: )", r"\1", line)
             out(f"{unit}'s Dovecot log: {line[:150]}")
@@ -196,7 +200,7 @@ def imap_login(user, unit_expected, expect_ok=True):
     before = unit_log_sizes()
     imap = site.imap(timeout=120)
     try:
-        out(f"-> {imap.welcome.decode()[:70]}")
+        out("-> " + re.sub(r"\[CAPABILITY [^]]*\] ", "[CAPABILITY ...] ", imap.welcome.decode()))
         try:
             typ, data = imap.login(user, PW)
             out(f"LOGIN {user} ****  -> {typ} {data[0].decode()[:60]}")
@@ -216,7 +220,6 @@ def imap_login(user, unit_expected, expect_ok=True):
             imap.shutdown()
         except OSError:
             pass
-    time.sleep(0.3)  # the unit writes its log line as the proxied session begins
     show_login_lines(before, user, unit_expected, "imap")
 
 
@@ -235,7 +238,6 @@ def pop3_login(user, unit_expected):
         out(f"-> {e}")
         check(False, f"the POP3 login of {user} failed")
         return
-    time.sleep(0.3)
     show_login_lines(before, user, unit_expected, "pop3")
 
 
@@ -345,7 +347,7 @@ def demo():
     installation.postfix_stack.wait_until(lambda: site.sql(counted) == [["1"]], 30)
     say(f"rosterctl mailbox show full@{DOMAIN} | grep -E '^(messages|usage|unit):'   (unit2's Dovecot counted it)")
     r = site.rosterctl("mailbox", "show", f"full@{DOMAIN}", check=False)
-    out("\n".join(l for l in r.stdout.splitlines() if re.match(r"(messages|usage|unit):", l)))
+    out("\n".join(x for x in r.stdout.splitlines() if re.match(r"(messages|usage|unit):", x)))
     say(f"SMTP through the MX to full@{DOMAIN} again (1 message of 1: the mailbox is full)")
     smtp(f"full@{DOMAIN}", expect={f"full@{DOMAIN}": 452})
     mark = marker("team")
@@ -395,7 +397,7 @@ def demo():
         out(c[1].sql("SELECT COUNT(*) FROM mailbox", database="roster"))
         check(False, "db1 answered while non-Primary")
     except installation.galera.QueryError as e:
-        out(next((l for l in str(e).splitlines() if l.startswith("ERROR")), str(e)))
+        out(next((x for x in str(e).splitlines() if x.startswith("ERROR")), str(e)))
     say(f"SMTP through the MX while no node is Primary: ann@{DOMAIN}, nobody@{DOMAIN} (unknown), "
         f"full@{DOMAIN} (full)")
     t = time.monotonic()
