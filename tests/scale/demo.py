@@ -262,16 +262,22 @@ def pids():
 
 
 # ------------------------------------------------------------------ leftovers
+SERVERS = ("mariadbd", "dovecot", "roster-policyd", "lt-roster-policyd")
+
+
 def leftovers(directory):
-    """Processes an earlier run that was killed (SIGKILL) left running from `directory`."""
+    """The servers an earlier run that was killed (SIGKILL) left running from
+    `directory`: MariaDB, Dovecot and roster-policyd by the configuration
+    their command line names, Postfix's masters by their pid files. (Their
+    helpers end with them.)"""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+                argv = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if directory + "/" in cmd and int(pid) != os.getpid():
+        if os.path.basename(argv[0]) in SERVERS and any(directory + "/" in a for a in argv[1:]):
             found.append(int(pid))
     for path in glob.glob(os.path.join(directory, "*", "postfix", "queue", "pid", "master.pid")):
         try:
