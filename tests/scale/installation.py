@@ -81,8 +81,15 @@ def run(args, input=None, check=True):
 
 
 class Installation:
-    def __init__(self, policy_cache_ttl="0"):
-        self.dir = tempfile.mkdtemp(prefix="roster-scale-")
+    def __init__(self, policy_cache_ttl="0", directory=None):
+        """directory: where every host's files go (default: a new temporary
+        directory); it must not exist yet, or be empty. close() removes it
+        unless ROSTER_KEEP_TEST_DIR is set."""
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            if os.listdir(directory):
+                raise RuntimeError(f"{directory} is not empty")
+        self.dir = directory or tempfile.mkdtemp(prefix="roster-scale-")
         os.chmod(self.dir, 0o755)
         self.policy_cache_ttl = policy_cache_ttl
         self.net = None
@@ -274,14 +281,19 @@ class Installation:
     def pop3(self, server="front", source="client", address=None, timeout=60):
         return POP3(self.host(source), self.address(server), 110, timeout, address)
 
+    def stored_files(self, unit, address):
+        """The paths of the messages of `address` in `unit`'s mail store (Maildir's new/ and cur/)."""
+        local, domain = address.lower().split("@")
+        return [path for path in sorted(glob.glob(os.path.join(self.dir, unit, "mail", domain, local, "Maildir",
+                                                               "*", "*")))
+                if os.path.basename(os.path.dirname(path)) in ("new", "cur")]
+
     def stored(self, unit, address):
         """The messages of `address` in `unit`'s mail store (file contents, bytes)."""
-        local, domain = address.lower().split("@")
         out = []
-        for path in sorted(glob.glob(os.path.join(self.dir, unit, "mail", domain, local, "Maildir", "*", "*"))):
-            if os.path.basename(os.path.dirname(path)) in ("new", "cur"):
-                with open(path, "rb") as f:
-                    out.append(f.read())
+        for path in self.stored_files(unit, address):
+            with open(path, "rb") as f:
+                out.append(f.read())
         return out
 
     def wait_stored(self, unit, address, marker, timeout=30):
