@@ -68,7 +68,9 @@ int Rosterctl::MailboxUnit_(const Command&) {
   std::string unit = args_.words.size() > 3 ? args_.words[3] : "";
   return RunOp("mailbox.set_unit", Json{{"address", *mailbox}, {"unit", unit}}, [&](const Json&) {
     return *mailbox + " is now on " + (unit.empty() ? std::string("no unit (every host)") : "unit " + unit) +
-           ": new mail and new logins go there; move its stored mail with doveadm sync (doc/scale-out.md)\n";
+           ": new mail and new logins go there once the front end's auth cache is flushed (doveadm auth cache "
+           "flush " + *mailbox + ") and the MX's Postfix reloaded (postfix reload); move its stored mail with "
+           "doveadm sync (doc/scale-out.md, section 7)\n";
   });
 }
 
