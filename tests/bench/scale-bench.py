@@ -516,42 +516,6 @@ def compare(single, cluster):
         print(line)
 
 
-class ClusterStack(dovecot_stack.Stack):
-    """dovecot_stack's Stack on a database it does not own: the Galera
-    cluster's nodes, reached over their unix sockets (db_hosts lists the three
-    in order: roster uses the first and fails over to the next), roster's
-    schema made by `rosterctl db init` on node 1 and replicated."""
-
-    def __init__(self, sockets, **kw):
-        super().__init__(**kw)
-        self.owns_db = False
-        self.sockets = sockets
-
-    def start_db(self):
-        # As Stack.start_db, with db_hosts the cluster's sockets.
-        self.socket = self.sockets[0]
-        self.conf = os.path.join(self.dir, "roster.conf")
-        mail = os.path.join(self.dir, "mail")
-        os.makedirs(mail)
-        shutil.chown(mail, "mail", "mail")
-        with open(self.conf, "w") as f:
-            f.write(f"db_hosts = {', '.join(self.sockets)}\ndb_connect_timeout = 2s\ndb_read_timeout = 10s\n"
-                    f"db_write_timeout = 10s\nauth_uid = mail\nauth_gid = mail\n"
-                    f"auth_home = {mail}/%d/%n\ndovecot_auth_master = {self.dir}/run/auth-master\n"
-                    f"{self.test_defaults()}{self.auth_conf}!include_try secrets.conf\n")
-        secrets = os.path.join(self.dir, "secrets.conf")
-        with open(secrets, "w") as f:
-            for role in ("auth", "dict", "policy", "admin", "api"):
-                f.write(f"{role}_db_password = {self.db_password(role)}\n")
-        os.chmod(secrets, 0o600)
-        self.dict_conf = os.path.join(self.dir, "dict.conf")
-        with open(self.dict_conf, "w") as f:
-            f.write(f"!include roster.conf\ndict_db_password = {self.db_password('dict')}\n")
-        os.chmod(self.dict_conf, 0o600)
-        shutil.chown(self.dict_conf, dovecot_stack.DICT_USER)
-        self.rosterctl("db", "init")
-
-
 def galera_modules():
     """tests/scale/netns.py and galera.py (BENCH_SCALE_GALERA_DIR: where they are, if not in this tree)."""
     where = os.environ.get("BENCH_SCALE_GALERA_DIR") or os.path.join(dovecot_stack.SRCDIR, "tests", "scale")
@@ -594,10 +558,16 @@ class Backend:
             self.cluster.start()
             print(f"== galera: three nodes Synced in {time.monotonic() - t0:.1f} s (wsrep_sync_wait = "
                   f"{self.cluster.sync_wait}; roster's db_hosts: the nodes' sockets, node 1 first)")
-            self.stack = ClusterStack([n.socket for n in self.cluster.nodes], **stack_args)
+            # dovecot_stack's Stack on the cluster's nodes over their unix
+            # sockets (db_hosts lists the three in order: roster uses the
+            # first and fails over to the next); the schema made by `rosterctl
+            # db init` on node 1 and replicated; db_read_timeout above a
+            # node's loss (doc/scale-out.md).
+            self.stack = dovecot_stack.Stack(**stack_args)
+            self.stack.start_db(sockets=[n.socket for n in self.cluster.nodes], timeout="10s")
         else:
             self.stack = dovecot_stack.Stack(**stack_args)
-        self.stack.start_db()
+            self.stack.start_db()
         if BUFFER_POOL and kind == "single":
             self.stack.sql(f"SET GLOBAL innodb_buffer_pool_size = {size_bytes(BUFFER_POOL)}")
             time.sleep(1)  # the resize runs in the background

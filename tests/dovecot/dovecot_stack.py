@@ -178,15 +178,24 @@ class Stack:
         return f"inet:{self.listen}:{self.sasl_port}"
 
     # --- MariaDB and roster ---
-    def start_db(self):
-        self.socket = run(["bash", MARIADB_PRIVATE, "start", os.path.join(self.dir, "mariadb")]).stdout.strip()
+    def start_db(self, sockets=None, timeout="3s"):
+        """A private MariaDB (or, with `sockets`, the servers already running
+        there: db_hosts names them all, the first is the one sql() uses, and
+        the stack does not own them), roster.conf, the secrets and the dict's
+        file, then `rosterctl db init`. timeout: db_read_timeout and
+        db_write_timeout."""
+        if sockets:
+            self.owns_db = False
+            self.socket = sockets[0]
+        else:
+            self.socket = run(["bash", MARIADB_PRIVATE, "start", os.path.join(self.dir, "mariadb")]).stdout.strip()
         self.conf = os.path.join(self.dir, "roster.conf")
         mail = os.path.join(self.dir, "mail")
         os.makedirs(mail)
         shutil.chown(mail, "mail", "mail")
         with open(self.conf, "w") as f:
-            f.write(f"db_hosts = {self.socket}\ndb_connect_timeout = 2s\ndb_read_timeout = 3s\n"
-                    f"db_write_timeout = 3s\nauth_uid = mail\nauth_gid = mail\n"
+            f.write(f"db_hosts = {', '.join(sockets or [self.socket])}\ndb_connect_timeout = 2s\n"
+                    f"db_read_timeout = {timeout}\ndb_write_timeout = {timeout}\nauth_uid = mail\nauth_gid = mail\n"
                     f"auth_home = {mail}/%d/%n\ndovecot_auth_master = {self.dir}/run/auth-master\n"
                     f"{self.test_defaults()}{self.auth_conf}"
                     f"!include_try secrets.conf\n")
