@@ -13,6 +13,7 @@
 // admin role for the change and its change-log row.
 #include <sysexits.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "admin/rosterctl.h"
@@ -52,13 +53,18 @@ int Rosterctl::UnitDel_(const Command&) {
 }
 
 int Rosterctl::UnitList_(const Command&) {
-  return RunList("unit.list", Json::object(), "name  host  transport  imap_port  pop3_port  mailboxes\n",
-                 [](const Json& u) {
-                   return S(u, "name") + "  " + S(u, "host") + "  " +
-                          (S(u, "transport").empty() ? "smtp:[" + S(u, "host") + "]" : S(u, "transport")) + "  " +
-                          Port(U(u, "imap_port")) + "  " + Port(U(u, "pop3_port")) + "  " +
-                          std::to_string(U(u, "mailboxes")) + "\n";
-                 });
+  // Names are at most 64 bytes, hosts and transports 255: the columns fit the
+  // usual ones and grow for the rest.
+  char line[1024];
+  const char* format = "%-16s %-30s %-40s %-9s %-9s %s\n";
+  std::snprintf(line, sizeof line, format, "UNIT", "HOST", "TRANSPORT", "IMAP", "POP3", "MAILBOXES");
+  return RunList("unit.list", Json::object(), line, [&](const Json& u) {
+    std::string transport = S(u, "transport").empty() ? "smtp:[" + S(u, "host") + "]" : S(u, "transport");
+    std::snprintf(line, sizeof line, format, S(u, "name").c_str(), S(u, "host").c_str(), transport.c_str(),
+                  Port(U(u, "imap_port")).c_str(), Port(U(u, "pop3_port")).c_str(),
+                  std::to_string(U(u, "mailboxes")).c_str());
+    return std::string(line);
+  });
 }
 
 // mailbox unit ADDRESS [UNIT]: no UNIT = none (every host serves it).
