@@ -276,13 +276,17 @@ Status AdminStore::SetMailboxUnit(std::string_view address, std::string_view uni
 Result<bool> AdminStore::SetUnit(const Unit& unit, const Actor& actor) {
   bool created = false;
   Status s = db_.Transaction([&]() -> Status {
+    // Asked first (the affected rows of an upsert cannot tell a new row from
+    // an unchanged one when the client counts found rows).
+    auto known = db_.Query("SELECT 1 FROM unit WHERE name = ? FOR UPDATE", {unit.name});
+    if (!known) return known.error();
+    created = known->empty();
     auto a = db_.Execute(
         "INSERT INTO unit (name, host, transport, imap_port, pop3_port) VALUES (?, ?, ?, ?, ?) "
         "ON DUPLICATE KEY UPDATE host = VALUES(host), transport = VALUES(transport), imap_port = VALUES(imap_port), "
         "pop3_port = VALUES(pop3_port)",
         {unit.name, unit.host, unit.transport, unit.imap_port, unit.pop3_port});
     if (!a) return a.error();
-    created = *a == 1;  // MariaDB: 1 inserted, 2 changed, 0 unchanged
     return WriteChangeLog(actor, created ? "unit-add" : "unit-set", unit.name,
                           "host=" + unit.host + " transport=" + unit.transport + " imap_port=" +
                               std::to_string(unit.imap_port) + " pop3_port=" + std::to_string(unit.pop3_port));

@@ -157,6 +157,8 @@ TEST_F(RosterctlTest, UnitsAndMovingAMailbox) {
   auto changed = Run({"unit", "set", "unit2", "--host", "unit2.example.test", "--transport", "lmtp:inet:10.0.0.2:24"});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_NE(changed.out.find("changed unit unit2"), std::string::npos) << changed.out;
+  auto same = Run({"unit", "set", "unit2", "--host", "unit2.example.test", "--transport", "lmtp:inet:10.0.0.2:24"});
+  EXPECT_NE(same.out.find("changed unit unit2"), std::string::npos) << same.out;  // exists: not "added"
   EXPECT_EQ(Run({"unit", "set", "unit3"}).exit_code, 64);                                // no --host
   EXPECT_EQ(Run({"unit", "set", "unit3", "--host", "a host"}).exit_code, 65);            // not a host
   EXPECT_EQ(Run({"unit", "set", "bad/name", "--host", "h"}).exit_code, 65);               // not a name
