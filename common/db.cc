@@ -492,7 +492,7 @@ Result<uint64_t> Db::ExecuteWrite(std::string_view sql, const DbParams& params, 
     // certification conflict: up to kWriteAttempts in all, after a wait.
     bool rolled_back = RolledBack(err.db_code);
     bool allowed = retry == Retry::kYes || (retry == Retry::kIfIdempotent && idempotent);
-    if (!allowed || attempt == (rolled_back ? kWriteAttempts : 2)) {
+    if (!allowed || attempt >= (rolled_back ? kWriteAttempts : 2)) {
       // A first attempt whose fate is unknown stays unknown if a later one fails.
       if (unknown && !err.outcome_unknown) {
         err.outcome_unknown = true;
