@@ -64,7 +64,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -74,7 +73,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dovecot"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "policy"))
 import dovecot_stack  # noqa: E402
+import policyd_stack  # noqa: E402
 
 BUILD = dovecot_stack.BUILDDIR
 AUTH_CLIENT = os.path.join(BUILD, "tests", "bench", "auth_bench")
@@ -196,43 +197,6 @@ def db_size(stack):
     return sum(tables.values()), tables
 
 
-# ------------------------------------------------------------------ roster-policyd
-
-class Policyd:
-    """roster-policyd on loopback ports, cache off, not dropping root (a bench)."""
-
-    def __init__(self, stack):
-        self.port = dovecot_stack.free_port()
-        self.socketmap_port = dovecot_stack.free_port()
-        self.log = os.path.join(stack.dir, "policyd.log")
-        conf = stack.conf_with("policyd.conf", f"policy_listen = inet:127.0.0.1:{self.port}\n"
-                                                f"socketmap_listen = inet:127.0.0.1:{self.socketmap_port}\n"
-                                                "policy_log = stderr\npolicy_user =\npolicy_cache_ttl = 0\n"
-                                                "policy_max_connections_per_peer = 2000\n")
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([POLICYD, "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=log, start_new_session=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.socketmap_port), timeout=1):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("roster-policyd did not start:\n" + open(self.log, errors="replace").read()[-2000:])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 # ------------------------------------------------------------------ the measurements
 
 def measure_auth(stack, n):
@@ -265,7 +229,7 @@ def recipients_file(path, n, count, rng):
 def measure_policy(policyd, recipients):
     """requests/s, p50, p99 (ms), failures, actions, and roster-policyd's CPU us a request."""
     hz = os.sysconf("SC_CLK_TCK")
-    args = [POLICY_CLIENT, f"127.0.0.1:{policyd.port}", str(POLICY_CONNECTIONS)]
+    args = [POLICY_CLIENT, f"127.0.0.1:{policyd.policy_port}", str(POLICY_CONNECTIONS)]
     subprocess.run(args + [str(max(POLICY_CONNECTIONS * 10, POLICY_REQUESTS // 10)), recipients],
                    capture_output=True, text=True)  # warm up
     before = proc_ticks(policyd.proc.pid)
@@ -598,7 +562,9 @@ class Backend:
     def measure(self, pool, rnd, rng):
         if self.stack.dovecot is None:
             self.stack.start_dovecot()
-            self.policyd = Policyd(self.stack)
+            # roster-policyd as the policy tests run it, every answer from the database.
+            self.policyd = policyd_stack.Policyd(self.stack, "policy_cache_ttl = 0\n"
+                                                 "policy_max_connections_per_peer = 2000\n").start()
             if self.nohist is not None:
                 self.nohist.start_dovecot()
         return measure_size(self.stack, self.policyd, pool, self.have, rnd, rng, self.kind, self.nohist)
